@@ -1,0 +1,69 @@
+// Block quantizers, bit-identical to ggml's quantize_row_q8_0_ref / quantize_row_q4_0_ref.
+// Every intermediate is rounded to float32 with Math.fround, because the reference computes in
+// float: for +, -, *, / a double result rounded once to float32 equals the float32 operation.
+
+import { fp32ToFp16Bits } from "./float.js";
+
+export const QK = 32;
+const fround = Math.fround;
+
+/** C roundf: halves away from zero. */
+function roundf(v: number): number {
+    return v < 0 ? -Math.floor(-v + 0.5) : Math.floor(v + 0.5);
+}
+
+/** C's (int8_t) cast of a float as x86-64 code does it: truncate to int32 (cvttss2si gives INT32_MIN
+ * for NaN, infinities and out-of-range values), then keep the low byte as a signed value.
+ * Only reachable when 1/d overflows (subnormal scales); normal data stays in 0..16. */
+function int8Cast(v: number): number {
+    let t = Math.trunc(v);
+    if (!(t >= -2147483648 && t <= 2147483647)) t = -2147483648;
+    return (t << 24) >> 24;
+}
+
+/** Q8_0: per block an fp16 scale d = amax/127 and 32 int8 values round(x/d). 34 bytes per block. */
+export function quantizeQ8_0(src: Float32Array, dst: Uint8Array, dstOffset = 0): void {
+    if (src.length % QK !== 0) throw new Error(`q8_0 needs a multiple of ${QK} values, got ${src.length}`);
+    const view = new DataView(dst.buffer, dst.byteOffset);
+    let o = dstOffset;
+    for (let b = 0; b < src.length; b += QK) {
+        let amax = 0;
+        for (let j = 0; j < QK; j++) {
+            const a = Math.abs(src[b + j]);
+            if (a > amax) amax = a; // MAX(amax, |v|): a NaN never replaces amax, as in C
+        }
+        const d = fround(amax / 127);
+        const id = d ? fround(1 / d) : 0;
+        view.setUint16(o, fp32ToFp16Bits(d), true);
+        for (let j = 0; j < QK; j++) dst[o + 2 + j] = int8Cast(roundf(fround(src[b + j] * id))) & 0xff;
+        o += 34;
+    }
+}
+
+/** Q4_0: per block an fp16 scale d = max/-8 (max = value of largest magnitude, sign kept) and
+ * 32 nibbles min(15, trunc(x/d + 8.5)); element j in the low nibble of byte j, j+16 in the high. */
+export function quantizeQ4_0(src: Float32Array, dst: Uint8Array, dstOffset = 0): void {
+    if (src.length % QK !== 0) throw new Error(`q4_0 needs a multiple of ${QK} values, got ${src.length}`);
+    const view = new DataView(dst.buffer, dst.byteOffset);
+    let o = dstOffset;
+    for (let b = 0; b < src.length; b += QK) {
+        let amax = 0;
+        let max = 0;
+        for (let j = 0; j < QK; j++) {
+            const v = src[b + j];
+            const a = Math.abs(v);
+            if (amax < a) { amax = a; max = v; }
+        }
+        const d = fround(max / -8);
+        const id = d ? fround(1 / d) : 0;
+        view.setUint16(o, fp32ToFp16Bits(d), true);
+        for (let j = 0; j < QK / 2; j++) {
+            const x0 = fround(src[b + j] * id);
+            const x1 = fround(src[b + QK / 2 + j] * id);
+            const xi0 = Math.min(15, int8Cast(fround(x0 + 8.5)));
+            const xi1 = Math.min(15, int8Cast(fround(x1 + 8.5)));
+            dst[o + 2 + j] = (xi0 & 0xff) | ((xi1 & 0xff) << 4);
+        }
+        o += 18;
+    }
+}

@@ -6,8 +6,9 @@ import { existsSync } from "node:fs";
 import { open, readFile, readdir, stat, type FileHandle } from "node:fs/promises";
 import { basename, join } from "node:path";
 import { SOURCE_BYTES, type SourceDtype } from "./quant/codec.js";
+import { UserError } from "./errors.js";
 
-export class CheckpointError extends Error {}
+export class CheckpointError extends UserError {}
 
 export interface StoredTensor {
     name: string;

@@ -5,8 +5,9 @@ import { open, stat } from "node:fs/promises";
 import { GGUF_DEFAULT_ALIGNMENT, GGUF_MAGIC, ValueType, alignUp } from "./constants.js";
 import { Metadata, type MetaValue, type Scalar, type ScalarType } from "./metadata.js";
 import { ALL_TYPES } from "./type-table.js";
+import { UserError } from "../errors.js";
 
-export class GgufFormatError extends Error {}
+export class GgufFormatError extends UserError {}
 
 export interface GgufTensor {
     name: string;

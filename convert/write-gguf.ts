@@ -1,0 +1,74 @@
+// Writes one GGUF file from a plan: metadata plus tensors, each streamed from its source through
+// the encode pool in row chunks, results written in order. Memory stays bounded by the number of
+// chunks in flight, not by the model size.
+
+import { GgmlType, rowBytes } from "./gguf/constants.js";
+import type { Metadata } from "./gguf/metadata.js";
+import { GgufWriter, type TensorInfo } from "./gguf/writer.js";
+import type { EncodePool } from "./quant/pool.js";
+import { SOURCE_BYTES } from "./quant/codec.js";
+import type { TensorSource } from "./tensor-source.js";
+
+export interface TensorPlan extends TensorInfo {
+    source: TensorSource;
+}
+
+export interface GgufPlan {
+    path: string;
+    metadata: Metadata;
+    tensors: TensorPlan[];
+}
+
+export interface WriteProgress {
+    /** Source bytes consumed so far, and the total for this file. */
+    onBytes?: (done: number, total: number) => void;
+}
+
+const CHUNK_SOURCE_BYTES = 8 << 20;
+
+export function sourceBytesOf(plan: GgufPlan): number {
+    return plan.tensors.reduce((n, t) => n + t.source.rows * t.source.rowLength * SOURCE_BYTES[t.source.dtype], 0);
+}
+
+export async function writeGguf(plan: GgufPlan, pool: EncodePool, progress: WriteProgress = {}, signal?: AbortSignal): Promise<number> {
+    for (const t of plan.tensors) {
+        const elements = t.shape.reduce((a, b) => a * b, 1);
+        if (elements !== t.source.rows * t.source.rowLength || t.shape[0] !== t.source.rowLength) {
+            throw new Error(`internal: tensor ${t.name} shape [${t.shape}] does not match its source (${t.source.rows} x ${t.source.rowLength})`);
+        }
+        rowBytes(t.type, t.shape[0]); // throws if the row length does not fit the type's blocks
+    }
+    const writer = new GgufWriter(plan.path, plan.metadata, plan.tensors);
+    const total = sourceBytesOf(plan);
+    let done = 0;
+    const window = Math.max(2, pool.threads * 2);
+    try {
+        await writer.open();
+        for (const t of plan.tensors) {
+            const src = t.source;
+            const srcRowBytes = src.rowLength * SOURCE_BYTES[src.dtype];
+            const rowsPerChunk = Math.max(1, Math.floor(CHUNK_SOURCE_BYTES / srcRowBytes));
+            const inFlight: Promise<Uint8Array>[] = [];
+            for (let row = 0; row < src.rows || inFlight.length; ) {
+                // Keep the pool busy: read ahead up to `window` chunks, then write the oldest.
+                while (row < src.rows && inFlight.length < window) {
+                    const count = Math.min(rowsPerChunk, src.rows - row);
+                    const bytes = await src.readRows(row, count);
+                    const encoded = pool.encode(src.dtype, t.type as GgmlType, src.rowLength, bytes);
+                    encoded.catch(() => {}); // awaited below; avoid an unhandled rejection meanwhile
+                    inFlight.push(encoded);
+                    row += count;
+                    done += bytes.length;
+                }
+                if (signal?.aborted) throw signal.reason ?? new Error("aborted");
+                await writer.writeTensorData(await inFlight.shift()!);
+                progress.onBytes?.(done, total);
+            }
+        }
+        await writer.finish();
+        return writer.totalBytes;
+    } catch (e) {
+        await writer.abort();
+        throw e;
+    }
+}

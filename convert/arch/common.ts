@@ -1,0 +1,40 @@
+// Pieces every architecture's plan shares: general.* keys and turning resolved names into
+// tensor plans with the right shapes, sources and types.
+
+import { GGML_QUANT_VERSION, GgmlType, fileTypeFor } from "../gguf/constants.js";
+import { Metadata } from "../gguf/metadata.js";
+import { tensorType } from "../precision.js";
+import { storedTensor, type TensorSource } from "../tensor-source.js";
+import type { TensorPlan } from "../write-gguf.js";
+import type { HfModel } from "./types.js";
+import type { ResolvedName } from "./name-table.js";
+
+export function generalMetadata(arch: string, model: HfModel, kind: "model" | "mmproj", type: GgmlType): Metadata {
+    return new Metadata()
+        .str("general.architecture", arch)
+        .str("general.type", kind)
+        .str("general.name", model.name)
+        .u32("general.file_type", fileTypeFor(type))
+        .u32("general.quantization_version", GGML_QUANT_VERSION);
+}
+
+/** ggml shape (innermost first) of a stored tensor. */
+export function ggmlShape(model: HfModel, hfName: string): number[] {
+    const shape = [...model.checkpoint.get(hfName).shape].reverse();
+    return shape.length ? shape : [1];
+}
+
+export interface PlanOptions {
+    /** Source override for tensors that need a transformation (keyed by GGUF name). */
+    sources?: Map<string, TensorSource>;
+    /** Type override (keyed by GGUF name), for tensors an architecture pins (conv kernels...). */
+    forced?: (gguf: string) => GgmlType | undefined;
+}
+
+export function planTensors(model: HfModel, names: ResolvedName[], requested: GgmlType, opts: PlanOptions = {}): TensorPlan[] {
+    return names.map(({ hf, gguf }) => {
+        const shape = ggmlShape(model, hf);
+        const type = opts.forced?.(gguf) ?? tensorType(gguf, shape, requested);
+        return { name: gguf, shape, type, source: opts.sources?.get(gguf) ?? storedTensor(model.checkpoint, hf) };
+    });
+}

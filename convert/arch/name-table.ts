@@ -1,0 +1,40 @@
+// Tensor-name tables: HF name patterns ("{bid}" = layer index) to GGUF names, expanded per layer
+// and resolved against a checkpoint. Keeps every architecture file a table, not string code.
+
+import { CheckpointError, type SafetensorsCheckpoint } from "../safetensors.js";
+
+export interface NameRule {
+    hf: string;
+    gguf: string;
+    /** Absent tensors are skipped instead of reported (biases some checkpoints do not have). */
+    optional?: boolean;
+}
+
+export interface ResolvedName { hf: string; gguf: string }
+
+/**
+ * Resolves `rules` for layers 0..layers-1 against the checkpoint's names (after `normalize`).
+ * Reports every required tensor that is missing in one error.
+ */
+export function resolveNames(ckpt: SafetensorsCheckpoint, rules: NameRule[], layers: number, normalize: (n: string) => string = (n) => n): ResolvedName[] {
+    const byNormal = new Map<string, string>();
+    for (const name of ckpt.tensors.keys()) byNormal.set(normalize(name), name);
+    const out: ResolvedName[] = [];
+    const missing: string[] = [];
+    for (const rule of rules) {
+        const ids = rule.hf.includes("{bid}") ? Array.from({ length: layers }, (_, i) => i) : [undefined];
+        for (const bid of ids) {
+            const hf = rule.hf.replace("{bid}", String(bid));
+            const stored = byNormal.get(hf);
+            if (stored === undefined) {
+                if (!rule.optional) missing.push(hf);
+                continue;
+            }
+            out.push({ hf: stored, gguf: rule.gguf.replace("{bid}", String(bid)) });
+        }
+    }
+    if (missing.length) {
+        throw new CheckpointError(`missing tensors: ${missing.slice(0, 5).join(", ")}${missing.length > 5 ? ` and ${missing.length - 5} more` : ""}`);
+    }
+    return out;
+}

@@ -1,0 +1,42 @@
+// The one interface every architecture converter implements (one file per architecture).
+
+import type { GgmlType } from "../gguf/constants.js";
+import type { Metadata } from "../gguf/metadata.js";
+import type { Json } from "../hparams.js";
+import type { SafetensorsCheckpoint } from "../safetensors.js";
+import type { TokenizerFiles } from "../tokenizer.js";
+import type { TensorPlan } from "../write-gguf.js";
+
+/** A Hugging Face checkpoint folder, opened. */
+export interface HfModel {
+    dir: string;
+    /** A short name for the model (folder name), used in file names and general.name. */
+    name: string;
+    config: Json;
+    checkpoint: SafetensorsCheckpoint;
+    tokenizer: TokenizerFiles;
+    /** preprocessor_config.json (image/audio processor settings), when present. */
+    preprocessor?: Json;
+}
+
+export interface OutputTypes {
+    text: GgmlType;
+    mmproj: GgmlType;
+}
+
+export type OutputRole = "text" | "vision" | "audio";
+
+/** One GGUF file to write; the pipeline picks its path. */
+export interface PlannedFile {
+    role: OutputRole;
+    metadata: Metadata;
+    tensors: TensorPlan[];
+}
+
+export interface ArchitectureConverter {
+    /** HF `architectures[0]` values handled. */
+    architectures: string[];
+    /** One line for `autoglm convert --help` and error messages. */
+    summary: string;
+    plan(model: HfModel, types: OutputTypes): Promise<PlannedFile[]>;
+}

@@ -1,0 +1,79 @@
+// `autoglm convert` as a library call: plan every output file of a checkpoint, check the outputs
+// and the free space before writing anything, then stream each file through the encode pool.
+
+import { existsSync } from "node:fs";
+import { mkdir, statfs } from "node:fs/promises";
+import { join } from "node:path";
+import { TYPE_NAMES, type GgmlType } from "./gguf/constants.js";
+import { tensorBytes } from "./gguf/writer.js";
+import { encodeHeader } from "./gguf/writer.js";
+import { UserError } from "./errors.js";
+import { openHfModel } from "./hf-model.js";
+import { EncodePool } from "./quant/pool.js";
+import type { OutputRole, OutputTypes } from "./arch/types.js";
+import { sourceBytesOf, writeGguf, type GgufPlan } from "./write-gguf.js";
+
+export interface ConvertOptions {
+    dir: string;
+    outDir?: string;
+    types: OutputTypes;
+    force?: boolean;
+    threads?: number;
+    signal?: AbortSignal;
+    /** Called before each file with its index, and as bytes are consumed. */
+    onFile?: (file: ConvertedFile, index: number, count: number) => void;
+    onBytes?: (done: number, total: number) => void;
+}
+
+export interface ConvertedFile {
+    role: OutputRole;
+    path: string;
+    type: GgmlType;
+    tensors: number;
+    bytes: number;
+    seconds: number;
+}
+
+function fileName(model: string, role: OutputRole, type: GgmlType): string {
+    const t = TYPE_NAMES[type].toUpperCase();
+    return role === "text" ? `${model}-${t}.gguf` : `mmproj-${model}-${role}-${t}.gguf`;
+}
+
+export async function convertModel(opts: ConvertOptions): Promise<{ architecture: string; files: ConvertedFile[] }> {
+    const { model, converter } = await openHfModel(opts.dir);
+    const pool = new EncodePool(opts.threads);
+    try {
+        const planned = await converter.plan(model, opts.types);
+        const outDir = opts.outDir ?? opts.dir;
+        await mkdir(outDir, { recursive: true });
+        const plans: (GgufPlan & { role: OutputRole; type: GgmlType })[] = planned.map((p) => {
+            const type = p.role === "text" ? opts.types.text : opts.types.mmproj;
+            return { ...p, type, path: join(outDir, fileName(model.name, p.role, type)) };
+        });
+        for (const p of plans) {
+            if (existsSync(p.path) && !opts.force) throw new UserError(`${p.path} already exists (use --force to overwrite)`);
+        }
+        const needed = plans.reduce((n, p) => n + encodeHeader(p.metadata, p.tensors).header.length + p.tensors.reduce((m, t) => m + tensorBytes(t) + 32, 0), 0);
+        const fs = await statfs(outDir);
+        const free = fs.bavail * fs.bsize;
+        if (needed > free) {
+            throw new UserError(`not enough space in ${outDir}: the output needs ${(needed / 2 ** 30).toFixed(2)} GiB, ${(free / 2 ** 30).toFixed(2)} GiB is free`);
+        }
+        const total = plans.reduce((n, p) => n + sourceBytesOf(p), 0);
+        let before = 0;
+        const files: ConvertedFile[] = [];
+        for (const [i, p] of plans.entries()) {
+            const started = performance.now();
+            const file: ConvertedFile = { role: p.role, path: p.path, type: p.type, tensors: p.tensors.length, bytes: 0, seconds: 0 };
+            opts.onFile?.(file, i, plans.length);
+            file.bytes = await writeGguf(p, pool, { onBytes: (done) => opts.onBytes?.(before + done, total) }, opts.signal);
+            before += sourceBytesOf(p);
+            file.seconds = (performance.now() - started) / 1000;
+            files.push(file);
+        }
+        return { architecture: converter.architectures[0], files };
+    } finally {
+        await pool.close();
+        await model.checkpoint.close();
+    }
+}

@@ -1,0 +1,41 @@
+// `autoglm convert <hf-dir>`: Hugging Face safetensors -> text GGUF + mmproj GGUF(s).
+
+import { Command, Option } from "commander";
+import { typeFromName } from "../../../convert/gguf/constants.js";
+import { CONVERTERS } from "../../../convert/arch/index.js";
+import { convertModel } from "../../../convert/convert-model.js";
+import { ByteProgress } from "../progress.js";
+import { formatBytes, formatDuration, table } from "../format.js";
+import { withInterrupt } from "../interrupt.js";
+
+interface Options { outtype: string; mmprojOuttype: string; out?: string; force?: boolean; threads?: number }
+
+export function convertCommand(): Command {
+    const archList = CONVERTERS.map((c) => `  ${c.architectures.join(", ")}: ${c.summary}`).join("\n");
+    return new Command("convert")
+        .description("convert a Hugging Face GLM checkpoint (safetensors) to GGUF: the text model plus vision/audio mmproj files")
+        .argument("<hf-dir>", "checkpoint folder (config.json, *.safetensors, tokenizer.json)")
+        .addOption(new Option("--outtype <type>", "text model type").choices(["q4_0", "q8_0", "f16", "bf16", "f32"]).default("q4_0"))
+        .addOption(new Option("--mmproj-outtype <type>", "vision/audio encoder type").choices(["f16", "q8_0", "f32"]).default("f16"))
+        .option("--out <dir>", "output folder (default: the checkpoint folder)")
+        .option("--force", "overwrite existing output files")
+        .option("--threads <n>", "encoder worker threads (default: one per core)", (v) => Number.parseInt(v, 10))
+        .addHelpText("after", `\nSupported architectures:\n${archList}`)
+        .action(async (dir: string, opts: Options) => {
+            const started = Date.now();
+            const progress = new ByteProgress("convert");
+            try {
+                const result = await withInterrupt((signal) => convertModel({
+                    dir, outDir: opts.out, force: opts.force, threads: opts.threads, signal,
+                    types: { text: typeFromName(opts.outtype)!, mmproj: typeFromName(opts.mmprojOuttype)! },
+                    onBytes: (done, total) => progress.update(done, total),
+                }));
+                progress.stop();
+                const rows = result.files.map((f) => [f.role, f.path, opts[f.role === "text" ? "outtype" : "mmprojOuttype"], String(f.tensors), formatBytes(f.bytes), formatDuration(f.seconds * 1000)]);
+                process.stdout.write(`${result.architecture}: wrote ${result.files.length} file(s) in ${formatDuration(Date.now() - started)}\n`);
+                process.stdout.write(`${table(["role", "file", "type", "tensors", "size", "time"], rows, [3, 4, 5])}\n`);
+            } finally {
+                progress.stop();
+            }
+        });
+}

@@ -1,0 +1,54 @@
+// The command-line entry: builds the commander program from one module per command and turns
+// errors into one-line messages with a non-zero exit code.
+
+import { Command, CommanderError } from "commander";
+import { UserError } from "../../convert/errors.js";
+import { packageVersion } from "./version.js";
+import { convertCommand } from "./commands/convert.js";
+import { quantizeCommand } from "./commands/quantize.js";
+import { infoCommand } from "./commands/info.js";
+import { synthesizeCommand } from "./commands/synthesize.js";
+
+export function buildProgram(): Command {
+    const program = new Command("autoglm")
+        .description("Run GLM-family multimodal models (AutoGLM-Phone-9B, GLM-4.1V, GLM-ASR) locally from GGUF, and convert Hugging Face weights to GGUF.")
+        .version(packageVersion(), "-V, --version")
+        .showHelpAfterError("(run with --help for usage)")
+        .exitOverride();
+    for (const make of [convertCommand, quantizeCommand, infoCommand, synthesizeCommand]) {
+        program.addCommand(make().exitOverride());
+    }
+    return program;
+}
+
+export async function main(argv: string[]): Promise<number> {
+    const program = buildProgram();
+    try {
+        await program.parseAsync(argv);
+        return 0;
+    } catch (e) {
+        if (e instanceof CommanderError) {
+            // commander already printed its message (help, version, or a usage error).
+            return e.exitCode === 0 || e.code === "commander.helpDisplayed" || e.code === "commander.version" ? 0 : 2;
+        }
+        if (e instanceof UserError) {
+            process.stderr.write(`autoglm: ${e.message}\n`);
+            return 1;
+        }
+        const err = e as NodeJS.ErrnoException;
+        if (err?.code === "ENOSPC") {
+            process.stderr.write(`autoglm: no space left on the device (${err.path ?? "output"}); nothing was left half-written\n`);
+            return 1;
+        }
+        if (err?.code === "ENOENT" || err?.code === "EACCES" || err?.code === "EISDIR" || err?.code === "ENOTDIR") {
+            process.stderr.write(`autoglm: ${err.message}\n`);
+            return 1;
+        }
+        if ((e as Error)?.name === "AbortError") {
+            process.stderr.write("autoglm: interrupted\n");
+            return 130;
+        }
+        process.stderr.write(`autoglm: internal error: ${(e as Error)?.stack ?? e}\n`);
+        return 70;
+    }
+}

@@ -1,0 +1,22 @@
+// Runs the real CLI (bin/autoglm.js, compiled) as a child process.
+import { spawn } from "node:child_process";
+import { fileURLToPath } from "node:url";
+
+export const ROOT = fileURLToPath(new URL("../..", import.meta.url));
+export const BIN = fileURLToPath(new URL("../../bin/autoglm.js", import.meta.url));
+
+export interface CliResult { code: number | null; signal: NodeJS.Signals | null; stdout: string; stderr: string }
+
+export function runCli(args: string[], opts: { input?: string; timeoutMs?: number; onSpawn?: (pid: number) => void; env?: NodeJS.ProcessEnv } = {}): Promise<CliResult> {
+    return new Promise((resolve, reject) => {
+        const child = spawn(process.execPath, [BIN, ...args], { cwd: ROOT, env: { ...process.env, ...opts.env }, stdio: ["pipe", "pipe", "pipe"] });
+        let stdout = "", stderr = "";
+        child.stdout.on("data", (d) => { stdout += d; });
+        child.stderr.on("data", (d) => { stderr += d; });
+        const timer = setTimeout(() => child.kill("SIGKILL"), opts.timeoutMs ?? 120_000);
+        child.on("error", reject);
+        child.on("close", (code, signal) => { clearTimeout(timer); resolve({ code, signal, stdout, stderr }); });
+        if (opts.onSpawn && child.pid) opts.onSpawn(child.pid);
+        child.stdin.end(opts.input ?? "");
+    });
+}

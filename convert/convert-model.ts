@@ -2,8 +2,8 @@
 // and the free space before writing anything, then stream each file through the encode pool.
 
 import { existsSync } from "node:fs";
-import { mkdir, statfs } from "node:fs/promises";
-import { join } from "node:path";
+import { mkdir, stat, statfs } from "node:fs/promises";
+import { dirname, join, resolve } from "node:path";
 import { TYPE_NAMES, type GgmlType } from "./gguf/constants.js";
 import { tensorBytes } from "./gguf/writer.js";
 import { encodeHeader } from "./gguf/writer.js";
@@ -39,13 +39,27 @@ function fileName(model: string, role: OutputRole, type: GgmlType): string {
     return role === "text" ? `${model}-${t}.gguf` : `mmproj-${model}-${role}-${t}.gguf`;
 }
 
+/** mkdir -p one level at a time (Node's recursive mkdir can spin forever under /proc). */
+async function ensureDir(dir: string): Promise<void> {
+    const path = resolve(dir);
+    const s = await stat(path).catch(() => undefined);
+    if (s) {
+        if (!s.isDirectory()) throw new UserError(`${dir} exists and is not a folder`);
+        return;
+    }
+    if (dirname(path) !== path) await ensureDir(dirname(path));
+    await mkdir(path).catch((e) => {
+        if (e.code !== "EEXIST") throw new UserError(`cannot create the output folder ${dir}: ${e.message}`);
+    });
+}
+
 export async function convertModel(opts: ConvertOptions): Promise<{ architecture: string; files: ConvertedFile[] }> {
     const { model, converter } = await openHfModel(opts.dir);
     const pool = new EncodePool(opts.threads);
     try {
         const planned = await converter.plan(model, opts.types);
         const outDir = opts.outDir ?? opts.dir;
-        await mkdir(outDir, { recursive: true });
+        await ensureDir(outDir);
         const plans: (GgufPlan & { role: OutputRole; type: GgmlType })[] = planned.map((p) => {
             const type = p.role === "text" ? opts.types.text : opts.types.mmproj;
             return { ...p, type, path: join(outDir, fileName(model.name, p.role, type)) };

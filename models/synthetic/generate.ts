@@ -43,8 +43,10 @@ export function describeCheckpoint(o: SyntheticOptions): SyntheticCheckpoint {
     }
 }
 
-/** FNV-1a of the name, mixed with the seed: each tensor gets its own stream. */
+/** FNV-1a of the name, mixed with the seed: each tensor gets its own stream. The name is taken
+ * without layout-specific prefixes, so every layout of a model holds the same weights. */
 function tensorSeed(seed: number, name: string): number {
+    name = name.replace("language_model.", "").replace(/^model\.visual\./, "visual.");
     let h = 0x811c9dc5 ^ seed;
     for (let i = 0; i < name.length; i++) h = Math.imul(h ^ name.charCodeAt(i), 0x01000193);
     return h >>> 0;

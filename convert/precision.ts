@@ -28,3 +28,8 @@ export function tensorType(name: string, shape: number[], requested: GgmlType): 
     if (shape[0] % TYPE_LAYOUT[t].blockSize !== 0) return GgmlType.F16;
     return t;
 }
+
+/** Tensors llama-quantize never re-encodes: encoder convolution kernels, which clip.cpp needs in F16 or F32. */
+export function keepsSourceType(name: string): boolean {
+    return /(^|\.)patch_embd\.weight|\.patch_merger\.weight$|^a\.conv1d\./.test(name);
+}

@@ -22,7 +22,7 @@ if [ "$missing" = 0 ]; then echo "$bin"; exit 0; fi
 mkdir -p "$cache"
 if [ ! -d "$cache/src/.git" ]; then
     rm -rf "$cache/src"
-    git clone --quiet "$bundle" "$cache/src" >&2
+    git -c advice.detachedHead=false clone --quiet "$bundle" "$cache/src" >&2
 fi
 generator=()
 command -v ninja >/dev/null && generator=(-G Ninja)

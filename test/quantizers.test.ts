@@ -3,6 +3,7 @@ import { describe, expect, it } from "vitest";
 import { GgmlType, TYPE_NAMES } from "../convert/gguf/constants.js";
 import { encodeRows } from "../convert/quant/codec.js";
 import { ggmlQuantize } from "./helpers/ggml-reference.js";
+import { ggufPyAvailable, ggufPyQuantize } from "./helpers/gguf-py.js";
 import { mulberry32 } from "../models/synthetic/random.js";
 
 const TYPES = [GgmlType.Q4_0, GgmlType.Q8_0, GgmlType.F16, GgmlType.BF16];
@@ -48,6 +49,29 @@ describe("quantizers are bit-identical to ggml_quantize_chunk", () => {
                 const b = Buffer.from(ggmlQuantize(type, src, 32));
                 expect(a.equals(b), name).toBe(true);
             }
+        });
+    }
+});
+
+// The numpy reference convert_hf_to_gguf.py uses. Runs where python3 has numpy (the image's python
+// does); ggml's C reference above runs everywhere.
+describe.runIf(ggufPyAvailable())("quantizers are bit-identical to gguf-py's numpy quantizers", () => {
+    for (const [type, name] of [[GgmlType.Q4_0, "q4_0"], [GgmlType.Q8_0, "q8_0"], [GgmlType.BF16, "bf16"], [GgmlType.F16, "f16"]] as const) {
+        it(name, () => {
+            const src = gaussian(256 * 16, 5, 0.5);
+            for (const [edgeName, edge] of Object.entries(edgeCases())) {
+                const a = Buffer.from(ours(type, edge, 32)), b = Buffer.from(ggufPyQuantize(name, edge, 32));
+                if (name === "q4_0" && edgeName === "negative zeros") {
+                    // The two references disagree here: ggml starts its signed max at +0 and keeps it
+                    // (scale -0, bits 0x8000), numpy takes the -0 element (scale +0). autoglm follows ggml.
+                    expect(a.readUInt16LE(0)).toBe(0x8000);
+                    expect(b.readUInt16LE(0)).toBe(0x0000);
+                    expect(a.subarray(2).equals(b.subarray(2))).toBe(true);
+                    continue;
+                }
+                expect(a.equals(b), edgeName).toBe(true);
+            }
+            expect(Buffer.from(ours(type, src, 256)).equals(Buffer.from(ggufPyQuantize(name, src, 256)))).toBe(true);
         });
     }
 });

@@ -54,11 +54,11 @@ export async function writeGguf(plan: GgufPlan, pool: EncodePool, progress: Writ
                 while (row < src.rows && inFlight.length < window) {
                     const count = Math.min(rowsPerChunk, src.rows - row);
                     const bytes = await src.readRows(row, count);
+                    done += bytes.length; // before encode(): handing the buffer to a worker detaches it
                     const encoded = pool.encode(src.dtype, t.type as GgmlType, src.rowLength, bytes);
                     encoded.catch(() => {}); // awaited below; avoid an unhandled rejection meanwhile
                     inFlight.push(encoded);
                     row += count;
-                    done += bytes.length;
                 }
                 if (signal?.aborted) throw signal.reason ?? new Error("aborted");
                 await writer.writeTensorData(await inFlight.shift()!);

@@ -24,7 +24,6 @@ function int8Cast(v: number): number {
 /** Q8_0: per block an fp16 scale d = amax/127 and 32 int8 values round(x/d). 34 bytes per block. */
 export function quantizeQ8_0(src: Float32Array, dst: Uint8Array, dstOffset = 0): void {
     if (src.length % QK !== 0) throw new Error(`q8_0 needs a multiple of ${QK} values, got ${src.length}`);
-    const view = new DataView(dst.buffer, dst.byteOffset);
     let o = dstOffset;
     for (let b = 0; b < src.length; b += QK) {
         let amax = 0;
@@ -34,8 +33,15 @@ export function quantizeQ8_0(src: Float32Array, dst: Uint8Array, dstOffset = 0):
         }
         const d = fround(amax / 127);
         const id = d ? fround(1 / d) : 0;
-        view.setUint16(o, fp32ToFp16Bits(d), true);
-        for (let j = 0; j < QK; j++) dst[o + 2 + j] = int8Cast(roundf(fround(src[b + j] * id))) & 0xff;
+        const h = fp32ToFp16Bits(d);
+        dst[o] = h & 0xff;
+        dst[o + 1] = h >>> 8;
+        if (id !== Infinity) {
+            // |x * id| <= 127: the rounded value is already a valid int8.
+            for (let j = 0; j < QK; j++) dst[o + 2 + j] = roundf(fround(src[b + j] * id)) & 0xff;
+        } else {
+            for (let j = 0; j < QK; j++) dst[o + 2 + j] = int8Cast(roundf(fround(src[b + j] * id))) & 0xff;
+        }
         o += 34;
     }
 }
@@ -44,7 +50,6 @@ export function quantizeQ8_0(src: Float32Array, dst: Uint8Array, dstOffset = 0):
  * 32 nibbles min(15, trunc(x/d + 8.5)); element j in the low nibble of byte j, j+16 in the high. */
 export function quantizeQ4_0(src: Float32Array, dst: Uint8Array, dstOffset = 0): void {
     if (src.length % QK !== 0) throw new Error(`q4_0 needs a multiple of ${QK} values, got ${src.length}`);
-    const view = new DataView(dst.buffer, dst.byteOffset);
     let o = dstOffset;
     for (let b = 0; b < src.length; b += QK) {
         let amax = 0;
@@ -56,13 +61,22 @@ export function quantizeQ4_0(src: Float32Array, dst: Uint8Array, dstOffset = 0):
         }
         const d = fround(max / -8);
         const id = d ? fround(1 / d) : 0;
-        view.setUint16(o, fp32ToFp16Bits(d), true);
-        for (let j = 0; j < QK / 2; j++) {
-            const x0 = fround(src[b + j] * id);
-            const x1 = fround(src[b + QK / 2 + j] * id);
-            const xi0 = Math.min(15, int8Cast(fround(x0 + 8.5)));
-            const xi1 = Math.min(15, int8Cast(fround(x1 + 8.5)));
-            dst[o + 2 + j] = (xi0 & 0xff) | ((xi1 & 0xff) << 4);
+        const h = fp32ToFp16Bits(d);
+        dst[o] = h & 0xff;
+        dst[o + 1] = h >>> 8;
+        if (id !== Infinity && id !== -Infinity) {
+            // |x * id| <= 8 (plus rounding), so x*id + 8.5 lies in (0, 17): a plain truncation.
+            for (let j = 0; j < QK / 2; j++) {
+                const xi0 = fround(fround(src[b + j] * id) + 8.5) | 0;
+                const xi1 = fround(fround(src[b + QK / 2 + j] * id) + 8.5) | 0;
+                dst[o + 2 + j] = (xi0 > 15 ? 15 : xi0) | ((xi1 > 15 ? 15 : xi1) << 4);
+            }
+        } else {
+            for (let j = 0; j < QK / 2; j++) {
+                const xi0 = Math.min(15, int8Cast(fround(fround(src[b + j] * id) + 8.5)));
+                const xi1 = Math.min(15, int8Cast(fround(fround(src[b + QK / 2 + j] * id) + 8.5)));
+                dst[o + 2 + j] = (xi0 & 0xff) | ((xi1 & 0xff) << 4);
+            }
         }
         o += 18;
     }

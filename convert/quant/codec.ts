@@ -33,13 +33,38 @@ export function decodeToF32(dtype: SourceDtype, bytes: Uint8Array): Float32Array
 
 const SAME: Partial<Record<SourceDtype, GgmlType>> = { F32: GgmlType.F32, F16: GgmlType.F16, BF16: GgmlType.BF16 };
 
+/** Elements decoded at a time for block types: small enough to stay in cache. */
+const SLAB = 8192;
+
+/** Decodes elements [start, start + n) of a 16-bit source into `out` (float32). */
+function decodeSlab(dtype: "F16" | "BF16", src: Uint16Array, start: number, n: number, out: Float32Array, outBits: Uint32Array): void {
+    if (dtype === "BF16") for (let i = 0; i < n; i++) outBits[i] = src[start + i] << 16;
+    else for (let i = 0; i < n; i++) out[i] = F16_TABLE[src[start + i]];
+}
+
 /** Encodes `bytes` (whole rows of `rowLength` elements of `dtype`) as `type`. */
 export function encodeRows(dtype: SourceDtype, type: GgmlType, rowLength: number, bytes: Uint8Array): Uint8Array {
     if (SAME[dtype] === type) return bytes; // no conversion: bit-identical pass-through
-    const f = decodeToF32(dtype, bytes);
-    const rows = f.length / rowLength;
-    if (!Number.isInteger(rows)) throw new Error(`buffer of ${f.length} values is not whole rows of ${rowLength}`);
+    const n = bytes.byteLength / SOURCE_BYTES[dtype];
+    const rows = n / rowLength;
+    if (!Number.isInteger(rows)) throw new Error(`buffer of ${n} values is not whole rows of ${rowLength}`);
     const out = new Uint8Array(rowBytes(type, rowLength) * rows);
+    if ((type === GgmlType.Q4_0 || type === GgmlType.Q8_0) && dtype !== "F32") {
+        // 16-bit sources go through a small float32 slab instead of a full-size decoded copy.
+        const src = new Uint16Array(n);
+        new Uint8Array(src.buffer).set(bytes);
+        const slab = new Float32Array(SLAB);
+        const bits = new Uint32Array(slab.buffer);
+        const blockBytes = type === GgmlType.Q4_0 ? 18 : 34;
+        const quantize = type === GgmlType.Q4_0 ? quantizeQ4_0 : quantizeQ8_0;
+        for (let start = 0; start < n; start += SLAB) {
+            const len = Math.min(SLAB, n - start);
+            decodeSlab(dtype, src, start, len, slab, bits);
+            quantize(len === SLAB ? slab : slab.subarray(0, len), out, (start / 32) * blockBytes);
+        }
+        return out;
+    }
+    const f = decodeToF32(dtype, bytes);
     switch (type) {
         case GgmlType.F32:
             return new Uint8Array(f.buffer);

@@ -4,7 +4,7 @@
 import { GGML_QUANT_VERSION, GgmlType, fileTypeFor } from "../gguf/constants.js";
 import { Metadata } from "../gguf/metadata.js";
 import { tensorType } from "../precision.js";
-import { storedTensor, type TensorSource } from "../tensor-source.js";
+import { permutedRows, storedTensor, type TensorSource } from "../tensor-source.js";
 import type { TensorPlan } from "../write-gguf.js";
 import type { HfModel } from "./types.js";
 import type { ResolvedName } from "./name-table.js";
@@ -37,4 +37,13 @@ export function planTensors(model: HfModel, names: ResolvedName[], requested: Gg
         const type = opts.forced?.(gguf) ?? tensorType(gguf, shape, requested);
         return { name: gguf, shape, type, source: opts.sources?.get(gguf) ?? storedTensor(model.checkpoint, hf) };
     });
+}
+
+/** Sources that reorder the rows of the q and k projections (weights and biases) by `order`. */
+export function permutedQK(model: HfModel, names: ResolvedName[], order: (row: number) => number): Map<string, TensorSource> {
+    const sources = new Map<string, TensorSource>();
+    for (const { hf, gguf } of names) {
+        if (/\.attn_[qk]\.(weight|bias)$/.test(gguf)) sources.set(gguf, permutedRows(model.checkpoint, hf, order));
+    }
+    return sources;
 }

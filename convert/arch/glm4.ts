@@ -5,24 +5,13 @@ import { ValueType } from "../gguf/constants.js";
 import type { GgmlType } from "../gguf/constants.js";
 import { optionalNumber, requireNumber, ropeParams, textHparams } from "../hparams.js";
 import { UserError } from "../errors.js";
-import { permutedRows, type TensorSource } from "../tensor-source.js";
 import { addVocabularyMetadata, buildVocabulary } from "../tokenizer.js";
-import { generalMetadata, planTensors } from "./common.js";
-import { resolveNames, type NameRule } from "./name-table.js";
+import { generalMetadata, permutedQK, planTensors } from "./common.js";
+import { DECODER_ATTENTION_TENSORS, resolveNames, type NameRule } from "./name-table.js";
 import type { ArchitectureConverter, HfModel, PlannedFile } from "./types.js";
 
 export const GLM4_TEXT_TENSORS: NameRule[] = [
-    { hf: "model.embed_tokens.weight", gguf: "token_embd.weight" },
-    { hf: "model.norm.weight", gguf: "output_norm.weight" },
-    { hf: "lm_head.weight", gguf: "output.weight", optional: true },
-    { hf: "model.layers.{bid}.input_layernorm.weight", gguf: "blk.{bid}.attn_norm.weight" },
-    { hf: "model.layers.{bid}.self_attn.q_proj.weight", gguf: "blk.{bid}.attn_q.weight" },
-    { hf: "model.layers.{bid}.self_attn.q_proj.bias", gguf: "blk.{bid}.attn_q.bias", optional: true },
-    { hf: "model.layers.{bid}.self_attn.k_proj.weight", gguf: "blk.{bid}.attn_k.weight" },
-    { hf: "model.layers.{bid}.self_attn.k_proj.bias", gguf: "blk.{bid}.attn_k.bias", optional: true },
-    { hf: "model.layers.{bid}.self_attn.v_proj.weight", gguf: "blk.{bid}.attn_v.weight" },
-    { hf: "model.layers.{bid}.self_attn.v_proj.bias", gguf: "blk.{bid}.attn_v.bias", optional: true },
-    { hf: "model.layers.{bid}.self_attn.o_proj.weight", gguf: "blk.{bid}.attn_output.weight" },
+    ...DECODER_ATTENTION_TENSORS,
     // HF's post_self_attn_layernorm follows attention; its post_attention_layernorm precedes the MLP.
     { hf: "model.layers.{bid}.post_self_attn_layernorm.weight", gguf: "blk.{bid}.post_attention_norm.weight" },
     { hf: "model.layers.{bid}.post_attention_layernorm.weight", gguf: "blk.{bid}.ffn_norm.weight" },
@@ -88,12 +77,7 @@ export async function planGlm4Text(model: HfModel, type: GgmlType): Promise<Plan
 
     const names = resolveNames(model.checkpoint, GLM4_TEXT_TENSORS, layers, normalizeTextName);
     checkNoStrayTextTensors(model, new Set(names.map((n) => n.hf)));
-    const sources = new Map<string, TensorSource>();
-    if (mrope) {
-        for (const { hf, gguf } of names) {
-            if (/\.attn_[qk]\.(weight|bias)$/.test(gguf)) sources.set(gguf, permutedRows(model.checkpoint, hf, neoxRowOrder(headDim, rotaryDim)));
-        }
-    }
+    const sources = mrope ? permutedQK(model, names, neoxRowOrder(headDim, rotaryDim)) : undefined;
     return { role: "text", metadata: meta, tensors: planTensors(model, names, type, { sources }) };
 }
 

@@ -5,24 +5,14 @@
 import { GgmlType } from "../gguf/constants.js";
 import { optionalNumber, requireNumber, ropeParams, type Json } from "../hparams.js";
 import { UserError } from "../errors.js";
-import { gatheredTensor, permutedRows, storedTensor, type TensorSource } from "../tensor-source.js";
+import { gatheredTensor, storedTensor } from "../tensor-source.js";
 import { addVocabularyMetadata, buildVocabulary } from "../tokenizer.js";
-import { generalMetadata, planTensors } from "./common.js";
-import { resolveNames, type NameRule } from "./name-table.js";
+import { generalMetadata, permutedQK, planTensors } from "./common.js";
+import { DECODER_ATTENTION_TENSORS, resolveNames, type NameRule } from "./name-table.js";
 import type { ArchitectureConverter, HfModel, PlannedFile } from "./types.js";
 
 const LLAMA_TENSORS: NameRule[] = [
-    { hf: "model.embed_tokens.weight", gguf: "token_embd.weight" },
-    { hf: "model.norm.weight", gguf: "output_norm.weight" },
-    { hf: "lm_head.weight", gguf: "output.weight", optional: true },
-    { hf: "model.layers.{bid}.input_layernorm.weight", gguf: "blk.{bid}.attn_norm.weight" },
-    { hf: "model.layers.{bid}.self_attn.q_proj.weight", gguf: "blk.{bid}.attn_q.weight" },
-    { hf: "model.layers.{bid}.self_attn.q_proj.bias", gguf: "blk.{bid}.attn_q.bias", optional: true },
-    { hf: "model.layers.{bid}.self_attn.k_proj.weight", gguf: "blk.{bid}.attn_k.weight" },
-    { hf: "model.layers.{bid}.self_attn.k_proj.bias", gguf: "blk.{bid}.attn_k.bias", optional: true },
-    { hf: "model.layers.{bid}.self_attn.v_proj.weight", gguf: "blk.{bid}.attn_v.weight" },
-    { hf: "model.layers.{bid}.self_attn.v_proj.bias", gguf: "blk.{bid}.attn_v.bias", optional: true },
-    { hf: "model.layers.{bid}.self_attn.o_proj.weight", gguf: "blk.{bid}.attn_output.weight" },
+    ...DECODER_ATTENTION_TENSORS,
     { hf: "model.layers.{bid}.post_attention_layernorm.weight", gguf: "blk.{bid}.ffn_norm.weight" },
     { hf: "model.layers.{bid}.mlp.gate_proj.weight", gguf: "blk.{bid}.ffn_gate.weight" },
     { hf: "model.layers.{bid}.mlp.up_proj.weight", gguf: "blk.{bid}.ffn_up.weight" },
@@ -113,10 +103,7 @@ async function planText(model: HfModel, type: GgmlType): Promise<PlannedFile> {
     ]);
 
     const names = resolveNames(model.checkpoint, LLAMA_TENSORS, layers);
-    const sources = new Map<string, TensorSource>();
-    for (const { hf, gguf } of names) {
-        if (/\.attn_[qk]\.(weight|bias)$/.test(gguf)) sources.set(gguf, permutedRows(model.checkpoint, hf, llamaRowOrder(headDim)));
-    }
+    const sources = permutedQK(model, names, llamaRowOrder(headDim));
     return { role: "text", metadata: meta, tensors: planTensors(model, names, type, { sources }) };
 }
 

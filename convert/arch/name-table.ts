@@ -38,3 +38,18 @@ export function resolveNames(ckpt: SafetensorsCheckpoint, rules: NameRule[], lay
     }
     return out;
 }
+
+/** The tensors every llama-style decoder shares: embeddings, output head, attention. */
+export const DECODER_ATTENTION_TENSORS: NameRule[] = [
+    { hf: "model.embed_tokens.weight", gguf: "token_embd.weight" },
+    { hf: "model.norm.weight", gguf: "output_norm.weight" },
+    { hf: "lm_head.weight", gguf: "output.weight", optional: true },
+    { hf: "model.layers.{bid}.input_layernorm.weight", gguf: "blk.{bid}.attn_norm.weight" },
+    { hf: "model.layers.{bid}.self_attn.q_proj.weight", gguf: "blk.{bid}.attn_q.weight" },
+    { hf: "model.layers.{bid}.self_attn.q_proj.bias", gguf: "blk.{bid}.attn_q.bias", optional: true },
+    { hf: "model.layers.{bid}.self_attn.k_proj.weight", gguf: "blk.{bid}.attn_k.weight" },
+    { hf: "model.layers.{bid}.self_attn.k_proj.bias", gguf: "blk.{bid}.attn_k.bias", optional: true },
+    { hf: "model.layers.{bid}.self_attn.v_proj.weight", gguf: "blk.{bid}.attn_v.weight" },
+    { hf: "model.layers.{bid}.self_attn.v_proj.bias", gguf: "blk.{bid}.attn_v.bias", optional: true },
+    { hf: "model.layers.{bid}.self_attn.o_proj.weight", gguf: "blk.{bid}.attn_output.weight" },
+];

@@ -8,5 +8,6 @@ export default defineConfig({
         pool: "forks",
         testTimeout: 120_000,
         hookTimeout: 600_000,
+        reporters: ["default", "./test/helpers/summary-reporter.ts"],
     },
 });

@@ -5,7 +5,7 @@ import { spawnSync } from "node:child_process";
 import { join } from "node:path";
 import { getLlama, LlamaCompletion } from "node-llama-cpp";
 import { beforeAll, describe, expect, it } from "vitest";
-import { llamaToolsDir, REFERENCE_FLAGS } from "./helpers/llama-tools.js";
+import { llamaToolsDir } from "./helpers/llama-tools.js";
 import { writeTestPng, writeToneWav } from "./helpers/media.js";
 import { convert, synthesize } from "./helpers/models.js";
 import { tempDir } from "./helpers/tmp.js";
@@ -49,7 +49,7 @@ describe("text GGUFs load in node-llama-cpp and generate", () => {
 
 function mtmd(args: string[]) {
     const bin = join(llamaToolsDir(), "llama-mtmd-cli");
-    const r = spawnSync(bin, [...args, "-n", "4", "--temp", "0", "-v", ...REFERENCE_FLAGS], { encoding: "utf8", timeout: 300_000, maxBuffer: 256 << 20 });
+    const r = spawnSync(bin, [...args, "-n", "4", "--temp", "0", "-v"], { encoding: "utf8", timeout: 300_000, maxBuffer: 256 << 20 });
     return { status: r.status, log: `${r.stdout}\n${r.stderr}` };
 }
 

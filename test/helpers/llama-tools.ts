@@ -10,12 +10,7 @@ let cached: string | undefined;
 export function llamaToolsDir(): string {
     if (cached) return cached;
     cached = execFileSync("bash", [join(ROOT, "scripts", "build-llama-tools.sh")], { encoding: "utf8", stdio: ["ignore", "pipe", "inherit"], timeout: 3_600_000 }).trim();
-    if (!existsSync(join(cached, "llama-mtmd-cli"))) throw new Error(`llama tools missing in ${cached}`);
+    if (!existsSync(join(cached, "llama-mtmd-cli")) || !existsSync(join(cached, "llama-bench"))) throw new Error(`llama tools missing in ${cached}`);
     return cached;
 }
 
-/**
- * Flags every reference run gets. --no-repack: some virtual machines advertise Intel AMX in cpuid
- * but trap its instructions, and ggml's AMX weight buffers then kill the process with SIGILL.
- */
-export const REFERENCE_FLAGS = ["--no-repack"];

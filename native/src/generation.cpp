@@ -1,0 +1,148 @@
+#include "generation.h"
+#include "native-context.h"
+#include <chrono>
+#include <memory>
+
+using Clock = std::chrono::steady_clock;
+static double msSince(Clock::time_point t) { return std::chrono::duration<double, std::milli>(Clock::now() - t).count(); }
+
+namespace {
+
+struct Job {
+    NativeContext * owner;
+    GenerationRequest req;
+    GenerationResult res;
+    Napi::Promise::Deferred deferred;
+    Napi::ThreadSafeFunction tokens; // calls onToken(token) on the JS thread
+    bool streaming = false;
+    Job(Napi::Env env) : deferred(Napi::Promise::Deferred::New(env)) {}
+};
+
+/** Decodes `tokens` at positions start.. into `seq`, `nBatch` at a time; logits for the last one only. */
+bool decodeTokens(llama_context * ctx, uint32_t nBatch, int32_t seq, const std::vector<llama_token> & tokens, int32_t start, std::string & error) {
+    llama_batch batch = llama_batch_init((int32_t) nBatch, 0, 1);
+    for (size_t i = 0; i < tokens.size(); i += nBatch) {
+        size_t n = std::min<size_t>(nBatch, tokens.size() - i);
+        batch.n_tokens = (int32_t) n;
+        for (size_t j = 0; j < n; j++) {
+            batch.token[j] = tokens[i + j];
+            batch.pos[j] = start + (int32_t) (i + j);
+            batch.n_seq_id[j] = 1;
+            batch.seq_id[j][0] = seq;
+            batch.logits[j] = (i + j == tokens.size() - 1);
+        }
+        int32_t rc = llama_decode(ctx, batch);
+        if (rc != 0) {
+            error = rc == 1 ? "the context is full (no KV cache slot); use a larger --ctx-size" : "llama_decode failed (" + std::to_string(rc) + ")";
+            llama_batch_free(batch);
+            return false;
+        }
+    }
+    llama_batch_free(batch);
+    return true;
+}
+
+void run(Job * job) {
+    NativeContext * self = job->owner;
+    GenerationRequest & req = job->req;
+    GenerationResult & res = job->res;
+    auto t0 = Clock::now();
+    if (!req.prompt.empty() && !decodeTokens(self->ctx, self->nBatch, req.seq, req.prompt, req.startPos, res.error)) return;
+    if (req.maxTokens == 0) {
+        llama_synchronize(self->ctx);
+        res.promptMs = msSince(t0);
+        res.reason = "prompt";
+        return;
+    }
+    std::string err;
+    llama_sampler * smpl = buildSampler(self->vocab, req.sampling, err);
+    if (smpl == nullptr) { res.error = err; return; }
+    std::unique_ptr<llama_sampler, decltype(&llama_sampler_free)> guard(smpl, llama_sampler_free);
+    // Plain greedy needs no candidate list: an argmax over the logits (ties to the lowest id, as
+    // llama.cpp's greedy sampler) saves building a vocabulary-sized array for every token.
+    const bool argmax = isPlainGreedy(req.sampling);
+    const int32_t nVocab = llama_vocab_n_tokens(self->vocab);
+    int32_t pos = req.startPos + (int32_t) req.prompt.size();
+    Clock::time_point decodeStart;
+    llama_batch one = llama_batch_init(1, 0, 1);
+    for (;;) {
+        llama_token tok;
+        if (argmax) {
+            const float * logits = llama_get_logits_ith(self->ctx, -1);
+            tok = 0;
+            for (int32_t i = 1; i < nVocab; i++) if (logits[i] > logits[tok]) tok = i;
+        } else {
+            tok = llama_sampler_sample(smpl, self->ctx, -1); // waits for the logits; also accepts tok
+        }
+        if (res.tokens.empty()) {
+            res.ttftMs = msSince(t0);
+            res.promptMs = res.ttftMs;
+            decodeStart = Clock::now();
+        }
+        if (!req.ignoreEog && llama_vocab_is_eog(self->vocab, tok)) { res.reason = "eog"; break; }
+        res.tokens.push_back(tok);
+        if (job->streaming) job->tokens.NonBlockingCall(new llama_token(tok), [](Napi::Env env, Napi::Function cb, llama_token * t) {
+            cb.Call({Napi::Number::New(env, *t)});
+            delete t;
+        });
+        if ((int32_t) res.tokens.size() >= req.maxTokens) { res.reason = "length"; break; }
+        if (self->abortRequested) { res.reason = "aborted"; break; }
+        one.n_tokens = 1;
+        one.token[0] = tok;
+        one.pos[0] = pos++;
+        one.n_seq_id[0] = 1;
+        one.seq_id[0][0] = req.seq;
+        one.logits[0] = true;
+        int32_t rc = llama_decode(self->ctx, one);
+        if (rc != 0) { res.error = rc == 1 ? "the context is full; use a larger --ctx-size" : "llama_decode failed"; break; }
+        res.decodedTokens++;
+    }
+    llama_batch_free(one);
+    if (!res.tokens.empty()) res.decodeMs = msSince(decodeStart);
+}
+
+Napi::Object resultObject(Napi::Env env, const GenerationResult & r) {
+    Napi::Object o = Napi::Object::New(env);
+    Napi::Int32Array toks = Napi::Int32Array::New(env, r.tokens.size());
+    for (size_t i = 0; i < r.tokens.size(); i++) toks[i] = r.tokens[i];
+    o.Set("tokens", toks);
+    o.Set("reason", r.reason);
+    o.Set("promptMs", r.promptMs);
+    o.Set("decodeMs", r.decodeMs);
+    o.Set("ttftMs", r.ttftMs);
+    o.Set("decodedTokens", r.decodedTokens);
+    return o;
+}
+
+} // namespace
+
+Napi::Value startGeneration(Napi::Env env, NativeContext * owner, GenerationRequest req, Napi::Function onToken) {
+    if (owner->ctx == nullptr) throw Napi::Error::New(env, "the context was disposed");
+    bool expected = false;
+    if (!owner->busy.compare_exchange_strong(expected, true)) throw Napi::Error::New(env, "the context is busy with another generation");
+    owner->joinWorker(); // the previous job's thread has finished its work; reap it
+    owner->abortRequested = false;
+    auto * job = new Job(env);
+    job->owner = owner;
+    job->req = std::move(req);
+    Napi::Promise promise = job->deferred.Promise();
+    // One thread-safe function carries both the streamed tokens and the final settlement.
+    Napi::Function cb = onToken.IsEmpty() ? Napi::Function::New(env, [](const Napi::CallbackInfo &) {}) : onToken;
+    job->streaming = !onToken.IsEmpty();
+    // The Job is freed by the finalizer, after the thread released the function and every queued call ran.
+    job->tokens = Napi::ThreadSafeFunction::New(env, cb, "autoglm-generate", 0, 1, [job](Napi::Env) { delete job; });
+    owner->Ref(); // keep the context object alive while its thread runs
+    owner->worker = std::thread([job]() {
+        job->owner->threadpool.resume();
+        run(job);
+        job->owner->threadpool.pause(); // idle ggml threads stop spinning between jobs
+        job->tokens.BlockingCall([job](Napi::Env env, Napi::Function) {
+            job->owner->busy = false;
+            if (!job->res.error.empty()) job->deferred.Reject(Napi::Error::New(env, job->res.error).Value());
+            else job->deferred.Resolve(resultObject(env, job->res));
+            job->owner->Unref();
+        });
+        job->tokens.Release();
+    });
+    return promise;
+}

@@ -1,0 +1,30 @@
+// The generation loop on the context's own thread: evaluate the prompt in batches, then
+// sample -> decode until end of generation, the token limit or an abort, streaming each token.
+#pragma once
+#include <napi.h>
+#include <string>
+#include <vector>
+#include "llama.h"
+#include "sampling.h"
+
+class NativeContext;
+
+struct GenerationRequest {
+    int32_t seq = 0;
+    int32_t startPos = 0;
+    std::vector<llama_token> prompt;
+    int32_t maxTokens = 0; // 0: evaluate the prompt only
+    bool ignoreEog = false; // benchmarks decode a fixed count
+    SamplingOptions sampling;
+};
+
+struct GenerationResult {
+    std::vector<llama_token> tokens;
+    std::string reason = "length"; // eog | length | aborted | prompt
+    std::string error;
+    double promptMs = 0, decodeMs = 0, ttftMs = 0;
+    int32_t decodedTokens = 0; // generated tokens that were evaluated into the KV cache
+};
+
+/** Starts the job on the context's worker thread; returns a Promise of the result object. */
+Napi::Value startGeneration(Napi::Env env, NativeContext * owner, GenerationRequest req, Napi::Function onToken);

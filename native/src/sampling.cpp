@@ -1,0 +1,54 @@
+#include "sampling.h"
+
+static double num(const Napi::Object & o, const char * key, double fallback) {
+    Napi::Value v = o.Get(key);
+    return v.IsNumber() ? v.As<Napi::Number>().DoubleValue() : fallback;
+}
+
+SamplingOptions readSamplingOptions(const Napi::Object & o) {
+    SamplingOptions s;
+    s.temperature = (float) num(o, "temperature", s.temperature);
+    s.topK = (int32_t) num(o, "topK", s.topK);
+    s.topP = (float) num(o, "topP", s.topP);
+    s.minP = (float) num(o, "minP", s.minP);
+    s.repeatPenalty = (float) num(o, "repeatPenalty", s.repeatPenalty);
+    s.frequencyPenalty = (float) num(o, "frequencyPenalty", s.frequencyPenalty);
+    s.presencePenalty = (float) num(o, "presencePenalty", s.presencePenalty);
+    s.penaltyLastN = (int32_t) num(o, "penaltyLastN", s.penaltyLastN);
+    s.seed = (uint32_t) num(o, "seed", s.seed);
+    Napi::Value g = o.Get("grammar");
+    if (g.IsString()) s.grammar = g.As<Napi::String>().Utf8Value();
+    return s;
+}
+
+llama_sampler * buildSampler(const llama_vocab * vocab, const SamplingOptions & s, std::string & error) {
+    llama_sampler_chain_params params = llama_sampler_chain_default_params();
+    params.no_perf = true;
+    llama_sampler * chain = llama_sampler_chain_init(params);
+    if (!s.grammar.empty()) {
+        llama_sampler * grammar = llama_sampler_init_grammar(vocab, s.grammar.c_str(), "root");
+        if (grammar == nullptr) {
+            llama_sampler_free(chain);
+            error = "invalid grammar";
+            return nullptr;
+        }
+        llama_sampler_chain_add(chain, grammar);
+    }
+    if (s.repeatPenalty != 1.0f || s.frequencyPenalty != 0.0f || s.presencePenalty != 0.0f) {
+        llama_sampler_chain_add(chain, llama_sampler_init_penalties(llama_vocab_n_tokens(vocab), s.penaltyLastN, s.repeatPenalty, s.frequencyPenalty, s.presencePenalty));
+    }
+    if (s.temperature <= 0.0f) {
+        llama_sampler_chain_add(chain, llama_sampler_init_greedy());
+        return chain;
+    }
+    if (s.topK > 0) llama_sampler_chain_add(chain, llama_sampler_init_top_k(s.topK));
+    if (s.topP < 1.0f) llama_sampler_chain_add(chain, llama_sampler_init_top_p(s.topP, 1));
+    if (s.minP > 0.0f) llama_sampler_chain_add(chain, llama_sampler_init_min_p(s.minP, 1));
+    llama_sampler_chain_add(chain, llama_sampler_init_temp(s.temperature));
+    llama_sampler_chain_add(chain, llama_sampler_init_dist(s.seed));
+    return chain;
+}
+
+bool isPlainGreedy(const SamplingOptions & s) {
+    return s.temperature <= 0.0f && s.grammar.empty() && s.repeatPenalty == 1.0f && s.frequencyPenalty == 0.0f && s.presencePenalty == 0.0f;
+}

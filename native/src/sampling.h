@@ -1,0 +1,27 @@
+// Builds a llama.cpp sampler chain from the options object JS passes.
+#pragma once
+#include <napi.h>
+#include <cstdint>
+#include <string>
+#include "llama.h"
+
+struct SamplingOptions {
+    float temperature = 0.0f; // <= 0: greedy
+    int32_t topK = 0;         // 0: off
+    float topP = 1.0f;        // 1: off
+    float minP = 0.0f;        // 0: off
+    float repeatPenalty = 1.0f;
+    float frequencyPenalty = 0.0f;
+    float presencePenalty = 0.0f;
+    int32_t penaltyLastN = 64;
+    uint32_t seed = LLAMA_DEFAULT_SEED;
+    std::string grammar;      // GBNF; empty: none
+};
+
+SamplingOptions readSamplingOptions(const Napi::Object & o);
+
+/** The chain, or nullptr with `error` set (an invalid grammar, for one). */
+llama_sampler * buildSampler(const llama_vocab * vocab, const SamplingOptions & s, std::string & error);
+
+/** Temperature <= 0 with no penalties and no grammar: the next token is the argmax of the logits. */
+bool isPlainGreedy(const SamplingOptions & s);

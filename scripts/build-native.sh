@@ -1,0 +1,45 @@
+#!/usr/bin/env bash
+# Builds the native addon (native/) once per node-llama-cpp backend variant installed
+# (linux-x64 = CPU, linux-x64-cuda, linux-x64-vulkan, ...), each linked to that variant's own
+# prebuilt libllama/libggml: at run time the addon matching the variant node-llama-cpp loaded is used.
+# Output: native/build/<variant>/autoglm.node. Offline: headers come from the bundled llama.cpp source.
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+src=$(bash "$root/scripts/llama-source.sh")
+node_include=$(node -p "require('path').resolve(process.execPath, '../../include/node')")
+[ -f "$node_include/node_api.h" ] || node_include="$(npm config get nodedir 2>/dev/null)/include/node"
+[ -f "$node_include/node_api.h" ] || { echo "build-native: Node.js headers not found (node_api.h)" >&2; exit 1; }
+napi_include=$(cd "$root" && node -p "require('node-addon-api').include_dir")
+case "$napi_include" in /*) ;; *) napi_include="$root/$napi_include" ;; esac
+addon_dir="$root/node_modules/node-llama-cpp/llama/addon"
+generator=()
+command -v ninja >/dev/null && generator=(-G Ninja)
+
+built=0
+host=$(node -p 'process.platform + "-" + process.arch')
+for pkg in "$root"/node_modules/@node-llama-cpp/"$host"*/; do
+    for dir in "$pkg"bins/*/; do
+        [ -d "$dir" ] || continue
+        llama_lib=$(cd "$dir" && ls libllama*.so 2>/dev/null | grep -v common | head -n1 || true)
+        ggml_lib=$(cd "$dir" && ls libggml.*so 2>/dev/null | head -n1 || true)
+        [ -n "$llama_lib" ] && [ -n "$ggml_lib" ] || continue
+        variant=$(basename "$dir")
+        out="$root/native/build/$variant"
+        if [ -f "$out/autoglm.node" ] && [ "$out/autoglm.node" -nt "$root/native/CMakeLists.txt" ] && [ -z "$(find "$root/native/src" -newer "$out/autoglm.node")" ]; then
+            built=$((built + 1)); continue
+        fi
+        log="$root/native/build/$variant.log"
+        mkdir -p "$out"
+        if cmake -S "$root/native" -B "$out/cmake" "${generator[@]}" -DCMAKE_BUILD_TYPE=Release \
+                -DLLAMA_SRC="$src" -DVARIANT_DIR="${dir%/}" -DLLAMA_LIB="$llama_lib" -DGGML_LIB="$ggml_lib" \
+                -DNODE_INCLUDE="$node_include" -DNAPI_INCLUDE="$napi_include" -DNLC_ADDON_DIR="$addon_dir" >"$log" 2>&1 \
+            && cmake --build "$out/cmake" --parallel "$(nproc)" >>"$log" 2>&1; then
+            cp "$out/cmake/autoglm.node" "$out/autoglm.node"
+            built=$((built + 1))
+        else
+            echo "build-native: the $variant variant did not build (see $log)" >&2
+            [ "$variant" = "$host" ] && { tail -20 "$log" >&2; exit 1; }
+        fi
+    done
+done
+[ "$built" -gt 0 ] || { echo "build-native: no node-llama-cpp prebuilt binaries found" >&2; exit 1; }

@@ -1,0 +1,67 @@
+// Loads the native addon build that matches the node-llama-cpp backend variant in this process.
+
+import { existsSync, readFileSync } from "node:fs";
+import { createRequire } from "node:module";
+import { basename, dirname } from "node:path";
+import { fileURLToPath } from "node:url";
+
+export interface GenerateResult {
+    tokens: Int32Array;
+    reason: "eog" | "length" | "aborted";
+    promptMs: number;
+    decodeMs: number;
+    ttftMs: number;
+    /** Generated tokens evaluated into the KV cache (all but the last one, which was only sampled). */
+    decodedTokens: number;
+}
+
+export interface SamplingOptions {
+    temperature?: number; topK?: number; topP?: number; minP?: number;
+    repeatPenalty?: number; frequencyPenalty?: number; presencePenalty?: number; penaltyLastN?: number;
+    seed?: number; grammar?: string;
+}
+
+export interface NativeContextOptions {
+    contextSize: number; batchSize?: number; ubatchSize?: number; sequences?: number;
+    threads?: number; threadsBatch?: number; flashAttention?: "auto" | "on" | "off"; typeK?: string; typeV?: string;
+}
+
+export interface NativeContext {
+    contextSize(): number;
+    removeTokens(seq: number, fromPos: number): boolean;
+    evaluate(seq: number, tokens: Int32Array, startPos: number): Promise<{ promptMs: number }>;
+    generate(req: { seq: number; startPos: number; prompt: Int32Array; maxTokens: number; ignoreEog?: boolean; sampling?: SamplingOptions }, onToken?: (token: number) => void): Promise<GenerateResult>;
+    abort(): void;
+    saveSequence(seq: number, path: string, tokens: Int32Array): number;
+    loadSequence(seq: number, path: string, capacity: number): Int32Array;
+    dispose(): void;
+}
+
+export interface NativeAddon {
+    NativeContext: new (nodeLlamaCppModel: unknown, options: NativeContextOptions) => NativeContext;
+    systemInfo(): string;
+}
+
+const BUILD_DIR = fileURLToPath(new URL("../../../native/build/", import.meta.url));
+
+/** The folder of the libllama this process has loaded (node-llama-cpp loads it first). */
+function loadedVariant(): string | undefined {
+    if (process.platform !== "linux") return undefined;
+    const maps = readFileSync("/proc/self/maps", "utf8");
+    const lib = maps.split("\n").map((l) => l.split(/\s+/).pop() ?? "").find((p) => /\/libllama[^/]*\.so$/.test(p) && !p.includes("common"));
+    return lib ? basename(dirname(lib)) : undefined;
+}
+
+let addon: NativeAddon | undefined;
+
+/** Call after node-llama-cpp has loaded its backend (getLlama), so the matching build is chosen. */
+export function nativeAddon(): NativeAddon {
+    if (addon) return addon;
+    const variant = loadedVariant() ?? `${process.platform}-${process.arch}`;
+    const path = `${BUILD_DIR}${variant}/autoglm.node`;
+    if (!existsSync(path)) {
+        throw new Error(`autoglm's native addon for the ${variant} backend is not built (${path}); run: npm run build:native`);
+    }
+    addon = createRequire(import.meta.url)(path) as NativeAddon;
+    return addon;
+}

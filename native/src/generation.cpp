@@ -133,9 +133,9 @@ Napi::Value startGeneration(Napi::Env env, NativeContext * owner, GenerationRequ
     job->tokens = Napi::ThreadSafeFunction::New(env, cb, "autoglm-generate", 0, 1, [job](Napi::Env) { delete job; });
     owner->Ref(); // keep the context object alive while its thread runs
     owner->worker = std::thread([job]() {
-        job->owner->threadpool.resume();
+        job->owner->threadpool.resume(); // started paused, so nothing spins before the first job
         run(job);
-        job->owner->threadpool.pause(); // idle ggml threads stop spinning between jobs
+        // (no pause here: ggml threads poll briefly, then sleep on their own)
         job->tokens.BlockingCall([job](Napi::Env env, Napi::Function) {
             job->owner->busy = false;
             if (!job->res.error.empty()) job->deferred.Reject(Napi::Error::New(env, job->res.error).Value());

@@ -8,6 +8,7 @@ import { convertCommand } from "./commands/convert.js";
 import { quantizeCommand } from "./commands/quantize.js";
 import { infoCommand } from "./commands/info.js";
 import { synthesizeCommand } from "./commands/synthesize.js";
+import { benchCommand } from "./commands/bench.js";
 
 export function buildProgram(): Command {
     const program = new Command("autoglm")
@@ -15,7 +16,7 @@ export function buildProgram(): Command {
         .version(packageVersion(), "-V, --version")
         .showHelpAfterError("(run with --help for usage)")
         .exitOverride();
-    for (const make of [convertCommand, quantizeCommand, infoCommand, synthesizeCommand]) {
+    for (const make of [convertCommand, quantizeCommand, infoCommand, synthesizeCommand, benchCommand]) {
         program.addCommand(make().exitOverride());
     }
     return program;

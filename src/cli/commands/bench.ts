@@ -1,0 +1,58 @@
+// `autoglm bench`: prefill and decode speed, time to first token (fresh and follow-up), load time
+// and memory; with --compare-llama-bench, llama.cpp's llama-bench on the same GGUF and settings.
+
+import { Command } from "commander";
+import { runBenchmark, type BenchResult } from "../../engine/benchmark.js";
+import { runLlamaBench, type ReferenceResult } from "../../engine/llama-bench.js";
+import { UserError } from "../../../convert/errors.js";
+import { addModelOptions, loadFromFlags, settingsFrom, type ModelFlags } from "../model-options.js";
+import { formatBytes, table } from "../format.js";
+
+interface BenchFlags extends ModelFlags { p: number; n: number; r: number; json?: boolean; compareLlamaBench?: boolean }
+
+const positive = (name: string) => (v: string) => {
+    const n = Number(v);
+    if (!Number.isInteger(n) || n <= 0) throw new UserError(`${name} must be a positive integer, got ${JSON.stringify(v)}`);
+    return n;
+};
+
+export function benchCommand(): Command {
+    return addModelOptions(new Command("bench")
+        .description("measure prompt processing and decode speed, time to first token, load time and memory"))
+        .option("-p, --p <tokens>", "prompt tokens for prefill", positive("-p"), 512)
+        .option("-n, --n <tokens>", "tokens to decode", positive("-n"), 128)
+        .option("-r, --r <count>", "repetitions (median reported)", positive("-r"), 5)
+        .option("--compare-llama-bench", "also run llama.cpp's llama-bench with the same settings and print the ratio")
+        .option("--json", "print the results as JSON")
+        .action(async (f: BenchFlags) => {
+            const settings = settingsFrom(f);
+            const log = (line: string) => process.stderr.write(`${line}\n`);
+            const loaded = await loadFromFlags(f, log);
+            let result: BenchResult;
+            try {
+                result = await runBenchmark(loaded, settings, { promptTokens: f.p, genTokens: f.n, repetitions: f.r });
+            } finally {
+                await loaded.dispose();
+            }
+            let ref: ReferenceResult | undefined;
+            if (f.compareLlamaBench) ref = await runLlamaBench(loaded.path, settings, { promptTokens: f.p, genTokens: f.n, repetitions: f.r }, f.gpuLayers);
+            const s = result.settings;
+            const inEffect = { backend: loaded.backend, devices: loaded.devices, threads: s.threads, batch: s.batchSize, ubatch: s.ubatchSize, flashAttention: s.flashAttention, kvCache: `${s.typeK}/${s.typeV}` };
+            if (f.json) {
+                process.stdout.write(`${JSON.stringify({ model: loaded.path, ...result, settings: inEffect, contextSettings: result.settings, llamaBench: ref, ratio: ref ? { pp: result.pp.median / ref.pp, tg: result.tg.median / ref.tg } : undefined }, null, 2)}\n`);
+                return;
+            }
+            const fmt = (x: number, d = 1) => x.toFixed(d);
+            const rows = [
+                [`pp${f.p}`, `${fmt(result.pp.median)} tok/s`, `${fmt(result.pp.min)}-${fmt(result.pp.max)}`, ref ? `${fmt(ref.pp)} tok/s` : "", ref ? fmt(result.pp.median / ref.pp, 3) : ""],
+                [`tg${f.n}`, `${fmt(result.tg.median)} tok/s`, `${fmt(result.tg.min)}-${fmt(result.tg.max)}`, ref ? `${fmt(ref.tg)} tok/s` : "", ref ? fmt(result.tg.median / ref.tg, 3) : ""],
+                ["time to first token (16-token prompt)", `${fmt(result.ttftMs.median, 2)} ms`, `${fmt(result.ttftMs.min, 2)}-${fmt(result.ttftMs.max, 2)}`, "", ""],
+                [`follow-up first token (after ${f.p} cached tokens)`, `${fmt(result.followUpTtftMs.median, 2)} ms`, `${fmt(result.followUpTtftMs.min, 2)}-${fmt(result.followUpTtftMs.max, 2)}`, "", ""],
+                ["load time", `${fmt(result.loadMs, 0)} ms`, "", "", ""],
+                ["peak RAM", formatBytes(result.peakRssBytes), "", "", ""],
+            ];
+            process.stdout.write(`settings: ${Object.entries(inEffect).map(([k, v]) => `${k}=${Array.isArray(v) ? v.join(",") || "-" : v}`).join(" ")}\n`);
+            process.stdout.write(`${table(["measure", `median of ${f.r}`, "min-max", "llama-bench", "ratio"], rows, [1, 2, 3, 4])}\n`);
+            if (ref) process.stdout.write(`reference: ${ref.command}\n`);
+        });
+}

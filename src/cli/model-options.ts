@@ -1,0 +1,63 @@
+// Flags every model-running command shares, and loading the model with a spinner and one
+// status line (model, backend, devices, load time, memory).
+
+import { Command, Option } from "commander";
+import ora from "ora";
+import { defaultModel, DEFAULT_MODEL_NOTE } from "../../models/default-model.js";
+import { contextSettings, type ContextSettings } from "../engine/context.js";
+import { loadModel, type GpuChoice, type LoadedModel } from "../engine/model.js";
+import { UserError } from "../../convert/errors.js";
+import { formatBytes, formatDuration } from "./format.js";
+
+export interface ModelFlags {
+    model?: string; gpu: GpuChoice; gpuLayers?: number; threads?: number; ctxSize?: number;
+    batchSize?: number; flashAttn: "auto" | "on" | "off"; cacheTypeK: "f16" | "q8_0" | "q4_0"; cacheTypeV: "f16" | "q8_0" | "q4_0";
+}
+
+function int(name: string) {
+    return (v: string) => {
+        if (!/^-?\d+$/.test(v)) throw new UserError(`${name} must be an integer, got ${JSON.stringify(v)}`);
+        return Number.parseInt(v, 10);
+    };
+}
+
+export function addModelOptions(cmd: Command): Command {
+    return cmd
+        .option("-m, --model <file>", "GGUF model (default: the built-in random-weight demo model)")
+        .addOption(new Option("--gpu <backend>", "compute backend").choices(["auto", "cuda", "vulkan", "metal", "cpu"]).default("auto"))
+        .option("--gpu-layers <n>", "layers to offload to the GPU (default: as many as fit)", int("--gpu-layers"))
+        .option("-t, --threads <n>", "CPU threads (default: one per core)", int("--threads"))
+        .option("-c, --ctx-size <n>", "context size in tokens (default 4096)", int("--ctx-size"))
+        .option("-b, --batch-size <n>", "prompt batch size (default 512)", int("--batch-size"))
+        .addOption(new Option("--flash-attn <mode>", "fused flash-attention kernel").choices(["auto", "on", "off"]).default("auto"))
+        .addOption(new Option("--cache-type-k <type>", "KV cache type for K").choices(["f16", "q8_0", "q4_0"]).default("f16"))
+        .addOption(new Option("--cache-type-v <type>", "KV cache type for V").choices(["f16", "q8_0", "q4_0"]).default("f16"));
+}
+
+export function settingsFrom(f: ModelFlags): ContextSettings {
+    if (f.ctxSize !== undefined && f.ctxSize <= 0) throw new UserError(`--ctx-size must be a positive number of tokens, got ${f.ctxSize}`);
+    return contextSettings({
+        contextSize: f.ctxSize, batchSize: f.batchSize, ubatchSize: f.batchSize, threads: f.threads,
+        flashAttention: f.flashAttn, typeK: f.cacheTypeK, typeV: f.cacheTypeV,
+    });
+}
+
+/** Loads the model the flags name (or the demo model), with a spinner on a terminal. */
+export async function loadFromFlags(f: ModelFlags, log: (line: string) => void): Promise<LoadedModel> {
+    let path = f.model;
+    if (!path) {
+        log(DEFAULT_MODEL_NOTE);
+        path = (await defaultModel()).text;
+    }
+    const spinner = ora({ text: `loading ${path}`, stream: process.stderr, isEnabled: Boolean(process.stderr.isTTY), isSilent: !process.stderr.isTTY }).start();
+    try {
+        const loaded = await loadModel(path, { gpu: f.gpu, gpuLayers: f.gpuLayers });
+        spinner.stop();
+        const vram = loaded.llama.gpu ? (await loaded.llama.getVramState()).used : 0;
+        log(`model ${path} | ${loaded.architecture} | backend ${loaded.backend}${loaded.devices.length ? ` (${loaded.devices.join(", ")})` : ""} | loaded in ${formatDuration(loaded.loadMs)} | RAM ${formatBytes(process.memoryUsage().rss)}${vram ? ` | VRAM ${formatBytes(vram)}` : ""}`);
+        return loaded;
+    } catch (e) {
+        spinner.stop();
+        throw e;
+    }
+}

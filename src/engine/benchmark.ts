@@ -1,0 +1,68 @@
+// autoglm's benchmark: prompt processing and decode speed, time to first token (fresh and as a
+// follow-up turn that reuses the KV cache), load time and peak memory. No printing here.
+
+import { Session } from "./session.js";
+import type { ContextSettings } from "./context.js";
+import { createContext } from "./context.js";
+import type { LoadedModel } from "./model.js";
+
+export interface BenchOptions { promptTokens: number; genTokens: number; repetitions: number }
+
+export interface Stat { median: number; min: number; max: number; samples: number[] }
+
+export interface BenchResult {
+    settings: ContextSettings;
+    loadMs: number;
+    pp: Stat;            // tokens/s
+    tg: Stat;            // tokens/s
+    ttftMs: Stat;        // 16-token prompt, empty cache
+    followUpTtftMs: Stat; // 16 new tokens after a cached conversation of promptTokens
+    peakRssBytes: number;
+}
+
+function stat(samples: number[]): Stat {
+    const s = [...samples].sort((a, b) => a - b);
+    const mid = s.length >> 1;
+    return { median: s.length % 2 ? s[mid] : (s[mid - 1] + s[mid]) / 2, min: s[0], max: s[s.length - 1], samples };
+}
+
+/** Deterministic token ids spread over the vocabulary (content does not change speed). */
+function tokens(n: number, vocab: number, salt: number): number[] {
+    return Array.from({ length: n }, (_, i) => (i * 7919 + salt * 104729 + 17) % vocab);
+}
+
+export async function runBenchmark(loaded: LoadedModel, settings: ContextSettings, o: BenchOptions): Promise<BenchResult> {
+    const vocab = loaded.vocabSize;
+    // Context sized like llama-bench's (prompt + generated tokens), plus room for the follow-up turn.
+    const ctx = createContext(loaded, { ...settings, contextSize: Math.max(o.promptTokens + o.genTokens, o.promptTokens + 17) });
+    const session = new Session(ctx);
+    try {
+        const pp: number[] = [], tg: number[] = [], ttft: number[] = [], follow: number[] = [];
+        await session.prefill(tokens(Math.min(o.promptTokens, 64), vocab, 0)); // warm-up, as llama-bench does
+        for (let r = 0; r < o.repetitions; r++) {
+            const ms = await session.prefill(tokens(o.promptTokens, vocab, r + 1));
+            pp.push((o.promptTokens / ms) * 1000);
+
+            session.reset();
+            const g = await session.generate(tokens(1, vocab, r), { maxTokens: o.genTokens, ignoreEog: true });
+            tg.push(((g.tokens.length - 1) / g.decodeMs) * 1000);
+
+            session.reset();
+            const t = await session.generate(tokens(16, vocab, r + 100), { maxTokens: 1, ignoreEog: true });
+            ttft.push(t.ttftMs);
+
+            // A long conversation already in the cache, then a follow-up turn of 16 tokens.
+            const history = tokens(o.promptTokens, vocab, r + 200);
+            await session.prefill(history);
+            const f = await session.generate([...history, ...tokens(16, vocab, r + 300)], { maxTokens: 1, ignoreEog: true });
+            if (f.reusedTokens !== history.length) throw new Error(`internal: follow-up reused ${f.reusedTokens} of ${history.length} cached tokens`);
+            follow.push(f.ttftMs);
+        }
+        return {
+            settings, loadMs: loaded.loadMs, pp: stat(pp), tg: stat(tg), ttftMs: stat(ttft), followUpTtftMs: stat(follow),
+            peakRssBytes: process.resourceUsage().maxRSS * 1024,
+        };
+    } finally {
+        ctx.dispose();
+    }
+}

@@ -1,0 +1,71 @@
+// Loading: node-llama-cpp picks the backend binary (CPU, CUDA, Vulkan, Metal) and loads the GGUF
+// once; the native addon then builds contexts over that same llama_model.
+
+import { existsSync, statSync } from "node:fs";
+import { getLlama, LlamaLogLevel, type Llama, type LlamaModel } from "node-llama-cpp";
+import { readGguf } from "../../convert/gguf/reader.js";
+import { UserError } from "../../convert/errors.js";
+import { nativeAddon, type NativeAddon } from "./native.js";
+
+export type GpuChoice = "auto" | "cuda" | "vulkan" | "metal" | "cpu";
+
+export interface LoadOptions {
+    gpu?: GpuChoice;
+    /** Layers to offload; undefined: node-llama-cpp's fit-to-VRAM default. */
+    gpuLayers?: number;
+}
+
+export interface LoadedModel {
+    path: string;
+    llama: Llama;
+    model: LlamaModel;
+    addon: NativeAddon;
+    /** "cpu" or the GPU backend in use. */
+    backend: string;
+    devices: string[];
+    loadMs: number;
+    /** The GGUF's general.architecture. */
+    architecture: string;
+    vocabSize: number;
+    dispose(): Promise<void>;
+}
+
+/** Checks that `path` is a readable GGUF language model before llama.cpp sees it (clear errors, no crash). */
+export async function checkGguf(path: string): Promise<{ architecture: string; vocabSize: number }> {
+    if (!existsSync(path)) throw new UserError(`model file not found: ${path}`);
+    if (!statSync(path).isFile()) throw new UserError(`${path} is not a file`);
+    const g = await readGguf(path);
+    const arch = g.metadata.value("general.architecture");
+    if (arch === "clip") throw new UserError(`${path} is an mmproj (vision/audio encoder) file, not a language model; pass it with --mmproj`);
+    const tokens = g.metadata.value("tokenizer.ggml.tokens");
+    if (!Array.isArray(tokens)) throw new UserError(`${path} has no tokenizer (tokenizer.ggml.tokens): not a model autoglm can chat with`);
+    return { architecture: String(arch ?? "unknown"), vocabSize: tokens.length };
+}
+
+export async function loadModel(path: string, opts: LoadOptions = {}): Promise<LoadedModel> {
+    const { architecture, vocabSize } = await checkGguf(path);
+    const started = performance.now();
+    const gpu = opts.gpu ?? "auto";
+    const llama = await getLlama({ gpu: gpu === "cpu" ? false : gpu, logLevel: LlamaLogLevel.error });
+    let model: LlamaModel;
+    try {
+        model = await llama.loadModel({ modelPath: path, gpuLayers: opts.gpuLayers });
+    } catch (e) {
+        throw new UserError(`llama.cpp could not load ${path}: ${(e as Error).message}`);
+    }
+    const addon = nativeAddon();
+    const devices = llama.gpu ? await llama.getGpuDeviceNames().catch(() => [] as string[]) : [];
+    return {
+        path, llama, model, addon, architecture, vocabSize, devices,
+        loadMs: performance.now() - started,
+        backend: llama.gpu || "cpu",
+        async dispose() { await model.dispose(); },
+    };
+}
+
+/** node-llama-cpp's internal model object, which the native addon unwraps to reach llama_model*. */
+export function internalModelHandle(model: LlamaModel): unknown {
+    const handle = (model as unknown as { _model?: unknown })._model;
+    if (!handle) throw new Error("node-llama-cpp's model object has no _model: the pinned version changed");
+    return handle;
+}

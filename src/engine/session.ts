@@ -1,0 +1,79 @@
+// A session owns one sequence of a context and remembers what that sequence's KV cache holds.
+// A new request evaluates only what follows the longest common prefix with it.
+
+import type { GenerateResult, NativeContext, SamplingOptions } from "./native.js";
+
+export interface GenerateOptions {
+    maxTokens: number;
+    sampling?: SamplingOptions;
+    /** Decode exactly maxTokens, ignoring end-of-generation (benchmarks). */
+    ignoreEog?: boolean;
+    signal?: AbortSignal;
+    onToken?: (token: number) => void;
+}
+
+export interface GenerateStats extends GenerateResult {
+    /** Prompt tokens found already in the KV cache, and those evaluated now. */
+    reusedTokens: number;
+    evaluatedTokens: number;
+}
+
+/** Chunks a sequence holds. Text tokens today; image and audio chunks (with their M-RoPE position
+ * spans and content hashes) join this list with the multimodal engine. */
+export type Chunk = { kind: "text"; tokens: number[] };
+
+export class Session {
+    /** Tokens whose keys/values are in the KV cache, in position order. */
+    private cached: number[] = [];
+
+    constructor(private readonly ctx: NativeContext, readonly seq = 0) {}
+
+    get cachedTokens(): readonly number[] { return this.cached; }
+
+    reset(): void {
+        this.ctx.removeTokens(this.seq, 0);
+        this.cached = [];
+    }
+
+    /** Evaluates `prompt` (reusing the cached prefix), then generates. */
+    async generate(prompt: readonly number[], opts: GenerateOptions): Promise<GenerateStats> {
+        if (prompt.length === 0) throw new Error("empty prompt");
+        let common = 0;
+        while (common < this.cached.length && common < prompt.length && this.cached[common] === prompt[common]) common++;
+        // The last prompt token is always evaluated again: its logits start the generation.
+        if (common === prompt.length) common--;
+        if (common < this.cached.length) this.ctx.removeTokens(this.seq, common);
+        this.cached.length = common;
+        const fresh = Int32Array.from(prompt.slice(common));
+        const onAbort = () => this.ctx.abort();
+        opts.signal?.addEventListener("abort", onAbort, { once: true });
+        if (opts.signal?.aborted) this.ctx.abort();
+        try {
+            const r = await this.ctx.generate({ seq: this.seq, startPos: common, prompt: fresh, maxTokens: opts.maxTokens, ignoreEog: opts.ignoreEog, sampling: opts.sampling }, opts.onToken);
+            this.cached.push(...fresh, ...Array.from(r.tokens.subarray(0, r.decodedTokens)));
+            return { ...r, reusedTokens: common, evaluatedTokens: fresh.length };
+        } catch (e) {
+            // The cache state is unknown after a failure: start clean next time.
+            this.reset();
+            throw e;
+        } finally {
+            opts.signal?.removeEventListener("abort", onAbort);
+        }
+    }
+
+    /** Evaluates `tokens` into the cache without generating (prefill benchmarks, warm-up). */
+    async prefill(tokens: readonly number[]): Promise<number> {
+        this.reset();
+        const r = await this.ctx.evaluate(this.seq, Int32Array.from(tokens), 0);
+        this.cached = [...tokens];
+        return r.promptMs;
+    }
+
+    save(path: string): number {
+        return this.ctx.saveSequence(this.seq, path, Int32Array.from(this.cached));
+    }
+
+    load(path: string): void {
+        this.cached = Array.from(this.ctx.loadSequence(this.seq, path, this.ctx.contextSize()));
+    }
+}

@@ -81,6 +81,7 @@ void run(Job * job) {
         }
         if (!req.ignoreEog && llama_vocab_is_eog(self->vocab, tok)) { res.reason = "eog"; break; }
         res.tokens.push_back(tok);
+        self->produced = (int32_t) res.tokens.size();
         if (job->streaming) job->tokens.NonBlockingCall(new llama_token(tok), [](Napi::Env env, Napi::Function cb, llama_token * t) {
             cb.Call({Napi::Number::New(env, *t)});
             delete t;
@@ -122,6 +123,7 @@ Napi::Value startGeneration(Napi::Env env, NativeContext * owner, GenerationRequ
     if (!owner->busy.compare_exchange_strong(expected, true)) throw Napi::Error::New(env, "the context is busy with another generation");
     owner->joinWorker(); // the previous job's thread has finished its work; reap it
     owner->abortRequested = false;
+    owner->produced = 0;
     auto * job = new Job(env);
     job->owner = owner;
     job->req = std::move(req);

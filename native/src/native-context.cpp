@@ -19,6 +19,7 @@ Napi::Function NativeContext::Define(Napi::Env env) {
         InstanceMethod("evaluate", &NativeContext::Evaluate),
         InstanceMethod("generate", &NativeContext::Generate),
         InstanceMethod("abort", &NativeContext::Abort),
+        InstanceMethod("produced", &NativeContext::Produced),
         InstanceMethod("saveSequence", &NativeContext::SaveSequence),
         InstanceMethod("loadSequence", &NativeContext::LoadSequence),
         InstanceMethod("dispose", &NativeContext::Dispose),
@@ -112,6 +113,10 @@ Napi::Value NativeContext::Generate(const Napi::CallbackInfo & info) {
     req.ignoreEog = o.Get("ignoreEog").ToBoolean();
     if (o.Get("sampling").IsObject()) req.sampling = readSamplingOptions(o.Get("sampling").As<Napi::Object>());
     return startGeneration(info.Env(), this, std::move(req), info[1].IsFunction() ? info[1].As<Napi::Function>() : Napi::Function());
+}
+
+Napi::Value NativeContext::Produced(const Napi::CallbackInfo & info) {
+    return Napi::Number::New(info.Env(), produced.load());
 }
 
 Napi::Value NativeContext::Abort(const Napi::CallbackInfo & info) {

@@ -21,6 +21,7 @@ public:
     uint32_t nBatch = 512;
     std::atomic_bool abortRequested{false};
     std::atomic_bool busy{false};
+    std::atomic_int32_t produced{0}; // tokens sampled by the running job, readable from JS
     std::thread worker;
     CpuThreadpool threadpool; // persistent ggml worker threads, paused between jobs
     void joinWorker();
@@ -32,6 +33,7 @@ private:
     Napi::Value Evaluate(const Napi::CallbackInfo & info);
     Napi::Value Generate(const Napi::CallbackInfo & info);
     Napi::Value Abort(const Napi::CallbackInfo & info);
+    Napi::Value Produced(const Napi::CallbackInfo & info);
     Napi::Value SaveSequence(const Napi::CallbackInfo & info);
     Napi::Value LoadSequence(const Napi::CallbackInfo & info);
     Napi::Value Dispose(const Napi::CallbackInfo & info);

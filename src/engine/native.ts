@@ -32,6 +32,8 @@ export interface NativeContext {
     evaluate(seq: number, tokens: Int32Array, startPos: number): Promise<{ promptMs: number }>;
     generate(req: { seq: number; startPos: number; prompt: Int32Array; maxTokens: number; ignoreEog?: boolean; sampling?: SamplingOptions }, onToken?: (token: number) => void): Promise<GenerateResult>;
     abort(): void;
+    /** Tokens sampled so far by the running generation. */
+    produced(): number;
     saveSequence(seq: number, path: string, tokens: Int32Array): number;
     loadSequence(seq: number, path: string, capacity: number): Int32Array;
     dispose(): void;

@@ -1,0 +1,133 @@
+// The native engine through its library API on tiny converted models: greedy output equal to
+// llama.cpp evaluated by node-llama-cpp, KV-cache reuse across turns, abort, save/restore.
+import { writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { LlamaCompletion } from "node-llama-cpp";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+// @ts-ignore: the compiled build, which loads the native addon
+import { loadModel, checkGguf } from "../dist/src/engine/model.js";
+// @ts-ignore
+import { contextSettings, createContext } from "../dist/src/engine/context.js";
+// @ts-ignore
+import { Session } from "../dist/src/engine/session.js";
+import { convert, synthesize } from "./helpers/models.js";
+import { tempDir } from "./helpers/tmp.js";
+
+const root = tempDir("engine");
+const models: Record<string, string> = {};
+const loaded: Record<string, any> = {};
+
+beforeAll(async () => {
+    for (const arch of ["glm4v", "glmasr"]) {
+        const dir = await synthesize(join(root, arch), arch);
+        models[arch] = (await convert(dir, join(root, `${arch}-out`), ["--outtype", "q8_0"])).files.text;
+        loaded[arch] = await loadModel(models[arch], { gpu: "cpu" });
+    }
+});
+
+afterAll(async () => {
+    for (const m of Object.values(loaded)) await m.dispose();
+});
+
+const PROMPT = "Open the settings app and";
+
+describe("greedy generation matches llama.cpp", () => {
+    for (const arch of ["glm4v", "glmasr"]) {
+        it(`${arch}: the same tokens as node-llama-cpp's own greedy completion`, async () => {
+            const m = loaded[arch];
+            const prompt = m.model.tokenize(PROMPT);
+            const ctx = createContext(m, contextSettings({ contextSize: 512 }));
+            const ours = await new Session(ctx).generate(prompt, { maxTokens: 24, ignoreEog: true });
+            ctx.dispose();
+            const ref = await m.model.createContext({ contextSize: 512 });
+            const seq = ref.getSequence();
+            const refTokens: number[] = [];
+            await new LlamaCompletion({ contextSequence: seq }).generateCompletion(prompt, {
+                maxTokens: 24, temperature: 0, customStopTriggers: [], onToken: (t: number[]) => refTokens.push(...t),
+            });
+            await ref.dispose();
+            // node-llama-cpp may report a token beyond maxTokens; compare the common length.
+            const n = Math.min(refTokens.length, ours.tokens.length);
+            expect(n).toBeGreaterThanOrEqual(20);
+            expect(Array.from(ours.tokens).slice(0, n)).toEqual(refTokens.slice(0, n));
+        });
+    }
+});
+
+describe("sessions", () => {
+    it("a second turn evaluates only its new tokens", async () => {
+        const m = loaded.glm4v;
+        const ctx = createContext(m, contextSettings({ contextSize: 1024 }));
+        const s = new Session(ctx);
+        const turn1 = m.model.tokenize("<|user|>\nWhat is on the screen?<|assistant|>\n", true);
+        const a = await s.generate(turn1, { maxTokens: 8, ignoreEog: true });
+        expect(a.reusedTokens).toBe(0);
+        expect(a.evaluatedTokens).toBe(turn1.length);
+        const turn2 = [...turn1, ...a.tokens, ...m.model.tokenize("<|user|>\nAnd now?<|assistant|>\n", true)];
+        const b = await s.generate(turn2, { maxTokens: 8, ignoreEog: true });
+        // Everything but the last sampled token of turn 1 (never decoded) was in the cache.
+        expect(b.reusedTokens).toBe(turn1.length + a.tokens.length - 1);
+        expect(b.evaluatedTokens).toBe(turn2.length - b.reusedTokens);
+        expect(b.evaluatedTokens).toBeLessThan(20);
+        // The same conversation from scratch gives the same answer (the reuse changed nothing).
+        s.reset();
+        const c = await s.generate(turn2, { maxTokens: 8, ignoreEog: true });
+        expect(Array.from(c.tokens)).toEqual(Array.from(b.tokens));
+        ctx.dispose();
+    });
+
+    it("an abort takes effect within one token", async () => {
+        const m = loaded.glm4v;
+        const ctx = createContext(m, contextSettings({ contextSize: 4096 }));
+        const controller = new AbortController();
+        let atAbort = -1;
+        const timer = setInterval(() => {
+            if (ctx.produced() >= 50) {
+                atAbort = ctx.produced(); // read, then abort at once: at most the token in flight follows
+                controller.abort();
+                clearInterval(timer);
+            }
+        }, 0);
+        const r = await new Session(ctx).generate(m.model.tokenize(PROMPT), { maxTokens: 3500, ignoreEog: true, signal: controller.signal });
+        clearInterval(timer);
+        expect(r.reason).toBe("aborted");
+        expect(atAbort).toBeGreaterThanOrEqual(50);
+        expect(r.tokens.length).toBeLessThanOrEqual(atAbort + 2);
+        ctx.dispose();
+    });
+
+    it("save then load gives the identical greedy continuation", async () => {
+        const m = loaded.glm4v;
+        const file = join(root, "session.bin");
+        const ctx1 = createContext(m, contextSettings({ contextSize: 1024 }));
+        const s1 = new Session(ctx1);
+        const first = await s1.generate(m.model.tokenize(PROMPT), { maxTokens: 6, ignoreEog: true });
+        s1.save(file);
+        const next = [...s1.cachedTokens, first.tokens[first.tokens.length - 1]];
+        const cont1 = await s1.generate(next, { maxTokens: 10, ignoreEog: true });
+        ctx1.dispose();
+        const ctx2 = createContext(m, contextSettings({ contextSize: 1024 }));
+        const s2 = new Session(ctx2);
+        s2.load(file);
+        expect(s2.cachedTokens.length).toBe(next.length - 1);
+        const cont2 = await s2.generate(next, { maxTokens: 10, ignoreEog: true });
+        expect(cont2.evaluatedTokens).toBe(1);
+        expect(Array.from(cont2.tokens)).toEqual(Array.from(cont1.tokens));
+        ctx2.dispose();
+    });
+});
+
+describe("bad input", () => {
+    it("missing files, non-GGUF files and mmproj files are refused before llama.cpp sees them", async () => {
+        await expect(checkGguf(join(root, "nope.gguf"))).rejects.toThrow(/model file not found/);
+        const junk = join(root, "junk.gguf");
+        writeFileSync(junk, "not a model");
+        await expect(checkGguf(junk)).rejects.toThrow(/not a GGUF file/);
+        const vision = (await convert(join(root, "glm4v"), join(root, "glm4v-out"), ["--outtype", "q8_0"])).files.vision;
+        await expect(checkGguf(vision)).rejects.toThrow(/mmproj/);
+    });
+
+    it("a zero context size is refused", () => {
+        expect(() => contextSettings({ contextSize: 0 })).toThrow(/must be a positive integer/);
+    });
+});

@@ -9,3 +9,4 @@ autoglm synthesize glm4v "$demo/autoglm-tiny-random" --force
 autoglm convert "$demo/autoglm-tiny-random" --out "$demo/gguf" --outtype q4_0 --force
 autoglm info "$demo/gguf/autoglm-tiny-random-Q4_0.gguf" | head -n 12
 echo "(random-weight demo model: its text is noise; point 'autoglm convert' at a real checkpoint folder for a real model)"
+autoglm bench -m "$demo/gguf/autoglm-tiny-random-Q4_0.gguf" -p 128 -n 32 -r 3

@@ -14,7 +14,7 @@ export const DEFAULT_MODEL_NOTE = "no --model given: using autoglm's built-in ra
 export interface DefaultModel { text: string; vision: string }
 
 export async function defaultModel(): Promise<DefaultModel> {
-    const dir = join(process.env.AUTOGLM_CACHE ?? join(homedir(), ".cache", "autoglm"), "demo-model-v1");
+    const dir = join(process.env.AUTOGLM_CACHE ?? join(homedir(), ".cache", "autoglm"), "demo-model-v2");
     const text = join(dir, "gguf", "autoglm-demo-random-Q8_0.gguf");
     const vision = join(dir, "gguf", "mmproj-autoglm-demo-random-vision-F16.gguf");
     if (!existsSync(text) || !existsSync(vision)) {

@@ -66,30 +66,31 @@ export function tokenizerJson(layout: TokenizerLayout): Record<string, unknown> 
 /** The GLM-4.1V chat layout: [gMASK]<sop><|system|>\n..<|user|>\n..<|assistant|>\n, images as
  * <|begin_of_image|><|image|><|end_of_image|>, and an empty think block when thinking is off. */
 export const GLM4V_CHAT_TEMPLATE = [
+    // No whitespace control ({%- ... -%}) anywhere: the only whitespace is the intended "\n" after each role tag.
     "[gMASK]<sop>",
-    "{%- for msg in messages %}",
-    "{%- if msg.role == 'system' %}<|system|>\n{{ msg.content }}",
-    "{%- elif msg.role == 'user' %}<|user|>\n",
-    "{%- if msg.content is string %}{{ msg.content }}",
-    "{%- else %}{%- for item in msg.content %}",
-    "{%- if item.type == 'image' or item.type == 'image_url' %}<|begin_of_image|><|image|><|end_of_image|>",
-    "{%- elif item.type == 'text' %}{{ item.text }}{%- endif %}",
-    "{%- endfor %}{%- endif %}",
-    "{%- elif msg.role == 'assistant' %}<|assistant|>\n{{ msg.content }}",
-    "{%- elif msg.role == 'observation' or msg.role == 'tool' %}<|observation|>\n{{ msg.content }}",
-    "{%- endif %}",
-    "{%- endfor %}",
-    "{%- if add_generation_prompt %}<|assistant|>\n{%- if enable_thinking is defined and not enable_thinking %}<think></think>\n{%- endif %}{%- endif %}",
+    "{% for msg in messages %}",
+    "{% if msg.role == 'system' %}<|system|>\n{{ msg.content }}",
+    "{% elif msg.role == 'user' %}<|user|>\n",
+    "{% if msg.content is string %}{{ msg.content }}",
+    "{% else %}{% for item in msg.content %}",
+    "{% if item.type == 'image' or item.type == 'image_url' %}<|begin_of_image|><|image|><|end_of_image|>",
+    "{% elif item.type == 'text' %}{{ item.text }}{% endif %}",
+    "{% endfor %}{% endif %}",
+    "{% elif msg.role == 'assistant' %}<|assistant|>\n{{ msg.content }}",
+    "{% elif msg.role == 'observation' or msg.role == 'tool' %}<|observation|>\n{{ msg.content }}",
+    "{% endif %}",
+    "{% endfor %}",
+    "{% if add_generation_prompt %}<|assistant|>\n{% if enable_thinking is defined and not enable_thinking %}<think></think>\n{% endif %}{% endif %}",
 ].join("");
 
 /** GLM-ASR's (GLM-Edge style) template: the same turn markers without the [gMASK]<sop> prefix. */
 export const GLMASR_CHAT_TEMPLATE = [
-    "{%- for msg in messages %}",
-    "{%- if msg.role == 'system' %}<|system|>\n{{ msg.content }}",
-    "{%- elif msg.role == 'user' %}<|user|>\n{{ msg.content }}",
-    "{%- elif msg.role == 'assistant' %}<|assistant|>\n{{ msg.content }}{%- endif %}",
-    "{%- endfor %}",
-    "{%- if add_generation_prompt %}<|assistant|>\n{%- endif %}",
+    "{% for msg in messages %}",
+    "{% if msg.role == 'system' %}<|system|>\n{{ msg.content }}",
+    "{% elif msg.role == 'user' %}<|user|>\n{{ msg.content }}",
+    "{% elif msg.role == 'assistant' %}<|assistant|>\n{{ msg.content }}{% endif %}",
+    "{% endfor %}",
+    "{% if add_generation_prompt %}<|assistant|>\n{% endif %}",
 ].join("");
 
 export function tokenizerConfig(layout: TokenizerLayout, modelMaxLength: number, chatTemplate?: string): Record<string, unknown> {

@@ -1,6 +1,7 @@
 #include "generation.h"
 #include "native-context.h"
 #include <chrono>
+#include <algorithm>
 #include <memory>
 
 using Clock = std::chrono::steady_clock;
@@ -80,6 +81,7 @@ void run(Job * job) {
             decodeStart = Clock::now();
         }
         if (!req.ignoreEog && llama_vocab_is_eog(self->vocab, tok)) { res.reason = "eog"; break; }
+        if (std::find(req.stopTokens.begin(), req.stopTokens.end(), tok) != req.stopTokens.end()) { res.reason = "stop"; break; }
         res.tokens.push_back(tok);
         self->produced = (int32_t) res.tokens.size();
         if (job->streaming) job->tokens.NonBlockingCall(new llama_token(tok), [](Napi::Env env, Napi::Function cb, llama_token * t) {

@@ -15,12 +15,13 @@ struct GenerationRequest {
     std::vector<llama_token> prompt;
     int32_t maxTokens = 0; // 0: evaluate the prompt only
     bool ignoreEog = false; // benchmarks decode a fixed count
+    std::vector<llama_token> stopTokens; // extra tokens that end generation like end-of-generation ones
     SamplingOptions sampling;
 };
 
 struct GenerationResult {
     std::vector<llama_token> tokens;
-    std::string reason = "length"; // eog | length | aborted | prompt
+    std::string reason = "length"; // eog | stop | length | aborted | prompt
     std::string error;
     double promptMs = 0, decodeMs = 0, ttftMs = 0;
     int32_t decodedTokens = 0; // generated tokens that were evaluated into the KV cache

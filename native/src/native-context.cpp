@@ -102,7 +102,7 @@ Napi::Value NativeContext::Evaluate(const Napi::CallbackInfo & info) {
     return startGeneration(info.Env(), this, std::move(req), Napi::Function());
 }
 
-// generate({ seq, startPos, prompt: Int32Array, maxTokens, ignoreEog, sampling }, onToken): Promise<result>
+// generate({ seq, startPos, prompt: Int32Array, maxTokens, ignoreEog, stopTokens?: Int32Array, sampling }, onToken): Promise<result>
 Napi::Value NativeContext::Generate(const Napi::CallbackInfo & info) {
     Napi::Object o = info[0].As<Napi::Object>();
     GenerationRequest req;
@@ -111,6 +111,7 @@ Napi::Value NativeContext::Generate(const Napi::CallbackInfo & info) {
     req.prompt = tokensOf(o.Get("prompt"));
     req.maxTokens = o.Get("maxTokens").As<Napi::Number>().Int32Value();
     req.ignoreEog = o.Get("ignoreEog").ToBoolean();
+    if (o.Get("stopTokens").IsTypedArray()) req.stopTokens = tokensOf(o.Get("stopTokens"));
     if (o.Get("sampling").IsObject()) req.sampling = readSamplingOptions(o.Get("sampling").As<Napi::Object>());
     return startGeneration(info.Env(), this, std::move(req), info[1].IsFunction() ? info[1].As<Napi::Function>() : Napi::Function());
 }

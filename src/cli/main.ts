@@ -9,6 +9,7 @@ import { quantizeCommand } from "./commands/quantize.js";
 import { infoCommand } from "./commands/info.js";
 import { synthesizeCommand } from "./commands/synthesize.js";
 import { benchCommand } from "./commands/bench.js";
+import { chatCommand } from "./commands/chat.js";
 
 export function buildProgram(): Command {
     const program = new Command("autoglm")
@@ -16,7 +17,7 @@ export function buildProgram(): Command {
         .version(packageVersion(), "-V, --version")
         .showHelpAfterError("(run with --help for usage)")
         .exitOverride();
-    for (const make of [convertCommand, quantizeCommand, infoCommand, synthesizeCommand, benchCommand]) {
+    for (const make of [convertCommand, quantizeCommand, infoCommand, synthesizeCommand, chatCommand, benchCommand]) {
         program.addCommand(make().exitOverride());
     }
     return program;

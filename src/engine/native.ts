@@ -7,7 +7,7 @@ import { fileURLToPath } from "node:url";
 
 export interface GenerateResult {
     tokens: Int32Array;
-    reason: "eog" | "length" | "aborted";
+    reason: "eog" | "stop" | "length" | "aborted";
     promptMs: number;
     decodeMs: number;
     ttftMs: number;
@@ -30,7 +30,7 @@ export interface NativeContext {
     contextSize(): number;
     removeTokens(seq: number, fromPos: number): boolean;
     evaluate(seq: number, tokens: Int32Array, startPos: number): Promise<{ promptMs: number }>;
-    generate(req: { seq: number; startPos: number; prompt: Int32Array; maxTokens: number; ignoreEog?: boolean; sampling?: SamplingOptions }, onToken?: (token: number) => void): Promise<GenerateResult>;
+    generate(req: { seq: number; startPos: number; prompt: Int32Array; maxTokens: number; ignoreEog?: boolean; stopTokens?: Int32Array; sampling?: SamplingOptions }, onToken?: (token: number) => void): Promise<GenerateResult>;
     abort(): void;
     /** Tokens sampled so far by the running generation. */
     produced(): number;

@@ -8,6 +8,8 @@ export interface GenerateOptions {
     sampling?: SamplingOptions;
     /** Decode exactly maxTokens, ignoring end-of-generation (benchmarks). */
     ignoreEog?: boolean;
+    /** Tokens that end the answer besides the model's end-of-generation ones. */
+    stopTokens?: readonly number[];
     signal?: AbortSignal;
     onToken?: (token: number) => void;
 }
@@ -49,7 +51,7 @@ export class Session {
         opts.signal?.addEventListener("abort", onAbort, { once: true });
         if (opts.signal?.aborted) this.ctx.abort();
         try {
-            const r = await this.ctx.generate({ seq: this.seq, startPos: common, prompt: fresh, maxTokens: opts.maxTokens, ignoreEog: opts.ignoreEog, sampling: opts.sampling }, opts.onToken);
+            const r = await this.ctx.generate({ seq: this.seq, startPos: common, prompt: fresh, maxTokens: opts.maxTokens, ignoreEog: opts.ignoreEog, stopTokens: opts.stopTokens ? Int32Array.from(opts.stopTokens) : undefined, sampling: opts.sampling }, opts.onToken);
             this.cached.push(...fresh, ...Array.from(r.tokens.subarray(0, r.decodedTokens)));
             return { ...r, reusedTokens: common, evaluatedTokens: fresh.length };
         } catch (e) {

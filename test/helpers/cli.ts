@@ -20,3 +20,14 @@ export function runCli(args: string[], opts: { input?: string; timeoutMs?: numbe
         child.stdin.end(opts.input ?? "");
     });
 }
+
+/** Starts the CLI and returns the child, for tests that signal it mid-run. */
+export function startCli(args: string[], input: string) {
+    const child = spawn(process.execPath, [BIN, ...args], { cwd: ROOT, stdio: ["pipe", "pipe", "pipe"] });
+    let stdout = "", stderr = "";
+    child.stdout.on("data", (d) => { stdout += d; });
+    child.stderr.on("data", (d) => { stderr += d; });
+    child.stdin.end(input);
+    const done = new Promise<CliResult>((resolve) => child.on("close", (code, signal) => resolve({ code, signal, stdout, stderr })));
+    return { child, done, stderr: () => stderr };
+}

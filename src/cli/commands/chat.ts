@@ -1,0 +1,118 @@
+// `autoglm chat`: a terminal REPL with streamed answers, multi-turn with KV-cache reuse, thinking
+// shown dimmed (or hidden) and /commands. With stdin not a terminal it reads one prompt per line
+// and prints plain answers, which is how scripts and tests drive it.
+
+import { createInterface } from "node:readline";
+import { Command } from "commander";
+import { ChatSession, type TurnResult } from "../../engine/chat.js";
+import { createContext } from "../../engine/context.js";
+import { Session } from "../../engine/session.js";
+import type { Piece } from "../../engine/thinking.js";
+import { UserError } from "../../../convert/errors.js";
+import { addModelOptions, loadFromFlags, settingsFrom, type ModelFlags } from "../model-options.js";
+
+interface ChatFlags extends ModelFlags {
+    system?: string; think?: boolean; temp: number; topK: number; topP: number; minP: number; repeatPenalty: number;
+    seed?: number; maxTokens: number; ignoreEos?: boolean; stats?: boolean; hideThinking?: boolean;
+}
+
+const HELP = `commands:
+  /reset        forget the conversation
+  /save FILE    save the conversation and its KV cache (FILE and FILE.json)
+  /load FILE    restore a saved conversation
+  /help         this text
+  /exit         quit (also Ctrl-D)
+Ctrl-C stops the current answer and keeps the conversation.`;
+
+const num = (name: string, integer = false) => (v: string) => {
+    const n = Number(v);
+    if (!Number.isFinite(n) || (integer && !Number.isInteger(n))) throw new UserError(`${name} must be a${integer ? "n integer" : " number"}, got ${JSON.stringify(v)}`);
+    return n;
+};
+
+function statsLine(r: TurnResult): string {
+    const s = r.stats;
+    const tps = s.decodeMs > 0 ? ((s.tokens.length - 1) / s.decodeMs) * 1000 : 0;
+    return `[prompt: ${s.evaluatedTokens} new tokens, ${s.reusedTokens} reused, first token ${s.ttftMs.toFixed(1)} ms | answer: ${s.tokens.length} tokens, ${tps.toFixed(1)} tok/s, ${s.reason}]`;
+}
+
+export function chatCommand(): Command {
+    return addModelOptions(new Command("chat").description("chat with a model in the terminal (one prompt per line when stdin is not a terminal)"))
+        .option("-s, --system <text>", "system prompt")
+        .option("--think", "let the model think first (GLM: enable_thinking)")
+        .option("--no-think", "answer without thinking")
+        .option("--hide-thinking", "do not print the model's thinking")
+        .option("--temp <t>", "temperature (0: greedy)", num("--temp"), 0.8)
+        .option("--top-k <k>", "top-k (0: off)", num("--top-k", true), 40)
+        .option("--top-p <p>", "top-p (1: off)", num("--top-p"), 0.95)
+        .option("--min-p <p>", "min-p (0: off)", num("--min-p"), 0.05)
+        .option("--repeat-penalty <x>", "repeat penalty (1: off)", num("--repeat-penalty"), 1)
+        .option("--seed <n>", "sampling seed (default: random)", num("--seed", true))
+        .option("-n, --max-tokens <n>", "longest answer in tokens", num("--max-tokens", true), 2048)
+        .option("--ignore-eos", "keep generating past the end-of-answer token (up to --max-tokens)")
+        .option("--stats", "print token counts and speed after each answer (stderr)")
+        .action(async (f: ChatFlags) => {
+            const settings = settingsFrom(f);
+            if (f.maxTokens <= 0) throw new UserError("--max-tokens must be positive");
+            const log = (line: string) => process.stderr.write(`${line}\n`);
+            const loaded = await loadFromFlags(f, log);
+            const ctx = createContext(loaded, settings);
+            const chat = new ChatSession(loaded, new Session(ctx), {
+                system: f.system, enableThinking: f.think, maxTokens: f.maxTokens, ignoreEog: f.ignoreEos,
+                sampling: { temperature: f.temp, topK: f.topK, topP: f.topP, minP: f.minP, repeatPenalty: f.repeatPenalty, seed: f.seed ?? Math.floor(Math.random() * 2 ** 31) },
+            });
+            const tty = Boolean(process.stdin.isTTY && process.stdout.isTTY);
+            let current: AbortController | undefined;
+            const onSigint = () => { if (current) current.abort(); else if (!tty) process.exit(130); };
+            process.on("SIGINT", onSigint);
+            const write = (s: string) => process.stdout.write(s);
+            const show = (p: Piece) => {
+                if (p.kind === "reasoning") { if (tty && !f.hideThinking) write(`\x1b[2m${p.text}\x1b[22m`); }
+                else if (tty) write(p.text);
+            };
+            const rl = createInterface({ input: process.stdin, output: tty ? process.stdout : undefined, terminal: tty });
+            if (tty) {
+                write(`type a message, /help for commands\n`);
+                rl.setPrompt("› ");
+                rl.prompt();
+                rl.on("SIGINT", () => { if (current) current.abort(); else rl.close(); });
+            }
+            try {
+                for await (const raw of rl) {
+                    const line = raw.trim();
+                    if (!line) { if (tty) rl.prompt(); continue; }
+                    try {
+                        if (line.startsWith("/")) {
+                            const [cmd, ...rest] = line.split(/\s+/);
+                            const arg = rest.join(" ");
+                            if (cmd === "/exit" || cmd === "/quit") break;
+                            else if (cmd === "/help") log(HELP);
+                            else if (cmd === "/reset") { chat.reset(); log("conversation reset"); }
+                            else if (cmd === "/save") { if (!arg) throw new UserError("usage: /save FILE"); chat.save(arg); log(`saved to ${arg}`); }
+                            else if (cmd === "/load") { if (!arg) throw new UserError("usage: /load FILE"); chat.load(arg); log(`loaded ${arg} (${chat.history.length} messages)`); }
+                            else throw new UserError(`unknown command ${cmd} (/help lists them)`);
+                        } else {
+                            current = new AbortController();
+                            const r = await chat.send(line, show, current.signal);
+                            current = undefined;
+                            if (tty) write("\n");
+                            else write(`${r.content}\n`);
+                            if (r.stats.reason === "aborted") log("[stopped]");
+                            if (f.stats) log(statsLine(r));
+                        }
+                    } catch (e) {
+                        current = undefined;
+                        if (!(e instanceof UserError) && !/context is full/.test(String((e as Error).message))) throw e;
+                        log(`autoglm: ${(e as Error).message}`);
+                        if (!tty) process.exitCode = 1;
+                    }
+                    if (tty) rl.prompt();
+                }
+            } finally {
+                process.off("SIGINT", onSigint);
+                rl.close();
+                ctx.dispose();
+                await loaded.dispose();
+            }
+        });
+}

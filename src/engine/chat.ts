@@ -1,0 +1,114 @@
+// A conversation over one session: renders the model's chat template for the whole history each
+// turn, and reuses the KV cache for everything already evaluated (the previous prompt and answer).
+
+import { existsSync, readFileSync, writeFileSync } from "node:fs";
+import type { Token } from "node-llama-cpp";
+import { UserError } from "../../convert/errors.js";
+import { ChatTemplate, type ChatMessage } from "./chat-template.js";
+import { StreamingDetokenizer } from "./detokenizer.js";
+import type { LoadedModel } from "./model.js";
+import type { SamplingOptions } from "./native.js";
+import type { GenerateStats, Session } from "./session.js";
+import { ThinkingSplitter, type Piece } from "./thinking.js";
+
+export interface ChatOptions {
+    system?: string;
+    /** undefined: the template's default. */
+    enableThinking?: boolean;
+    maxTokens: number;
+    sampling?: SamplingOptions;
+    ignoreEog?: boolean;
+}
+
+export interface TurnResult {
+    content: string;
+    reasoning: string;
+    raw: string;
+    stats: GenerateStats;
+}
+
+interface SavedChat { version: 1; messages: ChatMessage[]; lastText: string; lastTokens: number[] }
+
+export class ChatSession {
+    private messages: ChatMessage[] = [];
+    /** The previous turn's prompt and answer as text, and the tokens the cache holds for them. */
+    private lastText = "";
+    private lastTokens: number[] = [];
+    private readonly template: ChatTemplate;
+    private readonly stopTokens: number[];
+
+    constructor(private readonly loaded: LoadedModel, private readonly session: Session, private readonly opts: ChatOptions) {
+        const source = loaded.model.fileInfo.metadata.tokenizer?.chat_template;
+        if (typeof source !== "string" || !source) throw new UserError(`${loaded.path} has no chat template (tokenizer.chat_template)`);
+        this.template = new ChatTemplate(source);
+        // GLM ends a turn on <|observation|> too (a tool call): not always in llama.cpp's end-of-generation set.
+        this.stopTokens = ["<|observation|>"].map((t) => loaded.model.tokenize(t, true)).filter((t) => t.length === 1).map((t) => t[0] as number);
+        this.reset();
+    }
+
+    reset(): void {
+        this.messages = this.opts.system ? [{ role: "system", content: this.opts.system }] : [];
+        this.lastText = "";
+        this.lastTokens = [];
+        this.session.reset();
+    }
+
+    get history(): readonly ChatMessage[] { return this.messages; }
+
+    private tokenize(text: string): number[] {
+        return this.loaded.model.tokenize(text, true) as number[];
+    }
+
+    async send(user: string, onPiece?: (p: Piece) => void, signal?: AbortSignal): Promise<TurnResult> {
+        this.messages.push({ role: "user", content: user });
+        const text = this.template.render(this.messages, { addGenerationPrompt: true, enableThinking: this.opts.enableThinking });
+        // When the history renders as before, only the new text is tokenized and the cached tokens
+        // are kept exactly; otherwise (a template that rewrites history) the session's prefix match applies.
+        const prompt = this.lastText && text.startsWith(this.lastText)
+            ? [...this.lastTokens, ...this.tokenize(text.slice(this.lastText.length))]
+            : this.tokenize(text);
+        const detok = new StreamingDetokenizer(this.loaded.model);
+        const splitter = new ThinkingSplitter();
+        const pieces: Piece[] = [];
+        const take = (ps: Piece[]) => { for (const p of ps) { pieces.push(p); onPiece?.(p); } };
+        const stats = await this.session.generate(prompt, {
+            maxTokens: this.opts.maxTokens, sampling: this.opts.sampling, ignoreEog: this.opts.ignoreEog,
+            stopTokens: this.stopTokens, signal,
+            onToken: (t) => take(splitter.push(detok.push(t))),
+        });
+        take(splitter.push(detok.flush()));
+        take(splitter.flush());
+        const raw = this.loaded.model.detokenize(Array.from(stats.tokens) as Token[]);
+        this.messages.push({ role: "assistant", content: raw });
+        this.lastText = text + raw;
+        this.lastTokens = [...prompt, ...stats.tokens];
+        const join = (kind: Piece["kind"]) => pieces.filter((p) => p.kind === kind).map((p) => p.text).join("");
+        return { content: join("content").trim(), reasoning: join("reasoning").trim(), raw, stats };
+    }
+
+    /** Saves the KV cache (llama.cpp's session file) and the conversation beside it (FILE.json). */
+    save(path: string): void {
+        this.session.save(path);
+        const saved: SavedChat = { version: 1, messages: this.messages, lastText: this.lastText, lastTokens: this.lastTokens };
+        writeFileSync(`${path}.json`, JSON.stringify(saved));
+    }
+
+    load(path: string): void {
+        if (!existsSync(path) || !existsSync(`${path}.json`)) throw new UserError(`no saved conversation at ${path} (needs ${path} and ${path}.json)`);
+        let saved: SavedChat;
+        try {
+            saved = JSON.parse(readFileSync(`${path}.json`, "utf8"));
+        } catch {
+            throw new UserError(`${path}.json is not a saved autoglm conversation`);
+        }
+        if (saved.version !== 1 || !Array.isArray(saved.messages)) throw new UserError(`${path}.json is not a saved autoglm conversation`);
+        try {
+            this.session.load(path);
+        } catch (e) {
+            throw new UserError((e as Error).message);
+        }
+        this.messages = saved.messages;
+        this.lastText = saved.lastText;
+        this.lastTokens = saved.lastTokens;
+    }
+}

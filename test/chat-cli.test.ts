@@ -1,0 +1,90 @@
+// `autoglm chat` driven through the real CLI with stdin not a terminal (one prompt per line).
+import { writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { beforeAll, describe, expect, it } from "vitest";
+import { runCli, startCli } from "./helpers/cli.js";
+import { convert, synthesize } from "./helpers/models.js";
+import { tempDir } from "./helpers/tmp.js";
+
+const root = tempDir("chat");
+let model: string;
+const GREEDY = ["--temp", "0", "--stats"];
+
+interface Stats { fresh: number; reused: number; answer: number; reason: string }
+function stats(stderr: string): Stats[] {
+    return [...stderr.matchAll(/\[prompt: (\d+) new tokens, (\d+) reused, .* answer: (\d+) tokens, .* tok\/s, (\w+)\]/g)]
+        .map((m) => ({ fresh: Number(m[1]), reused: Number(m[2]), answer: Number(m[3]), reason: m[4] }));
+}
+
+beforeAll(async () => {
+    const dir = await synthesize(join(root, "glm4v"), "glm4v");
+    model = (await convert(dir, join(root, "out"), ["--outtype", "q8_0"])).files.text;
+});
+
+describe("autoglm chat (line mode)", () => {
+    it("answers each line; the second turn evaluates only its new tokens", async () => {
+        const r = await runCli(["chat", "-m", model, ...GREEDY, "-n", "10"], { input: "Hello there\nWhat comes next?\n" });
+        expect(r.code, r.stderr).toBe(0);
+        expect(r.stdout.split("\n").length).toBeGreaterThanOrEqual(3);
+        const [t1, t2] = stats(r.stderr);
+        expect(t1.reused).toBe(0);
+        // Turn 2 reuses turn 1's prompt and answer (all but an undecoded last token) from the cache.
+        expect(t2.reused).toBeGreaterThanOrEqual(t1.fresh + t1.answer - 1);
+        // Only the new user turn (and the one undecoded answer token) is evaluated: about 13 tokens here.
+        expect(t2.fresh).toBeLessThanOrEqual(16);
+        expect(t2.fresh).toBeLessThan(t2.reused);
+        expect(r.stderr).toMatch(/backend cpu \| loaded in .* \| RAM /);
+    });
+
+    it("/save then /load gives the identical greedy continuation", async () => {
+        const file = join(root, "conversation.bin");
+        const a = await runCli(["chat", "-m", model, ...GREEDY, "-n", "12"], { input: `Open the settings\n/save ${file}\nThen what?\n` });
+        expect(a.code, a.stderr).toBe(0);
+        const b = await runCli(["chat", "-m", model, ...GREEDY, "-n", "12"], { input: `/load ${file}\nThen what?\n` });
+        expect(b.code, b.stderr).toBe(0);
+        const answersA = a.stdout.split("\n"), answersB = b.stdout.split("\n");
+        expect(answersB[0]).toBe(answersA[1]);
+        // Restored from the file, the follow-up evaluated only its own tokens.
+        expect(stats(b.stderr)[0].reused).toBe(stats(a.stderr)[1].reused);
+    });
+
+    it("/reset forgets the conversation; /help and unknown commands answer on stderr", async () => {
+        const r = await runCli(["chat", "-m", model, ...GREEDY, "-n", "6"], { input: "Hi\n/reset\nHi\n/help\n/bogus\n" });
+        const lines = r.stdout.split("\n");
+        expect(lines[1]).toBe(lines[0]); // same prompt after a reset: same greedy answer
+        expect(stats(r.stderr)[1].reused).toBe(0);
+        expect(r.stderr).toMatch(/\/save FILE/);
+        expect(r.stderr).toMatch(/unknown command \/bogus/);
+    });
+
+    it("Ctrl-C stops the current answer and the conversation goes on", async () => {
+        const run = startCli(["chat", "-m", model, ...GREEDY, "--ignore-eos", "-n", "1000000", "-c", "1000100"], "Talk forever\n/exit\n");
+        for (let i = 0; i < 300 && !/loaded in/.test(run.stderr()); i++) await new Promise((r) => setTimeout(r, 50));
+        await new Promise((r) => setTimeout(r, 800));
+        run.child.kill("SIGINT");
+        const r = await run.done;
+        expect(r.code, r.stderr).toBe(0);
+        expect(r.stderr).toMatch(/\[stopped\]/);
+        const [t] = stats(r.stderr);
+        expect(t.reason).toBe("aborted");
+        expect(t.answer).toBeGreaterThan(0);
+        expect(t.answer).toBeLessThan(1000000);
+    });
+
+    it("bad input: missing model, not a GGUF, --ctx-size 0, an unknown flag", async () => {
+        const missing = await runCli(["chat", "-m", join(root, "nope.gguf")]);
+        expect(missing.code).toBe(1);
+        expect(missing.stderr.trim().split("\n").pop()).toMatch(/model file not found/);
+        const junk = join(root, "junk.gguf");
+        writeFileSync(junk, "plain text");
+        const notGguf = await runCli(["chat", "-m", junk]);
+        expect(notGguf.code).toBe(1);
+        expect(notGguf.stderr.trim().split("\n").pop()).toMatch(/not a GGUF file/);
+        const zero = await runCli(["chat", "-m", model, "--ctx-size", "0"]);
+        expect(zero.code).toBe(1);
+        expect(zero.stderr).toMatch(/--ctx-size must be a positive/);
+        const flag = await runCli(["chat", "--nope"]);
+        expect(flag.code).toBe(2);
+        expect(flag.stderr).toMatch(/unknown option '--nope'/);
+    });
+});

@@ -71,6 +71,24 @@ describe("autoglm chat (line mode)", () => {
         expect(t.answer).toBeLessThan(1000000);
     });
 
+    it("answers follow a GBNF grammar or a JSON schema; a broken grammar is a one-line error", async () => {
+        const gbnf = join(root, "yes-no.gbnf");
+        writeFileSync(gbnf, 'root ::= "yes" | "no"\n');
+        const g = await runCli(["chat", "-m", model, "--temp", "0.9", "--seed", "7", "-n", "20", "--grammar-file", gbnf], { input: "Is it?\nReally?\n" });
+        expect(g.code, g.stderr).toBe(0);
+        for (const line of g.stdout.trim().split("\n")) expect(["yes", "no"]).toContain(line);
+        const schema = JSON.stringify({ type: "object", properties: { answer: { enum: ["yes", "no"] } } });
+        const j = await runCli(["chat", "-m", model, "--temp", "0", "-n", "40", "--json-schema", schema], { input: "Is the sky blue?\n" });
+        expect(j.code, j.stderr).toBe(0);
+        expect(["yes", "no"]).toContain(JSON.parse(j.stdout).answer);
+        const bad = join(root, "bad.gbnf");
+        writeFileSync(bad, "root ::= (\n");
+        const b = await runCli(["chat", "-m", model, "--grammar-file", bad], { input: "Hi\n" });
+        expect(b.code).toBe(1);
+        expect(b.stderr).toMatch(/^autoglm: invalid grammar/m); // (llama.cpp logs its parser's complaint too)
+        expect(b.stderr).not.toMatch(/internal error/);
+    });
+
     it("bad input: missing model, not a GGUF, --ctx-size 0, an unknown flag", async () => {
         const missing = await runCli(["chat", "-m", join(root, "nope.gguf")]);
         expect(missing.code).toBe(1);

@@ -29,7 +29,7 @@ llama_sampler * buildSampler(const llama_vocab * vocab, const SamplingOptions & 
         llama_sampler * grammar = llama_sampler_init_grammar(vocab, s.grammar.c_str(), "root");
         if (grammar == nullptr) {
             llama_sampler_free(chain);
-            error = "invalid grammar";
+            error = "invalid grammar: llama.cpp could not parse it as GBNF with a root rule";
             return nullptr;
         }
         llama_sampler_chain_add(chain, grammar);

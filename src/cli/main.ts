@@ -27,7 +27,8 @@ export async function main(argv: string[]): Promise<number> {
     const program = buildProgram();
     try {
         await program.parseAsync(argv);
-        return 0;
+        // A command that finished but recorded a failure (a line-mode chat turn) set process.exitCode.
+        return typeof process.exitCode === "number" ? process.exitCode : 0;
     } catch (e) {
         if (e instanceof CommanderError) {
             // commander already printed its message (help, version, or a usage error).

@@ -1,6 +1,7 @@
 // A session owns one sequence of a context and remembers what that sequence's KV cache holds.
 // A new request evaluates only what follows the longest common prefix with it.
 
+import { UserError } from "../../convert/errors.js";
 import type { GenerateResult, NativeContext, SamplingOptions } from "./native.js";
 
 export interface GenerateOptions {
@@ -57,6 +58,8 @@ export class Session {
         } catch (e) {
             // The cache state is unknown after a failure: start clean next time.
             this.reset();
+            const message = (e as Error).message ?? String(e);
+            if (/invalid grammar|context is full/.test(message)) throw new UserError(message);
             throw e;
         } finally {
             opts.signal?.removeEventListener("abort", onAbort);

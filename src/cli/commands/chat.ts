@@ -7,6 +7,7 @@ import { Command } from "commander";
 import { ChatSession, type TurnResult } from "../../engine/chat.js";
 import { createContext } from "../../engine/context.js";
 import { Session } from "../../engine/session.js";
+import { grammarFromJsonSchema, readGrammarFile, validateGrammar } from "../../engine/grammar.js";
 import type { Piece } from "../../engine/thinking.js";
 import { UserError } from "../../../convert/errors.js";
 import { addModelOptions, loadFromFlags, settingsFrom, type ModelFlags } from "../model-options.js";
@@ -14,6 +15,7 @@ import { addModelOptions, loadFromFlags, settingsFrom, type ModelFlags } from ".
 interface ChatFlags extends ModelFlags {
     system?: string; think?: boolean; temp: number; topK: number; topP: number; minP: number; repeatPenalty: number;
     seed?: number; maxTokens: number; ignoreEos?: boolean; stats?: boolean; hideThinking?: boolean;
+    grammarFile?: string; jsonSchema?: string;
 }
 
 const HELP = `commands:
@@ -50,16 +52,20 @@ export function chatCommand(): Command {
         .option("--seed <n>", "sampling seed (default: random)", num("--seed", true))
         .option("-n, --max-tokens <n>", "longest answer in tokens", num("--max-tokens", true), 2048)
         .option("--ignore-eos", "keep generating past the end-of-answer token (up to --max-tokens)")
+        .option("--grammar-file <file>", "constrain answers with a GBNF grammar")
+        .option("--json-schema <schema>", "constrain answers to JSON matching a schema (JSON text or a .json file)")
         .option("--stats", "print token counts and speed after each answer (stderr)")
         .action(async (f: ChatFlags) => {
             const settings = settingsFrom(f);
             if (f.maxTokens <= 0) throw new UserError("--max-tokens must be positive");
             const log = (line: string) => process.stderr.write(`${line}\n`);
             const loaded = await loadFromFlags(f, log);
+            const grammar = f.grammarFile ? readGrammarFile(f.grammarFile) : f.jsonSchema ? await grammarFromJsonSchema(loaded.llama, f.jsonSchema) : undefined;
+            if (grammar) await validateGrammar(loaded.llama, grammar);
             const ctx = createContext(loaded, settings);
             const chat = new ChatSession(loaded, new Session(ctx), {
                 system: f.system, enableThinking: f.think, maxTokens: f.maxTokens, ignoreEog: f.ignoreEos,
-                sampling: { temperature: f.temp, topK: f.topK, topP: f.topP, minP: f.minP, repeatPenalty: f.repeatPenalty, seed: f.seed ?? Math.floor(Math.random() * 2 ** 31) },
+                sampling: { temperature: f.temp, topK: f.topK, topP: f.topP, minP: f.minP, repeatPenalty: f.repeatPenalty, seed: f.seed ?? Math.floor(Math.random() * 2 ** 31), grammar },
             });
             const tty = Boolean(process.stdin.isTTY && process.stdout.isTTY);
             let current: AbortController | undefined;
@@ -102,7 +108,7 @@ export function chatCommand(): Command {
                         }
                     } catch (e) {
                         current = undefined;
-                        if (!(e instanceof UserError) && !/context is full/.test(String((e as Error).message))) throw e;
+                        if (!(e instanceof UserError)) throw e;
                         log(`autoglm: ${(e as Error).message}`);
                         if (!tty) process.exitCode = 1;
                     }

@@ -18,6 +18,8 @@ export interface BenchResult {
     ttftMs: Stat;        // 16-token prompt, empty cache
     followUpTtftMs: Stat; // 16 new tokens after a cached conversation of promptTokens
     peakRssBytes: number;
+    /** GPU memory in use at the end of the run (model, KV cache, buffers); 0 on the CPU. */
+    vramBytes: number;
 }
 
 function stat(samples: number[]): Stat {
@@ -58,8 +60,9 @@ export async function runBenchmark(loaded: LoadedModel, settings: ContextSetting
             if (f.reusedTokens !== history.length) throw new Error(`internal: follow-up reused ${f.reusedTokens} of ${history.length} cached tokens`);
             follow.push(f.ttftMs);
         }
+        const vramBytes = loaded.llama.gpu ? (await loaded.llama.getVramState()).used : 0;
         return {
-            settings, loadMs: loaded.loadMs, pp: stat(pp), tg: stat(tg), ttftMs: stat(ttft), followUpTtftMs: stat(follow),
+            settings, loadMs: loaded.loadMs, vramBytes, pp: stat(pp), tg: stat(tg), ttftMs: stat(ttft), followUpTtftMs: stat(follow),
             peakRssBytes: process.resourceUsage().maxRSS * 1024,
         };
     } finally {

@@ -50,6 +50,7 @@ export function benchCommand(): Command {
                 [`follow-up first token (after ${f.p} cached tokens)`, `${fmt(result.followUpTtftMs.median, 2)} ms`, `${fmt(result.followUpTtftMs.min, 2)}-${fmt(result.followUpTtftMs.max, 2)}`, "", ""],
                 ["load time", `${fmt(result.loadMs, 0)} ms`, "", "", ""],
                 ["peak RAM", formatBytes(result.peakRssBytes), "", "", ""],
+                ...(result.vramBytes ? [["VRAM in use", formatBytes(result.vramBytes), "", "", ""]] : []),
             ];
             process.stdout.write(`settings: ${Object.entries(inEffect).map(([k, v]) => `${k}=${Array.isArray(v) ? v.join(",") || "-" : v}`).join(" ")}\n`);
             process.stdout.write(`${table(["measure", `median of ${f.r}`, "min-max", "llama-bench", "ratio"], rows, [1, 2, 3, 4])}\n`);

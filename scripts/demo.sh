@@ -10,3 +10,4 @@ autoglm convert "$demo/autoglm-tiny-random" --out "$demo/gguf" --outtype q4_0 --
 autoglm info "$demo/gguf/autoglm-tiny-random-Q4_0.gguf" | head -n 12
 echo "(random-weight demo model: its text is noise; point 'autoglm convert' at a real checkpoint folder for a real model)"
 autoglm bench -m "$demo/gguf/autoglm-tiny-random-Q4_0.gguf" -p 128 -n 32 -r 3
+printf "Hello\nWhat can you do?\n" | autoglm chat -m "$demo/gguf/autoglm-tiny-random-Q4_0.gguf" --temp 0 -n 16 --stats

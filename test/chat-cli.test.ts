@@ -8,7 +8,12 @@ import { tempDir } from "./helpers/tmp.js";
 
 const root = tempDir("chat");
 let model: string;
-const GREEDY = ["--temp", "0", "--stats"];
+const GREEDY = ["--temp", "0", "--stats", "--json"];
+
+/** The answers of a --json line-mode run (answers may contain newlines; JSON lines do not). */
+function answers(stdout: string): string[] {
+    return stdout.trim().split("\n").filter(Boolean).map((l) => JSON.parse(l).content);
+}
 
 interface Stats { fresh: number; reused: number; answer: number; reason: string }
 function stats(stderr: string): Stats[] {
@@ -25,7 +30,7 @@ describe("autoglm chat (line mode)", () => {
     it("answers each line; the second turn evaluates only its new tokens", async () => {
         const r = await runCli(["chat", "-m", model, ...GREEDY, "-n", "10"], { input: "Hello there\nWhat comes next?\n" });
         expect(r.code, r.stderr).toBe(0);
-        expect(r.stdout.split("\n").length).toBeGreaterThanOrEqual(3);
+        expect(answers(r.stdout)).toHaveLength(2);
         const [t1, t2] = stats(r.stderr);
         expect(t1.reused).toBe(0);
         // Turn 2 reuses turn 1's prompt and answer (all but an undecoded last token) from the cache.
@@ -42,7 +47,7 @@ describe("autoglm chat (line mode)", () => {
         expect(a.code, a.stderr).toBe(0);
         const b = await runCli(["chat", "-m", model, ...GREEDY, "-n", "12"], { input: `/load ${file}\nThen what?\n` });
         expect(b.code, b.stderr).toBe(0);
-        const answersA = a.stdout.split("\n"), answersB = b.stdout.split("\n");
+        const answersA = answers(a.stdout), answersB = answers(b.stdout);
         expect(answersB[0]).toBe(answersA[1]);
         // Restored from the file, the follow-up evaluated only its own tokens.
         expect(stats(b.stderr)[0].reused).toBe(stats(a.stderr)[1].reused);
@@ -50,7 +55,7 @@ describe("autoglm chat (line mode)", () => {
 
     it("/reset forgets the conversation; /help and unknown commands answer on stderr", async () => {
         const r = await runCli(["chat", "-m", model, ...GREEDY, "-n", "6"], { input: "Hi\n/reset\nHi\n/help\n/bogus\n" });
-        const lines = r.stdout.split("\n");
+        const lines = answers(r.stdout);
         expect(lines[1]).toBe(lines[0]); // same prompt after a reset: same greedy answer
         expect(stats(r.stderr)[1].reused).toBe(0);
         expect(r.stderr).toMatch(/\/save FILE/);
@@ -74,13 +79,14 @@ describe("autoglm chat (line mode)", () => {
     it("answers follow a GBNF grammar or a JSON schema; a broken grammar is a one-line error", async () => {
         const gbnf = join(root, "yes-no.gbnf");
         writeFileSync(gbnf, 'root ::= "yes" | "no"\n');
-        const g = await runCli(["chat", "-m", model, "--temp", "0.9", "--seed", "7", "-n", "20", "--grammar-file", gbnf], { input: "Is it?\nReally?\n" });
+        const g = await runCli(["chat", "-m", model, "--temp", "0.9", "--seed", "7", "-n", "20", "--json", "--grammar-file", gbnf], { input: "Is it?\nReally?\n" });
         expect(g.code, g.stderr).toBe(0);
-        for (const line of g.stdout.trim().split("\n")) expect(["yes", "no"]).toContain(line);
+        expect(answers(g.stdout)).toHaveLength(2);
+        for (const a of answers(g.stdout)) expect(["yes", "no"]).toContain(a);
         const schema = JSON.stringify({ type: "object", properties: { answer: { enum: ["yes", "no"] } } });
-        const j = await runCli(["chat", "-m", model, "--temp", "0", "-n", "40", "--json-schema", schema], { input: "Is the sky blue?\n" });
+        const j = await runCli(["chat", "-m", model, "--temp", "0", "-n", "40", "--json", "--json-schema", schema], { input: "Is the sky blue?\n" });
         expect(j.code, j.stderr).toBe(0);
-        expect(["yes", "no"]).toContain(JSON.parse(j.stdout).answer);
+        expect(["yes", "no"]).toContain(JSON.parse(answers(j.stdout)[0]).answer);
         const bad = join(root, "bad.gbnf");
         writeFileSync(bad, "root ::= (\n");
         const b = await runCli(["chat", "-m", model, "--grammar-file", bad], { input: "Hi\n" });

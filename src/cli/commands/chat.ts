@@ -15,7 +15,7 @@ import { addModelOptions, loadFromFlags, settingsFrom, type ModelFlags } from ".
 interface ChatFlags extends ModelFlags {
     system?: string; think?: boolean; temp: number; topK: number; topP: number; minP: number; repeatPenalty: number;
     seed?: number; maxTokens: number; ignoreEos?: boolean; stats?: boolean; hideThinking?: boolean;
-    grammarFile?: string; jsonSchema?: string;
+    grammarFile?: string; jsonSchema?: string; json?: boolean;
 }
 
 const HELP = `commands:
@@ -38,6 +38,11 @@ function statsLine(r: TurnResult): string {
     return `[prompt: ${s.evaluatedTokens} new tokens, ${s.reusedTokens} reused, first token ${s.ttftMs.toFixed(1)} ms | answer: ${s.tokens.length} tokens, ${tps.toFixed(1)} tok/s, ${s.reason}]`;
 }
 
+function jsonStats(r: TurnResult) {
+    const s = r.stats;
+    return { promptTokens: s.evaluatedTokens, reusedTokens: s.reusedTokens, answerTokens: s.tokens.length, ttftMs: s.ttftMs, decodeMs: s.decodeMs, reason: s.reason };
+}
+
 export function chatCommand(): Command {
     return addModelOptions(new Command("chat").description("chat with a model in the terminal (one prompt per line when stdin is not a terminal)"))
         .option("-s, --system <text>", "system prompt")
@@ -55,6 +60,7 @@ export function chatCommand(): Command {
         .option("--grammar-file <file>", "constrain answers with a GBNF grammar")
         .option("--json-schema <schema>", "constrain answers to JSON matching a schema (JSON text or a .json file)")
         .option("--stats", "print token counts and speed after each answer (stderr)")
+        .option("--json", "line mode: print each answer as one JSON object per line ({content, reasoning, stats})")
         .action(async (f: ChatFlags) => {
             const settings = settingsFrom(f);
             if (f.maxTokens <= 0) throw new UserError("--max-tokens must be positive");
@@ -102,6 +108,7 @@ export function chatCommand(): Command {
                             const r = await chat.send(line, show, current.signal);
                             current = undefined;
                             if (tty) write("\n");
+                            else if (f.json) write(`${JSON.stringify({ content: r.content, reasoning: r.reasoning, stats: jsonStats(r) })}\n`);
                             else write(`${r.content}\n`);
                             if (r.stats.reason === "aborted") log("[stopped]");
                             if (f.stats) log(statsLine(r));

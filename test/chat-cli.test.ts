@@ -95,6 +95,21 @@ describe("autoglm chat (line mode)", () => {
         expect(b.stderr).not.toMatch(/internal error/);
     });
 
+    it("--stop ends the answer before a stop string, and the conversation goes on", async () => {
+        const plain = await runCli(["chat", "-m", model, ...GREEDY, "-n", "24"], { input: "Open the settings\n" });
+        const full = answers(plain.stdout)[0];
+        expect(full.length).toBeGreaterThan(12);
+        const stop = full.slice(6, 9);
+        const cut = full.slice(0, full.indexOf(stop)).trim();
+        const r = await runCli(["chat", "-m", model, ...GREEDY, "-n", "24", "--stop", stop], { input: "Open the settings\nAnd then?\n" });
+        expect(r.code, r.stderr).toBe(0);
+        const lines = r.stdout.trim().split("\n").map((l) => JSON.parse(l));
+        expect(lines[0].content).toBe(cut);
+        expect(lines[0].stats.reason).toBe("stop");
+        expect(lines).toHaveLength(2);
+        expect(lines[1].stats.reusedTokens).toBeGreaterThan(0);
+    });
+
     it("bad input: missing model, not a GGUF, --ctx-size 0, an unknown flag", async () => {
         const missing = await runCli(["chat", "-m", join(root, "nope.gguf")]);
         expect(missing.code).toBe(1);

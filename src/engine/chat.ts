@@ -9,6 +9,7 @@ import { StreamingDetokenizer } from "./detokenizer.js";
 import type { LoadedModel } from "./model.js";
 import type { SamplingOptions } from "./native.js";
 import type { GenerateStats, Session } from "./session.js";
+import { StopStringFilter } from "./stop-strings.js";
 import { ThinkingSplitter, type Piece } from "./thinking.js";
 
 export interface ChatOptions {
@@ -18,6 +19,8 @@ export interface ChatOptions {
     maxTokens: number;
     sampling?: SamplingOptions;
     ignoreEog?: boolean;
+    /** The answer ends before the first of these strings (which is not shown). */
+    stopStrings?: string[];
 }
 
 export interface TurnResult {
@@ -68,20 +71,42 @@ export class ChatSession {
             ? [...this.lastTokens, ...this.tokenize(text.slice(this.lastText.length))]
             : this.tokenize(text);
         const detok = new StreamingDetokenizer(this.loaded.model);
+        const stops = new StopStringFilter(this.opts.stopStrings ?? []);
         const splitter = new ThinkingSplitter();
         const pieces: Piece[] = [];
-        const take = (ps: Piece[]) => { for (const p of ps) { pieces.push(p); onPiece?.(p); } };
-        const stats = await this.session.generate(prompt, {
-            maxTokens: this.opts.maxTokens, sampling: this.opts.sampling, ignoreEog: this.opts.ignoreEog,
-            stopTokens: this.stopTokens, signal,
-            onToken: (t) => take(splitter.push(detok.push(t))),
-        });
-        take(splitter.push(detok.flush()));
-        take(splitter.flush());
-        const raw = this.loaded.model.detokenize(Array.from(stats.tokens) as Token[]);
+        let shown = "";
+        const take = (text: string) => {
+            shown += text;
+            for (const p of splitter.push(text)) { pieces.push(p); onPiece?.(p); }
+        };
+        // A stop string aborts the generation; the user's signal does too.
+        const stopper = new AbortController();
+        const onAbort = () => stopper.abort();
+        signal?.addEventListener("abort", onAbort, { once: true });
+        if (signal?.aborted) stopper.abort();
+        let stats: GenerateStats;
+        try {
+            stats = await this.session.generate(prompt, {
+                maxTokens: this.opts.maxTokens, sampling: this.opts.sampling, ignoreEog: this.opts.ignoreEog,
+                stopTokens: this.stopTokens, signal: stopper.signal,
+                onToken: (t) => {
+                    take(stops.push(detok.push(t)));
+                    if (stops.stopped) stopper.abort();
+                },
+            });
+        } finally {
+            signal?.removeEventListener("abort", onAbort);
+        }
+        take(stops.push(detok.flush()));
+        take(stops.flush());
+        for (const p of splitter.flush()) { pieces.push(p); onPiece?.(p); }
+        if (stops.stopped) stats = { ...stats, reason: "stop" };
+        const raw = stops.stopped ? shown : this.loaded.model.detokenize(Array.from(stats.tokens) as Token[]);
         this.messages.push({ role: "assistant", content: raw });
-        this.lastText = text + raw;
-        this.lastTokens = [...prompt, ...stats.tokens];
+        // After a stop string the cache holds tokens past the text kept: the next turn re-tokenizes
+        // and relies on the session's prefix match instead of the exact text continuation.
+        this.lastText = stops.stopped ? "" : text + raw;
+        this.lastTokens = stops.stopped ? [] : [...prompt, ...stats.tokens];
         const join = (kind: Piece["kind"]) => pieces.filter((p) => p.kind === kind).map((p) => p.text).join("");
         return { content: join("content").trim(), reasoning: join("reasoning").trim(), raw, stats };
     }

@@ -21,10 +21,6 @@ export interface GenerateStats extends GenerateResult {
     evaluatedTokens: number;
 }
 
-/** Chunks a sequence holds. Text tokens today; image and audio chunks (with their M-RoPE position
- * spans and content hashes) join this list with the multimodal engine. */
-export type Chunk = { kind: "text"; tokens: number[] };
-
 export class Session {
     /** Tokens whose keys/values are in the KV cache, in position order. */
     private cached: number[] = [];

@@ -15,7 +15,7 @@ import { addModelOptions, loadFromFlags, settingsFrom, type ModelFlags } from ".
 interface ChatFlags extends ModelFlags {
     system?: string; think?: boolean; temp: number; topK: number; topP: number; minP: number; repeatPenalty: number;
     seed?: number; maxTokens: number; ignoreEos?: boolean; stats?: boolean; hideThinking?: boolean;
-    grammarFile?: string; jsonSchema?: string; json?: boolean;
+    grammarFile?: string; jsonSchema?: string; json?: boolean; stop: string[];
 }
 
 const HELP = `commands:
@@ -57,6 +57,7 @@ export function chatCommand(): Command {
         .option("--seed <n>", "sampling seed (default: random)", num("--seed", true))
         .option("-n, --max-tokens <n>", "longest answer in tokens", num("--max-tokens", true), 2048)
         .option("--ignore-eos", "keep generating past the end-of-answer token (up to --max-tokens)")
+        .option("--stop <text>", "end the answer before this text (repeatable)", (v: string, prev: string[]) => [...prev, v], [] as string[])
         .option("--grammar-file <file>", "constrain answers with a GBNF grammar")
         .option("--json-schema <schema>", "constrain answers to JSON matching a schema (JSON text or a .json file)")
         .option("--stats", "print token counts and speed after each answer (stderr)")
@@ -70,7 +71,7 @@ export function chatCommand(): Command {
             if (grammar) await validateGrammar(loaded.llama, grammar);
             const ctx = createContext(loaded, settings);
             const chat = new ChatSession(loaded, new Session(ctx), {
-                system: f.system, enableThinking: f.think, maxTokens: f.maxTokens, ignoreEog: f.ignoreEos,
+                system: f.system, enableThinking: f.think, maxTokens: f.maxTokens, ignoreEog: f.ignoreEos, stopStrings: f.stop,
                 sampling: { temperature: f.temp, topK: f.topK, topP: f.topP, minP: f.minP, repeatPenalty: f.repeatPenalty, seed: f.seed ?? Math.floor(Math.random() * 2 ** 31), grammar },
             });
             const tty = Boolean(process.stdin.isTTY && process.stdout.isTTY);

@@ -16,12 +16,15 @@ generator=()
 command -v ninja >/dev/null && generator=(-G Ninja)
 
 built=0
-host=$(node -p 'process.platform + "-" + process.arch')
+# node-llama-cpp names its packages mac-*, linux-*, win-*; libraries end in .so or .dylib.
+host=$(node -p '({ darwin: "mac", win32: "win" }[process.platform] ?? process.platform) + "-" + process.arch')
+ext=so
+[ "$(uname -s)" = Darwin ] && ext=dylib
 for pkg in "$root"/node_modules/@node-llama-cpp/"$host"*/; do
     for dir in "$pkg"bins/*/; do
         [ -d "$dir" ] || continue
-        llama_lib=$(cd "$dir" && ls libllama*.so 2>/dev/null | grep -v common | head -n1 || true)
-        ggml_lib=$(cd "$dir" && ls libggml.*so 2>/dev/null | head -n1 || true)
+        llama_lib=$(cd "$dir" && ls libllama*."$ext" 2>/dev/null | grep -v common | head -n1 || true)
+        ggml_lib=$(cd "$dir" && ls libggml.*"$ext" 2>/dev/null | head -n1 || true)
         [ -n "$llama_lib" ] && [ -n "$ggml_lib" ] || continue
         variant=$(basename "$dir")
         out="$root/native/build/$variant"
@@ -31,7 +34,7 @@ for pkg in "$root"/node_modules/@node-llama-cpp/"$host"*/; do
         log="$root/native/build/$variant.log"
         mkdir -p "$out"
         if cmake -S "$root/native" -B "$out/cmake" "${generator[@]}" -DCMAKE_BUILD_TYPE=Release \
-                -DLLAMA_SRC="$src" -DVARIANT_DIR="${dir%/}" -DLLAMA_LIB="$llama_lib" -DGGML_LIB="$ggml_lib" \
+                -DLLAMA_SRC="$src" -DVARIANT_DIR="${dir%/}" -DLLAMA_LIB="$llama_lib" -DGGML_LIB="$ggml_lib" -DLIB_EXT="$ext" \
                 -DNODE_INCLUDE="$node_include" -DNAPI_INCLUDE="$napi_include" -DNLC_ADDON_DIR="$addon_dir" >"$log" 2>&1 \
             && cmake --build "$out/cmake" --parallel "$(nproc)" >>"$log" 2>&1; then
             cp "$out/cmake/autoglm.node" "$out/autoglm.node"

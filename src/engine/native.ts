@@ -1,6 +1,6 @@
 // Loads the native addon build that matches the node-llama-cpp backend variant in this process.
 
-import { existsSync, readFileSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { basename, dirname } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -46,7 +46,9 @@ export interface NativeAddon {
 
 const BUILD_DIR = fileURLToPath(new URL("../../../native/build/", import.meta.url));
 
-/** The folder of the libllama this process has loaded (node-llama-cpp loads it first). */
+const PLATFORM_NAME: Record<string, string> = { darwin: "mac", win32: "win" };
+
+/** The folder of the libllama this process has loaded (node-llama-cpp loads it first); Linux only. */
 function loadedVariant(): string | undefined {
     if (process.platform !== "linux") return undefined;
     const maps = readFileSync("/proc/self/maps", "utf8");
@@ -59,7 +61,9 @@ let addon: NativeAddon | undefined;
 /** Call after node-llama-cpp has loaded its backend (getLlama), so the matching build is chosen. */
 export function nativeAddon(): NativeAddon {
     if (addon) return addon;
-    const variant = loadedVariant() ?? `${process.platform}-${process.arch}`;
+    // Elsewhere: the first build for this platform (mac-arm64-metal, for one).
+    const prefix = `${PLATFORM_NAME[process.platform] ?? process.platform}-${process.arch}`;
+    const variant = loadedVariant() ?? (existsSync(BUILD_DIR) ? readdirSync(BUILD_DIR).find((d) => d.startsWith(prefix) && existsSync(`${BUILD_DIR}${d}/autoglm.node`)) : undefined) ?? prefix;
     const path = `${BUILD_DIR}${variant}/autoglm.node`;
     if (!existsSync(path)) {
         throw new Error(`autoglm's native addon for the ${variant} backend is not built (${path}); run: npm run build:native`);

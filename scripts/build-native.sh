@@ -26,7 +26,7 @@ for pkg in "$root"/node_modules/@node-llama-cpp/"$host"*/; do
         llama_lib=$(cd "$dir" && ls libllama*."$ext" 2>/dev/null | grep -v common | head -n1 || true)
         ggml_lib=$(cd "$dir" && ls libggml.*"$ext" 2>/dev/null | head -n1 || true)
         [ -n "$llama_lib" ] && [ -n "$ggml_lib" ] || continue
-        variant=$(basename "$dir")
+        variant=$(basename "$pkg") # the package (linux-x64-cuda and linux-x64-cuda-ext share a bins folder name)
         out="$root/native/build/$variant"
         if [ -f "$out/autoglm.node" ] && [ "$out/autoglm.node" -nt "$root/native/CMakeLists.txt" ] && [ -z "$(find "$root/native/src" -newer "$out/autoglm.node")" ]; then
             built=$((built + 1)); continue
@@ -42,6 +42,7 @@ for pkg in "$root"/node_modules/@node-llama-cpp/"$host"*/; do
         else
             echo "build-native: the $variant variant did not build (see $log)" >&2
             [ "$variant" = "$host" ] && { tail -20 "$log" >&2; exit 1; }
+            true
         fi
     done
 done

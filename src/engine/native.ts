@@ -53,7 +53,8 @@ function loadedVariant(): string | undefined {
     if (process.platform !== "linux") return undefined;
     const maps = readFileSync("/proc/self/maps", "utf8");
     const lib = maps.split("\n").map((l) => l.split(/\s+/).pop() ?? "").find((p) => /\/libllama[^/]*\.so$/.test(p) && !p.includes("common"));
-    return lib ? basename(dirname(lib)) : undefined;
+    // .../@node-llama-cpp/<package>/bins/<dir>/libllama*.so: builds are named after the package.
+    return lib ? basename(dirname(dirname(dirname(lib)))) : undefined;
 }
 
 let addon: NativeAddon | undefined;

@@ -49,14 +49,17 @@ export function computedTensor(dtype: SourceDtype, rowLength: number, rows: numb
     };
 }
 
-/** Reorders whole rows of a stored tensor: output row i is input row perm[i]. */
+/** Reorders the rows of a stored tensor (its first, outermost dimension): output row i is input
+ * row perm[i]. A 1-D tensor (a bias) is reordered element by element. */
 export function permutedRows(ckpt: SafetensorsCheckpoint, name: string, perm: (row: number) => number): TensorSource {
     const base = storedTensor(ckpt, name);
-    const rb = base.rowLength * SOURCE_BYTES[base.dtype];
+    const oneD = ckpt.get(name).shape.length === 1;
+    const units = oneD ? base.rowLength : base.rows;
+    const unitBytes = (oneD ? 1 : base.rowLength) * SOURCE_BYTES[base.dtype];
     return computedTensor(base.dtype, base.rowLength, base.rows, async () => {
         const src = await base.readRows(0, base.rows);
         const out = new Uint8Array(src.length);
-        for (let i = 0; i < base.rows; i++) out.set(src.subarray(perm(i) * rb, perm(i) * rb + rb), i * rb);
+        for (let i = 0; i < units; i++) out.set(src.subarray(perm(i) * unitBytes, perm(i) * unitBytes + unitBytes), i * unitBytes);
         return out;
     });
 }

@@ -93,6 +93,17 @@ describe("glm4v (AutoGLM-Phone-9B layout)", () => {
                 expect(out.equals(inn), `head ${h} row ${j}`).toBe(true);
             }
         }
+        // The q and k biases get the same reordering as their weights' rows (element by element).
+        for (const [gguf, hf, heads] of [["blk.0.attn_q.bias", "model.language_model.layers.0.self_attn.q_proj.bias", 4], ["blk.1.attn_k.bias", "model.language_model.layers.1.self_attn.k_proj.bias", 2]] as const) {
+            const outBias = tensorBytes(files.text, text, gguf); // f32 (biases stay F32)
+            const inBias = data(hf); // bf16
+            for (let h = 0; h < heads; h++) {
+                for (let j = 0; j < 32; j++) {
+                    const expected = new Float32Array(new Uint32Array([inBias.readUInt16LE(2 * (h * 32 + order[j])) << 16]).buffer)[0];
+                    expect(outBias.readFloatLE(4 * (h * 32 + j)), `${gguf} head ${h} element ${j}`).toBe(expected);
+                }
+            }
+        }
         // Patch kernel slice t of [64, 3, 2, 14, 14] (bf16) -> f32 [64, 3, 14, 14].
         const vis = await info(files.vision);
         const p1 = tensorBytes(files.vision, vis, "v.patch_embd.weight.1");

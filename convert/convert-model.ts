@@ -20,8 +20,7 @@ export interface ConvertOptions {
     force?: boolean;
     threads?: number;
     signal?: AbortSignal;
-    /** Called before each file with its index, and as bytes are consumed. */
-    onFile?: (file: ConvertedFile, index: number, count: number) => void;
+    /** Called as source bytes are consumed, with the total for all files. */
     onBytes?: (done: number, total: number) => void;
 }
 
@@ -79,7 +78,6 @@ export async function convertModel(opts: ConvertOptions): Promise<{ architecture
         for (const [i, p] of plans.entries()) {
             const started = performance.now();
             const file: ConvertedFile = { role: p.role, path: p.path, type: p.type, tensors: p.tensors.length, bytes: 0, seconds: 0 };
-            opts.onFile?.(file, i, plans.length);
             file.bytes = await writeGguf(p, pool, { onBytes: (done) => opts.onBytes?.(before + done, total) }, opts.signal);
             before += sourceBytesOf(p);
             file.seconds = (performance.now() - started) / 1000;

@@ -8,7 +8,6 @@ import { GgmlType, TYPE_LAYOUT } from "./gguf/constants.js";
 const ALWAYS_F32 = [/\.position_embd\b/, /^position_embd\b/, /\bpos_embd\b/, /\.ffn_gate_inp\.weight$/, /\bssm_conv1d\b/];
 
 export function keepsF32(name: string, shape: number[]): boolean {
-    if (shape.filter((d) => d > 1).length <= 1 && shape.length <= 1) return true;
     if (shape.length <= 1) return true;
     if (name.endsWith("_norm.weight")) return true;
     if (!name.endsWith(".weight") && !/\.weight\.\d+$/.test(name)) return true; // biases and other non-weights

@@ -149,3 +149,11 @@ export function addVocabularyMetadata(meta: Metadata, vocab: Vocabulary, files: 
     // chat_template.jinja regardless, since a GGUF without its template cannot chat correctly.
     if (files.chatTemplate) meta.str("tokenizer.chat_template", files.chatTemplate);
 }
+
+/** The special ids llama.cpp's GLM converters set when the tokenizer files leave them unset. */
+export const GLM_SPECIAL_TOKEN_RULES: SpecialTokenRule[] = [
+    { key: "eos", text: "<|endoftext|>" },
+    { key: "eot", text: "<|user|>" },
+    { key: "unknown", text: "<|endoftext|>" },
+    { key: "bos", text: "<|endoftext|>" },
+];

@@ -53,6 +53,20 @@ describe("autoglm chat (line mode)", () => {
         expect(stats(b.stderr)[0].reused).toBe(stats(a.stderr)[1].reused);
     });
 
+    it("/save to an unwritable place and /load of a broken file are one-line errors; the chat goes on", async () => {
+        const broken = join(root, "broken.bin");
+        writeFileSync(broken, "junk");
+        writeFileSync(`${broken}.json`, JSON.stringify({ version: 1, messages: [], lastText: "", lastTokens: [] }));
+        const r = await runCli(["chat", "-m", model, ...GREEDY, "-n", "6"], { input: `Hi\n/save /nonexistent-dir/x.bin\n/load ${broken}\nHi\n` });
+        expect(r.stderr).toMatch(/^autoglm: could not save the session/m);
+        expect(r.stderr).toMatch(/^autoglm: could not load a session/m);
+        expect(r.stderr).not.toMatch(/internal error/);
+        const a = answers(r.stdout);
+        expect(a).toHaveLength(2);
+        expect(a[1]).toBe(a[0]); // after the failed load the conversation starts afresh
+        expect(r.code).toBe(1);
+    });
+
     it("/reset forgets the conversation; /help and unknown commands answer on stderr", async () => {
         const r = await runCli(["chat", "-m", model, ...GREEDY, "-n", "6"], { input: "Hi\n/reset\nHi\n/help\n/bogus\n" });
         const lines = answers(r.stdout);

@@ -141,6 +141,40 @@ describe("sessions", () => {
     });
 });
 
+describe("robustness", () => {
+    it("an already-aborted signal generates nothing and leaves the cache as it was", async () => {
+        const m = loaded.glm4v;
+        const ctx = createContext(m, contextSettings({ contextSize: 512 }));
+        const s = new Session(ctx);
+        await s.generate(m.model.tokenize(PROMPT), { maxTokens: 4, ignoreEog: true });
+        const before = [...s.cachedTokens];
+        const controller = new AbortController();
+        controller.abort();
+        const r = await s.generate([...before, 5, 6, 7], { maxTokens: 50, ignoreEog: true, signal: controller.signal });
+        expect(r.reason).toBe("aborted");
+        expect(r.tokens.length).toBe(0);
+        expect([...s.cachedTokens]).toEqual(before);
+        ctx.dispose();
+    });
+
+    it("a failed load leaves an empty, usable session; calls on a disposed context throw instead of crashing", async () => {
+        const m = loaded.glm4v;
+        const ctx = createContext(m, contextSettings({ contextSize: 512 }));
+        const s = new Session(ctx);
+        await s.generate(m.model.tokenize(PROMPT), { maxTokens: 4, ignoreEog: true });
+        const broken = join(root, "broken-session.bin");
+        writeFileSync(broken, "not a session");
+        expect(() => s.load(broken)).toThrow(/could not load a session/);
+        expect(s.cachedTokens.length).toBe(0);
+        const r = await s.generate(m.model.tokenize(PROMPT), { maxTokens: 4, ignoreEog: true });
+        expect(r.reusedTokens).toBe(0);
+        ctx.dispose();
+        expect(() => ctx.saveSequence(0, join(root, "x.bin"), new Int32Array(0))).toThrow(/disposed/);
+        expect(() => ctx.removeTokens(0, 0)).toThrow(/disposed/);
+        await expect(async () => ctx.generate({ seq: 0, startPos: 0, prompt: Int32Array.of(1), maxTokens: 1 })).rejects.toThrow(/disposed/);
+    });
+});
+
 describe("bad input", () => {
     it("missing files, non-GGUF files and mmproj files are refused before llama.cpp sees them", async () => {
         await expect(checkGguf(join(root, "nope.gguf"))).rejects.toThrow(/model file not found/);

@@ -5,7 +5,7 @@ import { ValueType } from "../gguf/constants.js";
 import type { GgmlType } from "../gguf/constants.js";
 import { optionalNumber, requireNumber, ropeParams, textHparams } from "../hparams.js";
 import { UserError } from "../errors.js";
-import { addVocabularyMetadata, buildVocabulary } from "../tokenizer.js";
+import { addVocabularyMetadata, buildVocabulary, GLM_SPECIAL_TOKEN_RULES } from "../tokenizer.js";
 import { generalMetadata, permutedQK, planTensors } from "./common.js";
 import { DECODER_ATTENTION_TENSORS, resolveNames, type NameRule } from "./name-table.js";
 import type { ArchitectureConverter, HfModel, PlannedFile } from "./types.js";
@@ -68,12 +68,7 @@ export async function planGlm4Text(model: HfModel, type: GgmlType): Promise<Plan
     meta.u32("glm4.rope.dimension_count", rotaryDim);
 
     const vocab = buildVocabulary(model.tokenizer, vocabSize);
-    addVocabularyMetadata(meta, vocab, model.tokenizer, model.config, "glm4", [
-        { key: "eos", text: "<|endoftext|>" },
-        { key: "eot", text: "<|user|>" },
-        { key: "unknown", text: "<|endoftext|>" },
-        { key: "bos", text: "<|endoftext|>" },
-    ]);
+    addVocabularyMetadata(meta, vocab, model.tokenizer, model.config, "glm4", GLM_SPECIAL_TOKEN_RULES);
 
     const names = resolveNames(model.checkpoint, GLM4_TEXT_TENSORS, layers, normalizeTextName);
     checkNoStrayTextTensors(model, new Set(names.map((n) => n.hf)));

@@ -6,7 +6,7 @@ import { GgmlType } from "../gguf/constants.js";
 import { optionalNumber, requireNumber, ropeParams, type Json } from "../hparams.js";
 import { UserError } from "../errors.js";
 import { gatheredTensor, storedTensor } from "../tensor-source.js";
-import { addVocabularyMetadata, buildVocabulary } from "../tokenizer.js";
+import { addVocabularyMetadata, buildVocabulary, GLM_SPECIAL_TOKEN_RULES } from "../tokenizer.js";
 import { generalMetadata, permutedQK, planTensors } from "./common.js";
 import { DECODER_ATTENTION_TENSORS, resolveNames, type NameRule } from "./name-table.js";
 import type { ArchitectureConverter, HfModel, PlannedFile } from "./types.js";
@@ -95,12 +95,7 @@ async function planText(model: HfModel, type: GgmlType): Promise<PlannedFile> {
     meta.u32("llama.rope.dimension_count", headDim);
 
     const vocab = buildVocabulary(model.tokenizer, vocabSize);
-    addVocabularyMetadata(meta, vocab, model.tokenizer, h, "glm4", [
-        { key: "eos", text: "<|endoftext|>" },
-        { key: "eot", text: "<|user|>" },
-        { key: "unknown", text: "<|endoftext|>" },
-        { key: "bos", text: "<|endoftext|>" },
-    ]);
+    addVocabularyMetadata(meta, vocab, model.tokenizer, h, "glm4", GLM_SPECIAL_TOKEN_RULES);
 
     const names = resolveNames(model.checkpoint, LLAMA_TENSORS, layers);
     const sources = permutedQK(model, names, llamaRowOrder(headDim));

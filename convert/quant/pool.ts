@@ -15,6 +15,8 @@ export class EncodePool {
     private workers: { worker: Worker; busy: number }[] = [];
     private pending = new Map<number, Pending>();
     private nextId = 0;
+    private failure?: Error;
+    private closing = false;
 
     constructor(threads = defaultThreads()) {
         const url = new URL("./worker.js", import.meta.url);
@@ -24,15 +26,21 @@ export class EncodePool {
             const slot = { worker, busy: 0 };
             worker.on("message", (msg: { id: number; bytes?: Uint8Array; error?: string }) => {
                 slot.busy--;
-                const p = this.pending.get(msg.id)!;
+                const p = this.pending.get(msg.id);
+                if (!p) return; // already rejected when a worker failed
                 this.pending.delete(msg.id);
                 if (msg.error !== undefined) p.reject(new Error(msg.error));
                 else p.resolve(msg.bytes!);
             });
-            worker.on("error", (e) => {
+            // A worker that dies (out of memory, say) fails the whole job: every pending and later
+            // encode rejects, instead of waiting forever on a worker that will never answer.
+            const fail = (e: Error) => {
+                this.failure ??= e;
                 for (const p of this.pending.values()) p.reject(e);
                 this.pending.clear();
-            });
+            };
+            worker.on("error", fail);
+            worker.on("exit", (code) => { if (!this.closing) fail(new Error(`an encoder worker stopped (exit code ${code})`)); });
             this.workers.push(slot);
         }
     }
@@ -40,6 +48,7 @@ export class EncodePool {
     get threads(): number { return this.workers.length; }
 
     encode(dtype: SourceDtype, type: GgmlType, rowLength: number, bytes: Uint8Array): Promise<Uint8Array> {
+        if (this.failure) return Promise.reject(this.failure);
         if (this.workers.length === 0) {
             try { return Promise.resolve(encodeRows(dtype, type, rowLength, bytes)); } catch (e) { return Promise.reject(e); }
         }
@@ -54,6 +63,7 @@ export class EncodePool {
     }
 
     async close(): Promise<void> {
+        this.closing = true;
         await Promise.all(this.workers.map((w) => w.worker.terminate()));
         this.workers = [];
     }
@@ -61,5 +71,9 @@ export class EncodePool {
 
 /** One worker per core: the main thread only reads and writes, which is mostly waiting on I/O. */
 export function defaultThreads(): number {
+    return coreCount();
+}
+
+export function coreCount(): number {
     return Math.max(1, availableParallelism());
 }

@@ -34,7 +34,7 @@ bool decodeTokens(llama_context * ctx, uint32_t nBatch, int32_t seq, const std::
         }
         int32_t rc = llama_decode(ctx, batch);
         if (rc != 0) {
-            error = rc == 1 ? "the context is full (no KV cache slot); use a larger --ctx-size" : "llama_decode failed (" + std::to_string(rc) + ")";
+            error = decodeError(rc);
             llama_batch_free(batch);
             return false;
         }
@@ -48,7 +48,11 @@ void run(Job * job) {
     GenerationRequest & req = job->req;
     GenerationResult & res = job->res;
     auto t0 = Clock::now();
-    if (!req.prompt.empty() && !decodeTokens(self->ctx, self->nBatch, req.seq, req.prompt, req.startPos, res.error)) return;
+    if (!req.prompt.empty() && !decodeTokens(self->ctx, self->nBatch, req.seq, req.prompt, req.startPos, res.error)) {
+        res.promptComplete = false;
+        if (self->abortRequested) { res.error.clear(); res.reason = "aborted"; }
+        return;
+    }
     if (req.maxTokens == 0) {
         llama_synchronize(self->ctx);
         res.promptMs = msSince(t0);
@@ -85,8 +89,12 @@ void run(Job * job) {
         res.tokens.push_back(tok);
         self->produced = (int32_t) res.tokens.size();
         if (job->streaming) job->tokens.NonBlockingCall(new llama_token(tok), [](Napi::Env env, Napi::Function cb, llama_token * t) {
-            cb.Call({Napi::Number::New(env, *t)});
-            delete t;
+            std::unique_ptr<llama_token> owned(t);
+            try {
+                cb.Call({Napi::Number::New(env, *owned)});
+            } catch (const Napi::Error &) {
+                // A throwing onToken callback must not take the generation down; JS sees it as an uncaught error.
+            }
         });
         if ((int32_t) res.tokens.size() >= req.maxTokens) { res.reason = "length"; break; }
         if (self->abortRequested) { res.reason = "aborted"; break; }
@@ -97,7 +105,8 @@ void run(Job * job) {
         one.seq_id[0][0] = req.seq;
         one.logits[0] = true;
         int32_t rc = llama_decode(self->ctx, one);
-        if (rc != 0) { res.error = rc == 1 ? "the context is full; use a larger --ctx-size" : "llama_decode failed"; break; }
+        if (rc == 2 && self->abortRequested) { res.reason = "aborted"; break; } // the abort callback stopped it
+        if (rc != 0) { res.error = decodeError(rc); break; }
         res.decodedTokens++;
     }
     llama_batch_free(one);
@@ -114,10 +123,17 @@ Napi::Object resultObject(Napi::Env env, const GenerationResult & r) {
     o.Set("decodeMs", r.decodeMs);
     o.Set("ttftMs", r.ttftMs);
     o.Set("decodedTokens", r.decodedTokens);
+    o.Set("promptComplete", r.promptComplete);
     return o;
 }
 
 } // namespace
+
+std::string decodeError(int32_t rc) {
+    if (rc == 1) return "the context is full (no KV cache slot left); use a larger --ctx-size";
+    if (rc == 2) return "the evaluation was aborted";
+    return "llama_decode failed (" + std::to_string(rc) + ")";
+}
 
 Napi::Value startGeneration(Napi::Env env, NativeContext * owner, GenerationRequest req, Napi::Function onToken) {
     if (owner->ctx == nullptr) throw Napi::Error::New(env, "the context was disposed");
@@ -133,20 +149,38 @@ Napi::Value startGeneration(Napi::Env env, NativeContext * owner, GenerationRequ
     // One thread-safe function carries both the streamed tokens and the final settlement.
     Napi::Function cb = onToken.IsEmpty() ? Napi::Function::New(env, [](const Napi::CallbackInfo &) {}) : onToken;
     job->streaming = !onToken.IsEmpty();
-    // The Job is freed by the finalizer, after the thread released the function and every queued call ran.
-    job->tokens = Napi::ThreadSafeFunction::New(env, cb, "autoglm-generate", 0, 1, [job](Napi::Env) { delete job; });
+    try {
+        // The Job is freed by the finalizer, after the thread released the function and every queued call ran.
+        job->tokens = Napi::ThreadSafeFunction::New(env, cb, "autoglm-generate", 0, 1, [job](Napi::Env) { delete job; });
+    } catch (...) {
+        owner->busy = false;
+        delete job;
+        throw;
+    }
     owner->Ref(); // keep the context object alive while its thread runs
-    owner->worker = std::thread([job]() {
-        job->owner->threadpool.resume(); // started paused, so nothing spins before the first job
-        run(job);
-        // (no pause here: ggml threads poll briefly, then sleep on their own)
-        job->tokens.BlockingCall([job](Napi::Env env, Napi::Function) {
-            job->owner->busy = false;
-            if (!job->res.error.empty()) job->deferred.Reject(Napi::Error::New(env, job->res.error).Value());
-            else job->deferred.Resolve(resultObject(env, job->res));
-            job->owner->Unref();
+    try {
+        owner->worker = std::thread([job]() {
+            job->owner->threadpool.resume(); // started paused, so nothing spins before the first job
+            try {
+                run(job);
+            } catch (const std::exception & e) {
+                job->res.error = std::string("generation failed: ") + e.what();
+            } catch (...) {
+                job->res.error = "generation failed";
+            }
+            job->tokens.BlockingCall([job](Napi::Env env, Napi::Function) {
+                job->owner->busy = false;
+                if (!job->res.error.empty()) job->deferred.Reject(Napi::Error::New(env, job->res.error).Value());
+                else job->deferred.Resolve(resultObject(env, job->res));
+                job->owner->Unref();
+            });
+            job->tokens.Release();
         });
-        job->tokens.Release();
-    });
+    } catch (...) {
+        owner->busy = false;
+        owner->Unref();
+        job->tokens.Release(); // the finalizer frees the job
+        throw Napi::Error::New(env, "could not start the generation thread");
+    }
     return promise;
 }

@@ -25,7 +25,11 @@ struct GenerationResult {
     std::string error;
     double promptMs = 0, decodeMs = 0, ttftMs = 0;
     int32_t decodedTokens = 0; // generated tokens that were evaluated into the KV cache
+    bool promptComplete = true; // false: an abort or error stopped the prompt midway (cache state partial)
 };
+
+/** The message for a llama_decode return code. */
+std::string decodeError(int32_t rc);
 
 /** Starts the job on the context's worker thread; returns a Promise of the result object. */
 Napi::Value startGeneration(Napi::Env env, NativeContext * owner, GenerationRequest req, Napi::Function onToken);

@@ -55,9 +55,17 @@ NativeContext::NativeContext(const Napi::CallbackInfo & info) : Napi::ObjectWrap
     if (ctx == nullptr) throw Napi::Error::New(env, "llama.cpp could not create the context (out of memory, or unsupported settings)");
     nBatch = llama_n_batch(ctx);
     threadpool.attach(ctx, p.n_threads, p.n_threads_batch);
+    // Lets an abort (or dispose) stop a long prompt evaluation between graph nodes, not only between tokens.
+    llama_set_abort_callback(ctx, [](void * self) { return ((NativeContext *) self)->abortRequested.load(); }, this);
 }
 
 NativeContext::~NativeContext() { release(); }
+
+/** Throws unless the context exists and no job is running on it. */
+void NativeContext::requireIdle(Napi::Env env) {
+    if (ctx == nullptr) throw Napi::Error::New(env, "the context was disposed");
+    if (busy) throw Napi::Error::New(env, "the context is busy");
+}
 
 void NativeContext::joinWorker() {
     if (worker.joinable()) worker.join();
@@ -80,7 +88,7 @@ Napi::Value NativeContext::ContextSize(const Napi::CallbackInfo & info) {
 
 // removeTokens(seq, fromPos): drops positions >= fromPos of a sequence from the KV cache.
 Napi::Value NativeContext::RemoveTokens(const Napi::CallbackInfo & info) {
-    if (busy) throw Napi::Error::New(info.Env(), "the context is busy");
+    requireIdle(info.Env());
     int32_t seq = info[0].As<Napi::Number>().Int32Value();
     int32_t from = info[1].As<Napi::Number>().Int32Value();
     bool ok = llama_memory_seq_rm(llama_get_memory(ctx), seq, from, -1);
@@ -94,6 +102,7 @@ static std::vector<llama_token> tokensOf(const Napi::Value & v) {
 
 // evaluate(seq, tokens: Int32Array, startPos): Promise<{ ms }>
 Napi::Value NativeContext::Evaluate(const Napi::CallbackInfo & info) {
+    requireIdle(info.Env());
     GenerationRequest req;
     req.seq = info[0].As<Napi::Number>().Int32Value();
     req.prompt = tokensOf(info[1]);
@@ -104,6 +113,7 @@ Napi::Value NativeContext::Evaluate(const Napi::CallbackInfo & info) {
 
 // generate({ seq, startPos, prompt: Int32Array, maxTokens, ignoreEog, stopTokens?: Int32Array, sampling }, onToken): Promise<result>
 Napi::Value NativeContext::Generate(const Napi::CallbackInfo & info) {
+    requireIdle(info.Env());
     Napi::Object o = info[0].As<Napi::Object>();
     GenerationRequest req;
     req.seq = o.Get("seq").As<Napi::Number>().Int32Value();
@@ -127,7 +137,7 @@ Napi::Value NativeContext::Abort(const Napi::CallbackInfo & info) {
 
 // saveSequence(seq, path, tokens: Int32Array): bytes written
 Napi::Value NativeContext::SaveSequence(const Napi::CallbackInfo & info) {
-    if (busy) throw Napi::Error::New(info.Env(), "the context is busy");
+    requireIdle(info.Env());
     int32_t seq = info[0].As<Napi::Number>().Int32Value();
     std::string path = info[1].As<Napi::String>().Utf8Value();
     std::vector<llama_token> tokens = tokensOf(info[2]);
@@ -138,7 +148,7 @@ Napi::Value NativeContext::SaveSequence(const Napi::CallbackInfo & info) {
 
 // loadSequence(seq, path, capacity): Int32Array of the tokens the state holds
 Napi::Value NativeContext::LoadSequence(const Napi::CallbackInfo & info) {
-    if (busy) throw Napi::Error::New(info.Env(), "the context is busy");
+    requireIdle(info.Env());
     int32_t seq = info[0].As<Napi::Number>().Int32Value();
     std::string path = info[1].As<Napi::String>().Utf8Value();
     size_t capacity = info[2].As<Napi::Number>().Uint32Value();

@@ -25,6 +25,7 @@ public:
     std::thread worker;
     CpuThreadpool threadpool; // persistent ggml worker threads, paused between jobs
     void joinWorker();
+    void requireIdle(Napi::Env env);
 
 private:
     Napi::Reference<Napi::Value> modelRef; // keeps node-llama-cpp's model alive while we use it

@@ -8,27 +8,22 @@ import { contextSettings, type ContextSettings } from "../engine/context.js";
 import { loadModel, type GpuChoice, type LoadedModel } from "../engine/model.js";
 import { UserError } from "../../convert/errors.js";
 import { formatBytes, formatDuration } from "./format.js";
+import { numberOption } from "./parse.js";
 
 export interface ModelFlags {
     model?: string; gpu: GpuChoice; gpuLayers?: number; threads?: number; ctxSize?: number;
     batchSize?: number; flashAttn: "auto" | "on" | "off"; cacheTypeK: "f16" | "q8_0" | "q4_0"; cacheTypeV: "f16" | "q8_0" | "q4_0";
 }
 
-function int(name: string) {
-    return (v: string) => {
-        if (!/^-?\d+$/.test(v)) throw new UserError(`${name} must be an integer, got ${JSON.stringify(v)}`);
-        return Number.parseInt(v, 10);
-    };
-}
 
 export function addModelOptions(cmd: Command): Command {
     return cmd
         .option("-m, --model <file>", "GGUF model (default: the built-in random-weight demo model)")
         .addOption(new Option("--gpu <backend>", "compute backend").choices(["auto", "cuda", "vulkan", "metal", "cpu"]).default("auto"))
-        .option("--gpu-layers <n>", "layers to offload to the GPU (default: as many as fit)", int("--gpu-layers"))
-        .option("-t, --threads <n>", "CPU threads (default: one per core)", int("--threads"))
-        .option("-c, --ctx-size <n>", "context size in tokens (default 4096)", int("--ctx-size"))
-        .option("-b, --batch-size <n>", "prompt batch size (default 512)", int("--batch-size"))
+        .option("--gpu-layers <n>", "layers to offload to the GPU (default: as many as fit)", numberOption("--gpu-layers", { integer: true }))
+        .option("-t, --threads <n>", "CPU threads (default: one per core)", numberOption("--threads", { integer: true, positive: true }))
+        .option("-c, --ctx-size <n>", "context size in tokens (default 4096)", numberOption("--ctx-size", { integer: true }))
+        .option("-b, --batch-size <n>", "prompt batch size (default 512)", numberOption("--batch-size", { integer: true, positive: true }))
         .addOption(new Option("--flash-attn <mode>", "fused flash-attention kernel").choices(["auto", "on", "off"]).default("auto"))
         .addOption(new Option("--cache-type-k <type>", "KV cache type for K").choices(["f16", "q8_0", "q4_0"]).default("f16"))
         .addOption(new Option("--cache-type-v <type>", "KV cache type for V").choices(["f16", "q8_0", "q4_0"]).default("f16"));

@@ -36,7 +36,8 @@ function tokens(n: number, vocab: number, salt: number): number[] {
 export async function runBenchmark(loaded: LoadedModel, settings: ContextSettings, o: BenchOptions): Promise<BenchResult> {
     const vocab = loaded.vocabSize;
     // Context sized like llama-bench's (prompt + generated tokens), plus room for the follow-up turn.
-    const ctx = createContext(loaded, { ...settings, contextSize: Math.max(o.promptTokens + o.genTokens, o.promptTokens + 17) });
+    settings = { ...settings, contextSize: Math.max(o.promptTokens + o.genTokens, o.promptTokens + 17) };
+    const ctx = createContext(loaded, settings);
     const session = new Session(ctx);
     try {
         const pp: number[] = [], tg: number[] = [], ttft: number[] = [], follow: number[] = [];

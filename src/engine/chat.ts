@@ -94,6 +94,11 @@ export class ChatSession {
                     if (stops.stopped) stopper.abort();
                 },
             });
+        } catch (e) {
+            this.messages.pop(); // the turn failed: the conversation stays as it was
+            this.lastText = "";
+            this.lastTokens = [];
+            throw e;
         } finally {
             signal?.removeEventListener("abort", onAbort);
         }
@@ -115,7 +120,11 @@ export class ChatSession {
     save(path: string): void {
         this.session.save(path);
         const saved: SavedChat = { version: 1, messages: this.messages, lastText: this.lastText, lastTokens: this.lastTokens };
-        writeFileSync(`${path}.json`, JSON.stringify(saved));
+        try {
+            writeFileSync(`${path}.json`, JSON.stringify(saved));
+        } catch (e) {
+            throw new UserError(`cannot write ${path}.json: ${(e as Error).message}`);
+        }
     }
 
     load(path: string): void {
@@ -130,7 +139,9 @@ export class ChatSession {
         try {
             this.session.load(path);
         } catch (e) {
-            throw new UserError((e as Error).message);
+            // The cache was cleared: the old conversation cannot continue from it either.
+            this.reset();
+            throw e;
         }
         this.messages = saved.messages;
         this.lastText = saved.lastText;

@@ -1,6 +1,6 @@
 // Context settings with measured defaults, and creation over a loaded model.
 
-import { availableParallelism } from "node:os";
+import { coreCount } from "../../convert/quant/pool.js";
 import { UserError } from "../../convert/errors.js";
 import { internalModelHandle, type LoadedModel } from "./model.js";
 import type { NativeContext } from "./native.js";
@@ -22,7 +22,7 @@ export interface ContextSettings {
  * else competes for the cores while a token is computed (docs/benchmarks.md has the measurement).
  */
 export function defaultThreads(): number {
-    return Math.max(1, availableParallelism());
+    return coreCount();
 }
 
 export function contextSettings(partial: Partial<ContextSettings> = {}): ContextSettings {

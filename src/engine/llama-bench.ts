@@ -6,25 +6,38 @@ import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
 import type { ContextSettings } from "./context.js";
 import type { BenchOptions } from "./benchmark.js";
+import { loadedVariant } from "./native.js";
+import { UserError } from "../../convert/errors.js";
 
 const run = promisify(execFile);
 const SCRIPT = fileURLToPath(new URL("../../../scripts/build-llama-tools.sh", import.meta.url));
 
 export interface ReferenceResult { pp: number; tg: number; command: string }
 
-export async function llamaToolsDir(): Promise<string> {
-    const { stdout } = await run("bash", [SCRIPT], { maxBuffer: 1 << 20 });
-    return stdout.trim();
+/** Builds (once) and locates the tools linked to `variant`'s libraries (a node-llama-cpp package name). */
+export async function llamaToolsDir(variant?: string): Promise<string> {
+    try {
+        const { stdout } = await run("bash", [SCRIPT], { maxBuffer: 1 << 20, env: { ...process.env, ...(variant ? { AUTOGLM_VARIANT: variant } : {}) } });
+        return stdout.trim();
+    } catch (e) {
+        throw new UserError(`could not build llama.cpp's reference tools: ${String((e as { stderr?: string }).stderr ?? (e as Error).message).trim().split("\n").pop()}`);
+    }
 }
 
+/** Runs llama-bench linked to the same backend variant as this process (`loadedVariant()`). */
 export async function runLlamaBench(model: string, s: ContextSettings, o: BenchOptions, gpuLayers?: number): Promise<ReferenceResult> {
-    const bin = `${await llamaToolsDir()}/llama-bench`;
+    const bin = `${await llamaToolsDir(loadedVariant())}/llama-bench`;
     const args = ["-m", model, "-p", String(o.promptTokens), "-n", String(o.genTokens), "-r", String(o.repetitions),
         "-t", String(s.threads), "-b", String(s.batchSize), "-ub", String(s.ubatchSize), "-ctk", s.typeK, "-ctv", s.typeV, "-o", "json"];
     if (s.flashAttention !== "auto") args.push("-fa", s.flashAttention === "on" ? "1" : "0");
     if (gpuLayers !== undefined) args.push("-ngl", String(gpuLayers));
-    const { stdout } = await run(bin, args, { maxBuffer: 16 << 20 });
-    const rows = JSON.parse(stdout) as { n_prompt: number; n_gen: number; avg_ts: number }[];
+    let rows: { n_prompt: number; n_gen: number; avg_ts: number }[];
+    try {
+        const { stdout } = await run(bin, args, { maxBuffer: 16 << 20 });
+        rows = JSON.parse(stdout);
+    } catch (e) {
+        throw new UserError(`llama-bench failed: ${String((e as { stderr?: string }).stderr ?? (e as Error).message).trim().split("\n").pop()}`);
+    }
     const pp = rows.find((r) => r.n_prompt > 0 && r.n_gen === 0)?.avg_ts ?? NaN;
     const tg = rows.find((r) => r.n_gen > 0 && r.n_prompt === 0)?.avg_ts ?? NaN;
     return { pp, tg, command: `llama-bench ${args.join(" ")}` };

@@ -4,6 +4,7 @@ import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { basename, dirname } from "node:path";
 import { fileURLToPath } from "node:url";
+import { UserError } from "../../convert/errors.js";
 
 export interface GenerateResult {
     tokens: Int32Array;
@@ -13,6 +14,8 @@ export interface GenerateResult {
     ttftMs: number;
     /** Generated tokens evaluated into the KV cache (all but the last one, which was only sampled). */
     decodedTokens: number;
+    /** False when an abort or error stopped the prompt's evaluation midway (the cache is then partial). */
+    promptComplete: boolean;
 }
 
 export interface SamplingOptions {
@@ -29,7 +32,7 @@ export interface NativeContextOptions {
 export interface NativeContext {
     contextSize(): number;
     removeTokens(seq: number, fromPos: number): boolean;
-    evaluate(seq: number, tokens: Int32Array, startPos: number): Promise<{ promptMs: number }>;
+    evaluate(seq: number, tokens: Int32Array, startPos: number): Promise<{ promptMs: number; promptComplete: boolean }>;
     generate(req: { seq: number; startPos: number; prompt: Int32Array; maxTokens: number; ignoreEog?: boolean; stopTokens?: Int32Array; sampling?: SamplingOptions }, onToken?: (token: number) => void): Promise<GenerateResult>;
     abort(): void;
     /** Tokens sampled so far by the running generation. */
@@ -41,15 +44,14 @@ export interface NativeContext {
 
 export interface NativeAddon {
     NativeContext: new (nodeLlamaCppModel: unknown, options: NativeContextOptions) => NativeContext;
-    systemInfo(): string;
 }
 
 const BUILD_DIR = fileURLToPath(new URL("../../../native/build/", import.meta.url));
 
 const PLATFORM_NAME: Record<string, string> = { darwin: "mac", win32: "win" };
 
-/** The folder of the libllama this process has loaded (node-llama-cpp loads it first); Linux only. */
-function loadedVariant(): string | undefined {
+/** The node-llama-cpp package whose libllama this process has loaded (node-llama-cpp loads it first); Linux only. */
+export function loadedVariant(): string | undefined {
     if (process.platform !== "linux") return undefined;
     const maps = readFileSync("/proc/self/maps", "utf8");
     const lib = maps.split("\n").map((l) => l.split(/\s+/).pop() ?? "").find((p) => /\/libllama[^/]*\.so$/.test(p) && !p.includes("common"));
@@ -67,7 +69,7 @@ export function nativeAddon(): NativeAddon {
     const variant = loadedVariant() ?? (existsSync(BUILD_DIR) ? readdirSync(BUILD_DIR).find((d) => d.startsWith(prefix) && existsSync(`${BUILD_DIR}${d}/autoglm.node`)) : undefined) ?? prefix;
     const path = `${BUILD_DIR}${variant}/autoglm.node`;
     if (!existsSync(path)) {
-        throw new Error(`autoglm's native addon for the ${variant} backend is not built (${path}); run: npm run build:native`);
+        throw new UserError(`autoglm's native addon for the ${variant} backend is not built (${path}); run: npm run build:native`);
     }
     addon = createRequire(import.meta.url)(path) as NativeAddon;
     return addon;

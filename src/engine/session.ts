@@ -41,40 +41,61 @@ export class Session {
         while (common < this.cached.length && common < prompt.length && this.cached[common] === prompt[common]) common++;
         // The last prompt token is always evaluated again: its logits start the generation.
         if (common === prompt.length) common--;
+        if (opts.signal?.aborted) {
+            return { tokens: new Int32Array(0), reason: "aborted", promptMs: 0, decodeMs: 0, ttftMs: 0, decodedTokens: 0, promptComplete: false, reusedTokens: common, evaluatedTokens: 0 };
+        }
         if (common < this.cached.length) this.ctx.removeTokens(this.seq, common);
         this.cached.length = common;
         const fresh = Int32Array.from(prompt.slice(common));
         const onAbort = () => this.ctx.abort();
-        opts.signal?.addEventListener("abort", onAbort, { once: true });
-        if (opts.signal?.aborted) this.ctx.abort();
+        let r: GenerateResult;
         try {
-            const r = await this.ctx.generate({ seq: this.seq, startPos: common, prompt: fresh, maxTokens: opts.maxTokens, ignoreEog: opts.ignoreEog, stopTokens: opts.stopTokens ? Int32Array.from(opts.stopTokens) : undefined, sampling: opts.sampling }, opts.onToken);
-            this.cached.push(...fresh, ...Array.from(r.tokens.subarray(0, r.decodedTokens)));
-            return { ...r, reusedTokens: common, evaluatedTokens: fresh.length };
+            const running = this.ctx.generate({
+                seq: this.seq, startPos: common, prompt: fresh, maxTokens: opts.maxTokens, ignoreEog: opts.ignoreEog,
+                stopTokens: opts.stopTokens ? Int32Array.from(opts.stopTokens) : undefined, sampling: opts.sampling,
+            }, opts.onToken);
+            // Listen only once the job has started: the native side clears any earlier abort request.
+            opts.signal?.addEventListener("abort", onAbort, { once: true });
+            r = await running;
         } catch (e) {
-            // The cache state is unknown after a failure: start clean next time.
-            this.reset();
-            const message = (e as Error).message ?? String(e);
-            if (/invalid grammar|context is full/.test(message)) throw new UserError(message);
-            throw e;
+            this.reset(); // the cache state is unknown after a failure: start clean next time
+            throw new UserError((e as Error).message ?? String(e));
         } finally {
             opts.signal?.removeEventListener("abort", onAbort);
         }
+        if (!r.promptComplete) this.reset(); // an abort during the prompt left part of it in the cache
+        else this.cached.push(...fresh, ...Array.from(r.tokens.subarray(0, r.decodedTokens)));
+        return { ...r, reusedTokens: common, evaluatedTokens: r.promptComplete ? fresh.length : 0 };
     }
 
     /** Evaluates `tokens` into the cache without generating (prefill benchmarks, warm-up). */
     async prefill(tokens: readonly number[]): Promise<number> {
         this.reset();
-        const r = await this.ctx.evaluate(this.seq, Int32Array.from(tokens), 0);
-        this.cached = [...tokens];
-        return r.promptMs;
+        try {
+            const r = await this.ctx.evaluate(this.seq, Int32Array.from(tokens), 0);
+            if (!r.promptComplete) throw new Error("the evaluation was aborted");
+            this.cached = [...tokens];
+            return r.promptMs;
+        } catch (e) {
+            this.reset();
+            throw new UserError((e as Error).message ?? String(e));
+        }
     }
 
     save(path: string): number {
-        return this.ctx.saveSequence(this.seq, path, Int32Array.from(this.cached));
+        try {
+            return this.ctx.saveSequence(this.seq, path, Int32Array.from(this.cached));
+        } catch (e) {
+            throw new UserError((e as Error).message);
+        }
     }
 
     load(path: string): void {
-        this.cached = Array.from(this.ctx.loadSequence(this.seq, path, this.ctx.contextSize()));
+        try {
+            this.cached = Array.from(this.ctx.loadSequence(this.seq, path, this.ctx.contextSize()));
+        } catch (e) {
+            this.cached = []; // llama.cpp cleared the sequence before it failed
+            throw new UserError((e as Error).message);
+        }
     }
 }

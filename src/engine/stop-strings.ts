@@ -25,7 +25,10 @@ export class StopStringFilter {
             this.held = "";
             return out;
         }
-        const safe = Math.max(0, this.held.length - this.keep);
+        let safe = Math.max(0, this.held.length - this.keep);
+        // Never release half of a surrogate pair (an emoji would print as two replacement characters).
+        const c = this.held.charCodeAt(safe - 1);
+        if (safe > 0 && c >= 0xd800 && c <= 0xdbff) safe--;
         const out = this.held.slice(0, safe);
         this.held = this.held.slice(safe);
         return out;

@@ -4,17 +4,13 @@
 import { Command } from "commander";
 import { runBenchmark, type BenchResult } from "../../engine/benchmark.js";
 import { runLlamaBench, type ReferenceResult } from "../../engine/llama-bench.js";
-import { UserError } from "../../../convert/errors.js";
+import { numberOption } from "../parse.js";
 import { addModelOptions, loadFromFlags, settingsFrom, type ModelFlags } from "../model-options.js";
 import { formatBytes, table } from "../format.js";
 
 interface BenchFlags extends ModelFlags { p: number; n: number; r: number; json?: boolean; compareLlamaBench?: boolean }
 
-const positive = (name: string) => (v: string) => {
-    const n = Number(v);
-    if (!Number.isInteger(n) || n <= 0) throw new UserError(`${name} must be a positive integer, got ${JSON.stringify(v)}`);
-    return n;
-};
+const positive = (flag: string) => numberOption(flag, { integer: true, positive: true });
 
 export function benchCommand(): Command {
     return addModelOptions(new Command("bench")

@@ -7,9 +7,11 @@ import { Command } from "commander";
 import { ChatSession, type TurnResult } from "../../engine/chat.js";
 import { createContext } from "../../engine/context.js";
 import { Session } from "../../engine/session.js";
+import type { NativeContext } from "../../engine/native.js";
 import { grammarFromJsonSchema, readGrammarFile, validateGrammar } from "../../engine/grammar.js";
 import type { Piece } from "../../engine/thinking.js";
 import { UserError } from "../../../convert/errors.js";
+import { numberOption } from "../parse.js";
 import { addModelOptions, loadFromFlags, settingsFrom, type ModelFlags } from "../model-options.js";
 
 interface ChatFlags extends ModelFlags {
@@ -26,11 +28,6 @@ const HELP = `commands:
   /exit         quit (also Ctrl-D)
 Ctrl-C stops the current answer and keeps the conversation.`;
 
-const num = (name: string, integer = false) => (v: string) => {
-    const n = Number(v);
-    if (!Number.isFinite(n) || (integer && !Number.isInteger(n))) throw new UserError(`${name} must be a${integer ? "n integer" : " number"}, got ${JSON.stringify(v)}`);
-    return n;
-};
 
 function statsLine(r: TurnResult): string {
     const s = r.stats;
@@ -49,13 +46,13 @@ export function chatCommand(): Command {
         .option("--think", "let the model think first (GLM: enable_thinking)")
         .option("--no-think", "answer without thinking")
         .option("--hide-thinking", "do not print the model's thinking")
-        .option("--temp <t>", "temperature (0: greedy)", num("--temp"), 0.8)
-        .option("--top-k <k>", "top-k (0: off)", num("--top-k", true), 40)
-        .option("--top-p <p>", "top-p (1: off)", num("--top-p"), 0.95)
-        .option("--min-p <p>", "min-p (0: off)", num("--min-p"), 0.05)
-        .option("--repeat-penalty <x>", "repeat penalty (1: off)", num("--repeat-penalty"), 1)
-        .option("--seed <n>", "sampling seed (default: random)", num("--seed", true))
-        .option("-n, --max-tokens <n>", "longest answer in tokens", num("--max-tokens", true), 2048)
+        .option("--temp <t>", "temperature (0: greedy)", numberOption("--temp"), 0.8)
+        .option("--top-k <k>", "top-k (0: off)", numberOption("--top-k", { integer: true }), 40)
+        .option("--top-p <p>", "top-p (1: off)", numberOption("--top-p"), 0.95)
+        .option("--min-p <p>", "min-p (0: off)", numberOption("--min-p"), 0.05)
+        .option("--repeat-penalty <x>", "repeat penalty (1: off)", numberOption("--repeat-penalty"), 1)
+        .option("--seed <n>", "sampling seed (default: random)", numberOption("--seed", { integer: true }))
+        .option("-n, --max-tokens <n>", "longest answer in tokens", numberOption("--max-tokens", { integer: true, positive: true }), 2048)
         .option("--ignore-eos", "keep generating past the end-of-answer token (up to --max-tokens)")
         .option("--stop <text>", "end the answer before this text (repeatable)", (v: string, prev: string[]) => [...prev, v], [] as string[])
         .option("--grammar-file <file>", "constrain answers with a GBNF grammar")
@@ -64,16 +61,23 @@ export function chatCommand(): Command {
         .option("--json", "line mode: print each answer as one JSON object per line ({content, reasoning, stats})")
         .action(async (f: ChatFlags) => {
             const settings = settingsFrom(f);
-            if (f.maxTokens <= 0) throw new UserError("--max-tokens must be positive");
             const log = (line: string) => process.stderr.write(`${line}\n`);
             const loaded = await loadFromFlags(f, log);
-            const grammar = f.grammarFile ? readGrammarFile(f.grammarFile) : f.jsonSchema ? await grammarFromJsonSchema(loaded.llama, f.jsonSchema) : undefined;
-            if (grammar) await validateGrammar(loaded.llama, grammar);
-            const ctx = createContext(loaded, settings);
-            const chat = new ChatSession(loaded, new Session(ctx), {
-                system: f.system, enableThinking: f.think, maxTokens: f.maxTokens, ignoreEog: f.ignoreEos, stopStrings: f.stop,
-                sampling: { temperature: f.temp, topK: f.topK, topP: f.topP, minP: f.minP, repeatPenalty: f.repeatPenalty, seed: f.seed ?? Math.floor(Math.random() * 2 ** 31), grammar },
-            });
+            let ctx: NativeContext | undefined;
+            let chat: ChatSession;
+            try {
+                const grammar = f.grammarFile ? readGrammarFile(f.grammarFile) : f.jsonSchema ? await grammarFromJsonSchema(loaded.llama, f.jsonSchema) : undefined;
+                if (grammar) await validateGrammar(loaded.llama, grammar);
+                ctx = createContext(loaded, settings);
+                chat = new ChatSession(loaded, new Session(ctx), {
+                    system: f.system, enableThinking: f.think, maxTokens: f.maxTokens, ignoreEog: f.ignoreEos, stopStrings: f.stop,
+                    sampling: { temperature: f.temp, topK: f.topK, topP: f.topP, minP: f.minP, repeatPenalty: f.repeatPenalty, seed: f.seed ?? Math.floor(Math.random() * 2 ** 31), grammar },
+                });
+            } catch (e) {
+                ctx?.dispose();
+                await loaded.dispose();
+                throw e;
+            }
             const tty = Boolean(process.stdin.isTTY && process.stdout.isTTY);
             let current: AbortController | undefined;
             const onSigint = () => { if (current) current.abort(); else if (!tty) process.exit(130); };

@@ -7,6 +7,7 @@ import { convertModel } from "../../../convert/convert-model.js";
 import { ByteProgress } from "../progress.js";
 import { formatBytes, formatDuration, table } from "../format.js";
 import { withInterrupt } from "../interrupt.js";
+import { numberOption } from "../parse.js";
 
 interface Options { outtype: string; mmprojOuttype: string; out?: string; force?: boolean; threads?: number }
 
@@ -19,7 +20,7 @@ export function convertCommand(): Command {
         .addOption(new Option("--mmproj-outtype <type>", "vision/audio encoder type").choices(["f16", "q8_0", "f32"]).default("f16"))
         .option("--out <dir>", "output folder (default: the checkpoint folder)")
         .option("--force", "overwrite existing output files")
-        .option("--threads <n>", "encoder worker threads (default: one per core)", (v) => Number.parseInt(v, 10))
+        .option("--threads <n>", "encoder worker threads (default: one per core)", numberOption("--threads", { integer: true, positive: true }))
         .addHelpText("after", `\nSupported architectures:\n${archList}`)
         .action(async (dir: string, opts: Options) => {
             const started = Date.now();

@@ -7,6 +7,7 @@ import { requantize } from "../../../convert/requantize.js";
 import { ByteProgress } from "../progress.js";
 import { formatBytes, formatDuration } from "../format.js";
 import { withInterrupt } from "../interrupt.js";
+import { numberOption } from "../parse.js";
 
 export function quantizeCommand(): Command {
     return new Command("quantize")
@@ -15,7 +16,7 @@ export function quantizeCommand(): Command {
         .argument("<out>", "output GGUF file")
         .addOption(new Option("--type <type>", "output type").choices(["q4_0", "q8_0", "f16", "bf16", "f32"]).makeOptionMandatory())
         .option("--force", "overwrite the output file if it exists")
-        .option("--threads <n>", "encoder worker threads (default: one per core)", (v) => Number.parseInt(v, 10))
+        .option("--threads <n>", "encoder worker threads (default: one per core)", numberOption("--threads", { integer: true, positive: true }))
         .action(async (input: string, output: string, opts: { type: string; force?: boolean; threads?: number }) => {
             const started = Date.now();
             const progress = new ByteProgress("quantize");

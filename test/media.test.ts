@@ -70,6 +70,7 @@ describe("images", () => {
         const empty = join(root, "empty.png"); writeFileSync(empty, "");
         await expect(decodeImage(empty)).rejects.toThrow(/is empty/);
         await expect(decodeImage(join(root, "missing.png"))).rejects.toThrow(/image not found/);
+        await expect(decodeImage(png, { maxPixels: 1000 })).rejects.toThrow(/larger than the 1000-pixel limit/);
     });
 });
 

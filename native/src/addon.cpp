@@ -2,9 +2,11 @@
 #include <napi.h>
 #include "llama.h"
 #include "native-context.h"
+#include "native-media.h"
 
 static Napi::Object Init(Napi::Env env, Napi::Object exports) {
     exports.Set("NativeContext", NativeContext::Define(env));
+    exports.Set("NativeMedia", NativeMedia::Define(env));
     return exports;
 }
 

@@ -1,5 +1,6 @@
 #include "generation.h"
 #include "native-context.h"
+#include "mtmd-helper.h"
 #include <chrono>
 #include <algorithm>
 #include <memory>
@@ -48,11 +49,38 @@ void run(Job * job) {
     GenerationRequest & req = job->req;
     GenerationResult & res = job->res;
     auto t0 = Clock::now();
-    if (!req.prompt.empty() && !decodeTokens(self->ctx, self->nBatch, req.seq, req.prompt, req.startPos, res.error)) {
+    int32_t pos = req.startPos + (int32_t) req.prompt.size();
+    res.promptTokens = (int32_t) req.prompt.size();
+    if (req.media != nullptr) {
+        // Text and media chunks: libmtmd encodes the media and places every chunk at its position
+        // (GLM-4.1V's M-RoPE advances an image by max(grid_w, grid_h), not by its token count).
+        mtmd_input_text text{req.mediaText.c_str(), req.mediaText.size(), false, true};
+        mtmd_input_chunks * chunks = mtmd_input_chunks_init();
+        int32_t rc = mtmd_tokenize(req.media, chunks, &text, (const mtmd_bitmap **) req.bitmaps.data(), req.bitmaps.size());
+        if (rc != 0) {
+            mtmd_input_chunks_free(chunks);
+            res.error = rc == 1 ? "the prompt's media markers do not match the media given" : "the image or audio could not be preprocessed by the encoder";
+            res.promptComplete = false;
+            return;
+        }
+        res.promptTokens = 0;
+        for (size_t i = 0; i < mtmd_input_chunks_size(chunks); i++) res.promptTokens += (int32_t) mtmd_input_chunk_get_n_tokens(mtmd_input_chunks_get(chunks, i));
+        llama_pos newPos = req.startPos;
+        rc = mtmd_helper_eval_chunks(req.media, self->ctx, chunks, req.startPos, req.seq, (int32_t) self->nBatch, true, &newPos);
+        mtmd_input_chunks_free(chunks);
+        if (rc != 0) {
+            res.promptComplete = false;
+            if (self->abortRequested) { res.reason = "aborted"; return; }
+            res.error = "evaluating the media prompt failed (" + std::to_string(rc) + ")";
+            return;
+        }
+        pos = newPos;
+    } else if (!req.prompt.empty() && !decodeTokens(self->ctx, self->nBatch, req.seq, req.prompt, req.startPos, res.error)) {
         res.promptComplete = false;
         if (self->abortRequested) { res.error.clear(); res.reason = "aborted"; }
         return;
     }
+    res.nextPos = pos;
     if (req.maxTokens == 0) {
         llama_synchronize(self->ctx);
         res.promptMs = msSince(t0);
@@ -67,7 +95,6 @@ void run(Job * job) {
     // llama.cpp's greedy sampler) saves building a vocabulary-sized array for every token.
     const bool argmax = isPlainGreedy(req.sampling);
     const int32_t nVocab = llama_vocab_n_tokens(self->vocab);
-    int32_t pos = req.startPos + (int32_t) req.prompt.size();
     Clock::time_point decodeStart;
     llama_batch one = llama_batch_init(1, 0, 1);
     for (;;) {
@@ -108,6 +135,7 @@ void run(Job * job) {
         if (rc == 2 && self->abortRequested) { res.reason = "aborted"; break; } // the abort callback stopped it
         if (rc != 0) { res.error = decodeError(rc); break; }
         res.decodedTokens++;
+        res.nextPos = pos;
     }
     llama_batch_free(one);
     if (!res.tokens.empty()) res.decodeMs = msSince(decodeStart);
@@ -124,6 +152,8 @@ Napi::Object resultObject(Napi::Env env, const GenerationResult & r) {
     o.Set("ttftMs", r.ttftMs);
     o.Set("decodedTokens", r.decodedTokens);
     o.Set("promptComplete", r.promptComplete);
+    o.Set("nextPos", r.nextPos);
+    o.Set("promptTokens", r.promptTokens);
     return o;
 }
 

@@ -6,6 +6,7 @@
 #include <vector>
 #include "llama.h"
 #include "sampling.h"
+#include "mtmd.h"
 
 class NativeContext;
 
@@ -17,6 +18,19 @@ struct GenerationRequest {
     bool ignoreEog = false; // benchmarks decode a fixed count
     std::vector<llama_token> stopTokens; // extra tokens that end generation like end-of-generation ones
     SamplingOptions sampling;
+    // Multimodal prompt: text with one media marker per bitmap, evaluated by libmtmd instead of `prompt`.
+    mtmd_context * media = nullptr;
+    std::string mediaText;
+    std::vector<mtmd_bitmap *> bitmaps; // owned by the request
+    ~GenerationRequest() { for (auto * b : bitmaps) mtmd_bitmap_free(b); }
+    GenerationRequest() = default;
+    GenerationRequest(GenerationRequest && o) noexcept { *this = std::move(o); }
+    GenerationRequest & operator=(GenerationRequest && o) noexcept {
+        seq = o.seq; startPos = o.startPos; prompt = std::move(o.prompt); maxTokens = o.maxTokens; ignoreEog = o.ignoreEog;
+        stopTokens = std::move(o.stopTokens); sampling = std::move(o.sampling); media = o.media; mediaText = std::move(o.mediaText);
+        bitmaps = std::move(o.bitmaps); o.bitmaps.clear();
+        return *this;
+    }
 };
 
 struct GenerationResult {
@@ -26,6 +40,8 @@ struct GenerationResult {
     double promptMs = 0, decodeMs = 0, ttftMs = 0;
     int32_t decodedTokens = 0; // generated tokens that were evaluated into the KV cache
     bool promptComplete = true; // false: an abort or error stopped the prompt midway (cache state partial)
+    int32_t nextPos = 0; // position after the prompt (media chunks advance it by their M-RoPE span)
+    int32_t promptTokens = 0; // tokens (text and media embeddings) the prompt evaluated
 };
 
 /** The message for a llama_decode return code. */

@@ -10,6 +10,7 @@ import { infoCommand } from "./commands/info.js";
 import { synthesizeCommand } from "./commands/synthesize.js";
 import { benchCommand } from "./commands/bench.js";
 import { chatCommand } from "./commands/chat.js";
+import { describeCommand } from "./commands/describe.js";
 
 export function buildProgram(): Command {
     const program = new Command("autoglm")
@@ -17,7 +18,7 @@ export function buildProgram(): Command {
         .version(packageVersion(), "-V, --version")
         .showHelpAfterError("(run with --help for usage)")
         .exitOverride();
-    for (const make of [convertCommand, quantizeCommand, infoCommand, synthesizeCommand, chatCommand, benchCommand]) {
+    for (const make of [convertCommand, quantizeCommand, infoCommand, synthesizeCommand, chatCommand, describeCommand, benchCommand]) {
         program.addCommand(make().exitOverride());
     }
     return program;

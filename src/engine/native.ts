@@ -16,6 +16,10 @@ export interface GenerateResult {
     decodedTokens: number;
     /** False when an abort or error stopped the prompt's evaluation midway (the cache is then partial). */
     promptComplete: boolean;
+    /** Position after the last evaluated token (media advance it by their M-RoPE span). */
+    nextPos: number;
+    /** Tokens the prompt evaluated: text tokens plus media embeddings. */
+    promptTokens: number;
 }
 
 export interface SamplingOptions {
@@ -29,11 +33,20 @@ export interface NativeContextOptions {
     threads?: number; threadsBatch?: number; flashAttention?: "auto" | "on" | "off"; typeK?: string; typeV?: string;
 }
 
+export type MediaItem = { id?: string; width: number; height: number; rgb: Uint8Array } | { id?: string; samples: Float32Array };
+
+export interface MediaPrompt { encoder: NativeMedia; text: string; items: MediaItem[] }
+
+export interface NativeMedia {
+    info(): { vision: boolean; audio: boolean; audioSampleRate: number; marker: string; mrope: boolean };
+    dispose(): void;
+}
+
 export interface NativeContext {
     contextSize(): number;
     removeTokens(seq: number, fromPos: number): boolean;
     evaluate(seq: number, tokens: Int32Array, startPos: number): Promise<{ promptMs: number; promptComplete: boolean }>;
-    generate(req: { seq: number; startPos: number; prompt: Int32Array; maxTokens: number; ignoreEog?: boolean; stopTokens?: Int32Array; sampling?: SamplingOptions }, onToken?: (token: number) => void): Promise<GenerateResult>;
+    generate(req: { seq: number; startPos: number; prompt: Int32Array; maxTokens: number; ignoreEog?: boolean; stopTokens?: Int32Array; sampling?: SamplingOptions; media?: MediaPrompt }, onToken?: (token: number) => void): Promise<GenerateResult>;
     abort(): void;
     /** Tokens sampled so far by the running generation. */
     produced(): number;
@@ -44,6 +57,7 @@ export interface NativeContext {
 
 export interface NativeAddon {
     NativeContext: new (nodeLlamaCppModel: unknown, options: NativeContextOptions) => NativeContext;
+    NativeMedia: new (nodeLlamaCppModel: unknown, mmprojPath: string, options: { threads?: number; useGpu?: boolean; maxImageTokens?: number }) => NativeMedia;
 }
 
 const BUILD_DIR = fileURLToPath(new URL("../../../native/build/", import.meta.url));

@@ -2,7 +2,7 @@
 // A new request evaluates only what follows the longest common prefix with it.
 
 import { UserError } from "../../convert/errors.js";
-import type { GenerateResult, NativeContext, SamplingOptions } from "./native.js";
+import type { GenerateResult, MediaPrompt, NativeContext, SamplingOptions } from "./native.js";
 
 export interface GenerateOptions {
     maxTokens: number;
@@ -42,7 +42,7 @@ export class Session {
         // The last prompt token is always evaluated again: its logits start the generation.
         if (common === prompt.length) common--;
         if (opts.signal?.aborted) {
-            return { tokens: new Int32Array(0), reason: "aborted", promptMs: 0, decodeMs: 0, ttftMs: 0, decodedTokens: 0, promptComplete: false, reusedTokens: common, evaluatedTokens: 0 };
+            return { tokens: new Int32Array(0), reason: "aborted", promptMs: 0, decodeMs: 0, ttftMs: 0, decodedTokens: 0, promptComplete: false, nextPos: common, promptTokens: 0, reusedTokens: common, evaluatedTokens: 0 };
         }
         if (common < this.cached.length) this.ctx.removeTokens(this.seq, common);
         this.cached.length = common;
@@ -66,6 +66,31 @@ export class Session {
         if (!r.promptComplete) this.reset(); // an abort during the prompt left part of it in the cache
         else this.cached.push(...fresh, ...Array.from(r.tokens.subarray(0, r.decodedTokens)));
         return { ...r, reusedTokens: common, evaluatedTokens: r.promptComplete ? fresh.length : 0 };
+    }
+
+    /**
+     * A prompt with images or audio: libmtmd tokenizes `media.text` (one marker per item), encodes the
+     * media and evaluates everything, then generation continues as usual. This first version starts
+     * from an empty sequence and does not reuse it afterwards (media chunks are not yet tracked in
+     * the cached-token list).
+     */
+    async generateWithMedia(media: MediaPrompt, opts: GenerateOptions): Promise<GenerateStats> {
+        this.reset();
+        const onAbort = () => this.ctx.abort();
+        try {
+            const running = this.ctx.generate({
+                seq: this.seq, startPos: 0, prompt: new Int32Array(0), maxTokens: opts.maxTokens, ignoreEog: opts.ignoreEog,
+                stopTokens: opts.stopTokens ? Int32Array.from(opts.stopTokens) : undefined, sampling: opts.sampling, media,
+            }, opts.onToken);
+            opts.signal?.addEventListener("abort", onAbort, { once: true });
+            const r = await running;
+            return { ...r, reusedTokens: 0, evaluatedTokens: r.promptTokens };
+        } catch (e) {
+            throw new UserError((e as Error).message ?? String(e));
+        } finally {
+            opts.signal?.removeEventListener("abort", onAbort);
+            this.reset();
+        }
     }
 
     /** Evaluates `tokens` into the cache without generating (prefill benchmarks, warm-up). */

@@ -30,7 +30,8 @@ export function fitToTokens(width: number, height: number, maxTokens: number, un
     }
 }
 
-export async function decodeImage(input: string | Buffer, opts: { maxTokens?: number } = {}): Promise<RgbImage> {
+export async function decodeImage(input: string | Buffer, opts: { maxTokens?: number; maxPixels?: number } = {}): Promise<RgbImage> {
+    const maxPixels = opts.maxPixels ?? MAX_INPUT_PIXELS;
     const name = typeof input === "string" ? input : "the image";
     if (typeof input === "string") {
         const s = await stat(input).catch(() => undefined);
@@ -41,7 +42,7 @@ export async function decodeImage(input: string | Buffer, opts: { maxTokens?: nu
         throw new UserError("the image is empty");
     }
     try {
-        const img = sharp(input, { failOn: "error", limitInputPixels: MAX_INPUT_PIXELS, animated: false });
+        const img = sharp(input, { failOn: "error", limitInputPixels: maxPixels, animated: false });
         const meta = await img.metadata();
         let pipeline = img.rotate(); // applies EXIF orientation
         const upright = (meta.orientation ?? 1) >= 5;
@@ -57,7 +58,7 @@ export async function decodeImage(input: string | Buffer, opts: { maxTokens?: nu
         if (e instanceof UserError) throw e;
         const msg = (e as Error).message;
         if (/unsupported image format/i.test(msg)) throw new UserError(`${name} is not an image autoglm can read (JPEG, PNG, WebP, GIF, TIFF, AVIF...)`);
-        if (/pixel limit/i.test(msg)) throw new UserError(`${name} is larger than ${MAX_INPUT_PIXELS} pixels`);
+        if (/pixel limit/i.test(msg)) throw new UserError(`${name} is larger than the ${maxPixels}-pixel limit`);
         throw new UserError(`${name} could not be decoded: ${msg.split("\n")[0]}`);
     }
 }

@@ -1,0 +1,56 @@
+#include "native-media.h"
+#include "model-handle.h"
+#include "mtmd-helper.h"
+#include <cstdio>
+
+// libmtmd's own logger (not llama_log_set, which stays node-llama-cpp's): progress lines are dropped,
+// warnings and errors go to stderr.
+static void mediaLog(ggml_log_level level, const char * text, void *) {
+    if (level == GGML_LOG_LEVEL_WARN || level == GGML_LOG_LEVEL_ERROR) fputs(text, stderr);
+}
+
+Napi::Function NativeMedia::Define(Napi::Env env) {
+    return DefineClass(env, "NativeMedia", {
+        InstanceMethod("info", &NativeMedia::Info),
+        InstanceMethod("dispose", &NativeMedia::Dispose),
+    });
+}
+
+// new NativeMedia(nodeLlamaCppModel, mmprojPath, { threads, useGpu, maxImageTokens })
+NativeMedia::NativeMedia(const Napi::CallbackInfo & info) : Napi::ObjectWrap<NativeMedia>(info) {
+    Napi::Env env = info.Env();
+    const llama_model * model = unwrapNodeLlamaCppModel(info[0]);
+    modelRef = Napi::Persistent(info[0]);
+    std::string path = info[1].As<Napi::String>().Utf8Value();
+    Napi::Object o = info[2].IsObject() ? info[2].As<Napi::Object>() : Napi::Object::New(env);
+    mtmd_helper_log_set(mediaLog, nullptr);
+    mtmd_context_params p = mtmd_context_params_default();
+    if (o.Get("threads").IsNumber()) p.n_threads = o.Get("threads").As<Napi::Number>().Int32Value();
+    if (o.Get("useGpu").IsBoolean()) p.use_gpu = o.Get("useGpu").As<Napi::Boolean>().Value();
+    if (o.Get("maxImageTokens").IsNumber()) p.image_max_tokens = o.Get("maxImageTokens").As<Napi::Number>().Int32Value();
+    p.print_timings = false;
+    mctx = mtmd_init_from_file(path.c_str(), model, p);
+    if (mctx == nullptr) throw Napi::Error::New(env, "could not load the mmproj " + path + " (not an mmproj file, or it does not fit this model)");
+}
+
+NativeMedia::~NativeMedia() {
+    if (mctx) mtmd_free(mctx);
+}
+
+Napi::Value NativeMedia::Info(const Napi::CallbackInfo & info) {
+    Napi::Env env = info.Env();
+    if (!mctx) throw Napi::Error::New(env, "the mmproj was released");
+    Napi::Object o = Napi::Object::New(env);
+    o.Set("vision", mtmd_support_vision(mctx));
+    o.Set("audio", mtmd_support_audio(mctx));
+    o.Set("audioSampleRate", mtmd_support_audio(mctx) ? mtmd_get_audio_sample_rate(mctx) : 0);
+    o.Set("marker", mtmd_default_marker());
+    o.Set("mrope", mtmd_decode_use_mrope(mctx));
+    return o;
+}
+
+Napi::Value NativeMedia::Dispose(const Napi::CallbackInfo & info) {
+    if (mctx) { mtmd_free(mctx); mctx = nullptr; }
+    modelRef.Reset();
+    return info.Env().Undefined();
+}

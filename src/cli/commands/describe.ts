@@ -1,0 +1,98 @@
+// `autoglm describe <image>`: streams a description of an image, or the answer to --prompt about it.
+
+import { Command } from "commander";
+import { ChatTemplate } from "../../engine/chat-template.js";
+import { createContext } from "../../engine/context.js";
+import { mediaPromptText } from "../../engine/media-prompt.js";
+import { internalModelHandle } from "../../engine/model.js";
+import type { NativeContext, NativeMedia } from "../../engine/native.js";
+import { Session } from "../../engine/session.js";
+import { ThinkingSplitter } from "../../engine/thinking.js";
+import { StreamingDetokenizer } from "../../engine/detokenizer.js";
+import { decodeImage, glmImageTokens } from "../../media/image.js";
+import { defaultModel } from "../../../models/default-model.js";
+import { UserError } from "../../../convert/errors.js";
+import { checkGguf } from "../../engine/model.js";
+import { addModelOptions, loadFromFlags, settingsFrom, type ModelFlags } from "../model-options.js";
+import { numberOption } from "../parse.js";
+import { withInterrupt } from "../interrupt.js";
+
+interface DescribeFlags extends ModelFlags {
+    mmproj?: string; prompt: string; maxImageTokens?: number; think?: boolean; json?: boolean; temp: number; seed?: number; maxTokens: number;
+}
+
+export function describeCommand(): Command {
+    return addModelOptions(new Command("describe").description("describe an image (or answer --prompt about it) with a vision model"))
+        .argument("<image>", "image file (JPEG, PNG, WebP, GIF, TIFF...)")
+        .option("--mmproj <file>", "the vision encoder GGUF (mmproj) that belongs to --model")
+        .option("-p, --prompt <text>", "what to ask about the image", "Describe this image.")
+        .option("--max-image-tokens <n>", "scale the image down to at most this many image tokens", numberOption("--max-image-tokens", { integer: true, positive: true }))
+        .option("--think", "let the model think first (GLM: enable_thinking)")
+        .option("--no-think", "answer without thinking")
+        .option("--temp <t>", "temperature (0: greedy)", numberOption("--temp"), 0)
+        .option("--seed <n>", "sampling seed", numberOption("--seed", { integer: true }))
+        .option("-n, --max-tokens <n>", "longest answer in tokens", numberOption("--max-tokens", { integer: true, positive: true }), 1024)
+        .option("--json", "print {content, reasoning, image, stats} as JSON")
+        .action(async (imagePath: string, f: DescribeFlags) => {
+            const log = (line: string) => process.stderr.write(`${line}\n`);
+            let mmproj = f.mmproj;
+            if (!f.model) {
+                const demo = await defaultModel();
+                mmproj ??= demo.vision;
+            } else if (!mmproj) {
+                throw new UserError("--mmproj is required with --model: give the vision encoder GGUF that belongs to the model");
+            }
+            const arch = await checkGguf(mmproj!).catch((e) => {
+                if (/mmproj/.test((e as Error).message)) return undefined; // an mmproj: what we want
+                throw e;
+            });
+            if (arch) throw new UserError(`${mmproj} is a language model, not an mmproj (vision encoder) file`);
+            const image = await decodeImage(imagePath, { maxTokens: f.maxImageTokens });
+            const settings = settingsFrom(f);
+            const loaded = await loadFromFlags(f, log);
+            let ctx: NativeContext | undefined;
+            let encoder: NativeMedia | undefined;
+            try {
+                const template = new ChatTemplate(String(loaded.model.fileInfo.metadata.tokenizer?.chat_template ?? ""));
+                ctx = createContext(loaded, settings);
+                try {
+                    encoder = new loaded.addon.NativeMedia(internalModelHandle(loaded.model), mmproj!, { threads: settings.threads, useGpu: loaded.backend !== "cpu", maxImageTokens: f.maxImageTokens });
+                } catch (e) {
+                    throw new UserError((e as Error).message);
+                }
+                const info = encoder.info();
+                if (!info.vision) throw new UserError(`${mmproj} has no vision encoder`);
+                const text = mediaPromptText(template, [{ role: "user", content: [{ type: "image" }, { type: "text", text: f.prompt }] }], info.marker, { enableThinking: f.think });
+                const detok = new StreamingDetokenizer(loaded.model);
+                const splitter = new ThinkingSplitter();
+                let content = "", reasoning = "";
+                const session = new Session(ctx);
+                const stats = await withInterrupt((signal) => session.generateWithMedia(
+                    { encoder: encoder!, text, items: [{ width: image.width, height: image.height, rgb: image.data }] },
+                    {
+                        maxTokens: f.maxTokens, signal, sampling: { temperature: f.temp, seed: f.seed ?? 0 },
+                        onToken: (t) => {
+                            for (const p of splitter.push(detok.push(t))) {
+                                if (p.kind === "content") { content += p.text; if (!f.json) process.stdout.write(p.text); } else reasoning += p.text;
+                            }
+                        },
+                    }));
+                for (const p of [...splitter.push(detok.flush()), ...splitter.flush()]) {
+                    if (p.kind === "content") { content += p.text; if (!f.json) process.stdout.write(p.text); } else reasoning += p.text;
+                }
+                if (f.json) {
+                    process.stdout.write(`${JSON.stringify({
+                        content: content.trim(), reasoning: reasoning.trim(),
+                        image: { width: image.width, height: image.height, format: image.format, glmTokens: glmImageTokens(image.width, image.height) },
+                        stats: { promptTokens: stats.promptTokens, answerTokens: stats.tokens.length, ttftMs: stats.ttftMs, decodeMs: stats.decodeMs, reason: stats.reason },
+                    })}\n`);
+                } else {
+                    process.stdout.write("\n");
+                }
+            } finally {
+                encoder?.dispose();
+                ctx?.dispose();
+                await loaded.dispose();
+            }
+        });
+}

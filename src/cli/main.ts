@@ -11,6 +11,7 @@ import { synthesizeCommand } from "./commands/synthesize.js";
 import { benchCommand } from "./commands/bench.js";
 import { chatCommand } from "./commands/chat.js";
 import { describeCommand } from "./commands/describe.js";
+import { transcribeCommand } from "./commands/transcribe.js";
 
 export function buildProgram(): Command {
     const program = new Command("autoglm")
@@ -18,7 +19,7 @@ export function buildProgram(): Command {
         .version(packageVersion(), "-V, --version")
         .showHelpAfterError("(run with --help for usage)")
         .exitOverride();
-    for (const make of [convertCommand, quantizeCommand, infoCommand, synthesizeCommand, chatCommand, describeCommand, benchCommand]) {
+    for (const make of [convertCommand, quantizeCommand, infoCommand, synthesizeCommand, chatCommand, describeCommand, transcribeCommand, benchCommand]) {
         program.addCommand(make().exitOverride());
     }
     return program;

@@ -1,14 +1,9 @@
 // `autoglm describe <image>`: streams a description of an image, or the answer to --prompt about it.
 
 import { Command } from "commander";
-import { ChatTemplate } from "../../engine/chat-template.js";
-import { createContext } from "../../engine/context.js";
-import { mediaPromptText } from "../../engine/media-prompt.js";
-import { internalModelHandle } from "../../engine/model.js";
-import type { NativeContext, NativeMedia } from "../../engine/native.js";
-import { Session } from "../../engine/session.js";
-import { ThinkingSplitter } from "../../engine/thinking.js";
-import { StreamingDetokenizer } from "../../engine/detokenizer.js";
+import type { ChatMessage } from "../../engine/chat-template.js";
+import { answerWithMedia, openEncoder } from "../../engine/media-answer.js";
+import type { NativeMedia } from "../../engine/native.js";
 import { decodeImage, glmImageTokens } from "../../media/image.js";
 import { defaultModel } from "../../../models/default-model.js";
 import { UserError } from "../../../convert/errors.js";
@@ -50,48 +45,25 @@ export function describeCommand(): Command {
             const image = await decodeImage(imagePath, { maxTokens: f.maxImageTokens });
             const settings = settingsFrom(f);
             const loaded = await loadFromFlags(f, log);
-            let ctx: NativeContext | undefined;
             let encoder: NativeMedia | undefined;
             try {
-                const template = new ChatTemplate(String(loaded.model.fileInfo.metadata.tokenizer?.chat_template ?? ""));
-                ctx = createContext(loaded, settings);
-                try {
-                    encoder = new loaded.addon.NativeMedia(internalModelHandle(loaded.model), mmproj!, { threads: settings.threads, useGpu: loaded.backend !== "cpu", maxImageTokens: f.maxImageTokens });
-                } catch (e) {
-                    throw new UserError((e as Error).message);
-                }
-                const info = encoder.info();
-                if (!info.vision) throw new UserError(`${mmproj} has no vision encoder`);
-                const text = mediaPromptText(template, [{ role: "user", content: [{ type: "image" }, { type: "text", text: f.prompt }] }], info.marker, { enableThinking: f.think });
-                const detok = new StreamingDetokenizer(loaded.model);
-                const splitter = new ThinkingSplitter();
-                let content = "", reasoning = "";
-                const session = new Session(ctx);
-                const stats = await withInterrupt((signal) => session.generateWithMedia(
-                    { encoder: encoder!, text, items: [{ width: image.width, height: image.height, rgb: image.data }] },
-                    {
-                        maxTokens: f.maxTokens, signal, sampling: { temperature: f.temp, seed: f.seed ?? 0 },
-                        onToken: (t) => {
-                            for (const p of splitter.push(detok.push(t))) {
-                                if (p.kind === "content") { content += p.text; if (!f.json) process.stdout.write(p.text); } else reasoning += p.text;
-                            }
-                        },
-                    }));
-                for (const p of [...splitter.push(detok.flush()), ...splitter.flush()]) {
-                    if (p.kind === "content") { content += p.text; if (!f.json) process.stdout.write(p.text); } else reasoning += p.text;
-                }
+                encoder = openEncoder(loaded, mmproj!, settings, "vision", f.maxImageTokens);
+                const messages: ChatMessage[] = [{ role: "user", content: [{ type: "image" }, { type: "text", text: f.prompt }] }];
+                const r = await withInterrupt((signal) => answerWithMedia(loaded, settings, encoder!, messages, [{ width: image.width, height: image.height, rgb: image.data }], {
+                    maxTokens: f.maxTokens, sampling: { temperature: f.temp, seed: f.seed ?? 0 }, enableThinking: f.think, signal,
+                    onPiece: (p) => { if (p.kind === "content" && !f.json) process.stdout.write(p.text); },
+                }));
                 if (f.json) {
                     process.stdout.write(`${JSON.stringify({
-                        content: content.trim(), reasoning: reasoning.trim(),
+                        content: r.content, reasoning: r.reasoning,
                         image: { width: image.width, height: image.height, format: image.format, glmTokens: glmImageTokens(image.width, image.height) },
-                        stats: { promptTokens: stats.promptTokens, answerTokens: stats.tokens.length, ttftMs: stats.ttftMs, decodeMs: stats.decodeMs, reason: stats.reason },
+                        stats: { promptTokens: r.stats.promptTokens, answerTokens: r.stats.tokens.length, ttftMs: r.stats.ttftMs, decodeMs: r.stats.decodeMs, reason: r.stats.reason },
                     })}\n`);
                 } else {
                     process.stdout.write("\n");
                 }
             } finally {
                 encoder?.dispose();
-                ctx?.dispose();
                 await loaded.dispose();
             }
         });

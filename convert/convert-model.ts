@@ -5,13 +5,11 @@ import { existsSync } from "node:fs";
 import { mkdir, stat, statfs } from "node:fs/promises";
 import { dirname, join, resolve } from "node:path";
 import { TYPE_NAMES, type GgmlType } from "./gguf/constants.js";
-import { tensorBytes } from "./gguf/writer.js";
-import { encodeHeader } from "./gguf/writer.js";
 import { UserError } from "./errors.js";
 import { openHfModel } from "./hf-model.js";
 import { EncodePool } from "./quant/pool.js";
 import type { OutputRole, OutputTypes } from "./arch/types.js";
-import { sourceBytesOf, writeGguf, type GgufPlan } from "./write-gguf.js";
+import { prepareGguf, sourceBytesOf, writeGguf, type GgufPlan } from "./write-gguf.js";
 
 export interface ConvertOptions {
     dir: string;
@@ -66,7 +64,8 @@ export async function convertModel(opts: ConvertOptions): Promise<{ architecture
         for (const p of plans) {
             if (existsSync(p.path) && !opts.force) throw new UserError(`${p.path} already exists (use --force to overwrite)`);
         }
-        const needed = plans.reduce((n, p) => n + encodeHeader(p.metadata, p.tensors).header.length + p.tensors.reduce((m, t) => m + tensorBytes(t) + 32, 0), 0);
+        const writers = plans.map(prepareGguf);
+        const needed = writers.reduce((n, w) => n + w.totalBytes, 0);
         const fs = await statfs(outDir);
         const free = fs.bavail * fs.bsize;
         if (needed > free) {
@@ -76,9 +75,10 @@ export async function convertModel(opts: ConvertOptions): Promise<{ architecture
         let before = 0;
         const files: ConvertedFile[] = [];
         for (const [i, p] of plans.entries()) {
+            const writer = writers[i];
             const started = performance.now();
             const file: ConvertedFile = { role: p.role, path: p.path, type: p.type, tensors: p.tensors.length, bytes: 0, seconds: 0 };
-            file.bytes = await writeGguf(p, pool, { onBytes: (done) => opts.onBytes?.(before + done, total) }, opts.signal);
+            file.bytes = await writeGguf(p, pool, { onBytes: (done) => opts.onBytes?.(before + done, total) }, opts.signal, writer);
             before += sourceBytesOf(p);
             file.seconds = (performance.now() - started) / 1000;
             files.push(file);

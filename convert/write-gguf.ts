@@ -2,7 +2,7 @@
 // the encode pool in row chunks, results written in order. Memory stays bounded by the number of
 // chunks in flight, not by the model size.
 
-import { GgmlType, rowBytes } from "./gguf/constants.js";
+import type { GgmlType } from "./gguf/constants.js";
 import type { Metadata } from "./gguf/metadata.js";
 import { GgufWriter, type TensorInfo } from "./gguf/writer.js";
 import type { EncodePool } from "./quant/pool.js";
@@ -30,15 +30,18 @@ export function sourceBytesOf(plan: GgufPlan): number {
     return plan.tensors.reduce((n, t) => n + t.source.rows * t.source.rowLength * SOURCE_BYTES[t.source.dtype], 0);
 }
 
-export async function writeGguf(plan: GgufPlan, pool: EncodePool, progress: WriteProgress = {}, signal?: AbortSignal): Promise<number> {
+/** Checks the plan and prepares its writer (header encoded once; `totalBytes` is the exact file size). */
+export function prepareGguf(plan: GgufPlan): GgufWriter {
     for (const t of plan.tensors) {
         const elements = t.shape.reduce((a, b) => a * b, 1);
         if (elements !== t.source.rows * t.source.rowLength || t.shape[0] !== t.source.rowLength) {
             throw new Error(`internal: tensor ${t.name} shape [${t.shape}] does not match its source (${t.source.rows} x ${t.source.rowLength})`);
         }
-        rowBytes(t.type, t.shape[0]); // throws if the row length does not fit the type's blocks
     }
-    const writer = new GgufWriter(plan.path, plan.metadata, plan.tensors);
+    return new GgufWriter(plan.path, plan.metadata, plan.tensors); // throws if a row does not fit its type's blocks
+}
+
+export async function writeGguf(plan: GgufPlan, pool: EncodePool, progress: WriteProgress = {}, signal?: AbortSignal, writer = prepareGguf(plan)): Promise<number> {
     const total = sourceBytesOf(plan);
     let done = 0;
     const window = Math.max(2, pool.threads * 2);

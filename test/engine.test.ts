@@ -127,13 +127,13 @@ describe("sessions", () => {
         const s1 = new Session(ctx1);
         const first = await s1.generate(m.model.tokenize(PROMPT), { maxTokens: 6, ignoreEog: true });
         s1.save(file);
-        const next = [...s1.cachedTokens, first.tokens[first.tokens.length - 1]];
+        const next = [...s1.cachedTokens!, first.tokens[first.tokens.length - 1]];
         const cont1 = await s1.generate(next, { maxTokens: 10, ignoreEog: true });
         ctx1.dispose();
         const ctx2 = createContext(m, contextSettings({ contextSize: 1024 }));
         const s2 = new Session(ctx2);
         s2.load(file);
-        expect(s2.cachedTokens.length).toBe(next.length - 1);
+        expect(s2.cachedTokens!.length).toBe(next.length - 1);
         const cont2 = await s2.generate(next, { maxTokens: 10, ignoreEog: true });
         expect(cont2.evaluatedTokens).toBe(1);
         expect(Array.from(cont2.tokens)).toEqual(Array.from(cont1.tokens));
@@ -147,13 +147,13 @@ describe("robustness", () => {
         const ctx = createContext(m, contextSettings({ contextSize: 512 }));
         const s = new Session(ctx);
         await s.generate(m.model.tokenize(PROMPT), { maxTokens: 4, ignoreEog: true });
-        const before = [...s.cachedTokens];
+        const before = [...s.cachedTokens!];
         const controller = new AbortController();
         controller.abort();
         const r = await s.generate([...before, 5, 6, 7], { maxTokens: 50, ignoreEog: true, signal: controller.signal });
         expect(r.reason).toBe("aborted");
         expect(r.tokens.length).toBe(0);
-        expect([...s.cachedTokens]).toEqual(before);
+        expect([...s.cachedTokens!]).toEqual(before);
         ctx.dispose();
     });
 
@@ -165,13 +165,13 @@ describe("robustness", () => {
         const broken = join(root, "broken-session.bin");
         writeFileSync(broken, "not a session");
         expect(() => s.load(broken)).toThrow(/could not load a session/);
-        expect(s.cachedTokens.length).toBe(0);
+        expect(s.cachedTokens!.length).toBe(0);
         const r = await s.generate(m.model.tokenize(PROMPT), { maxTokens: 4, ignoreEog: true });
         expect(r.reusedTokens).toBe(0);
         ctx.dispose();
         expect(() => ctx.saveSequence(0, join(root, "x.bin"), new Int32Array(0))).toThrow(/disposed/);
         expect(() => ctx.removeTokens(0, 0)).toThrow(/disposed/);
-        await expect(async () => ctx.generate({ seq: 0, startPos: 0, prompt: Int32Array.of(1), maxTokens: 1 })).rejects.toThrow(/disposed/);
+        await expect(async () => ctx.generate({ seq: 0, startPos: 0, prompt: [Int32Array.of(1)], maxTokens: 1 })).rejects.toThrow(/disposed/);
     });
 });
 

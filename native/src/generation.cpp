@@ -1,6 +1,7 @@
 #include "generation.h"
 #include "native-context.h"
 #include "mtmd-helper.h"
+#include "media-chunk.h"
 #include <chrono>
 #include <algorithm>
 #include <memory>
@@ -20,7 +21,8 @@ struct Job {
     Job(Napi::Env env) : deferred(Napi::Promise::Deferred::New(env)) {}
 };
 
-/** Decodes `tokens` at positions start.. into `seq`, `nBatch` at a time; logits for the last one only. */
+} // namespace
+
 bool decodeTokens(llama_context * ctx, uint32_t nBatch, int32_t seq, const std::vector<llama_token> & tokens, int32_t start, std::string & error) {
     llama_batch batch = llama_batch_init((int32_t) nBatch, 0, 1);
     for (size_t i = 0; i < tokens.size(); i += nBatch) {
@@ -44,38 +46,15 @@ bool decodeTokens(llama_context * ctx, uint32_t nBatch, int32_t seq, const std::
     return true;
 }
 
+namespace {
+
 void run(Job * job) {
     NativeContext * self = job->owner;
     GenerationRequest & req = job->req;
     GenerationResult & res = job->res;
     auto t0 = Clock::now();
-    int32_t pos = req.startPos + (int32_t) req.prompt.size();
-    res.promptTokens = (int32_t) req.prompt.size();
-    if (req.media != nullptr) {
-        // Text and media chunks: libmtmd encodes the media and places every chunk at its position
-        // (GLM-4.1V's M-RoPE advances an image by max(grid_w, grid_h), not by its token count).
-        mtmd_input_text text{req.mediaText.c_str(), req.mediaText.size(), false, true};
-        mtmd_input_chunks * chunks = mtmd_input_chunks_init();
-        int32_t rc = mtmd_tokenize(req.media, chunks, &text, (const mtmd_bitmap **) req.bitmaps.data(), req.bitmaps.size());
-        if (rc != 0) {
-            mtmd_input_chunks_free(chunks);
-            res.error = rc == 1 ? "the prompt's media markers do not match the media given" : "the image or audio could not be preprocessed by the encoder";
-            res.promptComplete = false;
-            return;
-        }
-        res.promptTokens = 0;
-        for (size_t i = 0; i < mtmd_input_chunks_size(chunks); i++) res.promptTokens += (int32_t) mtmd_input_chunk_get_n_tokens(mtmd_input_chunks_get(chunks, i));
-        llama_pos newPos = req.startPos;
-        rc = mtmd_helper_eval_chunks(req.media, self->ctx, chunks, req.startPos, req.seq, (int32_t) self->nBatch, true, &newPos);
-        mtmd_input_chunks_free(chunks);
-        if (rc != 0) {
-            res.promptComplete = false;
-            if (self->abortRequested) { res.reason = "aborted"; return; }
-            res.error = "evaluating the media prompt failed (" + std::to_string(rc) + ")";
-            return;
-        }
-        pos = newPos;
-    } else if (!req.prompt.empty() && !decodeTokens(self->ctx, self->nBatch, req.seq, req.prompt, req.startPos, res.error)) {
+    int32_t pos = req.startPos;
+    if (!evaluatePrompt(self->ctx, self->nBatch, req.seq, req.prompt, pos, res.promptTokens, res.error)) {
         res.promptComplete = false;
         if (self->abortRequested) { res.error.clear(); res.reason = "aborted"; }
         return;
@@ -91,21 +70,12 @@ void run(Job * job) {
     llama_sampler * smpl = buildSampler(self->vocab, req.sampling, err);
     if (smpl == nullptr) { res.error = err; return; }
     std::unique_ptr<llama_sampler, decltype(&llama_sampler_free)> guard(smpl, llama_sampler_free);
-    // Plain greedy needs no candidate list: an argmax over the logits (ties to the lowest id, as
-    // llama.cpp's greedy sampler) saves building a vocabulary-sized array for every token.
     const bool argmax = isPlainGreedy(req.sampling);
     const int32_t nVocab = llama_vocab_n_tokens(self->vocab);
     Clock::time_point decodeStart;
     llama_batch one = llama_batch_init(1, 0, 1);
     for (;;) {
-        llama_token tok;
-        if (argmax) {
-            const float * logits = llama_get_logits_ith(self->ctx, -1);
-            tok = 0;
-            for (int32_t i = 1; i < nVocab; i++) if (logits[i] > logits[tok]) tok = i;
-        } else {
-            tok = llama_sampler_sample(smpl, self->ctx, -1); // waits for the logits; also accepts tok
-        }
+        llama_token tok = sampleToken(self->ctx, smpl, argmax, nVocab, -1);
         if (res.tokens.empty()) {
             res.ttftMs = msSince(t0);
             res.promptMs = res.ttftMs;
@@ -158,6 +128,40 @@ Napi::Object resultObject(Napi::Env env, const GenerationResult & r) {
 }
 
 } // namespace
+
+llama_token sampleToken(llama_context * ctx, llama_sampler * smpl, bool argmax, int32_t nVocab, int32_t idx) {
+    if (!argmax) return llama_sampler_sample(smpl, ctx, idx); // waits for the logits; also accepts the token
+    // Plain greedy needs no candidate list: an argmax over the logits (ties to the lowest id, as
+    // llama.cpp's greedy sampler) saves building a vocabulary-sized array for every token.
+    const float * logits = llama_get_logits_ith(ctx, idx);
+    llama_token tok = 0;
+    for (int32_t i = 1; i < nVocab; i++) if (logits[i] > logits[tok]) tok = i;
+    return tok;
+}
+
+bool evaluatePrompt(llama_context * ctx, uint32_t nBatch, int32_t seq, const std::vector<PromptPiece> & pieces, int32_t & pos, int32_t & evaluated, std::string & error) {
+    evaluated = 0;
+    for (size_t i = 0; i < pieces.size(); i++) {
+        const PromptPiece & piece = pieces[i];
+        const bool last = i + 1 == pieces.size();
+        if (piece.media) {
+            // libmtmd encodes the chunk and places its embeddings at their positions (GLM-4.1V's
+            // M-RoPE advances an image by its grid span, not by its token count).
+            std::shared_ptr<mtmd_context> encoder = piece.media->encoder.lock();
+            if (!encoder) { error = "the encoder (mmproj) was released before its media were evaluated"; return false; }
+            llama_pos next = pos;
+            int32_t rc = mtmd_helper_eval_chunk_single(encoder.get(), ctx, piece.media->chunk, pos, seq, (int32_t) nBatch, last, &next);
+            if (rc != 0) { error = "evaluating the image or audio failed (" + std::to_string(rc) + ")"; return false; }
+            evaluated += (int32_t) mtmd_input_chunk_get_n_tokens(piece.media->chunk);
+            pos = next;
+        } else if (!piece.tokens.empty()) {
+            if (!decodeTokens(ctx, nBatch, seq, piece.tokens, pos, error)) return false;
+            evaluated += (int32_t) piece.tokens.size();
+            pos += (int32_t) piece.tokens.size();
+        }
+    }
+    return true;
+}
 
 std::string decodeError(int32_t rc) {
     if (rc == 1) return "the context is full (no KV cache slot left); use a larger --ctx-size";

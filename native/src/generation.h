@@ -6,31 +6,18 @@
 #include <vector>
 #include "llama.h"
 #include "sampling.h"
-#include "mtmd.h"
+#include "media-chunk.h"
 
 class NativeContext;
 
 struct GenerationRequest {
     int32_t seq = 0;
     int32_t startPos = 0;
-    std::vector<llama_token> prompt;
+    std::vector<PromptPiece> prompt; // text tokens and media chunks, evaluated in order
     int32_t maxTokens = 0; // 0: evaluate the prompt only
     bool ignoreEog = false; // benchmarks decode a fixed count
     std::vector<llama_token> stopTokens; // extra tokens that end generation like end-of-generation ones
     SamplingOptions sampling;
-    // Multimodal prompt: text with one media marker per bitmap, evaluated by libmtmd instead of `prompt`.
-    mtmd_context * media = nullptr;
-    std::string mediaText;
-    std::vector<mtmd_bitmap *> bitmaps; // owned by the request
-    ~GenerationRequest() { for (auto * b : bitmaps) mtmd_bitmap_free(b); }
-    GenerationRequest() = default;
-    GenerationRequest(GenerationRequest && o) noexcept { *this = std::move(o); }
-    GenerationRequest & operator=(GenerationRequest && o) noexcept {
-        seq = o.seq; startPos = o.startPos; prompt = std::move(o.prompt); maxTokens = o.maxTokens; ignoreEog = o.ignoreEog;
-        stopTokens = std::move(o.stopTokens); sampling = std::move(o.sampling); media = o.media; mediaText = std::move(o.mediaText);
-        bitmaps = std::move(o.bitmaps); o.bitmaps.clear();
-        return *this;
-    }
 };
 
 struct GenerationResult {
@@ -43,6 +30,15 @@ struct GenerationResult {
     int32_t nextPos = 0; // position after the prompt (media chunks advance it by their M-RoPE span)
     int32_t promptTokens = 0; // tokens (text and media embeddings) the prompt evaluated
 };
+
+/** Evaluates text and media pieces into `seq` from `pos` (advanced past them); logits for the last token. */
+bool evaluatePrompt(llama_context * ctx, uint32_t nBatch, int32_t seq, const std::vector<PromptPiece> & pieces, int32_t & pos, int32_t & evaluated, std::string & error);
+
+/** The next token from the logits of batch row `idx`: argmax for plain greedy, else the sampler chain. */
+llama_token sampleToken(llama_context * ctx, llama_sampler * smpl, bool argmax, int32_t nVocab, int32_t idx);
+
+/** Decodes `tokens` at positions start.. into `seq`, `nBatch` at a time; logits for the last one only. */
+bool decodeTokens(llama_context * ctx, uint32_t nBatch, int32_t seq, const std::vector<llama_token> & tokens, int32_t start, std::string & error);
 
 /** The message for a llama_decode return code. */
 std::string decodeError(int32_t rc);

@@ -1,7 +1,7 @@
 #include "native-context.h"
 #include "generation.h"
 #include "model-handle.h"
-#include "native-media.h"
+#include "media-chunk.h"
 #include <vector>
 
 static ggml_type kvType(const std::string & name, Napi::Env env) {
@@ -106,47 +106,24 @@ Napi::Value NativeContext::Evaluate(const Napi::CallbackInfo & info) {
     requireIdle(info.Env());
     GenerationRequest req;
     req.seq = info[0].As<Napi::Number>().Int32Value();
-    req.prompt = tokensOf(info[1]);
+    req.prompt.push_back(promptPieceOf(info.Env(), info[1]));
     req.startPos = info[2].As<Napi::Number>().Int32Value();
     req.maxTokens = 0;
     return startGeneration(info.Env(), this, std::move(req), Napi::Function());
 }
 
-// generate({ seq, startPos, prompt: Int32Array, maxTokens, ignoreEog, stopTokens?: Int32Array, sampling }, onToken): Promise<result>
+// generate({ seq, startPos, prompt: Array<Int32Array | media chunk>, maxTokens, ignoreEog, stopTokens?: Int32Array, sampling }, onToken): Promise<result>
 Napi::Value NativeContext::Generate(const Napi::CallbackInfo & info) {
     requireIdle(info.Env());
     Napi::Object o = info[0].As<Napi::Object>();
     GenerationRequest req;
     req.seq = o.Get("seq").As<Napi::Number>().Int32Value();
     req.startPos = o.Get("startPos").As<Napi::Number>().Int32Value();
-    req.prompt = tokensOf(o.Get("prompt"));
+    Napi::Array pieces = o.Get("prompt").As<Napi::Array>();
+    for (uint32_t i = 0; i < pieces.Length(); i++) req.prompt.push_back(promptPieceOf(info.Env(), pieces.Get(i)));
     req.maxTokens = o.Get("maxTokens").As<Napi::Number>().Int32Value();
     req.ignoreEog = o.Get("ignoreEog").ToBoolean();
     if (o.Get("stopTokens").IsTypedArray()) req.stopTokens = tokensOf(o.Get("stopTokens"));
-    // media: { encoder: NativeMedia, text, items: [{ width, height, rgb: Uint8Array } | { samples: Float32Array }] }
-    if (o.Get("media").IsObject()) {
-        Napi::Object m = o.Get("media").As<Napi::Object>();
-        NativeMedia * enc = Napi::ObjectWrap<NativeMedia>::Unwrap(m.Get("encoder").As<Napi::Object>());
-        if (enc == nullptr || enc->mctx == nullptr) throw Napi::Error::New(info.Env(), "the mmproj was released");
-        req.media = enc->mctx;
-        req.mediaText = m.Get("text").As<Napi::String>().Utf8Value();
-        Napi::Array items = m.Get("items").As<Napi::Array>();
-        for (uint32_t i = 0; i < items.Length(); i++) {
-            Napi::Object it = items.Get(i).As<Napi::Object>();
-            mtmd_bitmap * bmp;
-            if (it.Get("samples").IsTypedArray()) {
-                Napi::Float32Array s = it.Get("samples").As<Napi::Float32Array>();
-                bmp = mtmd_bitmap_init_from_audio(s.ElementLength(), s.Data());
-            } else {
-                Napi::Uint8Array rgb = it.Get("rgb").As<Napi::Uint8Array>();
-                uint32_t w = it.Get("width").As<Napi::Number>().Uint32Value(), h = it.Get("height").As<Napi::Number>().Uint32Value();
-                if ((size_t) w * h * 3 != rgb.ElementLength()) throw Napi::RangeError::New(info.Env(), "image bytes do not match width x height x 3");
-                bmp = mtmd_bitmap_init(w, h, rgb.Data());
-            }
-            if (it.Get("id").IsString()) mtmd_bitmap_set_id(bmp, it.Get("id").As<Napi::String>().Utf8Value().c_str());
-            req.bitmaps.push_back(bmp);
-        }
-    }
     if (o.Get("sampling").IsObject()) req.sampling = readSamplingOptions(o.Get("sampling").As<Napi::Object>());
     return startGeneration(info.Env(), this, std::move(req), info[1].IsFunction() ? info[1].As<Napi::Function>() : Napi::Function());
 }

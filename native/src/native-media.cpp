@@ -1,6 +1,7 @@
 #include "native-media.h"
 #include "model-handle.h"
 #include "mtmd-helper.h"
+#include "media-chunk.h"
 #include <cstdio>
 
 // libmtmd's own logger (not llama_log_set, which stays node-llama-cpp's): progress lines are dropped,
@@ -12,6 +13,7 @@ static void mediaLog(ggml_log_level level, const char * text, void *) {
 Napi::Function NativeMedia::Define(Napi::Env env) {
     return DefineClass(env, "NativeMedia", {
         InstanceMethod("info", &NativeMedia::Info),
+        InstanceMethod("tokenize", &NativeMedia::Tokenize),
         InstanceMethod("dispose", &NativeMedia::Dispose),
     });
 }
@@ -29,28 +31,34 @@ NativeMedia::NativeMedia(const Napi::CallbackInfo & info) : Napi::ObjectWrap<Nat
     if (o.Get("useGpu").IsBoolean()) p.use_gpu = o.Get("useGpu").As<Napi::Boolean>().Value();
     if (o.Get("maxImageTokens").IsNumber()) p.image_max_tokens = o.Get("maxImageTokens").As<Napi::Number>().Int32Value();
     p.print_timings = false;
-    mctx = mtmd_init_from_file(path.c_str(), model, p);
-    if (mctx == nullptr) throw Napi::Error::New(env, "could not load the mmproj " + path + " (not an mmproj file, or it does not fit this model)");
+    mtmd_context * m = mtmd_init_from_file(path.c_str(), model, p);
+    if (m == nullptr) throw Napi::Error::New(env, "could not load the mmproj " + path + " (not an mmproj file, or it does not fit this model)");
+    mctx = std::shared_ptr<mtmd_context>(m, mtmd_free);
 }
 
-NativeMedia::~NativeMedia() {
-    if (mctx) mtmd_free(mctx);
-}
+NativeMedia::~NativeMedia() = default;
 
 Napi::Value NativeMedia::Info(const Napi::CallbackInfo & info) {
     Napi::Env env = info.Env();
     if (!mctx) throw Napi::Error::New(env, "the mmproj was released");
     Napi::Object o = Napi::Object::New(env);
-    o.Set("vision", mtmd_support_vision(mctx));
-    o.Set("audio", mtmd_support_audio(mctx));
-    o.Set("audioSampleRate", mtmd_support_audio(mctx) ? mtmd_get_audio_sample_rate(mctx) : 0);
+    o.Set("vision", mtmd_support_vision(mctx.get()));
+    o.Set("audio", mtmd_support_audio(mctx.get()));
+    o.Set("audioSampleRate", mtmd_support_audio(mctx.get()) ? mtmd_get_audio_sample_rate(mctx.get()) : 0);
     o.Set("marker", mtmd_default_marker());
-    o.Set("mrope", mtmd_decode_use_mrope(mctx));
+    o.Set("mrope", mtmd_decode_use_mrope(mctx.get()));
     return o;
 }
 
 Napi::Value NativeMedia::Dispose(const Napi::CallbackInfo & info) {
-    if (mctx) { mtmd_free(mctx); mctx = nullptr; }
+    mctx.reset(); // freed now unless a running evaluation still holds it
     modelRef.Reset();
     return info.Env().Undefined();
+}
+
+// tokenize(text, items: [{ id?, width, height, rgb } | { id?, samples }]): the prompt's pieces.
+Napi::Value NativeMedia::Tokenize(const Napi::CallbackInfo & info) {
+    Napi::Env env = info.Env();
+    if (!mctx) throw Napi::Error::New(env, "the mmproj was released");
+    return tokenizeMediaPrompt(env, mctx, info[0].As<Napi::String>().Utf8Value(), info[1].As<Napi::Array>());
 }

@@ -3,6 +3,7 @@
 // pays nothing for the encoders.
 #pragma once
 #include <napi.h>
+#include <memory>
 #include "mtmd.h"
 
 class NativeMedia : public Napi::ObjectWrap<NativeMedia> {
@@ -10,10 +11,12 @@ public:
     static Napi::Function Define(Napi::Env env);
     explicit NativeMedia(const Napi::CallbackInfo & info);
     ~NativeMedia() override;
-    mtmd_context * mctx = nullptr;
+    // Shared with the media chunks tokenized from it, which may be evaluated on the context's thread.
+    std::shared_ptr<mtmd_context> mctx;
 
 private:
     Napi::Reference<Napi::Value> modelRef;
     Napi::Value Info(const Napi::CallbackInfo & info);
+    Napi::Value Tokenize(const Napi::CallbackInfo & info);
     Napi::Value Dispose(const Napi::CallbackInfo & info);
 };

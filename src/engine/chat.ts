@@ -4,11 +4,13 @@
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import type { Token } from "node-llama-cpp";
 import { UserError } from "../../convert/errors.js";
-import { ChatTemplate, type ChatMessage } from "./chat-template.js";
+import { ChatTemplate, type ChatMessage, type ContentPart } from "./chat-template.js";
+import type { LazyResource } from "./lazy-resource.js";
+import { countMarkers, mediaPromptText, withMediaId } from "./media-prompt.js";
 import { StreamingDetokenizer } from "./detokenizer.js";
 import type { LoadedModel } from "./model.js";
-import type { SamplingOptions } from "./native.js";
-import type { GenerateStats, Session } from "./session.js";
+import type { MediaItem, NativeMedia, SamplingOptions } from "./native.js";
+import { promptItems, type GenerateStats, type PromptItem, type Session } from "./session.js";
 import { StopStringFilter } from "./stop-strings.js";
 import { ThinkingSplitter, type Piece } from "./thinking.js";
 
@@ -21,7 +23,14 @@ export interface ChatOptions {
     ignoreEog?: boolean;
     /** The answer ends before the first of these strings (which is not shown). */
     stopStrings?: string[];
+    /** Encoders for image and audio parts (one may serve both), loaded when first needed. */
+    encoders?: { image?: LazyResource<NativeMedia>; audio?: LazyResource<NativeMedia> };
 }
+
+export type MediaKind = "image" | "audio";
+
+/** A user turn with images or audio clips before its text. */
+export interface UserTurn { text: string; media?: { kind: MediaKind; item: MediaItem }[] }
 
 export interface TurnResult {
     content: string;
@@ -32,11 +41,16 @@ export interface TurnResult {
 
 interface SavedChat { version: 1; messages: ChatMessage[]; lastText: string; lastTokens: number[] }
 
+/** What a prompt item leaves in memory once evaluated: media keep their id and size, not their pixels. */
+const evaluated = (i: PromptItem): PromptItem => (typeof i === "number" ? i : { ...i, chunk: undefined });
+
 export class ChatSession {
     private messages: ChatMessage[] = [];
-    /** The previous turn's prompt and answer as text, and the tokens the cache holds for them. */
+    /** The media of the conversation in the order their markers appear in the rendered prompt. */
+    private media: { kind: MediaKind; item: MediaItem }[] = [];
+    /** The previous turn's prompt and answer as text, and the items (tokens, media) the cache holds for them. */
     private lastText = "";
-    private lastTokens: number[] = [];
+    private lastItems: PromptItem[] = [];
     private readonly template: ChatTemplate;
     private readonly stopTokens: number[];
 
@@ -51,8 +65,9 @@ export class ChatSession {
 
     reset(): void {
         this.messages = this.opts.system ? [{ role: "system", content: this.opts.system }] : [];
+        this.media = [];
         this.lastText = "";
-        this.lastTokens = [];
+        this.lastItems = [];
         this.session.reset();
     }
 
@@ -62,14 +77,45 @@ export class ChatSession {
         return this.loaded.model.tokenize(text, true) as number[];
     }
 
-    async send(user: string, onPiece?: (p: Piece) => void, signal?: AbortSignal): Promise<TurnResult> {
-        this.messages.push({ role: "user", content: user });
-        const text = this.template.render(this.messages, { addGenerationPrompt: true, enableThinking: this.opts.enableThinking });
-        // When the history renders as before, only the new text is tokenized and the cached tokens
-        // are kept exactly; otherwise (a template that rewrites history) the session's prefix match applies.
-        const prompt = this.lastText && text.startsWith(this.lastText)
-            ? [...this.lastTokens, ...this.tokenize(text.slice(this.lastText.length))]
-            : this.tokenize(text);
+    private encoderFor(kinds: Set<MediaKind>): LazyResource<NativeMedia> {
+        const encoders = new Set([...kinds].map((k) => {
+            const e = this.opts.encoders?.[k];
+            if (!e) throw new UserError(k === "image" ? "this chat has no vision encoder: start it with --mmproj" : "this chat model has no audio encoder (give --mmproj with one, or --asr-model and --asr-mmproj)");
+            return e;
+        }));
+        if (encoders.size > 1) throw new UserError("images and audio in one prompt need one mmproj with both encoders");
+        return [...encoders][0]!;
+    }
+
+    async send(user: string | UserTurn, onPiece?: (p: Piece) => void, signal?: AbortSignal): Promise<TurnResult> {
+        const turn = typeof user === "string" ? { text: user } : user;
+        const media = (turn.media ?? []).map((m) => ({ kind: m.kind, item: withMediaId(m.item) }));
+        const content: ChatMessage["content"] = media.length ? [...media.map((m): ContentPart => ({ type: m.kind })), { type: "text", text: turn.text }] : turn.text;
+        this.messages.push({ role: "user", content });
+        this.media.push(...media);
+        try {
+            const text = mediaPromptText(this.template, this.messages, { enableThinking: this.opts.enableThinking });
+            // When the history renders as before, only the new text is tokenized and the cached items
+            // (tokens and media) are kept exactly; otherwise (a template that rewrites history) the
+            // session's prefix match applies, and media match by content id.
+            const continuation = this.lastText !== "" && text.startsWith(this.lastText);
+            const suffix = continuation ? text.slice(this.lastText.length) : text;
+            const base = continuation ? this.lastItems : [];
+            const fresh = this.media.slice(this.media.length - countMarkers(suffix));
+            if (fresh.length === 0) return await this.generate(text, [...base, ...this.tokenize(suffix)], onPiece, signal);
+            return await this.encoderFor(new Set(fresh.map((m) => m.kind))).use((encoder) =>
+                this.generate(text, [...base, ...promptItems(encoder.tokenize(suffix, fresh.map((m) => m.item)))], onPiece, signal));
+        } catch (e) {
+            // The turn failed: the conversation stays as it was.
+            this.messages.pop();
+            this.media.length -= media.length;
+            this.lastText = "";
+            this.lastItems = [];
+            throw e;
+        }
+    }
+
+    private async generate(text: string, prompt: PromptItem[], onPiece: ((p: Piece) => void) | undefined, signal: AbortSignal | undefined): Promise<TurnResult> {
         const detok = new StreamingDetokenizer(this.loaded.model);
         const stops = new StopStringFilter(this.opts.stopStrings ?? []);
         const splitter = new ThinkingSplitter();
@@ -94,11 +140,6 @@ export class ChatSession {
                     if (stops.stopped) stopper.abort();
                 },
             });
-        } catch (e) {
-            this.messages.pop(); // the turn failed: the conversation stays as it was
-            this.lastText = "";
-            this.lastTokens = [];
-            throw e;
         } finally {
             signal?.removeEventListener("abort", onAbort);
         }
@@ -111,7 +152,7 @@ export class ChatSession {
         // After a stop string the cache holds tokens past the text kept: the next turn re-tokenizes
         // and relies on the session's prefix match instead of the exact text continuation.
         this.lastText = stops.stopped ? "" : text + raw;
-        this.lastTokens = stops.stopped ? [] : [...prompt, ...stats.tokens];
+        this.lastItems = stops.stopped ? [] : [...prompt.map(evaluated), ...stats.tokens];
         const join = (kind: Piece["kind"]) => pieces.filter((p) => p.kind === kind).map((p) => p.text).join("");
         return { content: join("content").trim(), reasoning: join("reasoning").trim(), raw, stats };
     }
@@ -119,7 +160,8 @@ export class ChatSession {
     /** Saves the KV cache (llama.cpp's session file) and the conversation beside it (FILE.json). */
     save(path: string): void {
         this.session.save(path);
-        const saved: SavedChat = { version: 1, messages: this.messages, lastText: this.lastText, lastTokens: this.lastTokens };
+        const lastTokens = this.lastItems.filter((i): i is number => typeof i === "number");
+        const saved: SavedChat = { version: 1, messages: this.messages, lastText: this.lastText, lastTokens };
         try {
             writeFileSync(`${path}.json`, JSON.stringify(saved));
         } catch (e) {
@@ -144,7 +186,8 @@ export class ChatSession {
             throw e;
         }
         this.messages = saved.messages;
+        this.media = [];
         this.lastText = saved.lastText;
-        this.lastTokens = saved.lastTokens;
+        this.lastItems = saved.lastTokens;
     }
 }

@@ -1,58 +1,51 @@
-// One-shot answers over media: load the mmproj, render the chat template with media markers,
-// encode and evaluate through libmtmd, stream the answer. Used by describe and transcribe-and-answer.
+// Answers over media: opening an mmproj for a model, and one-shot answers about an image or a
+// clip (describe, transcribe-and-answer) through the same ChatSession the chat uses.
 
 import { UserError } from "../../convert/errors.js";
-import { ChatTemplate, type ChatMessage } from "./chat-template.js";
-import type { ContextSettings } from "./context.js";
-import { createContext } from "./context.js";
-import { StreamingDetokenizer } from "./detokenizer.js";
-import { mediaPromptText } from "./media-prompt.js";
+import { ChatSession, type ChatOptions, type TurnResult, type UserTurn } from "./chat.js";
+import { createContext, type ContextSettings } from "./context.js";
+import { LazyResource } from "./lazy-resource.js";
+import { MEDIA_MARKER } from "./media-prompt.js";
 import { internalModelHandle, type LoadedModel } from "./model.js";
-import type { MediaItem, NativeMedia, SamplingOptions } from "./native.js";
-import { Session, type GenerateStats } from "./session.js";
-import { ThinkingSplitter, type Piece } from "./thinking.js";
-
-export interface MediaAnswer { content: string; reasoning: string; stats: GenerateStats }
+import type { NativeMedia } from "./native.js";
+import { Session } from "./session.js";
+import type { Piece } from "./thinking.js";
 
 /** Loads an mmproj for `loaded`; `need` says which encoder the caller requires. */
-export function openEncoder(loaded: LoadedModel, mmproj: string, settings: ContextSettings, need: "vision" | "audio", maxImageTokens?: number): NativeMedia {
+export function openEncoder(loaded: LoadedModel, mmproj: string, settings: ContextSettings, need?: "vision" | "audio", maxImageTokens?: number): NativeMedia {
     let encoder: NativeMedia;
     try {
         encoder = new loaded.addon.NativeMedia(internalModelHandle(loaded.model), mmproj, { threads: settings.threads, useGpu: loaded.backend !== "cpu", maxImageTokens });
     } catch (e) {
         throw new UserError((e as Error).message);
     }
-    if (!encoder.info()[need]) {
+    const info = encoder.info();
+    const problem = need && !info[need] ? `${mmproj} has no ${need} encoder`
+        : info.marker !== MEDIA_MARKER ? `libmtmd's media marker is ${info.marker}, autoglm expects ${MEDIA_MARKER}` : undefined;
+    if (problem) {
         encoder.dispose();
-        throw new UserError(`${mmproj} has no ${need} encoder`);
+        throw new UserError(problem);
     }
     return encoder;
 }
 
-export async function answerWithMedia(
-    loaded: LoadedModel, settings: ContextSettings, encoder: NativeMedia, messages: ChatMessage[], items: MediaItem[],
-    opts: { maxTokens: number; sampling?: SamplingOptions; enableThinking?: boolean; signal?: AbortSignal; onPiece?: (p: Piece) => void },
-): Promise<MediaAnswer> {
-    const template = new ChatTemplate(String(loaded.model.fileInfo.metadata.tokenizer?.chat_template ?? ""));
-    const text = mediaPromptText(template, messages, encoder.info().marker, { enableThinking: opts.enableThinking });
+/** An encoder loaded on first use, released after `idleSeconds` unused. */
+export function lazyEncoder(loaded: LoadedModel, mmproj: string, settings: ContextSettings, opts: { maxImageTokens?: number; idleSeconds?: number; onChange?: (e: "loaded" | "released") => void } = {}): LazyResource<NativeMedia> {
+    return new LazyResource(() => openEncoder(loaded, mmproj, settings, undefined, opts.maxImageTokens), (e) => e.dispose(), opts.idleSeconds, opts.onChange);
+}
+
+export interface OneShotOptions extends Pick<ChatOptions, "maxTokens" | "sampling" | "enableThinking"> {
+    signal?: AbortSignal;
+    onPiece?: (p: Piece) => void;
+}
+
+/** One user turn with media, answered in a fresh context. */
+export async function answerWithMedia(loaded: LoadedModel, settings: ContextSettings, encoder: NativeMedia, turn: UserTurn, opts: OneShotOptions): Promise<TurnResult> {
+    const held = new LazyResource(() => encoder, () => undefined);
     const ctx = createContext(loaded, settings);
     try {
-        const detok = new StreamingDetokenizer(loaded.model);
-        const splitter = new ThinkingSplitter();
-        let content = "", reasoning = "";
-        const take = (ps: Piece[]) => {
-            for (const p of ps) {
-                if (p.kind === "content") content += p.text; else reasoning += p.text;
-                opts.onPiece?.(p);
-            }
-        };
-        const stats = await new Session(ctx).generateWithMedia({ encoder, text, items }, {
-            maxTokens: opts.maxTokens, sampling: opts.sampling, signal: opts.signal,
-            onToken: (t) => take(splitter.push(detok.push(t))),
-        });
-        take(splitter.push(detok.flush()));
-        take(splitter.flush());
-        return { content: content.trim(), reasoning: reasoning.trim(), stats };
+        const chat = new ChatSession(loaded, new Session(ctx), { ...opts, encoders: { image: held, audio: held } });
+        return await chat.send(turn, opts.onPiece, opts.signal);
     } finally {
         ctx.dispose();
     }

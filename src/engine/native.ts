@@ -35,10 +35,15 @@ export interface NativeContextOptions {
 
 export type MediaItem = { id?: string; width: number; height: number; rgb: Uint8Array } | { id?: string; samples: Float32Array };
 
-export interface MediaPrompt { encoder: NativeMedia; text: string; items: MediaItem[] }
+/** A media chunk libmtmd tokenized: its content id, embedding count, positions it spans, and the native handle. */
+export interface MediaChunk { type: "image" | "audio"; id: string; tokens: number; positions: number; chunk: unknown }
+
+export type PromptChunk = { type: "text"; tokens: Int32Array } | MediaChunk;
 
 export interface NativeMedia {
     info(): { vision: boolean; audio: boolean; audioSampleRate: number; marker: string; mrope: boolean };
+    /** Splits text with one marker per item into text tokens and media chunks (preprocessing, not encoding). */
+    tokenize(text: string, items: MediaItem[]): PromptChunk[];
     dispose(): void;
 }
 
@@ -46,7 +51,8 @@ export interface NativeContext {
     contextSize(): number;
     removeTokens(seq: number, fromPos: number): boolean;
     evaluate(seq: number, tokens: Int32Array, startPos: number): Promise<{ promptMs: number; promptComplete: boolean }>;
-    generate(req: { seq: number; startPos: number; prompt: Int32Array; maxTokens: number; ignoreEog?: boolean; stopTokens?: Int32Array; sampling?: SamplingOptions; media?: MediaPrompt }, onToken?: (token: number) => void): Promise<GenerateResult>;
+    /** `prompt`: text token runs and media chunk handles, evaluated in order from startPos. */
+    generate(req: { seq: number; startPos: number; prompt: Array<Int32Array | unknown>; maxTokens: number; ignoreEog?: boolean; stopTokens?: Int32Array; sampling?: SamplingOptions }, onToken?: (token: number) => void): Promise<GenerateResult>;
     abort(): void;
     /** Tokens sampled so far by the running generation. */
     produced(): number;

@@ -2,7 +2,23 @@
 // A new request evaluates only what follows the longest common prefix with it.
 
 import { UserError } from "../../convert/errors.js";
-import type { GenerateResult, MediaPrompt, NativeContext, SamplingOptions } from "./native.js";
+import type { GenerateResult, MediaChunk, NativeContext, PromptChunk, SamplingOptions } from "./native.js";
+
+/** What a prompt holds, in order: text tokens, and media chunks (an image or audio clip each). */
+export type PromptItem = number | MediaChunk;
+
+/** What the cache remembers of a media chunk: enough to recognise it, and the positions it spans. */
+interface CachedMedia { id: string; positions: number; tokens: number }
+type CachedItem = number | CachedMedia;
+
+const width = (i: CachedItem) => (typeof i === "number" ? 1 : i.positions);
+// Media match by content id (a hash of the pixels or samples), so a later turn reuses an image already evaluated.
+const sameItem = (a: CachedItem, b: PromptItem) => (typeof a === "number" ? a === b : typeof b !== "number" && a.id !== "" && a.id === b.id && a.positions === b.positions);
+
+/** libmtmd's chunks as prompt items (text runs spread into tokens). */
+export function promptItems(chunks: PromptChunk[]): PromptItem[] {
+    return chunks.flatMap((c): PromptItem[] => (c.type === "text" ? Array.from(c.tokens) : [c]));
+}
 
 export interface GenerateOptions {
     maxTokens: number;
@@ -22,36 +38,47 @@ export interface GenerateStats extends GenerateResult {
 }
 
 export class Session {
-    /** Tokens whose keys/values are in the KV cache, in position order. */
-    private cached: number[] = [];
+    /** What the sequence's KV cache holds, in position order. */
+    private cached: CachedItem[] = [];
 
     constructor(private readonly ctx: NativeContext, readonly seq = 0) {}
 
-    get cachedTokens(): readonly number[] { return this.cached; }
+    /** The cached text tokens; undefined when the cache holds media too. */
+    get cachedTokens(): readonly number[] | undefined {
+        return this.cached.every((i) => typeof i === "number") ? (this.cached as number[]) : undefined;
+    }
+
+    /** Media chunks the cache holds. */
+    get cachedMedia(): number { return this.cached.filter((i) => typeof i !== "number").length; }
 
     reset(): void {
         this.ctx.removeTokens(this.seq, 0);
         this.cached = [];
     }
 
-    /** Evaluates `prompt` (reusing the cached prefix), then generates. */
-    async generate(prompt: readonly number[], opts: GenerateOptions): Promise<GenerateStats> {
+    /** Evaluates `prompt` (reusing the cached prefix: tokens, and media with the same content id), then generates. */
+    async generate(prompt: readonly PromptItem[], opts: GenerateOptions): Promise<GenerateStats> {
         if (prompt.length === 0) throw new Error("empty prompt");
-        let common = 0;
-        while (common < this.cached.length && common < prompt.length && this.cached[common] === prompt[common]) common++;
-        // The last prompt token is always evaluated again: its logits start the generation.
-        if (common === prompt.length) common--;
-        if (opts.signal?.aborted) {
-            return { tokens: new Int32Array(0), reason: "aborted", promptMs: 0, decodeMs: 0, ttftMs: 0, decodedTokens: 0, promptComplete: false, nextPos: common, promptTokens: 0, reusedTokens: common, evaluatedTokens: 0 };
+        if (typeof prompt[prompt.length - 1] !== "number") throw new Error("a prompt must end with text");
+        let common = 0, commonPos = 0;
+        while (common < this.cached.length && common < prompt.length && sameItem(this.cached[common]!, prompt[common]!)) {
+            commonPos += width(this.cached[common]!);
+            common++;
         }
-        if (common < this.cached.length) this.ctx.removeTokens(this.seq, common);
+        // The last prompt token is always evaluated again: its logits start the generation.
+        if (common === prompt.length) { common--; commonPos--; }
+        const reused = this.cached.slice(0, common).reduce<number>((n, i) => n + (typeof i === "number" ? 1 : i.tokens), 0);
+        if (opts.signal?.aborted) {
+            return { tokens: new Int32Array(0), reason: "aborted", promptMs: 0, decodeMs: 0, ttftMs: 0, decodedTokens: 0, promptComplete: false, nextPos: commonPos, promptTokens: 0, reusedTokens: reused, evaluatedTokens: 0 };
+        }
+        if (common < this.cached.length) this.ctx.removeTokens(this.seq, commonPos);
         this.cached.length = common;
-        const fresh = Int32Array.from(prompt.slice(common));
+        const fresh = prompt.slice(common);
         const onAbort = () => this.ctx.abort();
         let r: GenerateResult;
         try {
             const running = this.ctx.generate({
-                seq: this.seq, startPos: common, prompt: fresh, maxTokens: opts.maxTokens, ignoreEog: opts.ignoreEog,
+                seq: this.seq, startPos: commonPos, prompt: nativePieces(fresh), maxTokens: opts.maxTokens, ignoreEog: opts.ignoreEog,
                 stopTokens: opts.stopTokens ? Int32Array.from(opts.stopTokens) : undefined, sampling: opts.sampling,
             }, opts.onToken);
             // Listen only once the job has started: the native side clears any earlier abort request.
@@ -64,33 +91,11 @@ export class Session {
             opts.signal?.removeEventListener("abort", onAbort);
         }
         if (!r.promptComplete) this.reset(); // an abort during the prompt left part of it in the cache
-        else this.cached.push(...fresh, ...Array.from(r.tokens.subarray(0, r.decodedTokens)));
-        return { ...r, reusedTokens: common, evaluatedTokens: r.promptComplete ? fresh.length : 0 };
-    }
-
-    /**
-     * A prompt with images or audio: libmtmd tokenizes `media.text` (one marker per item), encodes the
-     * media and evaluates everything, then generation continues as usual. This first version starts
-     * from an empty sequence and does not reuse it afterwards (media chunks are not yet tracked in
-     * the cached-token list).
-     */
-    async generateWithMedia(media: MediaPrompt, opts: GenerateOptions): Promise<GenerateStats> {
-        this.reset();
-        const onAbort = () => this.ctx.abort();
-        try {
-            const running = this.ctx.generate({
-                seq: this.seq, startPos: 0, prompt: new Int32Array(0), maxTokens: opts.maxTokens, ignoreEog: opts.ignoreEog,
-                stopTokens: opts.stopTokens ? Int32Array.from(opts.stopTokens) : undefined, sampling: opts.sampling, media,
-            }, opts.onToken);
-            opts.signal?.addEventListener("abort", onAbort, { once: true });
-            const r = await running;
-            return { ...r, reusedTokens: 0, evaluatedTokens: r.promptTokens };
-        } catch (e) {
-            throw new UserError((e as Error).message ?? String(e));
-        } finally {
-            opts.signal?.removeEventListener("abort", onAbort);
-            this.reset();
+        else {
+            for (const i of fresh) this.cached.push(typeof i === "number" ? i : { id: i.id, positions: i.positions, tokens: i.tokens });
+            this.cached.push(...r.tokens.subarray(0, r.decodedTokens));
         }
+        return { ...r, reusedTokens: reused, evaluatedTokens: r.promptComplete ? r.promptTokens : 0 };
     }
 
     /** Evaluates `tokens` into the cache without generating (prefill benchmarks, warm-up). */
@@ -108,8 +113,10 @@ export class Session {
     }
 
     save(path: string): number {
+        const tokens = this.cachedTokens;
+        if (!tokens) throw new UserError("a conversation with images or audio cannot be saved yet (llama.cpp session files hold text tokens only)");
         try {
-            return this.ctx.saveSequence(this.seq, path, Int32Array.from(this.cached));
+            return this.ctx.saveSequence(this.seq, path, Int32Array.from(tokens));
         } catch (e) {
             throw new UserError((e as Error).message);
         }
@@ -123,4 +130,18 @@ export class Session {
             throw new UserError((e as Error).message);
         }
     }
+}
+
+/** Runs of text tokens become Int32Arrays; media chunks pass their native handle. */
+function nativePieces(items: readonly PromptItem[]): Array<Int32Array | unknown> {
+    const out: Array<Int32Array | unknown> = [];
+    let run: number[] = [];
+    for (const i of items) {
+        if (typeof i === "number") { run.push(i); continue; }
+        if (run.length) { out.push(Int32Array.from(run)); run = []; }
+        if (i.chunk === undefined) throw new UserError(`the ${i.type} ${i.id} is no longer in the KV cache and has no data to evaluate again`);
+        out.push(i.chunk);
+    }
+    if (run.length) out.push(Int32Array.from(run));
+    return out;
 }

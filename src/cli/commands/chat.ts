@@ -4,7 +4,15 @@
 
 import { createInterface } from "node:readline";
 import { Command } from "commander";
-import { ChatSession, type TurnResult } from "../../engine/chat.js";
+import { ChatSession, type TurnResult, type UserTurn } from "../../engine/chat.js";
+import { lazyEncoder } from "../../engine/media-answer.js";
+import type { LazyResource } from "../../engine/lazy-resource.js";
+import { Transcriber, transcriptPrompt } from "../../engine/transcriber.js";
+import type { NativeMedia } from "../../engine/native.js";
+import { decodeImage } from "../../media/image.js";
+import { decodeWav } from "../../media/audio.js";
+import { defaultModel } from "../../../models/default-model.js";
+import { asrPaths, requireMmproj } from "./transcribe.js";
 import { createContext } from "../../engine/context.js";
 import { Session } from "../../engine/session.js";
 import type { NativeContext } from "../../engine/native.js";
@@ -18,9 +26,13 @@ interface ChatFlags extends ModelFlags {
     system?: string; think?: boolean; temp: number; topK: number; topP: number; minP: number; repeatPenalty: number;
     seed?: number; maxTokens: number; ignoreEos?: boolean; stats?: boolean; hideThinking?: boolean;
     grammarFile?: string; jsonSchema?: string; json?: boolean; stop: string[];
+    mmproj?: string; asrModel?: string; asrMmproj?: string; maxImageTokens?: number; encoderIdleUnload?: number;
 }
 
 const HELP = `commands:
+  /image FILE [question]   ask about an image (needs --mmproj; the demo model has one)
+  /audio FILE [question]   a WAV recording: heard by the model's own audio encoder, or transcribed
+                           by the speech model (--asr-model) and answered
   /reset        forget the conversation
   /save FILE    save the conversation and its KV cache (FILE and FILE.json)
   /load FILE    restore a saved conversation
@@ -28,6 +40,13 @@ const HELP = `commands:
   /exit         quit (also Ctrl-D)
 Ctrl-C stops the current answer and keeps the conversation.`;
 
+
+/** `FILE rest` or `"FILE with spaces" rest`. */
+function pathAndRest(arg: string, usage: string): [string, string] {
+    const m = /^"([^"]+)"\s*(.*)$/.exec(arg) ?? /^(\S+)\s*(.*)$/.exec(arg);
+    if (!m) throw new UserError(`usage: ${usage}`);
+    return [m[1]!, m[2]!];
+}
 
 function statsLine(r: TurnResult): string {
     const s = r.stats;
@@ -57,27 +76,62 @@ export function chatCommand(): Command {
         .option("--stop <text>", "end the answer before this text (repeatable)", (v: string, prev: string[]) => [...prev, v], [] as string[])
         .option("--grammar-file <file>", "constrain answers with a GBNF grammar")
         .option("--json-schema <schema>", "constrain answers to JSON matching a schema (JSON text or a .json file)")
+        .option("--mmproj <file>", "the model's encoder GGUF (vision and/or audio), loaded at the first /image or /audio")
+        .option("--asr-model <file>", "speech model for /audio when the chat model has no audio encoder (GLM-ASR)")
+        .option("--asr-mmproj <file>", "the speech model's audio encoder")
+        .option("--max-image-tokens <n>", "scale images down to at most this many image tokens", numberOption("--max-image-tokens", { integer: true, positive: true }))
+        .option("--encoder-idle-unload <seconds>", "release encoders and the speech model after this long unused (0: keep)", numberOption("--encoder-idle-unload"), 0)
         .option("--stats", "print token counts and speed after each answer (stderr)")
         .option("--json", "line mode: print each answer as one JSON object per line ({content, reasoning, stats})")
         .action(async (f: ChatFlags) => {
             const settings = settingsFrom(f);
             const log = (line: string) => process.stderr.write(`${line}\n`);
+            let mmproj = f.mmproj;
+            if (!f.model && !mmproj) mmproj = (await defaultModel()).vision;
+            if (mmproj) await requireMmproj(mmproj, "encoder");
             const loaded = await loadFromFlags(f, log);
             let ctx: NativeContext | undefined;
+            const idle = f.encoderIdleUnload || undefined;
+            const note = (what: string) => (e: "loaded" | "released") => log(`[${what} ${e}${e === "loaded" ? "" : " after idle"} | RAM ${(process.memoryUsage().rss / 2 ** 20).toFixed(0)} MiB]`);
+            const encoder: LazyResource<NativeMedia> | undefined = mmproj ? lazyEncoder(loaded, mmproj, settings, { maxImageTokens: f.maxImageTokens, idleSeconds: idle, onChange: note("encoder") }) : undefined;
+            // Whether the encoder hears audio is known once it is loaded; until then /audio asks it.
+            const hears = async () => (encoder ? encoder.use((e) => e.info().audio) : false);
+            let transcriber: Transcriber | undefined;
             let chat: ChatSession;
             try {
                 const grammar = f.grammarFile ? readGrammarFile(f.grammarFile) : f.jsonSchema ? await grammarFromJsonSchema(loaded.llama, f.jsonSchema) : undefined;
                 if (grammar) await validateGrammar(loaded.llama, grammar);
                 ctx = createContext(loaded, settings);
                 chat = new ChatSession(loaded, new Session(ctx), {
+                    encoders: { image: encoder, audio: encoder },
                     system: f.system, enableThinking: f.think, maxTokens: f.maxTokens, ignoreEog: f.ignoreEos, stopStrings: f.stop,
                     sampling: { temperature: f.temp, topK: f.topK, topP: f.topP, minP: f.minP, repeatPenalty: f.repeatPenalty, seed: f.seed ?? Math.floor(Math.random() * 2 ** 31), grammar },
                 });
             } catch (e) {
                 ctx?.dispose();
+                await encoder?.release();
                 await loaded.dispose();
                 throw e;
             }
+            /** The user turn for /audio: the model hears it, or the speech model's transcript is sent. */
+            const audioTurn = async (path: string, question: string, signal: AbortSignal): Promise<UserTurn> => {
+                const audio = await decodeWav(path);
+                if (await hears()) return { text: question || "Answer what is said in this recording.", media: [{ kind: "audio", item: { samples: audio.samples } }] };
+                transcriber ??= new Transcriber(await asrPaths(f, log), { gpu: f.gpu, gpuLayers: f.gpuLayers }, settings, idle, (m) => log(`[speech model ${m.path} loaded in ${(m.loadMs / 1000).toFixed(1)} s]`));
+                const t = await transcriber.transcribe(audio.samples, { maxTokens: f.maxTokens, signal });
+                log(`transcript: ${t.content}`);
+                return { text: transcriptPrompt(t.content, question || undefined) };
+            };
+            const ask = async (turn: UserTurn | ((signal: AbortSignal) => Promise<UserTurn>)) => {
+                current = new AbortController();
+                const r = await chat.send(typeof turn === "function" ? await turn(current.signal) : turn, show, current.signal);
+                current = undefined;
+                if (tty) write("\n");
+                else if (f.json) write(`${JSON.stringify({ content: r.content, reasoning: r.reasoning, stats: jsonStats(r) })}\n`);
+                else write(`${r.content}\n`);
+                if (r.stats.reason === "aborted") log("[stopped]");
+                if (f.stats) log(statsLine(r));
+            };
             const tty = Boolean(process.stdin.isTTY && process.stdout.isTTY);
             let current: AbortController | undefined;
             const onSigint = () => { if (current) current.abort(); else if (!tty) process.exit(130); };
@@ -107,16 +161,17 @@ export function chatCommand(): Command {
                             else if (cmd === "/reset") { chat.reset(); log("conversation reset"); }
                             else if (cmd === "/save") { if (!arg) throw new UserError("usage: /save FILE"); chat.save(arg); log(`saved to ${arg}`); }
                             else if (cmd === "/load") { if (!arg) throw new UserError("usage: /load FILE"); chat.load(arg); log(`loaded ${arg} (${chat.history.length} messages)`); }
+                            else if (cmd === "/image") {
+                                const [path, question] = pathAndRest(arg, "/image FILE [question]");
+                                const image = await decodeImage(path, { maxTokens: f.maxImageTokens });
+                                await ask({ text: question || "Describe this image.", media: [{ kind: "image", item: { width: image.width, height: image.height, rgb: image.data } }] });
+                            } else if (cmd === "/audio") {
+                                const [path, question] = pathAndRest(arg, "/audio FILE [question]");
+                                await ask((signal) => audioTurn(path, question, signal));
+                            }
                             else throw new UserError(`unknown command ${cmd} (/help lists them)`);
                         } else {
-                            current = new AbortController();
-                            const r = await chat.send(line, show, current.signal);
-                            current = undefined;
-                            if (tty) write("\n");
-                            else if (f.json) write(`${JSON.stringify({ content: r.content, reasoning: r.reasoning, stats: jsonStats(r) })}\n`);
-                            else write(`${r.content}\n`);
-                            if (r.stats.reason === "aborted") log("[stopped]");
-                            if (f.stats) log(statsLine(r));
+                            await ask({ text: line });
                         }
                     } catch (e) {
                         current = undefined;
@@ -130,6 +185,8 @@ export function chatCommand(): Command {
                 process.off("SIGINT", onSigint);
                 rl.close();
                 ctx.dispose();
+                await encoder?.release();
+                await transcriber?.dispose();
                 await loaded.dispose();
             }
         });

@@ -1,7 +1,6 @@
 // `autoglm describe <image>`: streams a description of an image, or the answer to --prompt about it.
 
 import { Command } from "commander";
-import type { ChatMessage } from "../../engine/chat-template.js";
 import { answerWithMedia, openEncoder } from "../../engine/media-answer.js";
 import type { NativeMedia } from "../../engine/native.js";
 import { decodeImage, glmImageTokens } from "../../media/image.js";
@@ -48,8 +47,8 @@ export function describeCommand(): Command {
             let encoder: NativeMedia | undefined;
             try {
                 encoder = openEncoder(loaded, mmproj!, settings, "vision", f.maxImageTokens);
-                const messages: ChatMessage[] = [{ role: "user", content: [{ type: "image" }, { type: "text", text: f.prompt }] }];
-                const r = await withInterrupt((signal) => answerWithMedia(loaded, settings, encoder!, messages, [{ width: image.width, height: image.height, rgb: image.data }], {
+                const turn = { text: f.prompt, media: [{ kind: "image" as const, item: { width: image.width, height: image.height, rgb: image.data } }] };
+                const r = await withInterrupt((signal) => answerWithMedia(loaded, settings, encoder!, turn, {
                     maxTokens: f.maxTokens, sampling: { temperature: f.temp, seed: f.seed ?? 0 }, enableThinking: f.think, signal,
                     onPiece: (p) => { if (p.kind === "content" && !f.json) process.stdout.write(p.text); },
                 }));

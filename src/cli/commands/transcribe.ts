@@ -5,9 +5,12 @@
 import { Command } from "commander";
 import { UserError } from "../../../convert/errors.js";
 import { defaultAsrModel, DEFAULT_ASR_NOTE } from "../../../models/default-model.js";
-import type { ChatMessage } from "../../engine/chat-template.js";
+import { ChatSession } from "../../engine/chat.js";
+import { createContext } from "../../engine/context.js";
 import { answerWithMedia, openEncoder } from "../../engine/media-answer.js";
 import { checkGguf } from "../../engine/model.js";
+import { Session } from "../../engine/session.js";
+import { Transcriber, transcriptPrompt } from "../../engine/transcriber.js";
 import { decodeWav } from "../../media/audio.js";
 import { addModelOptions, loadFromFlags, settingsFrom, type ModelFlags } from "../model-options.js";
 import { numberOption } from "../parse.js";
@@ -17,14 +20,26 @@ interface Flags extends ModelFlags {
     question?: string; asrModel?: string; asrMmproj?: string; mmproj?: string; json?: boolean; temp: number; maxTokens: number;
 }
 
-const TRANSCRIBE = "Please transcribe this audio into text";
-
-async function requireMmproj(path: string, what: string): Promise<void> {
+/** Fails with a clear message unless `path` is an mmproj (an encoder), not a language model. */
+export async function requireMmproj(path: string, what: string): Promise<void> {
     const isModel = await checkGguf(path).then(() => true, (e) => {
         if (/mmproj/.test((e as Error).message)) return false;
         throw e;
     });
     if (isModel) throw new UserError(`${path} is a language model, not an mmproj (${what}) file`);
+}
+
+/** The speech model the flags name, or the built-in demo one. */
+export async function asrPaths(f: { asrModel?: string; asrMmproj?: string }, log: (line: string) => void): Promise<{ model: string; mmproj: string }> {
+    if (!f.asrModel && !f.asrMmproj) {
+        log(DEFAULT_ASR_NOTE);
+        const demo = await defaultAsrModel();
+        return { model: demo.text, mmproj: demo.audio };
+    }
+    if (!f.asrModel || !f.asrMmproj) throw new UserError("give both --asr-model and --asr-mmproj (the speech model and its audio encoder)");
+    await requireMmproj(f.asrMmproj, "audio encoder");
+    await checkGguf(f.asrModel);
+    return { model: f.asrModel, mmproj: f.asrMmproj };
 }
 
 export function transcribeCommand(): Command {
@@ -43,6 +58,7 @@ export function transcribeCommand(): Command {
             const sampling = { temperature: f.temp, seed: 0 };
             const audio = await decodeWav(audioPath);
             const out: { transcript?: string; answer: string; seconds: number; stats: Record<string, unknown> } = { answer: "", seconds: audio.seconds, stats: {} };
+            const audioTurn = (text: string) => ({ text, media: [{ kind: "audio" as const, item: { samples: audio.samples } }] });
 
             if (f.mmproj) {
                 // The chat model hears the audio itself.
@@ -52,37 +68,26 @@ export function transcribeCommand(): Command {
                     const enc = openEncoder(loaded, f.mmproj, settings, "audio");
                     try {
                         const question = f.question ?? "Answer what is said in this recording.";
-                        const r = await withInterrupt((signal) => answerWithMedia(loaded, settings, enc, [{ role: "user", content: [{ type: "audio" }, { type: "text", text: question }] }], [{ samples: audio.samples }], { maxTokens: f.maxTokens, sampling, signal }));
+                        const r = await withInterrupt((signal) => answerWithMedia(loaded, settings, enc, audioTurn(question), { maxTokens: f.maxTokens, sampling, signal }));
                         out.answer = r.content;
                         out.stats.answer = { promptTokens: r.stats.promptTokens, answerTokens: r.stats.tokens.length, ttftMs: r.stats.ttftMs };
                     } finally { enc.dispose(); }
                 } finally { await loaded.dispose(); }
             } else {
-                let asr = { text: f.asrModel, audio: f.asrMmproj };
-                if (!asr.text && !asr.audio) { log(DEFAULT_ASR_NOTE); asr = await defaultAsrModel(); }
-                if (!asr.text || !asr.audio) throw new UserError("give both --asr-model and --asr-mmproj (the speech model and its audio encoder)");
-                await requireMmproj(asr.audio, "audio encoder");
-                const asrLoaded = await loadFromFlags({ ...f, model: asr.text }, log);
+                const asr = await asrPaths(f, log);
+                const transcriber = new Transcriber(asr, { gpu: f.gpu, gpuLayers: f.gpuLayers }, settings, undefined, (m) => log(`speech model ${m.path} | ${m.architecture} | backend ${m.backend} | loaded in ${(m.loadMs / 1000).toFixed(1)} s`));
                 try {
-                    const enc = openEncoder(asrLoaded, asr.audio, settings, "audio");
-                    try {
-                        const messages: ChatMessage[] = [{ role: "user", content: [{ type: "audio" }, { type: "text", text: TRANSCRIBE }] }];
-                        const r = await withInterrupt((signal) => answerWithMedia(asrLoaded, settings, enc, messages, [{ samples: audio.samples }], { maxTokens: f.maxTokens, sampling, signal }));
-                        out.transcript = r.content;
-                        out.stats.transcript = { promptTokens: r.stats.promptTokens, tokens: r.stats.tokens.length, ttftMs: r.stats.ttftMs, audioSeconds: audio.seconds };
-                    } finally { enc.dispose(); }
-                } finally { await asrLoaded.dispose(); }
+                    const r = await withInterrupt((signal) => transcriber.transcribe(audio.samples, { maxTokens: f.maxTokens, signal }));
+                    out.transcript = r.content;
+                    out.stats.transcript = { promptTokens: r.stats.promptTokens, tokens: r.stats.tokens.length, ttftMs: r.stats.ttftMs, audioSeconds: audio.seconds };
+                } finally { await transcriber.dispose(); }
                 if (!f.json) process.stdout.write(`transcript: ${out.transcript}\n`);
                 const loaded = await loadFromFlags(f, log);
                 try {
-                    const { ChatSession } = await import("../../engine/chat.js");
-                    const { createContext } = await import("../../engine/context.js");
-                    const { Session } = await import("../../engine/session.js");
                     const ctx = createContext(loaded, settings);
                     try {
                         const chat = new ChatSession(loaded, new Session(ctx), { maxTokens: f.maxTokens, sampling });
-                        const prompt = f.question ? `${f.question}\n\nTranscript of the recording: ${out.transcript}` : out.transcript ?? "";
-                        const r = await withInterrupt((signal) => chat.send(prompt, undefined, signal));
+                        const r = await withInterrupt((signal) => chat.send(transcriptPrompt(out.transcript ?? "", f.question), undefined, signal));
                         out.answer = r.content;
                         out.stats.answer = { promptTokens: r.stats.evaluatedTokens, answerTokens: r.stats.tokens.length, ttftMs: r.stats.ttftMs };
                     } finally { ctx.dispose(); }

@@ -1,0 +1,79 @@
+#include "media-chunk.h"
+
+namespace {
+
+mtmd_bitmap * bitmapOf(Napi::Env env, Napi::Object it) {
+    mtmd_bitmap * bmp;
+    if (it.Get("samples").IsTypedArray()) {
+        Napi::Float32Array s = it.Get("samples").As<Napi::Float32Array>();
+        bmp = mtmd_bitmap_init_from_audio(s.ElementLength(), s.Data());
+    } else {
+        Napi::Uint8Array rgb = it.Get("rgb").As<Napi::Uint8Array>();
+        uint32_t w = it.Get("width").As<Napi::Number>().Uint32Value(), h = it.Get("height").As<Napi::Number>().Uint32Value();
+        if ((size_t) w * h * 3 != rgb.ElementLength()) throw Napi::RangeError::New(env, "image bytes do not match width x height x 3");
+        bmp = mtmd_bitmap_init(w, h, rgb.Data());
+    }
+    // The id names the chunk: sessions match media already in the KV cache by it.
+    if (it.Get("id").IsString()) mtmd_bitmap_set_id(bmp, it.Get("id").As<Napi::String>().Utf8Value().c_str());
+    return bmp;
+}
+
+} // namespace
+
+Napi::Value tokenizeMediaPrompt(Napi::Env env, const std::shared_ptr<mtmd_context> & encoder, const std::string & text, Napi::Array items) {
+    std::vector<mtmd_bitmap *> bitmaps;
+    auto freeBitmaps = [&]() { for (auto * b : bitmaps) mtmd_bitmap_free(b); };
+    try {
+        for (uint32_t i = 0; i < items.Length(); i++) bitmaps.push_back(bitmapOf(env, items.Get(i).As<Napi::Object>()));
+    } catch (...) {
+        freeBitmaps();
+        throw;
+    }
+    mtmd_input_text input{text.c_str(), text.size(), false, true};
+    mtmd_input_chunks * chunks = mtmd_input_chunks_init();
+    int32_t rc = mtmd_tokenize(encoder.get(), chunks, &input, (const mtmd_bitmap **) bitmaps.data(), bitmaps.size());
+    freeBitmaps();
+    if (rc != 0) {
+        mtmd_input_chunks_free(chunks);
+        throw Napi::Error::New(env, rc == 1 ? "the prompt's media markers do not match the media given" : "the image or audio could not be preprocessed by the encoder");
+    }
+    Napi::Array out = Napi::Array::New(env);
+    for (size_t i = 0; i < mtmd_input_chunks_size(chunks); i++) {
+        const mtmd_input_chunk * c = mtmd_input_chunks_get(chunks, i);
+        Napi::Object o = Napi::Object::New(env);
+        if (mtmd_input_chunk_get_type(c) == MTMD_INPUT_CHUNK_TYPE_TEXT) {
+            size_t n = 0;
+            const llama_token * toks = mtmd_input_chunk_get_tokens_text(c, &n);
+            Napi::Int32Array a = Napi::Int32Array::New(env, n);
+            for (size_t j = 0; j < n; j++) a[j] = toks[j];
+            o.Set("type", "text");
+            o.Set("tokens", a);
+        } else {
+            o.Set("type", mtmd_input_chunk_get_type(c) == MTMD_INPUT_CHUNK_TYPE_AUDIO ? "audio" : "image");
+            const char * id = mtmd_input_chunk_get_id(c);
+            o.Set("id", id ? id : "");
+            o.Set("tokens", (double) mtmd_input_chunk_get_n_tokens(c));
+            o.Set("positions", (double) mtmd_input_chunk_get_n_pos(c));
+            auto * holder = new std::shared_ptr<MediaChunk>(std::make_shared<MediaChunk>());
+            (*holder)->encoder = encoder;
+            (*holder)->chunk = mtmd_input_chunk_copy(c);
+            o.Set("chunk", Napi::External<std::shared_ptr<MediaChunk>>::New(env, holder, [](Napi::Env, std::shared_ptr<MediaChunk> * h) { delete h; }));
+        }
+        out.Set((uint32_t) i, o);
+    }
+    mtmd_input_chunks_free(chunks);
+    return out;
+}
+
+PromptPiece promptPieceOf(Napi::Env env, const Napi::Value & v) {
+    PromptPiece p;
+    if (v.IsTypedArray()) {
+        Napi::Int32Array a = v.As<Napi::Int32Array>();
+        p.tokens.assign(a.Data(), a.Data() + a.ElementLength());
+    } else if (v.IsExternal()) {
+        p.media = *v.As<Napi::External<std::shared_ptr<MediaChunk>>>().Data();
+    } else {
+        throw Napi::TypeError::New(env, "a prompt piece is an Int32Array of tokens or a media chunk");
+    }
+    return p;
+}

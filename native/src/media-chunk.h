@@ -1,0 +1,28 @@
+// Prompts with images or audio: libmtmd tokenizes text with media markers into text tokens and
+// media chunks. Each media chunk is handed to JS as its own handle, so a session can keep a chunk
+// it has already evaluated (matched by its content id) and send only the new ones.
+#pragma once
+#include <napi.h>
+#include <memory>
+#include <string>
+#include <vector>
+#include "llama.h"
+#include "mtmd.h"
+
+struct MediaChunk {
+    std::weak_ptr<mtmd_context> encoder; // evaluating needs the encoder; a released one is an error, not a crash
+    mtmd_input_chunk * chunk = nullptr;
+    ~MediaChunk() { if (chunk) mtmd_input_chunk_free(chunk); }
+};
+
+/** One piece of a prompt to evaluate: text tokens, or one media chunk. */
+struct PromptPiece {
+    std::vector<llama_token> tokens;
+    std::shared_ptr<MediaChunk> media;
+};
+
+/** tokenize(text, items) for NativeMedia: [{type:"text", tokens} | {type:"image"|"audio", id, tokens, positions, chunk}]. */
+Napi::Value tokenizeMediaPrompt(Napi::Env env, const std::shared_ptr<mtmd_context> & encoder, const std::string & text, Napi::Array items);
+
+/** A generate() piece from JS: an Int32Array of tokens or a media chunk handle. */
+PromptPiece promptPieceOf(Napi::Env env, const Napi::Value & v);

@@ -4,7 +4,11 @@
 import { Template } from "@huggingface/jinja";
 import { UserError } from "../../convert/errors.js";
 
-export type ContentPart = { type: "text"; text: string } | { type: "image" } | { type: "audio" };
+import type { MediaItem } from "./native.js";
+
+/** An image or audio part; `item` holds its pixels or samples (a template sees only the marker). */
+export interface MediaPart { type: "image" | "audio"; item?: MediaItem }
+export type ContentPart = { type: "text"; text: string } | MediaPart;
 export interface ChatMessage { role: "system" | "user" | "assistant" | "observation"; content: string | ContentPart[] }
 
 export class ChatTemplate {

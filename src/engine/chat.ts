@@ -4,7 +4,7 @@
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import type { Token } from "node-llama-cpp";
 import { UserError } from "../../convert/errors.js";
-import { ChatTemplate, type ChatMessage, type ContentPart } from "./chat-template.js";
+import { ChatTemplate, type ChatMessage, type MediaPart } from "./chat-template.js";
 import type { LazyResource } from "./lazy-resource.js";
 import { countMarkers, mediaPromptText, withMediaId } from "./media-prompt.js";
 import { StreamingDetokenizer } from "./detokenizer.js";
@@ -41,13 +41,19 @@ export interface TurnResult {
 
 interface SavedChat { version: 1; messages: ChatMessage[]; lastText: string; lastTokens: number[] }
 
+interface Generated { prompt: PromptItem[]; stopped: boolean; result: TurnResult }
+
 /** What a prompt item leaves in memory once evaluated: media keep their id and size, not their pixels. */
 const evaluated = (i: PromptItem): PromptItem => (typeof i === "number" ? i : { ...i, chunk: undefined });
 
+/** Per-call settings: a server request brings its own limits, sampling and stop strings. */
+export type TurnOptions = Partial<Omit<ChatOptions, "system" | "encoders">> & { signal?: AbortSignal; onPiece?: (p: Piece) => void };
+
+const mediaParts = (messages: readonly ChatMessage[]) =>
+    messages.flatMap((m) => (typeof m.content === "string" ? [] : m.content.filter((p): p is MediaPart => p.type !== "text")));
+
 export class ChatSession {
     private messages: ChatMessage[] = [];
-    /** The media of the conversation in the order their markers appear in the rendered prompt. */
-    private media: { kind: MediaKind; item: MediaItem }[] = [];
     /** The previous turn's prompt and answer as text, and the items (tokens, media) the cache holds for them. */
     private lastText = "";
     private lastItems: PromptItem[] = [];
@@ -65,7 +71,6 @@ export class ChatSession {
 
     reset(): void {
         this.messages = this.opts.system ? [{ role: "system", content: this.opts.system }] : [];
-        this.media = [];
         this.lastText = "";
         this.lastItems = [];
         this.session.reset();
@@ -77,22 +82,33 @@ export class ChatSession {
         return this.loaded.model.tokenize(text, true) as number[];
     }
 
-    private encoderFor(kinds: Set<MediaKind>): LazyResource<NativeMedia> {
-        const encoders = new Set([...kinds].map((k) => {
-            const e = this.opts.encoders?.[k];
-            if (!e) throw new UserError(k === "image" ? "this chat has no vision encoder: start it with --mmproj" : "this chat model has no audio encoder (give --mmproj with one, or --asr-model and --asr-mmproj)");
+    private encoderFor(parts: MediaPart[]): LazyResource<NativeMedia> {
+        const encoders = new Set(parts.map((p) => {
+            const e = this.opts.encoders?.[p.type];
+            if (!e) throw new UserError(p.type === "image" ? "this chat has no vision encoder: start it with --mmproj" : "this chat model has no audio encoder (give --mmproj with one, or --asr-model and --asr-mmproj)");
             return e;
         }));
         if (encoders.size > 1) throw new UserError("images and audio in one prompt need one mmproj with both encoders");
         return [...encoders][0]!;
     }
 
+    /** Prompt items for `text` (markers for `parts`), after `base`; generation runs inside the encoder's use. */
+    private withPrompt(text: string, base: PromptItem[], parts: MediaPart[], run: (prompt: PromptItem[]) => Promise<Generated>): Promise<Generated> {
+        if (parts.length === 0) return run([...base, ...this.tokenize(text)]);
+        return this.encoderFor(parts).use((encoder) => {
+            const items = parts.map((p) => {
+                if (!p.item) throw new UserError(`the ${p.type} has no data`);
+                return p.item;
+            });
+            return run([...base, ...promptItems(encoder.tokenize(text, items))]);
+        });
+    }
+
+    /** Adds a user turn to the conversation and answers it. */
     async send(user: string | UserTurn, onPiece?: (p: Piece) => void, signal?: AbortSignal): Promise<TurnResult> {
         const turn = typeof user === "string" ? { text: user } : user;
-        const media = (turn.media ?? []).map((m) => ({ kind: m.kind, item: withMediaId(m.item) }));
-        const content: ChatMessage["content"] = media.length ? [...media.map((m): ContentPart => ({ type: m.kind })), { type: "text", text: turn.text }] : turn.text;
-        this.messages.push({ role: "user", content });
-        this.media.push(...media);
+        const media = (turn.media ?? []).map((m): MediaPart => ({ type: m.kind, item: withMediaId(m.item) }));
+        this.messages.push({ role: "user", content: media.length ? [...media, { type: "text", text: turn.text }] : turn.text });
         try {
             const text = mediaPromptText(this.template, this.messages, { enableThinking: this.opts.enableThinking });
             // When the history renders as before, only the new text is tokenized and the cached items
@@ -100,40 +116,55 @@ export class ChatSession {
             // session's prefix match applies, and media match by content id.
             const continuation = this.lastText !== "" && text.startsWith(this.lastText);
             const suffix = continuation ? text.slice(this.lastText.length) : text;
-            const base = continuation ? this.lastItems : [];
-            const fresh = this.media.slice(this.media.length - countMarkers(suffix));
-            if (fresh.length === 0) return await this.generate(text, [...base, ...this.tokenize(suffix)], onPiece, signal);
-            return await this.encoderFor(new Set(fresh.map((m) => m.kind))).use((encoder) =>
-                this.generate(text, [...base, ...promptItems(encoder.tokenize(suffix, fresh.map((m) => m.item)))], onPiece, signal));
+            const all = mediaParts(this.messages);
+            const g = await this.withPrompt(suffix, continuation ? this.lastItems : [], all.slice(all.length - countMarkers(suffix)), (prompt) => this.generate(prompt, { onPiece, signal }));
+            this.messages.push({ role: "assistant", content: g.result.raw });
+            // After a stop string the cache holds tokens past the text kept: the next turn re-tokenizes
+            // and relies on the session's prefix match instead of the exact text continuation.
+            this.lastText = g.stopped ? "" : text + g.result.raw;
+            this.lastItems = g.stopped ? [] : [...g.prompt.map(evaluated), ...g.result.stats.tokens];
+            return g.result;
         } catch (e) {
             // The turn failed: the conversation stays as it was.
             this.messages.pop();
-            this.media.length -= media.length;
             this.lastText = "";
             this.lastItems = [];
             throw e;
         }
     }
 
-    private async generate(text: string, prompt: PromptItem[], onPiece: ((p: Piece) => void) | undefined, signal: AbortSignal | undefined): Promise<TurnResult> {
+    /**
+     * Answers a whole conversation given by the caller (a server request resends its history): the
+     * session's prefix match reuses whatever of it the KV cache already holds, images included.
+     */
+    async respond(messages: ChatMessage[], opts: TurnOptions = {}): Promise<TurnResult> {
+        this.lastText = "";
+        this.lastItems = [];
+        const parts = mediaParts(messages).map((p) => (p.item && !p.item.id ? { ...p, item: withMediaId(p.item) } : p));
+        const text = mediaPromptText(this.template, messages, { enableThinking: opts.enableThinking ?? this.opts.enableThinking });
+        return (await this.withPrompt(text, [], parts, (prompt) => this.generate(prompt, opts))).result;
+    }
+
+    private async generate(prompt: PromptItem[], o: TurnOptions): Promise<Generated> {
+        const opts = { ...this.opts, ...Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) } as ChatOptions & TurnOptions;
         const detok = new StreamingDetokenizer(this.loaded.model);
-        const stops = new StopStringFilter(this.opts.stopStrings ?? []);
+        const stops = new StopStringFilter(opts.stopStrings ?? []);
         const splitter = new ThinkingSplitter();
         const pieces: Piece[] = [];
         let shown = "";
         const take = (text: string) => {
             shown += text;
-            for (const p of splitter.push(text)) { pieces.push(p); onPiece?.(p); }
+            for (const p of splitter.push(text)) { pieces.push(p); opts.onPiece?.(p); }
         };
-        // A stop string aborts the generation; the user's signal does too.
+        // A stop string aborts the generation; the caller's signal does too.
         const stopper = new AbortController();
         const onAbort = () => stopper.abort();
-        signal?.addEventListener("abort", onAbort, { once: true });
-        if (signal?.aborted) stopper.abort();
+        opts.signal?.addEventListener("abort", onAbort, { once: true });
+        if (opts.signal?.aborted) stopper.abort();
         let stats: GenerateStats;
         try {
             stats = await this.session.generate(prompt, {
-                maxTokens: this.opts.maxTokens, sampling: this.opts.sampling, ignoreEog: this.opts.ignoreEog,
+                maxTokens: opts.maxTokens, sampling: opts.sampling, ignoreEog: opts.ignoreEog,
                 stopTokens: this.stopTokens, signal: stopper.signal,
                 onToken: (t) => {
                     take(stops.push(detok.push(t)));
@@ -141,20 +172,15 @@ export class ChatSession {
                 },
             });
         } finally {
-            signal?.removeEventListener("abort", onAbort);
+            opts.signal?.removeEventListener("abort", onAbort);
         }
         take(stops.push(detok.flush()));
         take(stops.flush());
-        for (const p of splitter.flush()) { pieces.push(p); onPiece?.(p); }
+        for (const p of splitter.flush()) { pieces.push(p); opts.onPiece?.(p); }
         if (stops.stopped) stats = { ...stats, reason: "stop" };
         const raw = stops.stopped ? shown : this.loaded.model.detokenize(Array.from(stats.tokens) as Token[]);
-        this.messages.push({ role: "assistant", content: raw });
-        // After a stop string the cache holds tokens past the text kept: the next turn re-tokenizes
-        // and relies on the session's prefix match instead of the exact text continuation.
-        this.lastText = stops.stopped ? "" : text + raw;
-        this.lastItems = stops.stopped ? [] : [...prompt.map(evaluated), ...stats.tokens];
         const join = (kind: Piece["kind"]) => pieces.filter((p) => p.kind === kind).map((p) => p.text).join("");
-        return { content: join("content").trim(), reasoning: join("reasoning").trim(), raw, stats };
+        return { prompt, stopped: stops.stopped, result: { content: join("content").trim(), reasoning: join("reasoning").trim(), raw, stats } };
     }
 
     /** Saves the KV cache (llama.cpp's session file) and the conversation beside it (FILE.json). */
@@ -186,7 +212,6 @@ export class ChatSession {
             throw e;
         }
         this.messages = saved.messages;
-        this.media = [];
         this.lastText = saved.lastText;
         this.lastItems = saved.lastTokens;
     }

@@ -18,7 +18,7 @@ Napi::Function NativeMedia::Define(Napi::Env env) {
     });
 }
 
-// new NativeMedia(nodeLlamaCppModel, mmprojPath, { threads, useGpu, maxImageTokens })
+// new NativeMedia(nodeLlamaCppModel, mmprojPath, { threads, useGpu, flashAttention, maxImageTokens })
 NativeMedia::NativeMedia(const Napi::CallbackInfo & info) : Napi::ObjectWrap<NativeMedia>(info) {
     Napi::Env env = info.Env();
     const llama_model * model = unwrapNodeLlamaCppModel(info[0]);
@@ -29,6 +29,11 @@ NativeMedia::NativeMedia(const Napi::CallbackInfo & info) : Napi::ObjectWrap<Nat
     mtmd_context_params p = mtmd_context_params_default();
     if (o.Get("threads").IsNumber()) p.n_threads = o.Get("threads").As<Napi::Number>().Int32Value();
     if (o.Get("useGpu").IsBoolean()) p.use_gpu = o.Get("useGpu").As<Napi::Boolean>().Value();
+    if (o.Get("flashAttention").IsString()) {
+        // The encoder's attention kernel follows the context's setting, as llama.cpp's tools do.
+        std::string fa = o.Get("flashAttention").As<Napi::String>().Utf8Value();
+        p.flash_attn_type = fa == "on" ? LLAMA_FLASH_ATTN_TYPE_ENABLED : fa == "off" ? LLAMA_FLASH_ATTN_TYPE_DISABLED : LLAMA_FLASH_ATTN_TYPE_AUTO;
+    }
     if (o.Get("maxImageTokens").IsNumber()) p.image_max_tokens = o.Get("maxImageTokens").As<Napi::Number>().Int32Value();
     p.print_timings = false;
     mtmd_context * m = mtmd_init_from_file(path.c_str(), model, p);

@@ -15,7 +15,7 @@ import type { Piece } from "./thinking.js";
 export function openEncoder(loaded: LoadedModel, mmproj: string, settings: ContextSettings, need?: "vision" | "audio", maxImageTokens?: number): NativeMedia {
     let encoder: NativeMedia;
     try {
-        encoder = new loaded.addon.NativeMedia(internalModelHandle(loaded.model), mmproj, { threads: settings.threads, useGpu: loaded.backend !== "cpu", maxImageTokens });
+        encoder = new loaded.addon.NativeMedia(internalModelHandle(loaded.model), mmproj, { threads: settings.threads, useGpu: loaded.backend !== "cpu", flashAttention: settings.flashAttention, maxImageTokens });
     } catch (e) {
         throw new UserError((e as Error).message);
     }

@@ -63,7 +63,7 @@ export interface NativeContext {
 
 export interface NativeAddon {
     NativeContext: new (nodeLlamaCppModel: unknown, options: NativeContextOptions) => NativeContext;
-    NativeMedia: new (nodeLlamaCppModel: unknown, mmprojPath: string, options: { threads?: number; useGpu?: boolean; maxImageTokens?: number }) => NativeMedia;
+    NativeMedia: new (nodeLlamaCppModel: unknown, mmprojPath: string, options: { threads?: number; useGpu?: boolean; flashAttention?: "auto" | "on" | "off"; maxImageTokens?: number }) => NativeMedia;
 }
 
 const BUILD_DIR = fileURLToPath(new URL("../../../native/build/", import.meta.url));

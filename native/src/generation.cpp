@@ -111,7 +111,9 @@ void run(Job * job) {
     if (!res.tokens.empty()) res.decodeMs = msSince(decodeStart);
 }
 
-Napi::Object resultObject(Napi::Env env, const GenerationResult & r) {
+} // namespace
+
+Napi::Object generationResultObject(Napi::Env env, const GenerationResult & r) {
     Napi::Object o = Napi::Object::New(env);
     Napi::Int32Array toks = Napi::Int32Array::New(env, r.tokens.size());
     for (size_t i = 0; i < r.tokens.size(); i++) toks[i] = r.tokens[i];
@@ -126,8 +128,6 @@ Napi::Object resultObject(Napi::Env env, const GenerationResult & r) {
     o.Set("promptTokens", r.promptTokens);
     return o;
 }
-
-} // namespace
 
 llama_token sampleToken(llama_context * ctx, llama_sampler * smpl, bool argmax, int32_t nVocab, int32_t idx) {
     if (!argmax) return llama_sampler_sample(smpl, ctx, idx); // waits for the logits; also accepts the token
@@ -205,7 +205,7 @@ Napi::Value startGeneration(Napi::Env env, NativeContext * owner, GenerationRequ
             job->tokens.BlockingCall([job](Napi::Env env, Napi::Function) {
                 job->owner->busy = false;
                 if (!job->res.error.empty()) job->deferred.Reject(Napi::Error::New(env, job->res.error).Value());
-                else job->deferred.Resolve(resultObject(env, job->res));
+                else job->deferred.Resolve(generationResultObject(env, job->res));
                 job->owner->Unref();
             });
             job->tokens.Release();

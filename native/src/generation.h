@@ -40,6 +40,9 @@ llama_token sampleToken(llama_context * ctx, llama_sampler * smpl, bool argmax, 
 /** Decodes `tokens` at positions start.. into `seq`, `nBatch` at a time; logits for the last one only. */
 bool decodeTokens(llama_context * ctx, uint32_t nBatch, int32_t seq, const std::vector<llama_token> & tokens, int32_t start, std::string & error);
 
+/** The JS object for a finished job. */
+Napi::Object generationResultObject(Napi::Env env, const GenerationResult & r);
+
 /** The message for a llama_decode return code. */
 std::string decodeError(int32_t rc);
 

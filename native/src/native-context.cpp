@@ -1,5 +1,6 @@
 #include "native-context.h"
 #include "generation.h"
+#include "batch-scheduler.h"
 #include "model-handle.h"
 #include "media-chunk.h"
 #include <vector>
@@ -19,6 +20,9 @@ Napi::Function NativeContext::Define(Napi::Env env) {
         InstanceMethod("removeTokens", &NativeContext::RemoveTokens),
         InstanceMethod("evaluate", &NativeContext::Evaluate),
         InstanceMethod("generate", &NativeContext::Generate),
+        InstanceMethod("submit", &NativeContext::Submit),
+        InstanceMethod("cancel", &NativeContext::Cancel),
+        InstanceMethod("sequenceSize", &NativeContext::SequenceSize),
         InstanceMethod("abort", &NativeContext::Abort),
         InstanceMethod("produced", &NativeContext::Produced),
         InstanceMethod("saveSequence", &NativeContext::SaveSequence),
@@ -65,7 +69,7 @@ NativeContext::~NativeContext() { release(); }
 /** Throws unless the context exists and no job is running on it. */
 void NativeContext::requireIdle(Napi::Env env) {
     if (ctx == nullptr) throw Napi::Error::New(env, "the context was disposed");
-    if (busy) throw Napi::Error::New(env, "the context is busy");
+    if (busy || (scheduler && scheduler->load() > 0)) throw Napi::Error::New(env, "the context is busy");
 }
 
 void NativeContext::joinWorker() {
@@ -75,6 +79,7 @@ void NativeContext::joinWorker() {
 void NativeContext::release() {
     abortRequested = true;
     joinWorker();
+    if (scheduler) scheduler->stop();
     if (ctx != nullptr) {
         threadpool.detach(ctx);
         llama_free(ctx);
@@ -112,20 +117,46 @@ Napi::Value NativeContext::Evaluate(const Napi::CallbackInfo & info) {
     return startGeneration(info.Env(), this, std::move(req), Napi::Function());
 }
 
-// generate({ seq, startPos, prompt: Array<Int32Array | media chunk>, maxTokens, ignoreEog, stopTokens?: Int32Array, sampling }, onToken): Promise<result>
-Napi::Value NativeContext::Generate(const Napi::CallbackInfo & info) {
-    requireIdle(info.Env());
-    Napi::Object o = info[0].As<Napi::Object>();
+// { seq, startPos, prompt: Array<Int32Array | media chunk>, maxTokens, ignoreEog, stopTokens?: Int32Array, sampling }
+static GenerationRequest requestOf(Napi::Env env, Napi::Object o) {
     GenerationRequest req;
     req.seq = o.Get("seq").As<Napi::Number>().Int32Value();
     req.startPos = o.Get("startPos").As<Napi::Number>().Int32Value();
     Napi::Array pieces = o.Get("prompt").As<Napi::Array>();
-    for (uint32_t i = 0; i < pieces.Length(); i++) req.prompt.push_back(promptPieceOf(info.Env(), pieces.Get(i)));
+    for (uint32_t i = 0; i < pieces.Length(); i++) req.prompt.push_back(promptPieceOf(env, pieces.Get(i)));
     req.maxTokens = o.Get("maxTokens").As<Napi::Number>().Int32Value();
     req.ignoreEog = o.Get("ignoreEog").ToBoolean();
     if (o.Get("stopTokens").IsTypedArray()) req.stopTokens = tokensOf(o.Get("stopTokens"));
     if (o.Get("sampling").IsObject()) req.sampling = readSamplingOptions(o.Get("sampling").As<Napi::Object>());
-    return startGeneration(info.Env(), this, std::move(req), info[1].IsFunction() ? info[1].As<Napi::Function>() : Napi::Function());
+    return req;
+}
+
+// generate(request, onToken): Promise<result>; the whole context is this job's.
+Napi::Value NativeContext::Generate(const Napi::CallbackInfo & info) {
+    requireIdle(info.Env());
+    return startGeneration(info.Env(), this, requestOf(info.Env(), info[0].As<Napi::Object>()), info[1].IsFunction() ? info[1].As<Napi::Function>() : Napi::Function());
+}
+
+// submit(request, onToken): { id, done: Promise<result> }. Jobs of different sequences run batched;
+// positions >= startPos of the sequence are dropped first, on the scheduler's thread.
+Napi::Value NativeContext::Submit(const Napi::CallbackInfo & info) {
+    Napi::Env env = info.Env();
+    if (ctx == nullptr) throw Napi::Error::New(env, "the context was disposed");
+    if (busy) throw Napi::Error::New(env, "the context is busy with a single-sequence generation");
+    GenerationRequest req = requestOf(env, info[0].As<Napi::Object>());
+    if (req.seq < 0 || (uint32_t) req.seq >= llama_n_seq_max(ctx)) throw Napi::RangeError::New(env, "no such sequence");
+    if (!scheduler) scheduler = std::make_unique<BatchScheduler>(this);
+    return scheduler->submit(env, std::move(req), info[1].IsFunction() ? info[1].As<Napi::Function>() : Napi::Function());
+}
+
+Napi::Value NativeContext::Cancel(const Napi::CallbackInfo & info) {
+    if (scheduler) scheduler->cancel((int64_t) info[0].As<Napi::Number>().Int64Value());
+    return info.Env().Undefined();
+}
+
+// Positions one sequence can hold (the context is split evenly between sequences).
+Napi::Value NativeContext::SequenceSize(const Napi::CallbackInfo & info) {
+    return Napi::Number::New(info.Env(), ctx ? llama_n_ctx_seq(ctx) : 0);
 }
 
 Napi::Value NativeContext::Produced(const Napi::CallbackInfo & info) {

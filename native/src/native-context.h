@@ -8,6 +8,9 @@
 #include <thread>
 #include "llama.h"
 #include "cpu-threadpool.h"
+#include <memory>
+
+class BatchScheduler;
 
 class NativeContext : public Napi::ObjectWrap<NativeContext> {
 public:
@@ -24,6 +27,7 @@ public:
     std::atomic_int32_t produced{0}; // tokens sampled by the running job, readable from JS
     std::thread worker;
     CpuThreadpool threadpool; // persistent ggml worker threads, paused between jobs
+    std::unique_ptr<BatchScheduler> scheduler; // batched jobs of several sequences (the server's slots)
     void joinWorker();
     void requireIdle(Napi::Env env);
 
@@ -33,6 +37,9 @@ private:
     Napi::Value RemoveTokens(const Napi::CallbackInfo & info);
     Napi::Value Evaluate(const Napi::CallbackInfo & info);
     Napi::Value Generate(const Napi::CallbackInfo & info);
+    Napi::Value Submit(const Napi::CallbackInfo & info);
+    Napi::Value Cancel(const Napi::CallbackInfo & info);
+    Napi::Value SequenceSize(const Napi::CallbackInfo & info);
     Napi::Value Abort(const Napi::CallbackInfo & info);
     Napi::Value Produced(const Napi::CallbackInfo & info);
     Napi::Value SaveSequence(const Napi::CallbackInfo & info);

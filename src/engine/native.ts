@@ -47,12 +47,25 @@ export interface NativeMedia {
     dispose(): void;
 }
 
+export interface GenerateRequest {
+    seq: number; startPos: number; prompt: Array<Int32Array | unknown>; maxTokens: number;
+    ignoreEog?: boolean; stopTokens?: Int32Array; sampling?: SamplingOptions;
+}
+
 export interface NativeContext {
     contextSize(): number;
     removeTokens(seq: number, fromPos: number): boolean;
     evaluate(seq: number, tokens: Int32Array, startPos: number): Promise<{ promptMs: number; promptComplete: boolean }>;
     /** `prompt`: text token runs and media chunk handles, evaluated in order from startPos. */
-    generate(req: { seq: number; startPos: number; prompt: Array<Int32Array | unknown>; maxTokens: number; ignoreEog?: boolean; stopTokens?: Int32Array; sampling?: SamplingOptions }, onToken?: (token: number) => void): Promise<GenerateResult>;
+    generate(req: GenerateRequest, onToken?: (token: number) => void): Promise<GenerateResult>;
+    /**
+     * Queues a job for batched generation with the other sequences' jobs (the server's slots). The
+     * sequence's positions >= startPos are dropped first; `cancel(id)` ends it at the next step.
+     */
+    submit(req: GenerateRequest, onToken?: (token: number) => void): { id: number; done: Promise<GenerateResult> };
+    cancel(id: number): void;
+    /** Positions one sequence holds (the context is split evenly between its sequences). */
+    sequenceSize(): number;
     abort(): void;
     /** Tokens sampled so far by the running generation. */
     produced(): number;

@@ -20,6 +20,9 @@ export function promptItems(chunks: PromptChunk[]): PromptItem[] {
     return chunks.flatMap((c): PromptItem[] => (c.type === "text" ? Array.from(c.tokens) : [c]));
 }
 
+/** The prompt does not fit the context: the caller's mistake (HTTP 400), not a failure. */
+export class ContextOverflowError extends UserError {}
+
 export interface GenerateOptions {
     maxTokens: number;
     sampling?: SamplingOptions;
@@ -41,7 +44,11 @@ export class Session {
     /** What the sequence's KV cache holds, in position order. */
     private cached: CachedItem[] = [];
 
-    constructor(private readonly ctx: NativeContext, readonly seq = 0) {}
+    /**
+     * batched: the sequence is one of several whose jobs the context batches together (the server's
+     * slots); its cache is trimmed on the context's thread when a job starts, never from here.
+     */
+    constructor(private readonly ctx: NativeContext, readonly seq = 0, private readonly batched = false) {}
 
     /** The cached text tokens; undefined when the cache holds media too. */
     get cachedTokens(): readonly number[] | undefined {
@@ -52,7 +59,8 @@ export class Session {
     get cachedMedia(): number { return this.cached.filter((i) => typeof i !== "number").length; }
 
     reset(): void {
-        this.ctx.removeTokens(this.seq, 0);
+        // A batched sequence is trimmed by its next job (startPos 0 then).
+        if (!this.batched) this.ctx.removeTokens(this.seq, 0);
         this.cached = [];
     }
 
@@ -71,18 +79,30 @@ export class Session {
         if (opts.signal?.aborted) {
             return { tokens: new Int32Array(0), reason: "aborted", promptMs: 0, decodeMs: 0, ttftMs: 0, decodedTokens: 0, promptComplete: false, nextPos: commonPos, promptTokens: 0, reusedTokens: reused, evaluatedTokens: 0 };
         }
-        if (common < this.cached.length) this.ctx.removeTokens(this.seq, commonPos);
-        this.cached.length = common;
         const fresh = prompt.slice(common);
-        const onAbort = () => this.ctx.abort();
+        const positions = commonPos + fresh.reduce<number>((n, i) => n + (typeof i === "number" ? 1 : i.positions), 0);
+        const room = this.ctx.sequenceSize() - positions;
+        if (room <= 0) throw new ContextOverflowError(`the prompt needs ${positions} positions; the context holds ${this.ctx.sequenceSize()}${this.batched ? " per slot" : ""}`);
+        if (!this.batched) this.ctx.removeTokens(this.seq, commonPos); // also clears what another user of the sequence left
+        this.cached.length = common;
+        const req = {
+            seq: this.seq, startPos: commonPos, prompt: nativePieces(fresh), maxTokens: Math.min(opts.maxTokens, room), ignoreEog: opts.ignoreEog,
+            stopTokens: opts.stopTokens ? Int32Array.from(opts.stopTokens) : undefined, sampling: opts.sampling,
+        };
+        let onAbort = () => this.ctx.abort();
         let r: GenerateResult;
         try {
-            const running = this.ctx.generate({
-                seq: this.seq, startPos: commonPos, prompt: nativePieces(fresh), maxTokens: opts.maxTokens, ignoreEog: opts.ignoreEog,
-                stopTokens: opts.stopTokens ? Int32Array.from(opts.stopTokens) : undefined, sampling: opts.sampling,
-            }, opts.onToken);
+            let running: Promise<GenerateResult>;
+            if (this.batched) {
+                const job = this.ctx.submit(req, opts.onToken);
+                onAbort = () => this.ctx.cancel(job.id);
+                running = job.done;
+            } else {
+                running = this.ctx.generate(req, opts.onToken);
+            }
             // Listen only once the job has started: the native side clears any earlier abort request.
             opts.signal?.addEventListener("abort", onAbort, { once: true });
+            if (opts.signal?.aborted) onAbort();
             r = await running;
         } catch (e) {
             this.reset(); // the cache state is unknown after a failure: start clean next time

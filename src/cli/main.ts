@@ -12,6 +12,7 @@ import { benchCommand } from "./commands/bench.js";
 import { chatCommand } from "./commands/chat.js";
 import { describeCommand } from "./commands/describe.js";
 import { transcribeCommand } from "./commands/transcribe.js";
+import { serveCommand } from "./commands/serve.js";
 
 export function buildProgram(): Command {
     const program = new Command("autoglm")
@@ -19,7 +20,7 @@ export function buildProgram(): Command {
         .version(packageVersion(), "-V, --version")
         .showHelpAfterError("(run with --help for usage)")
         .exitOverride();
-    for (const make of [convertCommand, quantizeCommand, infoCommand, synthesizeCommand, chatCommand, describeCommand, transcribeCommand, benchCommand]) {
+    for (const make of [convertCommand, quantizeCommand, infoCommand, synthesizeCommand, chatCommand, describeCommand, transcribeCommand, serveCommand, benchCommand]) {
         program.addCommand(make().exitOverride());
     }
     return program;

@@ -49,6 +49,9 @@ const evaluated = (i: PromptItem): PromptItem => (typeof i === "number" ? i : { 
 /** Per-call settings: a server request brings its own limits, sampling and stop strings. */
 export type TurnOptions = Partial<Omit<ChatOptions, "system" | "encoders">> & { signal?: AbortSignal; onPiece?: (p: Piece) => void };
 
+/** Raw completions stream the text as it comes: no <think> split. */
+type GenerateOptions = TurnOptions & { raw?: boolean };
+
 const mediaParts = (messages: readonly ChatMessage[]) =>
     messages.flatMap((m) => (typeof m.content === "string" ? [] : m.content.filter((p): p is MediaPart => p.type !== "text")));
 
@@ -133,6 +136,19 @@ export class ChatSession {
         }
     }
 
+    /** The prompt text `messages` render to (a server compares it with what each slot holds). */
+    promptText(messages: ChatMessage[], enableThinking?: boolean): string {
+        return mediaPromptText(this.template, messages, { enableThinking: enableThinking ?? this.opts.enableThinking });
+    }
+
+    /** Continues `text` as it is: no chat template, no thinking split (the completions endpoint). */
+    async complete(text: string, opts: TurnOptions = {}): Promise<TurnResult> {
+        this.lastText = "";
+        this.lastItems = [];
+        if (text.length === 0) throw new UserError("the prompt is empty");
+        return (await this.generate(this.tokenize(text), { ...opts, raw: true })).result;
+    }
+
     /**
      * Answers a whole conversation given by the caller (a server request resends its history): the
      * session's prefix match reuses whatever of it the KV cache already holds, images included.
@@ -145,16 +161,17 @@ export class ChatSession {
         return (await this.withPrompt(text, [], parts, (prompt) => this.generate(prompt, opts))).result;
     }
 
-    private async generate(prompt: PromptItem[], o: TurnOptions): Promise<Generated> {
-        const opts = { ...this.opts, ...Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) } as ChatOptions & TurnOptions;
+    private async generate(prompt: PromptItem[], o: GenerateOptions): Promise<Generated> {
+        const opts = { ...this.opts, ...Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) } as ChatOptions & GenerateOptions;
         const detok = new StreamingDetokenizer(this.loaded.model);
         const stops = new StopStringFilter(opts.stopStrings ?? []);
-        const splitter = new ThinkingSplitter();
+        const splitter = opts.raw ? undefined : new ThinkingSplitter();
         const pieces: Piece[] = [];
         let shown = "";
+        const emit = (ps: Piece[]) => { for (const p of ps) { pieces.push(p); opts.onPiece?.(p); } };
         const take = (text: string) => {
             shown += text;
-            for (const p of splitter.push(text)) { pieces.push(p); opts.onPiece?.(p); }
+            emit(splitter ? splitter.push(text) : text ? [{ kind: "content", text }] : []);
         };
         // A stop string aborts the generation; the caller's signal does too.
         const stopper = new AbortController();
@@ -176,7 +193,7 @@ export class ChatSession {
         }
         take(stops.push(detok.flush()));
         take(stops.flush());
-        for (const p of splitter.flush()) { pieces.push(p); opts.onPiece?.(p); }
+        if (splitter) emit(splitter.flush());
         if (stops.stopped) stats = { ...stats, reason: "stop" };
         const raw = stops.stopped ? shown : this.loaded.model.detokenize(Array.from(stats.tokens) as Token[]);
         const join = (kind: Piece["kind"]) => pieces.filter((p) => p.kind === kind).map((p) => p.text).join("");

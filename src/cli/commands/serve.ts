@@ -1,0 +1,109 @@
+// `autoglm serve`: the OpenAI-compatible server. It listens at once (/health says "loading"),
+// loads the model, then serves --parallel N slots over one context; SIGINT/SIGTERM stop accepting,
+// cancel running streams, free the model and exit 0.
+
+import { readFileSync } from "node:fs";
+import { Command } from "commander";
+import { UserError } from "../../../convert/errors.js";
+import { readGguf } from "../../../convert/gguf/reader.js";
+import { defaultModel } from "../../../models/default-model.js";
+import { createContext } from "../../engine/context.js";
+import { lazyEncoder } from "../../engine/media-answer.js";
+import { Transcriber } from "../../engine/transcriber.js";
+import { buildApp } from "../../server/app.js";
+import { SlotPool } from "../../server/slots.js";
+import { formatBytes } from "../format.js";
+import { addModelOptions, loadFromFlags, settingsFrom, type ModelFlags } from "../model-options.js";
+import { numberOption } from "../parse.js";
+import { asrPaths, requireMmproj } from "./transcribe.js";
+
+interface ServeFlags extends ModelFlags {
+    mmproj?: string; asrModel?: string; asrMmproj?: string; host: string; port: number; apiKey?: string; apiKeyFile?: string;
+    parallel: number; queue: number; servedModelName: string; maxBodyMb: number; maxImageTokens?: number; encoderIdleUnload: number;
+    allowRemoteMedia?: boolean; allowLocalMedia?: boolean; think?: boolean;
+}
+
+function apiKey(f: ServeFlags): string | undefined {
+    if (f.apiKey && f.apiKeyFile) throw new UserError("give --api-key or --api-key-file, not both");
+    if (!f.apiKeyFile) return f.apiKey || undefined;
+    let key: string;
+    try {
+        key = readFileSync(f.apiKeyFile, "utf8").trim();
+    } catch (e) {
+        throw new UserError(`cannot read the API key file ${f.apiKeyFile}: ${(e as Error).message}`);
+    }
+    if (!key) throw new UserError(`the API key file ${f.apiKeyFile} is empty`);
+    return key;
+}
+
+export function serveCommand(): Command {
+    return addModelOptions(new Command("serve").description("serve the model over an OpenAI-compatible HTTP API (chat completions, completions, models, metrics)"))
+        .option("--mmproj <file>", "the model's vision/audio encoder GGUF (loaded at the first image)")
+        .option("--asr-model <file>", "speech model for audio input when the model cannot hear (GLM-ASR)")
+        .option("--asr-mmproj <file>", "the speech model's audio encoder")
+        .option("--host <address>", "address to listen on", "127.0.0.1")
+        .option("--port <n>", "port", numberOption("--port", { integer: true }), 8000)
+        .option("--api-key <key>", "require this bearer key on /v1/* and /metrics")
+        .option("--api-key-file <file>", "read the key from a file (keeps it out of the process list)")
+        .option("--parallel <n>", "slots: requests generated at once, their decode steps batched", numberOption("--parallel", { integer: true, positive: true }), 1)
+        .option("--queue <n>", "requests that may wait for a slot before 503s", numberOption("--queue", { integer: true }), 64)
+        .option("--served-model-name <name>", "the model id clients use", "autoglm-phone-9b")
+        .option("--max-body-mb <n>", "largest request body (base64 screenshots are large)", numberOption("--max-body-mb", { positive: true }), 32)
+        .option("--max-image-tokens <n>", "scale images down to at most this many image tokens", numberOption("--max-image-tokens", { integer: true, positive: true }))
+        .option("--encoder-idle-unload <seconds>", "release encoders and the speech model after this long unused (0: keep)", numberOption("--encoder-idle-unload"), 0)
+        .option("--allow-remote-media", "fetch http(s) image URLs (off: refused, no server-side request forgery)")
+        .option("--allow-local-media", "read images from local paths in requests (off: refused)")
+        .action(async (f: ServeFlags) => {
+            const log = (line: string) => process.stderr.write(`${line}\n`);
+            if (f.port < 0 || f.port > 65535) throw new UserError(`--port must be 0..65535, got ${f.port}`);
+            if (f.queue < 0) throw new UserError(`--queue must be >= 0, got ${f.queue}`);
+            const key = apiKey(f);
+            const perSlot = settingsFrom(f);
+            // --ctx-size is per slot: the context holds one sequence of that size per slot.
+            const settings = { ...perSlot, contextSize: perSlot.contextSize * f.parallel, sequences: f.parallel };
+            let mmproj = f.mmproj;
+            if (!f.model && !mmproj) mmproj = (await defaultModel()).vision;
+            if (mmproj) await requireMmproj(mmproj, "encoder");
+            const asr = f.asrModel || f.asrMmproj ? await asrPaths(f, log) : undefined;
+
+            const server = buildApp({
+                servedName: f.servedModelName, apiKey: key, bodyLimit: Math.round(f.maxBodyMb * 2 ** 20),
+                media: { allowRemote: Boolean(f.allowRemoteMedia), allowLocal: Boolean(f.allowLocalMedia), maxImageTokens: f.maxImageTokens, maxRemoteBytes: 64 * 2 ** 20 },
+            });
+            let address: string;
+            try {
+                address = await server.app.listen({ host: f.host, port: f.port });
+            } catch (e) {
+                throw new UserError(`cannot listen on ${f.host}:${f.port}: ${(e as Error).message}`);
+            }
+            log(`listening on ${address} (loading the model; /health answers 503 until it is ready)`);
+            const loaded = await loadFromFlags(f, log).catch(async (e) => { await server.app.close(); throw e; });
+            const ctx = createContext(loaded, settings);
+            const idle = f.encoderIdleUnload || undefined;
+            const encoder = mmproj ? lazyEncoder(loaded, mmproj, perSlot, { maxImageTokens: f.maxImageTokens, idleSeconds: idle }) : undefined;
+            const transcriber = asr ? new Transcriber(asr, { gpu: f.gpu, gpuLayers: f.gpuLayers }, perSlot, idle) : undefined;
+            const pool = new SlotPool(loaded, ctx, f.parallel, { maxTokens: 2 ** 31 - 1, enableThinking: f.think, encoders: { image: encoder, audio: encoder } }, f.queue);
+            const parameters = (await readGguf(loaded.path)).tensors.reduce((n, t) => n + t.shape.reduce((a, b) => a * Number(b), 1), 0);
+            const clip = mmproj ? (await readGguf(mmproj)).metadata : undefined;
+            const modalities = { vision: clip?.value("clip.has_vision_encoder") === true, audio: Boolean(asr) || clip?.value("clip.has_audio_encoder") === true };
+            server.attach({ loaded, pool, contextPerSlot: ctx.sequenceSize(), encoder, transcriber, parameters, modalities });
+            log(`ready: ${f.parallel} slot(s) x ${ctx.sequenceSize()} tokens | model "${f.servedModelName}"${mmproj ? ` | images via ${mmproj} (loaded on first use)` : ""}${asr ? ` | audio via ${asr.model}` : ""} | RAM ${formatBytes(process.memoryUsage().rss)}${key ? " | API key required" : ""}`);
+
+            await new Promise<void>((resolve) => {
+                const stop = (sig: string) => {
+                    log(`${sig}: stopping (running requests are cancelled)`);
+                    pool.drain(new UserError("the server is shutting down"));
+                    server.cancelAll();
+                    resolve();
+                };
+                process.once("SIGINT", () => stop("SIGINT"));
+                process.once("SIGTERM", () => stop("SIGTERM"));
+            });
+            await server.app.close();
+            ctx.dispose();
+            await encoder?.release();
+            await transcriber?.dispose();
+            await loaded.dispose();
+            log("stopped");
+        });
+}

@@ -77,6 +77,7 @@ export function serveCommand(): Command {
                 throw new UserError(`cannot listen on ${f.host}:${f.port}: ${(e as Error).message}`);
             }
             log(`listening on ${address} (loading the model; /health answers 503 until it is ready)`);
+            if (f.model) log(`loading ${f.model}`);
             const loaded = await loadFromFlags(f, log).catch(async (e) => { await server.app.close(); throw e; });
             const ctx = createContext(loaded, settings);
             const idle = f.encoderIdleUnload || undefined;

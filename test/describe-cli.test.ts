@@ -2,6 +2,7 @@
 // native engine, the same greedy answer as llama.cpp's llama-mtmd-cli, and clear errors.
 import { spawnSync } from "node:child_process";
 import { readFileSync, writeFileSync } from "node:fs";
+import { crc32, deflateSync } from "node:zlib";
 import { join } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
 import { runCli } from "./helpers/cli.js";
@@ -53,14 +54,16 @@ describe("autoglm describe", () => {
         expect(ascii(printed).trim()).toBe(expected.trim());
     });
 
-    it("bad input: a text file named .jpg, a truncated PNG, an empty file, no --mmproj, a text model as --mmproj", async () => {
+    it("bad input: a text file named .jpg, a truncated PNG, an empty file, an image beyond the pixel limit, no --mmproj, a text model as --mmproj", async () => {
         const txt = join(root, "photo.jpg"); writeFileSync(txt, "not really a photo");
         const cut = join(root, "cut.png"); writeFileSync(cut, readFileSync(image).subarray(0, 60));
         const empty = join(root, "empty.png"); writeFileSync(empty, "");
+        const huge = join(root, "huge.png"); writeFileSync(huge, pngHeaderOnly(50_000, 50_000));
         const cases: [string[], RegExp][] = [
             [[txt], /not an image autoglm can read/],
             [[cut], /could not be decoded|not an image/],
             [[empty], /is empty/],
+            [[huge, "-m", files.text, "--mmproj", files.vision], /larger than the .*-pixel limit/],
             [[image, "-m", files.text], /--mmproj is required with --model/],
             [[image, "-m", files.text, "--mmproj", files.text], /is a language model, not an mmproj/],
             [[join(root, "nope.png"), "-m", files.text, "--mmproj", files.vision], /image not found/],
@@ -73,3 +76,16 @@ describe("autoglm describe", () => {
         }
     });
 });
+
+/** A PNG that declares width x height but holds no pixels: the size check must refuse it before decoding. */
+function pngHeaderOnly(width: number, height: number): Buffer {
+    const chunk = (type: string, data: Buffer) => {
+        const len = Buffer.alloc(4); len.writeUInt32BE(data.length);
+        const body = Buffer.concat([Buffer.from(type, "ascii"), data]);
+        const crc = Buffer.alloc(4); crc.writeUInt32BE(crc32(body));
+        return Buffer.concat([len, body, crc]);
+    };
+    const ihdr = Buffer.alloc(13);
+    ihdr.writeUInt32BE(width, 0); ihdr.writeUInt32BE(height, 4); ihdr[8] = 8; ihdr[9] = 2; // 8-bit RGB
+    return Buffer.concat([Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]), chunk("IHDR", ihdr), chunk("IDAT", deflateSync(Buffer.alloc(0))), chunk("IEND", Buffer.alloc(0))]);
+}

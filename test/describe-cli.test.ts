@@ -54,7 +54,7 @@ describe("autoglm describe", () => {
         expect(ascii(printed).trim()).toBe(expected.trim());
     });
 
-    it("bad input: a text file named .jpg, a truncated PNG, an empty file, an image beyond the pixel limit, no --mmproj, a text model as --mmproj", async () => {
+    it("bad input: a text file named .jpg, a truncated PNG, an empty file, an image beyond the pixel limit, no --mmproj, a missing mmproj, a text model as --mmproj", async () => {
         const txt = join(root, "photo.jpg"); writeFileSync(txt, "not really a photo");
         const cut = join(root, "cut.png"); writeFileSync(cut, readFileSync(image).subarray(0, 60));
         const empty = join(root, "empty.png"); writeFileSync(empty, "");
@@ -66,6 +66,7 @@ describe("autoglm describe", () => {
             [[huge, "-m", files.text, "--mmproj", files.vision], /larger than the .*-pixel limit/],
             [[image, "-m", files.text], /--mmproj is required with --model/],
             [[image, "-m", files.text, "--mmproj", files.text], /is a language model, not an mmproj/],
+            [[image, "-m", files.text, "--mmproj", join(root, "missing-mmproj.gguf")], /mmproj file not found/],
             [[join(root, "nope.png"), "-m", files.text, "--mmproj", files.vision], /image not found/],
         ];
         for (const [args, pattern] of cases) {

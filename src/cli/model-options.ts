@@ -3,9 +3,10 @@
 
 import { Command, Option } from "commander";
 import ora from "ora";
-import { defaultModel, DEFAULT_MODEL_NOTE } from "../../models/default-model.js";
+import { defaultAsrModel, defaultModel, DEFAULT_ASR_NOTE, DEFAULT_MODEL_NOTE } from "../../models/default-model.js";
 import { contextSettings, type ContextSettings } from "../engine/context.js";
-import { loadModel, type GpuChoice, type LoadedModel } from "../engine/model.js";
+import { readMmproj } from "../engine/media-answer.js";
+import { checkGguf, loadModel, type GpuChoice, type LoadedModel } from "../engine/model.js";
 import { UserError } from "../../convert/errors.js";
 import { formatBytes, formatDuration } from "./format.js";
 import { numberOption } from "./parse.js";
@@ -55,4 +56,17 @@ export async function loadFromFlags(f: ModelFlags, log: (line: string) => void):
         spinner.stop();
         throw e;
     }
+}
+
+/** The speech model --asr-model / --asr-mmproj name (both, checked), or the built-in demo pair. */
+export async function speechModelFromFlags(f: { asrModel?: string; asrMmproj?: string }, log: (line: string) => void): Promise<{ model: string; mmproj: string }> {
+    if (!f.asrModel && !f.asrMmproj) {
+        log(DEFAULT_ASR_NOTE);
+        const demo = await defaultAsrModel();
+        return { model: demo.text, mmproj: demo.audio };
+    }
+    if (!f.asrModel || !f.asrMmproj) throw new UserError("give both --asr-model and --asr-mmproj (the speech model and its audio encoder)");
+    await readMmproj(f.asrMmproj, "audio encoder");
+    await checkGguf(f.asrModel);
+    return { model: f.asrModel, mmproj: f.asrMmproj };
 }

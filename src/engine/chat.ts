@@ -152,12 +152,12 @@ export class ChatSession {
     /**
      * Answers a whole conversation given by the caller (a server request resends its history): the
      * session's prefix match reuses whatever of it the KV cache already holds, images included.
+     * `text`: the prompt text, when the caller has rendered it already (promptText).
      */
-    async respond(messages: ChatMessage[], opts: TurnOptions = {}): Promise<TurnResult> {
+    async respond(messages: ChatMessage[], opts: TurnOptions = {}, text = this.promptText(messages, opts.enableThinking)): Promise<TurnResult> {
         this.lastText = "";
         this.lastItems = [];
         const parts = mediaParts(messages).map((p) => (p.item && !p.item.id ? { ...p, item: withMediaId(p.item) } : p));
-        const text = mediaPromptText(this.template, messages, { enableThinking: opts.enableThinking ?? this.opts.enableThinking });
         return (await this.withPrompt(text, [], parts, (prompt) => this.generate(prompt, opts))).result;
     }
 

@@ -6,8 +6,6 @@ export class LazyResource<T> {
     private opening: Promise<T> | undefined;
     private users = 0;
     private timer: NodeJS.Timeout | undefined;
-    /** How many times it was loaded (a reload after an idle release counts again). */
-    loads = 0;
 
     /** idleSeconds: release after this long unused; undefined or 0: keep until disposed. */
     constructor(
@@ -17,8 +15,6 @@ export class LazyResource<T> {
         private readonly onChange?: (event: "loaded" | "released") => void,
     ) {}
 
-    get loaded(): boolean { return this.value !== undefined; }
-
     /** Runs `job` with the resource loaded; it is not released while a job runs. */
     async use<R>(job: (value: T) => Promise<R> | R): Promise<R> {
         clearTimeout(this.timer);
@@ -27,7 +23,6 @@ export class LazyResource<T> {
             if (!this.value) {
                 this.opening ??= Promise.resolve(this.open()).finally(() => { this.opening = undefined; });
                 this.value = await this.opening;
-                this.loads++;
                 this.onChange?.("loaded");
             }
             return await job(this.value);

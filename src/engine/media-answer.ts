@@ -1,7 +1,9 @@
 // Answers over media: opening an mmproj for a model, and one-shot answers about an image or a
 // clip (describe, transcribe-and-answer) through the same ChatSession the chat uses.
 
+import { existsSync, statSync } from "node:fs";
 import { UserError } from "../../convert/errors.js";
+import { readGguf } from "../../convert/gguf/reader.js";
 import { ChatSession, type ChatOptions, type TurnResult, type UserTurn } from "./chat.js";
 import { createContext, type ContextSettings } from "./context.js";
 import { LazyResource } from "./lazy-resource.js";
@@ -10,6 +12,21 @@ import { internalModelHandle, type LoadedModel } from "./model.js";
 import type { NativeMedia } from "./native.js";
 import { Session } from "./session.js";
 import type { Piece } from "./thinking.js";
+
+/** Which encoders an mmproj holds. */
+export interface EncoderCaps { vision: boolean; audio: boolean }
+
+/**
+ * Checks that `path` is an mmproj (not a language model) and reads from its header which encoders
+ * it holds, without loading it: commands know what an encoder can do before its first use.
+ */
+export async function readMmproj(path: string, what = "encoder"): Promise<EncoderCaps> {
+    if (!existsSync(path)) throw new UserError(`mmproj file not found: ${path}`);
+    if (!statSync(path).isFile()) throw new UserError(`${path} is not a file`);
+    const meta = (await readGguf(path)).metadata;
+    if (meta.value("general.architecture") !== "clip") throw new UserError(`${path} is a language model, not an mmproj (${what}) file`);
+    return { vision: meta.value("clip.has_vision_encoder") === true, audio: meta.value("clip.has_audio_encoder") === true };
+}
 
 /** Loads an mmproj for `loaded`; `need` says which encoder the caller requires. */
 export function openEncoder(loaded: LoadedModel, mmproj: string, settings: ContextSettings, need?: "vision" | "audio", maxImageTokens?: number): NativeMedia {

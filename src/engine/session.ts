@@ -55,9 +55,6 @@ export class Session {
         return this.cached.every((i) => typeof i === "number") ? (this.cached as number[]) : undefined;
     }
 
-    /** Media chunks the cache holds. */
-    get cachedMedia(): number { return this.cached.filter((i) => typeof i !== "number").length; }
-
     reset(): void {
         // A batched sequence is trimmed by its next job (startPos 0 then).
         if (!this.batched) this.ctx.removeTokens(this.seq, 0);

@@ -36,8 +36,6 @@ export class Transcriber {
         }, async (m) => { m.encoder.dispose(); await m.loaded.dispose(); }, idleSeconds);
     }
 
-    get loaded(): boolean { return this.model.loaded; }
-
     transcribe(samples: Float32Array, opts: { maxTokens: number; signal?: AbortSignal }): Promise<TurnResult> {
         return this.model.use(({ loaded, encoder }) => answerWithMedia(loaded, this.settings, encoder, { text: TRANSCRIBE_PROMPT, media: [{ kind: "audio", item: { samples } }] }, {
             maxTokens: opts.maxTokens, sampling: { temperature: 0 }, signal: opts.signal,

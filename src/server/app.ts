@@ -8,6 +8,7 @@ import { UserError } from "../../convert/errors.js";
 import type { TurnResult, TurnOptions } from "../engine/chat.js";
 import { grammarFromJsonSchema, validateGrammar } from "../engine/grammar.js";
 import type { LazyResource } from "../engine/lazy-resource.js";
+import type { EncoderCaps } from "../engine/media-answer.js";
 import type { LoadedModel } from "../engine/model.js";
 import type { NativeMedia, SamplingOptions } from "../engine/native.js";
 import type { Piece } from "../engine/thinking.js";
@@ -36,8 +37,8 @@ export interface Backend {
     transcriber?: Transcriber;
     /** Parameter count, from the GGUF's tensor shapes. */
     parameters: number;
-    /** What the mmproj and the speech model let the server take in. */
-    modalities: { vision: boolean; audio: boolean };
+    /** What the mmproj's encoders take in (from its header). */
+    encoderCaps: EncoderCaps;
 }
 
 const UNLIMITED = 2 ** 31 - 1;
@@ -146,7 +147,7 @@ export function buildApp(opts: ServerOptions): { app: FastifyInstance; attach(b:
         const meta = {
             n_params: b.parameters, size: b.loaded.model.size, n_ctx_train: b.loaded.model.trainContextSize, n_ctx: b.contextPerSlot,
             n_vocab: b.loaded.vocabSize, architecture: b.loaded.architecture,
-            modalities: { text: true, ...b.modalities },
+            modalities: { text: true, vision: b.encoderCaps.vision, audio: b.encoderCaps.audio || Boolean(b.transcriber) },
         };
         return { object: "list", data: [{ id: opts.servedName, object: "model", created: Math.floor(Date.now() / 1000), owned_by: "autoglm", meta }] };
     });
@@ -201,7 +202,7 @@ export function buildApp(opts: ServerOptions): { app: FastifyInstance; attach(b:
 
     const audioRoute: AudioRoute = async (samples) => {
         const b = ready();
-        if (b.encoder && (await b.encoder.use((e) => e.info().audio))) return { type: "audio", item: { samples } };
+        if (b.encoder && b.encoderCaps.audio) return { type: "audio", item: { samples } };
         if (!b.transcriber) throw new ApiError(400, "this server cannot hear audio: start it with --asr-model and --asr-mmproj (or an --mmproj with an audio encoder)", "audio_unsupported");
         const t = await b.transcriber.transcribe(samples, { maxTokens: 1024 });
         return { type: "text", text: `Transcript of the recording: ${t.content}\n` };
@@ -239,7 +240,7 @@ export function buildApp(opts: ServerOptions): { app: FastifyInstance; attach(b:
         const text = b.pool.slots[0]!.chat.promptText(messages, enableThinking);
 
         if (!body.stream) {
-            const r = await onSlot(req, reply, text, (slot, signal) => slot.chat.respond(messages, { ...options, signal }));
+            const r = await onSlot(req, reply, text, (slot, signal) => slot.chat.respond(messages, { ...options, signal }, text));
             const message: Record<string, string> = { role: "assistant", content: r.content };
             if (returnReasoning && r.reasoning) message.reasoning_content = r.reasoning;
             return { id: cid, object: "chat.completion", created, model: opts.servedName, choices: [{ index: 0, message, finish_reason: finishReason(r) }], usage: usage(r), timings: timings(r) };
@@ -252,7 +253,7 @@ export function buildApp(opts: ServerOptions): { app: FastifyInstance; attach(b:
         };
         let r: TurnResult;
         try {
-            r = await onSlot(req, reply, text, (slot, signal) => slot.chat.respond(messages, { ...options, signal, onPiece }));
+            r = await onSlot(req, reply, text, (slot, signal) => slot.chat.respond(messages, { ...options, signal, onPiece }, text));
         } catch (e) {
             if (!events.started) throw e;
             const err = e instanceof ApiError ? e : new ApiError(500, (e as Error).message, "generation_failed");

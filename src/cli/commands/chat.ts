@@ -5,14 +5,13 @@
 import { createInterface } from "node:readline";
 import { Command } from "commander";
 import { ChatSession, type TurnResult, type UserTurn } from "../../engine/chat.js";
-import { lazyEncoder } from "../../engine/media-answer.js";
+import { lazyEncoder, readMmproj } from "../../engine/media-answer.js";
 import type { LazyResource } from "../../engine/lazy-resource.js";
 import { Transcriber, transcriptPrompt } from "../../engine/transcriber.js";
 import type { NativeMedia } from "../../engine/native.js";
 import { decodeImage } from "../../media/image.js";
 import { decodeWav } from "../../media/audio.js";
 import { defaultModel } from "../../../models/default-model.js";
-import { asrPaths, requireMmproj } from "./transcribe.js";
 import { createContext } from "../../engine/context.js";
 import { Session } from "../../engine/session.js";
 import type { NativeContext } from "../../engine/native.js";
@@ -20,7 +19,7 @@ import { grammarFromJsonSchema, readGrammarFile, validateGrammar } from "../../e
 import type { Piece } from "../../engine/thinking.js";
 import { UserError } from "../../../convert/errors.js";
 import { numberOption } from "../parse.js";
-import { addModelOptions, loadFromFlags, settingsFrom, type ModelFlags } from "../model-options.js";
+import { addModelOptions, loadFromFlags, settingsFrom, speechModelFromFlags, type ModelFlags } from "../model-options.js";
 
 interface ChatFlags extends ModelFlags {
     system?: string; think?: boolean; temp: number; topK: number; topP: number; minP: number; repeatPenalty: number;
@@ -88,14 +87,13 @@ export function chatCommand(): Command {
             const log = (line: string) => process.stderr.write(`${line}\n`);
             let mmproj = f.mmproj;
             if (!f.model && !mmproj) mmproj = (await defaultModel()).vision;
-            if (mmproj) await requireMmproj(mmproj, "encoder");
+            // Read from the header: /audio knows whether the model hears without loading the encoder.
+            const caps = mmproj ? await readMmproj(mmproj, "encoder") : undefined;
             const loaded = await loadFromFlags(f, log);
             let ctx: NativeContext | undefined;
             const idle = f.encoderIdleUnload || undefined;
             const note = (what: string) => (e: "loaded" | "released") => log(`[${what} ${e}${e === "loaded" ? "" : " after idle"} | RAM ${(process.memoryUsage().rss / 2 ** 20).toFixed(0)} MiB]`);
             const encoder: LazyResource<NativeMedia> | undefined = mmproj ? lazyEncoder(loaded, mmproj, settings, { maxImageTokens: f.maxImageTokens, idleSeconds: idle, onChange: note("encoder") }) : undefined;
-            // Whether the encoder hears audio is known once it is loaded; until then /audio asks it.
-            const hears = async () => (encoder ? encoder.use((e) => e.info().audio) : false);
             let transcriber: Transcriber | undefined;
             let chat: ChatSession;
             try {
@@ -116,8 +114,8 @@ export function chatCommand(): Command {
             /** The user turn for /audio: the model hears it, or the speech model's transcript is sent. */
             const audioTurn = async (path: string, question: string, signal: AbortSignal): Promise<UserTurn> => {
                 const audio = await decodeWav(path);
-                if (await hears()) return { text: question || "Answer what is said in this recording.", media: [{ kind: "audio", item: { samples: audio.samples } }] };
-                transcriber ??= new Transcriber(await asrPaths(f, log), { gpu: f.gpu, gpuLayers: f.gpuLayers }, settings, idle, (m) => log(`[speech model ${m.path} loaded in ${(m.loadMs / 1000).toFixed(1)} s]`));
+                if (caps?.audio) return { text: question || "Answer what is said in this recording.", media: [{ kind: "audio", item: { samples: audio.samples } }] };
+                transcriber ??= new Transcriber(await speechModelFromFlags(f, log), { gpu: f.gpu, gpuLayers: f.gpuLayers }, settings, idle, (m) => log(`[speech model ${m.path} loaded in ${(m.loadMs / 1000).toFixed(1)} s]`));
                 const t = await transcriber.transcribe(audio.samples, { maxTokens: f.maxTokens, signal });
                 log(`transcript: ${t.content}`);
                 return { text: transcriptPrompt(t.content, question || undefined) };

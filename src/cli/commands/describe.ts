@@ -1,12 +1,11 @@
 // `autoglm describe <image>`: streams a description of an image, or the answer to --prompt about it.
 
 import { Command } from "commander";
-import { answerWithMedia, openEncoder } from "../../engine/media-answer.js";
+import { answerWithMedia, openEncoder, readMmproj } from "../../engine/media-answer.js";
 import type { NativeMedia } from "../../engine/native.js";
 import { decodeImage, glmImageTokens } from "../../media/image.js";
 import { defaultModel } from "../../../models/default-model.js";
 import { UserError } from "../../../convert/errors.js";
-import { checkGguf } from "../../engine/model.js";
 import { addModelOptions, loadFromFlags, settingsFrom, type ModelFlags } from "../model-options.js";
 import { numberOption } from "../parse.js";
 import { withInterrupt } from "../interrupt.js";
@@ -36,11 +35,7 @@ export function describeCommand(): Command {
             } else if (!mmproj) {
                 throw new UserError("--mmproj is required with --model: give the vision encoder GGUF that belongs to the model");
             }
-            const arch = await checkGguf(mmproj!).catch((e) => {
-                if (/mmproj/.test((e as Error).message)) return undefined; // an mmproj: what we want
-                throw e;
-            });
-            if (arch) throw new UserError(`${mmproj} is a language model, not an mmproj (vision encoder) file`);
+            await readMmproj(mmproj!, "vision encoder");
             const image = await decodeImage(imagePath, { maxTokens: f.maxImageTokens });
             const settings = settingsFrom(f);
             const loaded = await loadFromFlags(f, log);

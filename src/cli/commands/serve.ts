@@ -8,14 +8,13 @@ import { UserError } from "../../../convert/errors.js";
 import { readGguf } from "../../../convert/gguf/reader.js";
 import { defaultModel } from "../../../models/default-model.js";
 import { createContext } from "../../engine/context.js";
-import { lazyEncoder } from "../../engine/media-answer.js";
+import { lazyEncoder, readMmproj } from "../../engine/media-answer.js";
 import { Transcriber } from "../../engine/transcriber.js";
 import { buildApp } from "../../server/app.js";
 import { SlotPool } from "../../server/slots.js";
 import { formatBytes } from "../format.js";
-import { addModelOptions, loadFromFlags, settingsFrom, type ModelFlags } from "../model-options.js";
+import { addModelOptions, loadFromFlags, settingsFrom, speechModelFromFlags, type ModelFlags } from "../model-options.js";
 import { numberOption } from "../parse.js";
-import { asrPaths, requireMmproj } from "./transcribe.js";
 
 interface ServeFlags extends ModelFlags {
     mmproj?: string; asrModel?: string; asrMmproj?: string; host: string; port: number; apiKey?: string; apiKeyFile?: string;
@@ -63,8 +62,8 @@ export function serveCommand(): Command {
             const settings = { ...perSlot, contextSize: perSlot.contextSize * f.parallel, sequences: f.parallel };
             let mmproj = f.mmproj;
             if (!f.model && !mmproj) mmproj = (await defaultModel()).vision;
-            if (mmproj) await requireMmproj(mmproj, "encoder");
-            const asr = f.asrModel || f.asrMmproj ? await asrPaths(f, log) : undefined;
+            const encoderCaps = mmproj ? await readMmproj(mmproj, "encoder") : { vision: false, audio: false };
+            const asr = f.asrModel || f.asrMmproj ? await speechModelFromFlags(f, log) : undefined;
 
             const server = buildApp({
                 servedName: f.servedModelName, apiKey: key, bodyLimit: Math.round(f.maxBodyMb * 2 ** 20),
@@ -85,9 +84,7 @@ export function serveCommand(): Command {
             const transcriber = asr ? new Transcriber(asr, { gpu: f.gpu, gpuLayers: f.gpuLayers }, perSlot, idle) : undefined;
             const pool = new SlotPool(loaded, ctx, f.parallel, { maxTokens: 2 ** 31 - 1, enableThinking: f.think, encoders: { image: encoder, audio: encoder } }, f.queue);
             const parameters = (await readGguf(loaded.path)).tensors.reduce((n, t) => n + t.shape.reduce((a, b) => a * Number(b), 1), 0);
-            const clip = mmproj ? (await readGguf(mmproj)).metadata : undefined;
-            const modalities = { vision: clip?.value("clip.has_vision_encoder") === true, audio: Boolean(asr) || clip?.value("clip.has_audio_encoder") === true };
-            server.attach({ loaded, pool, contextPerSlot: ctx.sequenceSize(), encoder, transcriber, parameters, modalities });
+            server.attach({ loaded, pool, contextPerSlot: ctx.sequenceSize(), encoder, encoderCaps, transcriber, parameters });
             log(`ready: ${f.parallel} slot(s) x ${ctx.sequenceSize()} tokens | model "${f.servedModelName}"${mmproj ? ` | images via ${mmproj} (loaded on first use)` : ""}${asr ? ` | audio via ${asr.model}` : ""} | RAM ${formatBytes(process.memoryUsage().rss)}${key ? " | API key required" : ""}`);
 
             await new Promise<void>((resolve) => {

@@ -3,43 +3,18 @@
 // that one model does both.
 
 import { Command } from "commander";
-import { UserError } from "../../../convert/errors.js";
-import { defaultAsrModel, DEFAULT_ASR_NOTE } from "../../../models/default-model.js";
 import { ChatSession } from "../../engine/chat.js";
 import { createContext } from "../../engine/context.js";
-import { answerWithMedia, openEncoder } from "../../engine/media-answer.js";
-import { checkGguf } from "../../engine/model.js";
+import { answerWithMedia, openEncoder, readMmproj } from "../../engine/media-answer.js";
 import { Session } from "../../engine/session.js";
 import { Transcriber, transcriptPrompt } from "../../engine/transcriber.js";
 import { decodeWav } from "../../media/audio.js";
-import { addModelOptions, loadFromFlags, settingsFrom, type ModelFlags } from "../model-options.js";
+import { addModelOptions, loadFromFlags, settingsFrom, speechModelFromFlags, type ModelFlags } from "../model-options.js";
 import { numberOption } from "../parse.js";
 import { withInterrupt } from "../interrupt.js";
 
 interface Flags extends ModelFlags {
     question?: string; asrModel?: string; asrMmproj?: string; mmproj?: string; json?: boolean; temp: number; maxTokens: number;
-}
-
-/** Fails with a clear message unless `path` is an mmproj (an encoder), not a language model. */
-export async function requireMmproj(path: string, what: string): Promise<void> {
-    const isModel = await checkGguf(path).then(() => true, (e) => {
-        if (/mmproj/.test((e as Error).message)) return false;
-        throw e;
-    });
-    if (isModel) throw new UserError(`${path} is a language model, not an mmproj (${what}) file`);
-}
-
-/** The speech model the flags name, or the built-in demo one. */
-export async function asrPaths(f: { asrModel?: string; asrMmproj?: string }, log: (line: string) => void): Promise<{ model: string; mmproj: string }> {
-    if (!f.asrModel && !f.asrMmproj) {
-        log(DEFAULT_ASR_NOTE);
-        const demo = await defaultAsrModel();
-        return { model: demo.text, mmproj: demo.audio };
-    }
-    if (!f.asrModel || !f.asrMmproj) throw new UserError("give both --asr-model and --asr-mmproj (the speech model and its audio encoder)");
-    await requireMmproj(f.asrMmproj, "audio encoder");
-    await checkGguf(f.asrModel);
-    return { model: f.asrModel, mmproj: f.asrMmproj };
 }
 
 export function transcribeCommand(): Command {
@@ -62,7 +37,7 @@ export function transcribeCommand(): Command {
 
             if (f.mmproj) {
                 // The chat model hears the audio itself.
-                await requireMmproj(f.mmproj, "audio encoder");
+                await readMmproj(f.mmproj, "audio encoder");
                 const loaded = await loadFromFlags(f, log);
                 try {
                     const enc = openEncoder(loaded, f.mmproj, settings, "audio");
@@ -74,7 +49,7 @@ export function transcribeCommand(): Command {
                     } finally { enc.dispose(); }
                 } finally { await loaded.dispose(); }
             } else {
-                const asr = await asrPaths(f, log);
+                const asr = await speechModelFromFlags(f, log);
                 const transcriber = new Transcriber(asr, { gpu: f.gpu, gpuLayers: f.gpuLayers }, settings, undefined, (m) => log(`speech model ${m.path} | ${m.architecture} | backend ${m.backend} | loaded in ${(m.loadMs / 1000).toFixed(1)} s`));
                 try {
                     const r = await withInterrupt((signal) => transcriber.transcribe(audio.samples, { maxTokens: f.maxTokens, signal }));

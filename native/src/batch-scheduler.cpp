@@ -114,15 +114,7 @@ void BatchScheduler::loop() {
             res.ttftMs = res.promptMs = msSince(job->started);
             job->decodeStart = Clock::now();
         }
-        if (!job->req.ignoreEog && llama_vocab_is_eog(owner->vocab, tok)) { res.reason = "eog"; return false; }
-        const auto & stops = job->req.stopTokens;
-        if (std::find(stops.begin(), stops.end(), tok) != stops.end()) { res.reason = "stop"; return false; }
-        res.tokens.push_back(tok);
-        if (job->streaming) job->tokens.NonBlockingCall(new llama_token(tok), [](Napi::Env env, Napi::Function cb, llama_token * t) {
-            std::unique_ptr<llama_token> owned(t);
-            try { cb.Call({Napi::Number::New(env, *owned)}); } catch (const Napi::Error &) {}
-        });
-        if ((int32_t) res.tokens.size() >= job->req.maxTokens) { res.reason = "length"; return false; }
+        if (!acceptToken(owner->vocab, job->req, res, tok, job->streaming ? &job->tokens : nullptr)) return false;
         job->pending = tok;
         return true;
     };

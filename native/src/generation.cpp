@@ -81,19 +81,9 @@ void run(Job * job) {
             res.promptMs = res.ttftMs;
             decodeStart = Clock::now();
         }
-        if (!req.ignoreEog && llama_vocab_is_eog(self->vocab, tok)) { res.reason = "eog"; break; }
-        if (std::find(req.stopTokens.begin(), req.stopTokens.end(), tok) != req.stopTokens.end()) { res.reason = "stop"; break; }
-        res.tokens.push_back(tok);
+        bool more = acceptToken(self->vocab, req, res, tok, job->streaming ? &job->tokens : nullptr);
         self->produced = (int32_t) res.tokens.size();
-        if (job->streaming) job->tokens.NonBlockingCall(new llama_token(tok), [](Napi::Env env, Napi::Function cb, llama_token * t) {
-            std::unique_ptr<llama_token> owned(t);
-            try {
-                cb.Call({Napi::Number::New(env, *owned)});
-            } catch (const Napi::Error &) {
-                // A throwing onToken callback must not take the generation down; JS sees it as an uncaught error.
-            }
-        });
-        if ((int32_t) res.tokens.size() >= req.maxTokens) { res.reason = "length"; break; }
+        if (!more) break;
         if (self->abortRequested) { res.reason = "aborted"; break; }
         one.n_tokens = 1;
         one.token[0] = tok;
@@ -127,6 +117,22 @@ Napi::Object generationResultObject(Napi::Env env, const GenerationResult & r) {
     o.Set("nextPos", r.nextPos);
     o.Set("promptTokens", r.promptTokens);
     return o;
+}
+
+bool acceptToken(const llama_vocab * vocab, const GenerationRequest & req, GenerationResult & res, llama_token tok, Napi::ThreadSafeFunction * stream) {
+    if (!req.ignoreEog && llama_vocab_is_eog(vocab, tok)) { res.reason = "eog"; return false; }
+    if (std::find(req.stopTokens.begin(), req.stopTokens.end(), tok) != req.stopTokens.end()) { res.reason = "stop"; return false; }
+    res.tokens.push_back(tok);
+    if (stream) stream->NonBlockingCall(new llama_token(tok), [](Napi::Env env, Napi::Function cb, llama_token * t) {
+        std::unique_ptr<llama_token> owned(t);
+        try {
+            cb.Call({Napi::Number::New(env, *owned)});
+        } catch (const Napi::Error &) {
+            // A throwing onToken callback must not take the generation down; JS sees it as an uncaught error.
+        }
+    });
+    if ((int32_t) res.tokens.size() >= req.maxTokens) { res.reason = "length"; return false; }
+    return true;
 }
 
 llama_token sampleToken(llama_context * ctx, llama_sampler * smpl, bool argmax, int32_t nVocab, int32_t idx) {

@@ -34,6 +34,13 @@ struct GenerationResult {
 /** Evaluates text and media pieces into `seq` from `pos` (advanced past them); logits for the last token. */
 bool evaluatePrompt(llama_context * ctx, uint32_t nBatch, int32_t seq, const std::vector<PromptPiece> & pieces, int32_t & pos, int32_t & evaluated, std::string & error);
 
+/**
+ * Takes a sampled token: records it and streams it (when `stream` is given) unless it ends the
+ * generation. False when the generation is over (end of generation, a stop token, the token limit),
+ * with res.reason set.
+ */
+bool acceptToken(const llama_vocab * vocab, const GenerationRequest & req, GenerationResult & res, llama_token tok, Napi::ThreadSafeFunction * stream);
+
 /** The next token from the logits of batch row `idx`: argmax for plain greedy, else the sampler chain. */
 llama_token sampleToken(llama_context * ctx, llama_sampler * smpl, bool argmax, int32_t nVocab, int32_t idx);
 

@@ -111,6 +111,15 @@ export function chatCommand(): Command {
                 await loaded.dispose();
                 throw e;
             }
+            const tty = Boolean(process.stdin.isTTY && process.stdout.isTTY);
+            let current: AbortController | undefined;
+            const onSigint = () => { if (current) current.abort(); else if (!tty) process.exit(130); };
+            process.on("SIGINT", onSigint);
+            const write = (s: string) => process.stdout.write(s);
+            const show = (p: Piece) => {
+                if (p.kind === "reasoning") { if (tty && !f.hideThinking) write(`\x1b[2m${p.text}\x1b[22m`); }
+                else if (tty) write(p.text);
+            };
             /** The user turn for /audio: the model hears it, or the speech model's transcript is sent. */
             const audioTurn = async (path: string, question: string, signal: AbortSignal): Promise<UserTurn> => {
                 const audio = await decodeWav(path);
@@ -129,15 +138,6 @@ export function chatCommand(): Command {
                 else write(`${r.content}\n`);
                 if (r.stats.reason === "aborted") log("[stopped]");
                 if (f.stats) log(statsLine(r));
-            };
-            const tty = Boolean(process.stdin.isTTY && process.stdout.isTTY);
-            let current: AbortController | undefined;
-            const onSigint = () => { if (current) current.abort(); else if (!tty) process.exit(130); };
-            process.on("SIGINT", onSigint);
-            const write = (s: string) => process.stdout.write(s);
-            const show = (p: Piece) => {
-                if (p.kind === "reasoning") { if (tty && !f.hideThinking) write(`\x1b[2m${p.text}\x1b[22m`); }
-                else if (tty) write(p.text);
             };
             const rl = createInterface({ input: process.stdin, output: tty ? process.stdout : undefined, terminal: tty });
             if (tty) {

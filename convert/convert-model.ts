@@ -4,8 +4,8 @@
 import { existsSync } from "node:fs";
 import { mkdir, stat, statfs } from "node:fs/promises";
 import { dirname, join, resolve } from "node:path";
-import { TYPE_NAMES, type GgmlType } from "./gguf/constants.js";
-import { UserError } from "./errors.js";
+import { TYPE_NAMES, type GgmlType } from "../src/core/gguf/constants.js";
+import { UserError } from "../src/core/errors.js";
 import { openHfModel } from "./hf-model.js";
 import { EncodePool } from "./quant/pool.js";
 import type { OutputRole, OutputTypes } from "./arch/types.js";

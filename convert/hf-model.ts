@@ -7,7 +7,7 @@ import { basename, join, resolve } from "node:path";
 import type { HfModel } from "./arch/types.js";
 import { converterFor } from "./arch/index.js";
 import type { ArchitectureConverter } from "./arch/types.js";
-import { UserError } from "./errors.js";
+import { UserError } from "../src/core/errors.js";
 import { SafetensorsCheckpoint } from "./safetensors.js";
 import { loadTokenizerFiles } from "./tokenizer.js";
 

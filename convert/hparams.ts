@@ -2,7 +2,7 @@
 // transformers has loaded the config: text_config merged over the root, and the rope settings
 // from either layout (4.5x `rope_scaling` + root `rope_theta`, or 5.x `rope_parameters`).
 
-import { UserError } from "./errors.js";
+import { UserError } from "../src/core/errors.js";
 
 export type Json = Record<string, any>;
 

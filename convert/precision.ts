@@ -2,7 +2,7 @@
 // convert_hf_to_gguf.py for f32/f16/bf16/q8_0, and llama-quantize for q4_0 (as if the file had
 // been converted to bf16 first and then quantized).
 
-import { GgmlType, TYPE_LAYOUT } from "./gguf/constants.js";
+import { GgmlType, TYPE_LAYOUT } from "../src/core/gguf/constants.js";
 
 /** Tensors convert_hf_to_gguf always keeps in F32 besides 1-D ones, norms and biases. */
 const ALWAYS_F32 = [/\.position_embd\b/, /^position_embd\b/, /\bpos_embd\b/, /\.ffn_gate_inp\.weight$/, /\bssm_conv1d\b/];

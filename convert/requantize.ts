@@ -3,10 +3,10 @@
 
 import { existsSync } from "node:fs";
 import { open } from "node:fs/promises";
-import { GGML_QUANT_VERSION, GgmlType, ValueType, fileTypeFor } from "./gguf/constants.js";
-import { Metadata } from "./gguf/metadata.js";
-import { readGguf, typeNameOf, type GgufTensor } from "./gguf/reader.js";
-import { UserError } from "./errors.js";
+import { GGML_QUANT_VERSION, GgmlType, ValueType, fileTypeFor } from "../src/core/gguf/constants.js";
+import { Metadata } from "../src/core/gguf/metadata.js";
+import { readGguf, typeNameOf, type GgufTensor } from "../src/core/gguf/reader.js";
+import { UserError } from "../src/core/errors.js";
 import { keepsSourceType, tensorType } from "./precision.js";
 import { EncodePool } from "./quant/pool.js";
 import { SOURCE_BYTES, type SourceDtype } from "./quant/codec.js";

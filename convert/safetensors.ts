@@ -6,7 +6,7 @@ import { existsSync } from "node:fs";
 import { open, readFile, readdir, stat, type FileHandle } from "node:fs/promises";
 import { basename, join } from "node:path";
 import { SOURCE_BYTES, type SourceDtype } from "./quant/codec.js";
-import { UserError } from "./errors.js";
+import { UserError } from "../src/core/errors.js";
 
 export class CheckpointError extends UserError {}
 

@@ -5,9 +5,9 @@
 import { existsSync } from "node:fs";
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
-import { ValueType } from "./gguf/constants.js";
-import type { Metadata } from "./gguf/metadata.js";
-import { UserError } from "./errors.js";
+import { ValueType } from "../src/core/gguf/constants.js";
+import type { Metadata } from "../src/core/gguf/metadata.js";
+import { UserError } from "../src/core/errors.js";
 
 export enum TokenType { NORMAL = 1, UNKNOWN = 2, CONTROL = 3, USER_DEFINED = 4, UNUSED = 5, BYTE = 6 }
 

@@ -2,8 +2,8 @@
 // the encode pool in row chunks, results written in order. Memory stays bounded by the number of
 // chunks in flight, not by the model size.
 
-import type { GgmlType } from "./gguf/constants.js";
-import type { Metadata } from "./gguf/metadata.js";
+import type { GgmlType } from "../src/core/gguf/constants.js";
+import type { Metadata } from "../src/core/gguf/metadata.js";
 import { GgufWriter, type TensorInfo } from "./gguf/writer.js";
 import type { EncodePool } from "./quant/pool.js";
 import { SOURCE_BYTES } from "./quant/codec.js";

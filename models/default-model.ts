@@ -5,7 +5,7 @@
 import { existsSync } from "node:fs";
 import { homedir } from "node:os";
 import { join } from "node:path";
-import { GgmlType } from "../convert/gguf/constants.js";
+import { GgmlType } from "../src/core/gguf/constants.js";
 import { convertModel } from "../convert/convert-model.js";
 import { generateCheckpoint, type SyntheticArch } from "./synthetic/generate.js";
 

@@ -2,9 +2,9 @@
 import { readFileSync, truncateSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { GgmlType, ValueType } from "../convert/gguf/constants.js";
-import { Metadata } from "../convert/gguf/metadata.js";
-import { readGguf } from "../convert/gguf/reader.js";
+import { GgmlType, ValueType } from "../src/core/gguf/constants.js";
+import { Metadata } from "../src/core/gguf/metadata.js";
+import { readGguf } from "../src/core/gguf/reader.js";
 import { GgufWriter } from "../convert/gguf/writer.js";
 import { tempDir } from "./helpers/tmp.js";
 

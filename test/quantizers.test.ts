@@ -1,6 +1,6 @@
 // autoglm's quantizers against ggml's reference (ggml_quantize_chunk in libggml-base.so).
 import { describe, expect, it } from "vitest";
-import { GgmlType, TYPE_NAMES } from "../convert/gguf/constants.js";
+import { GgmlType, TYPE_NAMES } from "../src/core/gguf/constants.js";
 import { encodeRows } from "../convert/quant/codec.js";
 import { ggmlQuantize } from "./helpers/ggml-reference.js";
 import { ggufPyAvailable, ggufPyQuantize } from "./helpers/gguf-py.js";

@@ -1,8 +1,8 @@
 // Pieces every architecture's plan shares: general.* keys and turning resolved names into
 // tensor plans with the right shapes, sources and types.
 
-import { GGML_QUANT_VERSION, GgmlType, fileTypeFor } from "../gguf/constants.js";
-import { Metadata } from "../gguf/metadata.js";
+import { GGML_QUANT_VERSION, GgmlType, fileTypeFor } from "../../src/core/gguf/constants.js";
+import { Metadata } from "../../src/core/gguf/metadata.js";
 import { tensorType } from "../precision.js";
 import { permutedRows, storedTensor, type TensorSource } from "../tensor-source.js";
 import type { TensorPlan } from "../write-gguf.js";

@@ -1,10 +1,10 @@
 // Glm4ForCausalLM (GLM-4-0414, text only) and the text half of GLM-4.1V: llama.cpp arch `glm4`.
 // Rules from llama.cpp's conversion/glm.py (Glm4Model) and src/models/glm4.cpp.
 
-import { ValueType } from "../gguf/constants.js";
-import type { GgmlType } from "../gguf/constants.js";
+import { ValueType } from "../../src/core/gguf/constants.js";
+import type { GgmlType } from "../../src/core/gguf/constants.js";
 import { optionalNumber, requireNumber, ropeParams, textHparams } from "../hparams.js";
-import { UserError } from "../errors.js";
+import { UserError } from "../../src/core/errors.js";
 import { addVocabularyMetadata, buildVocabulary, GLM_SPECIAL_TOKEN_RULES } from "../tokenizer.js";
 import { generalMetadata, permutedQK, planTensors } from "./common.js";
 import { DECODER_ATTENTION_TENSORS, resolveNames, type NameRule } from "./name-table.js";

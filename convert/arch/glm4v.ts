@@ -2,9 +2,9 @@
 // sections) plus a vision mmproj with projector `glm4v`. Vision rules from llama.cpp's
 // conversion/qwen3vl.py (Glm4VVisionModel) and tools/mtmd/clip.cpp.
 
-import { GgmlType, ValueType } from "../gguf/constants.js";
+import { GgmlType, ValueType } from "../../src/core/gguf/constants.js";
 import { optionalNumber, requireNumber, textHparams, type Json } from "../hparams.js";
-import { UserError } from "../errors.js";
+import { UserError } from "../../src/core/errors.js";
 import { gatheredTensor, type TensorSource } from "../tensor-source.js";
 import { generalMetadata, planTensors } from "./common.js";
 import { planGlm4Text } from "./glm4.js";

@@ -2,9 +2,9 @@
 // plus an audio mmproj with projector `glma`. Rules from llama.cpp's conversion/ultravox.py
 // (GlmASRWhisperEncoderModel), conversion/llama.py and tools/mtmd/clip.cpp.
 
-import { GgmlType } from "../gguf/constants.js";
+import { GgmlType } from "../../src/core/gguf/constants.js";
 import { optionalNumber, requireNumber, ropeParams, type Json } from "../hparams.js";
-import { UserError } from "../errors.js";
+import { UserError } from "../../src/core/errors.js";
 import { gatheredTensor, storedTensor } from "../tensor-source.js";
 import { addVocabularyMetadata, buildVocabulary, GLM_SPECIAL_TOKEN_RULES } from "../tokenizer.js";
 import { generalMetadata, permutedQK, planTensors } from "./common.js";

@@ -1,6 +1,6 @@
 // The architectures autoglm converts, looked up by config.json's `architectures[0]`.
 
-import { UserError } from "../errors.js";
+import { UserError } from "../../src/core/errors.js";
 import { glm4 } from "./glm4.js";
 import { glm4v } from "./glm4v.js";
 import { glmasr } from "./glmasr.js";

@@ -1,7 +1,7 @@
 // The one interface every architecture converter implements (one file per architecture).
 
-import type { GgmlType } from "../gguf/constants.js";
-import type { Metadata } from "../gguf/metadata.js";
+import type { GgmlType } from "../../src/core/gguf/constants.js";
+import type { Metadata } from "../../src/core/gguf/metadata.js";
 import type { Json } from "../hparams.js";
 import type { SafetensorsCheckpoint } from "../safetensors.js";
 import type { TokenizerFiles } from "../tokenizer.js";

@@ -3,8 +3,8 @@
 // complete, so an interrupted run never leaves a file that looks finished.
 
 import { open, rename, unlink, type FileHandle } from "node:fs/promises";
-import { GGUF_DEFAULT_ALIGNMENT, GGUF_MAGIC, GGUF_VERSION, GgmlType, alignUp, rowBytes } from "./constants.js";
-import { ByteSink, Metadata } from "./metadata.js";
+import { GGUF_DEFAULT_ALIGNMENT, GGUF_MAGIC, GGUF_VERSION, GgmlType, alignUp, rowBytes } from "../../src/core/gguf/constants.js";
+import { ByteSink, Metadata } from "../../src/core/gguf/metadata.js";
 
 export interface TensorInfo {
     name: string;

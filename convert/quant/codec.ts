@@ -1,7 +1,7 @@
 // Converts rows of a source dtype (as stored in safetensors or GGUF) into a GGUF tensor type.
 // Pure functions over byte buffers, so the same code runs in the main thread and in workers.
 
-import { GgmlType, rowBytes } from "../gguf/constants.js";
+import { GgmlType, rowBytes } from "../../src/core/gguf/constants.js";
 import { quantizeQ4_0, quantizeQ8_0 } from "./blocks.js";
 import { F16_TABLE, bitsFp32ToBf16, bitsFp32ToFp16 } from "./float.js";
 

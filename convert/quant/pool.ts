@@ -6,7 +6,7 @@ import { existsSync } from "node:fs";
 import { availableParallelism } from "node:os";
 import { fileURLToPath } from "node:url";
 import { Worker } from "node:worker_threads";
-import type { GgmlType } from "../gguf/constants.js";
+import type { GgmlType } from "../../src/core/gguf/constants.js";
 import { encodeRows, type SourceDtype } from "./codec.js";
 
 interface Pending { resolve: (b: Uint8Array) => void; reject: (e: Error) => void }

@@ -1,7 +1,7 @@
 // Worker thread body: encodes row chunks posted by EncodePool.
 import { parentPort } from "node:worker_threads";
 import { encodeRows, type SourceDtype } from "./codec.js";
-import type { GgmlType } from "../gguf/constants.js";
+import type { GgmlType } from "../../src/core/gguf/constants.js";
 
 export interface EncodeJob { id: number; dtype: SourceDtype; type: GgmlType; rowLength: number; bytes: Uint8Array }
 

@@ -4,7 +4,7 @@
 
 import { mkdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import { UserError } from "../../convert/errors.js";
+import { UserError } from "../../src/core/errors.js";
 import { glm4Checkpoint, GLM4_SHAPES } from "./glm4.js";
 import { glm4vCheckpoint, GLM4V_SHAPES } from "./glm4v.js";
 import { glmasrCheckpoint, GLMASR_SHAPES } from "./glmasr.js";

@@ -2,7 +2,7 @@
 // errors into one-line messages with a non-zero exit code.
 
 import { Command, CommanderError } from "commander";
-import { UserError } from "../../convert/errors.js";
+import { UserError } from "../core/errors.js";
 import { packageVersion } from "./version.js";
 import { convertCommand } from "./commands/convert.js";
 import { quantizeCommand } from "./commands/quantize.js";

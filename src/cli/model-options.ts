@@ -7,7 +7,7 @@ import { defaultAsrModel, defaultModel, DEFAULT_ASR_NOTE, DEFAULT_MODEL_NOTE } f
 import { contextSettings, type ContextSettings } from "../engine/context.js";
 import { readMmproj } from "../engine/media-answer.js";
 import { checkGguf, loadModel, type GpuChoice, type LoadedModel } from "../engine/model.js";
-import { UserError } from "../../convert/errors.js";
+import { UserError } from "../core/errors.js";
 import { formatBytes, formatDuration } from "./format.js";
 import { numberOption } from "./parse.js";
 

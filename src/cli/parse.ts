@@ -1,6 +1,6 @@
 // Option value parsers shared by the commands: a bad number is a one-line usage error.
 
-import { UserError } from "../../convert/errors.js";
+import { UserError } from "../core/errors.js";
 
 export function numberOption(flag: string, opts: { integer?: boolean; positive?: boolean } = {}) {
     return (value: string): number => {

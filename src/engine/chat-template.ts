@@ -2,7 +2,7 @@
 // the same renderer node-llama-cpp uses, into the prompt text.
 
 import { Template } from "@huggingface/jinja";
-import { UserError } from "../../convert/errors.js";
+import { UserError } from "../core/errors.js";
 
 import type { MediaItem } from "./native.js";
 

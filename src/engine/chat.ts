@@ -3,7 +3,7 @@
 
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import type { Token } from "node-llama-cpp";
-import { UserError } from "../../convert/errors.js";
+import { UserError } from "../core/errors.js";
 import { ChatTemplate, type ChatMessage, type MediaPart } from "./chat-template.js";
 import type { LazyResource } from "./lazy-resource.js";
 import { countMarkers, mediaPromptText, withMediaId } from "./media-prompt.js";

@@ -1,7 +1,7 @@
 // Context settings with measured defaults, and creation over a loaded model.
 
 import { coreCount } from "../../convert/quant/pool.js";
-import { UserError } from "../../convert/errors.js";
+import { UserError } from "../core/errors.js";
 import { internalModelHandle, type LoadedModel } from "./model.js";
 import type { NativeContext } from "./native.js";
 

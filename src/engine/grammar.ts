@@ -3,7 +3,7 @@
 
 import { readFileSync } from "node:fs";
 import type { Llama } from "node-llama-cpp";
-import { UserError } from "../../convert/errors.js";
+import { UserError } from "../core/errors.js";
 
 export function readGrammarFile(path: string): string {
     try {

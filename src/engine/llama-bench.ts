@@ -7,7 +7,7 @@ import { promisify } from "node:util";
 import type { ContextSettings } from "./context.js";
 import type { BenchOptions } from "./benchmark.js";
 import { loadedVariant } from "./native.js";
-import { UserError } from "../../convert/errors.js";
+import { UserError } from "../core/errors.js";
 
 const run = promisify(execFile);
 const SCRIPT = fileURLToPath(new URL("../../../scripts/build-llama-tools.sh", import.meta.url));

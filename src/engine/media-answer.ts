@@ -2,8 +2,8 @@
 // clip (describe, transcribe-and-answer) through the same ChatSession the chat uses.
 
 import { existsSync, statSync } from "node:fs";
-import { UserError } from "../../convert/errors.js";
-import { readGguf } from "../../convert/gguf/reader.js";
+import { UserError } from "../core/errors.js";
+import { readGguf } from "../core/gguf/reader.js";
 import { ChatSession, type ChatOptions, type TurnResult, type UserTurn } from "./chat.js";
 import { createContext, type ContextSettings } from "./context.js";
 import { LazyResource } from "./lazy-resource.js";

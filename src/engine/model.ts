@@ -3,8 +3,8 @@
 
 import { existsSync, statSync } from "node:fs";
 import { getLlama, LlamaLogLevel, type Llama, type LlamaModel } from "node-llama-cpp";
-import { readGguf } from "../../convert/gguf/reader.js";
-import { UserError } from "../../convert/errors.js";
+import { readGguf } from "../core/gguf/reader.js";
+import { UserError } from "../core/errors.js";
 import { nativeAddon, type NativeAddon } from "./native.js";
 
 export type GpuChoice = "auto" | "cuda" | "vulkan" | "metal" | "cpu";

@@ -4,7 +4,7 @@ import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { basename, dirname } from "node:path";
 import { fileURLToPath } from "node:url";
-import { UserError } from "../../convert/errors.js";
+import { UserError } from "../core/errors.js";
 
 export interface GenerateResult {
     tokens: Int32Array;

@@ -1,7 +1,7 @@
 // A session owns one sequence of a context and remembers what that sequence's KV cache holds.
 // A new request evaluates only what follows the longest common prefix with it.
 
-import { UserError } from "../../convert/errors.js";
+import { UserError } from "../core/errors.js";
 import type { GenerateResult, MediaChunk, NativeContext, PromptChunk, SamplingOptions } from "./native.js";
 
 /** What a prompt holds, in order: text tokens, and media chunks (an image or audio clip each). */

@@ -3,7 +3,7 @@
 
 import { readFile } from "node:fs/promises";
 import WavDecoder from "wav-decoder";
-import { UserError } from "../../convert/errors.js";
+import { UserError } from "../core/errors.js";
 import { resample } from "./resample.js";
 
 export interface MonoAudio { sampleRate: number; samples: Float32Array; seconds: number; sourceRate: number; channels: number }

@@ -4,7 +4,7 @@
 
 import { stat } from "node:fs/promises";
 import sharp from "sharp";
-import { UserError } from "../../convert/errors.js";
+import { UserError } from "../core/errors.js";
 
 export interface RgbImage { width: number; height: number; data: Uint8Array; format: string }
 

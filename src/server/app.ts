@@ -4,7 +4,7 @@
 
 import { randomBytes, timingSafeEqual } from "node:crypto";
 import Fastify, { type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from "fastify";
-import { UserError } from "../../convert/errors.js";
+import { UserError } from "../core/errors.js";
 import type { TurnResult, TurnOptions } from "../engine/chat.js";
 import { grammarFromJsonSchema, validateGrammar } from "../engine/grammar.js";
 import type { LazyResource } from "../engine/lazy-resource.js";

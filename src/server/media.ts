@@ -3,7 +3,7 @@
 // request forgery, no reading the server's files by default).
 
 import { readFile } from "node:fs/promises";
-import { UserError } from "../../convert/errors.js";
+import { UserError } from "../core/errors.js";
 import type { MediaItem } from "../engine/native.js";
 import { decodeWav } from "../media/audio.js";
 import { decodeImage } from "../media/image.js";

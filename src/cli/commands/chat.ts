@@ -17,7 +17,7 @@ import { Session } from "../../engine/session.js";
 import type { NativeContext } from "../../engine/native.js";
 import { grammarFromJsonSchema, readGrammarFile, validateGrammar } from "../../engine/grammar.js";
 import type { Piece } from "../../engine/thinking.js";
-import { UserError } from "../../../convert/errors.js";
+import { UserError } from "../../core/errors.js";
 import { numberOption } from "../parse.js";
 import { addModelOptions, loadFromFlags, settingsFrom, speechModelFromFlags, type ModelFlags } from "../model-options.js";
 

@@ -1,7 +1,7 @@
 // `autoglm convert <hf-dir>`: Hugging Face safetensors -> text GGUF + mmproj GGUF(s).
 
 import { Command, Option } from "commander";
-import { typeFromName } from "../../../convert/gguf/constants.js";
+import { typeFromName } from "../../core/gguf/constants.js";
 import { CONVERTERS } from "../../../convert/arch/index.js";
 import { convertModel } from "../../../convert/convert-model.js";
 import { ByteProgress } from "../progress.js";

@@ -5,7 +5,7 @@ import { answerWithMedia, openEncoder, readMmproj } from "../../engine/media-ans
 import type { NativeMedia } from "../../engine/native.js";
 import { decodeImage, glmImageTokens } from "../../media/image.js";
 import { defaultModel } from "../../../models/default-model.js";
-import { UserError } from "../../../convert/errors.js";
+import { UserError } from "../../core/errors.js";
 import { addModelOptions, loadFromFlags, settingsFrom, type ModelFlags } from "../model-options.js";
 import { numberOption } from "../parse.js";
 import { withInterrupt } from "../interrupt.js";

@@ -1,8 +1,8 @@
 // `autoglm info <file.gguf>`: architecture, metadata and tensor table of a GGUF file.
 
 import { Command } from "commander";
-import { ValueType } from "../../../convert/gguf/constants.js";
-import { readGguf, typeNameOf } from "../../../convert/gguf/reader.js";
+import { ValueType } from "../../core/gguf/constants.js";
+import { readGguf, typeNameOf } from "../../core/gguf/reader.js";
 import { formatBytes, table } from "../format.js";
 
 const LONG_ARRAY = 8;

@@ -2,7 +2,7 @@
 // tensors of a GGUF already converted, with the same per-tensor rules as `autoglm convert`.
 
 import { Command, Option } from "commander";
-import { typeFromName } from "../../../convert/gguf/constants.js";
+import { typeFromName } from "../../core/gguf/constants.js";
 import { requantize } from "../../../convert/requantize.js";
 import { ByteProgress } from "../progress.js";
 import { formatBytes, formatDuration } from "../format.js";

@@ -4,8 +4,8 @@
 
 import { readFileSync } from "node:fs";
 import { Command } from "commander";
-import { UserError } from "../../../convert/errors.js";
-import { readGguf } from "../../../convert/gguf/reader.js";
+import { UserError } from "../../core/errors.js";
+import { readGguf } from "../../core/gguf/reader.js";
 import { defaultModel } from "../../../models/default-model.js";
 import { createContext } from "../../engine/context.js";
 import { lazyEncoder, readMmproj } from "../../engine/media-answer.js";

@@ -4,7 +4,7 @@
 
 import { existsSync, readdirSync } from "node:fs";
 import { Command, Option } from "commander";
-import { UserError } from "../../../convert/errors.js";
+import { UserError } from "../../core/errors.js";
 import { SYNTHETIC_ARCHITECTURES, generateCheckpoint, type SyntheticArch } from "../../../models/synthetic/generate.js";
 import { formatDuration } from "../format.js";
 

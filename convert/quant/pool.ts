@@ -3,7 +3,7 @@
 // source, where no compiled worker exists) encoding happens on the calling thread.
 
 import { existsSync } from "node:fs";
-import { availableParallelism } from "node:os";
+import { coreCount } from "../../src/core/threads.js";
 import { fileURLToPath } from "node:url";
 import { Worker } from "node:worker_threads";
 import type { GgmlType } from "../../src/core/gguf/constants.js";
@@ -74,6 +74,4 @@ export function defaultThreads(): number {
     return coreCount();
 }
 
-export function coreCount(): number {
-    return Math.max(1, availableParallelism());
-}
+

@@ -1,4 +1,4 @@
-// autoglm's native addon: the pieces node-llama-cpp cannot do (see ../shared/docs/DESIGN.md).
+// autoglm's native addon: the pieces node-llama-cpp cannot do (docs/architecture.md).
 #include <napi.h>
 #include "llama.h"
 #include "native-context.h"

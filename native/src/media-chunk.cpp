@@ -35,7 +35,9 @@ Napi::Value tokenizeMediaPrompt(Napi::Env env, const std::shared_ptr<mtmd_contex
     freeBitmaps();
     if (rc != 0) {
         mtmd_input_chunks_free(chunks);
-        throw Napi::Error::New(env, rc == 1 ? "the prompt's media markers do not match the media given" : "the image or audio could not be preprocessed by the encoder");
+        Napi::Error e = Napi::Error::New(env, rc == 1 ? "the prompt's media markers do not match the media given" : "the image or audio could not be preprocessed by the encoder");
+        e.Value().Set("kind", rc == 1 ? "internal" : "user"); // a marker mismatch is autoglm's bug, a bad clip the request's
+        throw e;
     }
     Napi::Array out = Napi::Array::New(env);
     for (size_t i = 0; i < mtmd_input_chunks_size(chunks); i++) {

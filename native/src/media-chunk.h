@@ -8,18 +8,7 @@
 #include <vector>
 #include "llama.h"
 #include "mtmd.h"
-
-struct MediaChunk {
-    std::weak_ptr<mtmd_context> encoder; // evaluating needs the encoder; a released one is an error, not a crash
-    mtmd_input_chunk * chunk = nullptr;
-    ~MediaChunk() { if (chunk) mtmd_input_chunk_free(chunk); }
-};
-
-/** One piece of a prompt to evaluate: text tokens, or one media chunk. */
-struct PromptPiece {
-    std::vector<llama_token> tokens;
-    std::shared_ptr<MediaChunk> media;
-};
+#include "prompt-piece.h"
 
 /** tokenize(text, items) for NativeMedia: [{type:"text", tokens} | {type:"image"|"audio", id, tokens, positions, chunk}]. */
 Napi::Value tokenizeMediaPrompt(Napi::Env env, const std::shared_ptr<mtmd_context> & encoder, const std::string & text, Napi::Array items);

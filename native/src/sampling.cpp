@@ -1,26 +1,5 @@
 #include "sampling.h"
 
-static double num(const Napi::Object & o, const char * key, double fallback) {
-    Napi::Value v = o.Get(key);
-    return v.IsNumber() ? v.As<Napi::Number>().DoubleValue() : fallback;
-}
-
-SamplingOptions readSamplingOptions(const Napi::Object & o) {
-    SamplingOptions s;
-    s.temperature = (float) num(o, "temperature", s.temperature);
-    s.topK = (int32_t) num(o, "topK", s.topK);
-    s.topP = (float) num(o, "topP", s.topP);
-    s.minP = (float) num(o, "minP", s.minP);
-    s.repeatPenalty = (float) num(o, "repeatPenalty", s.repeatPenalty);
-    s.frequencyPenalty = (float) num(o, "frequencyPenalty", s.frequencyPenalty);
-    s.presencePenalty = (float) num(o, "presencePenalty", s.presencePenalty);
-    s.penaltyLastN = (int32_t) num(o, "penaltyLastN", s.penaltyLastN);
-    s.seed = (uint32_t) num(o, "seed", s.seed);
-    Napi::Value g = o.Get("grammar");
-    if (g.IsString()) s.grammar = g.As<Napi::String>().Utf8Value();
-    return s;
-}
-
 llama_sampler * buildSampler(const llama_vocab * vocab, const SamplingOptions & s, std::string & error) {
     llama_sampler_chain_params params = llama_sampler_chain_default_params();
     params.no_perf = true;

@@ -1,6 +1,5 @@
-// Builds a llama.cpp sampler chain from the options object JS passes.
+// A llama.cpp sampler chain from a job's sampling options (read from JS by contract.cpp).
 #pragma once
-#include <napi.h>
 #include <cstdint>
 #include <string>
 #include "llama.h"
@@ -17,8 +16,6 @@ struct SamplingOptions {
     uint32_t seed = LLAMA_DEFAULT_SEED;
     std::string grammar;      // GBNF; empty: none
 };
-
-SamplingOptions readSamplingOptions(const Napi::Object & o);
 
 /** The chain, or nullptr with `error` set (an invalid grammar, for one). */
 llama_sampler * buildSampler(const llama_vocab * vocab, const SamplingOptions & s, std::string & error);

@@ -2,7 +2,7 @@
 // errors into one-line messages with a non-zero exit code.
 
 import { Command, CommanderError } from "commander";
-import { UserError } from "../core/errors.js";
+import { InternalError, UserError } from "../core/errors.js";
 import { packageVersion } from "./version.js";
 import { convertCommand } from "./commands/convert.js";
 import { quantizeCommand } from "./commands/quantize.js";
@@ -49,6 +49,11 @@ export async function main(argv: string[]): Promise<number> {
         if (err?.code === "ENOENT" || err?.code === "EACCES" || err?.code === "EISDIR" || err?.code === "ENOTDIR") {
             process.stderr.write(`autoglm: ${err.message}\n`);
             return 1;
+        }
+        if (e instanceof InternalError) {
+            // autoglm's or llama.cpp's fault, not the user's: one line, and the stack with AUTOGLM_DEBUG=1.
+            process.stderr.write(`autoglm: internal error: ${e.message}\n${process.env.AUTOGLM_DEBUG ? `${e.stack}\n` : ""}`);
+            return 70;
         }
         if ((e as Error)?.name === "AbortError") {
             process.stderr.write("autoglm: interrupted\n");

@@ -1,12 +1,13 @@
-// Flags every model-running command shares, and loading the model with a spinner and one
-// status line (model, backend, devices, load time, memory).
+// Flags every model-running command shares, and opening a runtime over them with a spinner and
+// one status line (model, backend, devices, load time, memory).
 
 import { Command, Option } from "commander";
 import ora from "ora";
 import { defaultAsrModel, defaultModel, DEFAULT_ASR_NOTE, DEFAULT_MODEL_NOTE } from "../../models/default-model.js";
 import { contextSettings, type ContextSettings } from "../engine/context.js";
-import { readMmproj } from "../engine/media-answer.js";
-import { checkGguf, loadModel, type GpuChoice, type LoadedModel } from "../engine/model.js";
+import { readMmproj, type EncoderCaps } from "../engine/encoders.js";
+import { checkGguf, type GpuChoice, type LoadedModel } from "../engine/model.js";
+import { Runtime, type RuntimeOptions } from "../engine/runtime.js";
 import { UserError } from "../core/errors.js";
 import { formatBytes, formatDuration } from "./format.js";
 import { numberOption } from "./parse.js";
@@ -38,24 +39,40 @@ export function settingsFrom(f: ModelFlags): ContextSettings {
     });
 }
 
-/** Loads the model the flags name (or the demo model), with a spinner on a terminal. */
-export async function loadFromFlags(f: ModelFlags, log: (line: string) => void): Promise<LoadedModel> {
-    let path = f.model;
-    if (!path) {
-        log(DEFAULT_MODEL_NOTE);
-        path = (await defaultModel()).text;
-    }
+/** The model the flags name, or the built-in demo model (with a note saying so). */
+export async function modelPath(f: ModelFlags, log: (line: string) => void): Promise<string> {
+    if (f.model) return f.model;
+    log(DEFAULT_MODEL_NOTE);
+    return (await defaultModel()).text;
+}
+
+/** One line on what was loaded and where: model, architecture, backend, load time, memory. */
+export async function statusLine(loaded: LoadedModel): Promise<string> {
+    const vram = loaded.llama.gpu ? (await loaded.llama.getVramState()).used : 0;
+    return `model ${loaded.path} | ${loaded.architecture} | backend ${loaded.backend}${loaded.devices.length ? ` (${loaded.devices.join(", ")})` : ""} | loaded in ${formatDuration(loaded.loadMs)} | RAM ${formatBytes(process.memoryUsage().rss)}${vram ? ` | VRAM ${formatBytes(vram)}` : ""}`;
+}
+
+/** Opens a runtime over the flags' model (with a spinner on a terminal) and logs its status line. */
+export async function openRuntime(f: ModelFlags, o: Omit<RuntimeOptions, "model" | "load" | "context">, log: (line: string) => void): Promise<Runtime> {
+    const settings = settingsFrom(f);
+    const path = await modelPath(f, log);
     const spinner = ora({ text: `loading ${path}`, stream: process.stderr, isEnabled: Boolean(process.stderr.isTTY), isSilent: !process.stderr.isTTY }).start();
     try {
-        const loaded = await loadModel(path, { gpu: f.gpu, gpuLayers: f.gpuLayers });
+        const runtime = await Runtime.open({ ...o, model: path, load: { gpu: f.gpu, gpuLayers: f.gpuLayers }, context: settings });
         spinner.stop();
-        const vram = loaded.llama.gpu ? (await loaded.llama.getVramState()).used : 0;
-        log(`model ${path} | ${loaded.architecture} | backend ${loaded.backend}${loaded.devices.length ? ` (${loaded.devices.join(", ")})` : ""} | loaded in ${formatDuration(loaded.loadMs)} | RAM ${formatBytes(process.memoryUsage().rss)}${vram ? ` | VRAM ${formatBytes(vram)}` : ""}`);
-        return loaded;
+        log(await statusLine(runtime.loaded));
+        return runtime;
     } catch (e) {
         spinner.stop();
         throw e;
     }
+}
+
+/** The encoder --mmproj names (the demo model's vision encoder without --model), checked from its header. */
+export async function encoderFromFlags(f: ModelFlags & { mmproj?: string }, what = "encoder"): Promise<{ mmproj?: string; encoderCaps?: EncoderCaps }> {
+    let mmproj = f.mmproj;
+    if (!f.model && !mmproj) mmproj = (await defaultModel()).vision;
+    return mmproj ? { mmproj, encoderCaps: await readMmproj(mmproj, what) } : {};
 }
 
 /** The speech model --asr-model / --asr-mmproj name (both, checked), or the built-in demo pair. */

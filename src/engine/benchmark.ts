@@ -1,10 +1,8 @@
 // autoglm's benchmark: prompt processing and decode speed, time to first token (fresh and as a
 // follow-up turn that reuses the KV cache), load time and peak memory. No printing here.
 
-import { Session } from "./session.js";
 import type { ContextSettings } from "./context.js";
-import { createContext } from "./context.js";
-import type { LoadedModel } from "./model.js";
+import type { Runtime } from "./runtime.js";
 
 export interface BenchOptions { promptTokens: number; genTokens: number; repetitions: number }
 
@@ -33,40 +31,39 @@ function tokens(n: number, vocab: number, salt: number): number[] {
     return Array.from({ length: n }, (_, i) => (i * 7919 + salt * 104729 + 17) % vocab);
 }
 
-export async function runBenchmark(loaded: LoadedModel, settings: ContextSettings, o: BenchOptions): Promise<BenchResult> {
-    const vocab = loaded.vocabSize;
-    // Context sized like llama-bench's (prompt + generated tokens), plus room for the follow-up turn.
-    settings = { ...settings, contextSize: Math.max(o.promptTokens + o.genTokens, o.promptTokens + 17) };
-    const ctx = createContext(loaded, settings);
-    const session = new Session(ctx);
-    try {
-        const pp: number[] = [], tg: number[] = [], ttft: number[] = [], follow: number[] = [];
-        await session.prefill(tokens(Math.min(o.promptTokens, 64), vocab, 0)); // warm-up, as llama-bench does
-        for (let r = 0; r < o.repetitions; r++) {
-            const ms = await session.prefill(tokens(o.promptTokens, vocab, r + 1));
-            pp.push((o.promptTokens / ms) * 1000);
+/** Context cells a benchmark needs: llama-bench's (prompt + generated tokens), plus room for the follow-up turn. */
+export function benchContextSize(o: BenchOptions): number {
+    return Math.max(o.promptTokens + o.genTokens, o.promptTokens + 17);
+}
 
-            session.reset();
-            const g = await session.generate(tokens(1, vocab, r), { maxTokens: o.genTokens, ignoreEog: true });
-            tg.push(((g.tokens.length - 1) / g.decodeMs) * 1000);
+/** Measures through a one-slot runtime opened with benchContextSize cells. */
+export async function runBenchmark(runtime: Runtime, o: BenchOptions): Promise<BenchResult> {
+    const loaded = runtime.loaded, vocab = loaded.vocabSize;
+    const session = runtime.pool.slots[0]!.sequence;
+    const pp: number[] = [], tg: number[] = [], ttft: number[] = [], follow: number[] = [];
+    await session.prefill(tokens(Math.min(o.promptTokens, 64), vocab, 0)); // warm-up, as llama-bench does
+    for (let r = 0; r < o.repetitions; r++) {
+        const ms = await session.prefill(tokens(o.promptTokens, vocab, r + 1));
+        pp.push((o.promptTokens / ms) * 1000);
 
-            session.reset();
-            const t = await session.generate(tokens(16, vocab, r + 100), { maxTokens: 1, ignoreEog: true });
-            ttft.push(t.ttftMs);
+        session.reset();
+        const g = await session.generate(tokens(1, vocab, r), { maxTokens: o.genTokens, ignoreEog: true });
+        tg.push(((g.tokens.length - 1) / g.decodeMs) * 1000);
 
-            // A long conversation already in the cache, then a follow-up turn of 16 tokens.
-            const history = tokens(o.promptTokens, vocab, r + 200);
-            await session.prefill(history);
-            const f = await session.generate([...history, ...tokens(16, vocab, r + 300)], { maxTokens: 1, ignoreEog: true });
-            if (f.reusedTokens !== history.length) throw new Error(`internal: follow-up reused ${f.reusedTokens} of ${history.length} cached tokens`);
-            follow.push(f.ttftMs);
-        }
-        const vramBytes = loaded.llama.gpu ? (await loaded.llama.getVramState()).used : 0;
-        return {
-            settings, loadMs: loaded.loadMs, vramBytes, pp: stat(pp), tg: stat(tg), ttftMs: stat(ttft), followUpTtftMs: stat(follow),
-            peakRssBytes: process.resourceUsage().maxRSS * 1024,
-        };
-    } finally {
-        ctx.dispose();
+        session.reset();
+        const t = await session.generate(tokens(16, vocab, r + 100), { maxTokens: 1, ignoreEog: true });
+        ttft.push(t.ttftMs);
+
+        // A long conversation already in the cache, then a follow-up turn of 16 tokens.
+        const history = tokens(o.promptTokens, vocab, r + 200);
+        await session.prefill(history);
+        const f = await session.generate([...history, ...tokens(16, vocab, r + 300)], { maxTokens: 1, ignoreEog: true });
+        if (f.reusedTokens !== history.length) throw new Error(`internal: follow-up reused ${f.reusedTokens} of ${history.length} cached tokens`);
+        follow.push(f.ttftMs);
     }
+    const vramBytes = loaded.llama.gpu ? (await loaded.llama.getVramState()).used : 0;
+    return {
+        settings: runtime.settings, loadMs: loaded.loadMs, vramBytes, pp: stat(pp), tg: stat(tg), ttftMs: stat(ttft), followUpTtftMs: stat(follow),
+        peakRssBytes: process.resourceUsage().maxRSS * 1024,
+    };
 }

@@ -1,11 +1,12 @@
 // Context settings with measured defaults, and creation over a loaded model.
 
-import { coreCount } from "../../convert/quant/pool.js";
-import { UserError } from "../core/errors.js";
+import { InternalError, UserError } from "../core/errors.js";
+import { threadBudget } from "../core/threads.js";
 import { internalModelHandle, type LoadedModel } from "./model.js";
 import type { NativeContext } from "./native.js";
 
 export interface ContextSettings {
+    /** KV cells per sequence (per slot). */
     contextSize: number;
     batchSize: number;
     ubatchSize: number;
@@ -17,21 +18,13 @@ export interface ContextSettings {
     typeV: "f16" | "q8_0" | "q4_0";
 }
 
-/**
- * One thread per core: with the generation loop native and a persistent ggml threadpool, nothing
- * else competes for the cores while a token is computed (docs/benchmarks.md has the measurement).
- */
-export function defaultThreads(): number {
-    return coreCount();
-}
-
 export function contextSettings(partial: Partial<ContextSettings> = {}): ContextSettings {
+    const given = Object.fromEntries(Object.entries(partial).filter(([, v]) => v !== undefined)) as Partial<ContextSettings>;
+    const budget = threadBudget(given.threads, given.threadsBatch);
     const s: ContextSettings = {
-        contextSize: 4096, batchSize: 512, ubatchSize: 512, sequences: 1,
-        threads: defaultThreads(), threadsBatch: 0, flashAttention: "auto", typeK: "f16", typeV: "f16",
-        ...Object.fromEntries(Object.entries(partial).filter(([, v]) => v !== undefined)),
+        contextSize: 4096, batchSize: 512, ubatchSize: 512, sequences: 1, flashAttention: "auto", typeK: "f16", typeV: "f16",
+        ...given, threads: budget.decode, threadsBatch: budget.batch,
     };
-    if (!s.threadsBatch) s.threadsBatch = s.threads;
     for (const k of ["contextSize", "batchSize", "ubatchSize", "sequences", "threads", "threadsBatch"] as const) {
         if (!Number.isInteger(s[k]) || s[k] <= 0) throw new UserError(`--${k.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)} must be a positive integer, got ${s[k]}`);
     }
@@ -39,10 +32,13 @@ export function contextSettings(partial: Partial<ContextSettings> = {}): Context
     return s;
 }
 
+/** A context of `settings.sequences` sequences of `settings.contextSize` cells each. */
 export function createContext(loaded: LoadedModel, settings: ContextSettings): NativeContext {
+    const total = settings.contextSize * settings.sequences;
     try {
-        return new loaded.addon.NativeContext(internalModelHandle(loaded.model), settings);
+        return new loaded.addon.NativeContext(internalModelHandle(loaded.model), { ...settings, contextSize: total });
     } catch (e) {
-        throw new UserError(`could not create a context of ${settings.contextSize} tokens: ${(e as Error).message}`);
+        if (e instanceof TypeError) throw new InternalError((e as Error).message);
+        throw new UserError(`could not create a context of ${total} tokens: ${(e as Error).message}`);
     }
 }

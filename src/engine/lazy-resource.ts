@@ -21,11 +21,11 @@ export class LazyResource<T> {
         this.users++;
         try {
             if (!this.value) {
-                this.opening ??= Promise.resolve(this.open()).finally(() => { this.opening = undefined; });
-                this.value = await this.opening;
-                this.onChange?.("loaded");
+                // Callers that arrive while it opens wait for the same opening; it is announced once.
+                this.opening ??= Promise.resolve(this.open()).then((v) => { this.value = v; this.onChange?.("loaded"); return v; }).finally(() => { this.opening = undefined; });
+                await this.opening;
             }
-            return await job(this.value);
+            return await job(this.value!);
         } finally {
             this.users--;
             this.armIdleRelease();

@@ -6,21 +6,28 @@ import { basename, dirname } from "node:path";
 import { fileURLToPath } from "node:url";
 import { UserError } from "../core/errors.js";
 
+/** A finished job (native/src/contract.cpp writes it). */
 export interface GenerateResult {
     tokens: Int32Array;
-    reason: "eog" | "stop" | "length" | "aborted";
+    reason: "eog" | "stop" | "length" | "aborted" | "prompt";
     promptMs: number;
     decodeMs: number;
     ttftMs: number;
     /** Generated tokens evaluated into the KV cache (all but the last one, which was only sampled). */
     decodedTokens: number;
-    /** False when an abort or error stopped the prompt's evaluation midway (the cache is then partial). */
+    /** False when an abort or error stopped the prompt midway (the cache is then partial). */
     promptComplete: boolean;
-    /** Position after the last evaluated token (media advance it by their M-RoPE span). */
+    /** Position after what the KV cache holds for the job (media advance it by their M-RoPE span). */
     nextPos: number;
-    /** Tokens the prompt evaluated: text tokens plus media embeddings. */
+    /** KV cells the prompt evaluated: text tokens plus media embeddings. */
     promptTokens: number;
+    /** Scheduler steps that carried part of the prompt, and those that also decoded other jobs' tokens. */
+    promptSteps: number;
+    sharedSteps: number;
 }
+
+/** A failed job's error: `kind` says whose fault it is (an unsatisfiable grammar is the request's). */
+export interface NativeJobError extends Error { kind: "user" | "internal" }
 
 export interface SamplingOptions {
     temperature?: number; topK?: number; topP?: number; minP?: number;
@@ -35,7 +42,7 @@ export interface NativeContextOptions {
 
 export type MediaItem = { id?: string; width: number; height: number; rgb: Uint8Array } | { id?: string; samples: Float32Array };
 
-/** A media chunk libmtmd tokenized: its content id, embedding count, positions it spans, and the native handle. */
+/** A media chunk libmtmd tokenized: its content id, KV cells (embeddings), positions it spans, and the native handle. */
 export interface MediaChunk { type: "image" | "audio"; id: string; tokens: number; positions: number; chunk: unknown }
 
 export type PromptChunk = { type: "text"; tokens: Int32Array } | MediaChunk;
@@ -47,6 +54,7 @@ export interface NativeMedia {
     dispose(): void;
 }
 
+/** One job: evaluate `prompt` into sequence `seq` from `startPos` (later positions are dropped first), then generate. */
 export interface GenerateRequest {
     seq: number; startPos: number; prompt: Array<Int32Array | unknown>; maxTokens: number;
     ignoreEog?: boolean; stopTokens?: Int32Array; sampling?: SamplingOptions;
@@ -54,22 +62,18 @@ export interface GenerateRequest {
 
 export interface NativeContext {
     contextSize(): number;
-    removeTokens(seq: number, fromPos: number): boolean;
-    evaluate(seq: number, tokens: Int32Array, startPos: number): Promise<{ promptMs: number; promptComplete: boolean }>;
-    /** `prompt`: text token runs and media chunk handles, evaluated in order from startPos. */
-    generate(req: GenerateRequest, onToken?: (token: number) => void): Promise<GenerateResult>;
+    /** KV cells one sequence holds (the context is split evenly between its sequences). */
+    sequenceSize(): number;
     /**
-     * Queues a job for batched generation with the other sequences' jobs (the server's slots). The
-     * sequence's positions >= startPos are dropped first; `cancel(id)` ends it at the next step.
+     * Queues a job on the context's scheduler, the one decode loop: jobs of all sequences share its
+     * steps. `cancel(id)` ends it at the next step; maxTokens 0 evaluates the prompt only.
      */
     submit(req: GenerateRequest, onToken?: (token: number) => void): { id: number; done: Promise<GenerateResult> };
     cancel(id: number): void;
-    /** Positions one sequence holds (the context is split evenly between its sequences). */
-    sequenceSize(): number;
-    abort(): void;
-    /** Tokens sampled so far by the running generation. */
-    produced(): number;
-    saveSequence(seq: number, path: string, tokens: Int32Array): number;
+    /** Tokens the job has sampled so far (0 once it is over). */
+    produced(id: number): number;
+    /** Writes the sequence's KV cache (positions < `positions`) and its tokens; the context must be idle. */
+    saveSequence(seq: number, path: string, tokens: Int32Array, positions: number): number;
     loadSequence(seq: number, path: string, capacity: number): Int32Array;
     dispose(): void;
 }

@@ -1,36 +1,38 @@
 // Image input: any format sharp reads (JPEG, PNG, WebP, GIF's first frame, TIFF, AVIF...), EXIF
 // orientation applied, alpha dropped, as packed RGB bytes for the vision encoder, which does the
-// model's own resize and normalisation. An optional token budget scales large screenshots down.
+// model's own resize and normalisation. The token budget is the media policy's (src/engine/media-policy.ts).
 
 import { stat } from "node:fs/promises";
 import sharp from "sharp";
 import { UserError } from "../core/errors.js";
 
-export interface RgbImage { width: number; height: number; data: Uint8Array; format: string }
+/** Decoded pixels; source* give the upright size before any resize. */
+export interface RgbImage { width: number; height: number; data: Uint8Array; format: string; sourceWidth: number; sourceHeight: number }
 
 /** Input size above which an image is refused outright (decoding it would take too much memory). */
 const MAX_INPUT_PIXELS = 16384 * 16384;
 
 /**
- * GLM-4.1V image tokens for a width x height input: sides rounded to multiples of patch x merge
- * (28 px), one token per 28 x 28 cell (MODEL-FACTS.md: 1080x2400 -> 39 x 86 = 3,354).
+ * Image tokens for a width x height input when one token covers unit x unit pixels (patch x merge;
+ * GLM-4.1V: 14 x 2 = 28): sides rounded to multiples of it (docs/model-facts.md: 1080x2400 -> 39 x 86 = 3,354).
  */
-export function glmImageTokens(width: number, height: number, unit = 28): number {
+export function imageTokens(width: number, height: number, unit: number): number {
     return Math.max(1, Math.round(width / unit)) * Math.max(1, Math.round(height / unit));
 }
 
 /** The largest size with the same aspect ratio whose token count fits `maxTokens`. */
-export function fitToTokens(width: number, height: number, maxTokens: number, unit = 28): { width: number; height: number } {
-    if (glmImageTokens(width, height, unit) <= maxTokens) return { width, height };
+export function fitToTokens(width: number, height: number, maxTokens: number, unit: number): { width: number; height: number } {
+    if (imageTokens(width, height, unit) <= maxTokens) return { width, height };
     let scale = Math.sqrt((maxTokens * unit * unit) / (width * height));
     for (;;) {
         const w = Math.max(unit, Math.floor(width * scale)), h = Math.max(unit, Math.floor(height * scale));
-        if (glmImageTokens(w, h, unit) <= maxTokens || scale < 1e-3) return { width: w, height: h };
+        if (imageTokens(w, h, unit) <= maxTokens || scale < 1e-3) return { width: w, height: h };
         scale *= 0.98;
     }
 }
 
-export async function decodeImage(input: string | Buffer, opts: { maxTokens?: number; maxPixels?: number } = {}): Promise<RgbImage> {
+/** Decodes to packed RGB; `resize` maps the upright source size to the size wanted (lanczos3), read from the header first. */
+export async function decodeImage(input: string | Buffer, opts: { resize?: (width: number, height: number) => { width: number; height: number }; maxPixels?: number } = {}): Promise<RgbImage> {
     const maxPixels = opts.maxPixels ?? MAX_INPUT_PIXELS;
     const name = typeof input === "string" ? input : "the image";
     if (typeof input === "string") {
@@ -47,13 +49,11 @@ export async function decodeImage(input: string | Buffer, opts: { maxTokens?: nu
         let pipeline = img.rotate(); // applies EXIF orientation
         const upright = (meta.orientation ?? 1) >= 5;
         const w0 = (upright ? meta.height : meta.width) ?? 0, h0 = (upright ? meta.width : meta.height) ?? 0;
-        if (opts.maxTokens !== undefined) {
-            const { width, height } = fitToTokens(w0, h0, opts.maxTokens);
-            if (width !== w0 || height !== h0) pipeline = pipeline.resize(width, height, { fit: "fill", kernel: "lanczos3" });
-        }
+        const size = opts.resize?.(w0, h0);
+        if (size && (size.width !== w0 || size.height !== h0)) pipeline = pipeline.resize(size.width, size.height, { fit: "fill", kernel: "lanczos3" });
         const { data, info } = await pipeline.removeAlpha().toColourspace("srgb").raw().toBuffer({ resolveWithObject: true });
         if (info.channels !== 3) throw new UserError(`${name}: expected 3 colour channels after decoding, got ${info.channels}`);
-        return { width: info.width, height: info.height, data: new Uint8Array(data.buffer, data.byteOffset, data.length), format: meta.format ?? "unknown" };
+        return { width: info.width, height: info.height, data: new Uint8Array(data.buffer, data.byteOffset, data.length), format: meta.format ?? "unknown", sourceWidth: w0, sourceHeight: h0 };
     } catch (e) {
         if (e instanceof UserError) throw e;
         const msg = (e as Error).message;

@@ -1,44 +1,35 @@
-// The OpenAI-compatible HTTP surface (../shared/docs/SERVER-CONTRACT.md) on fastify: routes, the
+// The OpenAI-compatible HTTP surface (docs/server-contract.md) on fastify: routes, the
 // API key check, OpenAI-style errors, SSE streaming. The model behind it is attached once loaded;
 // until then /health says 503 and completions are refused with 503.
 
 import { randomBytes, timingSafeEqual } from "node:crypto";
 import Fastify, { type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from "fastify";
-import { UserError } from "../core/errors.js";
-import type { TurnResult, TurnOptions } from "../engine/chat.js";
+import { InternalError, UserError } from "../core/errors.js";
 import { grammarFromJsonSchema, validateGrammar } from "../engine/grammar.js";
-import type { LazyResource } from "../engine/lazy-resource.js";
-import type { EncoderCaps } from "../engine/media-answer.js";
-import type { LoadedModel } from "../engine/model.js";
-import type { NativeMedia, SamplingOptions } from "../engine/native.js";
+import type { Runtime, TurnOptions, TurnResult } from "../engine/runtime.js";
+import { ContextOverflowError } from "../engine/sequence.js";
+import { QueueFullError, WaitAbortedError, type Slot } from "../engine/slots.js";
+import type { MediaPart } from "../engine/chat-template.js";
 import type { Piece } from "../engine/thinking.js";
-import type { Transcriber } from "../engine/transcriber.js";
 import { ApiError, errorBody } from "./errors.js";
-import type { MediaPolicy } from "./media.js";
-import { chatMessages, type AudioRoute } from "./messages.js";
+import type { MediaSources } from "./media.js";
+import { chatMessages } from "./messages.js";
 import { Metrics } from "./metrics.js";
 import { chatCompletionBody, completionBody, type ChatCompletionBody, type CompletionBody, type SamplingBody } from "./schemas.js";
-import type { Slot, SlotPool } from "./slots.js";
 
 export interface ServerOptions {
     servedName: string;
     apiKey?: string;
     /** Largest request body in bytes (base64 screenshots are large). */
     bodyLimit: number;
-    media: MediaPolicy;
+    media: MediaSources;
 }
 
 /** What the routes need once the model is loaded. */
 export interface Backend {
-    loaded: LoadedModel;
-    pool: SlotPool;
-    contextPerSlot: number;
-    encoder?: LazyResource<NativeMedia>;
-    transcriber?: Transcriber;
+    runtime: Runtime;
     /** Parameter count, from the GGUF's tensor shapes. */
     parameters: number;
-    /** What the mmproj's encoders take in (from its header). */
-    encoderCaps: EncoderCaps;
 }
 
 const UNLIMITED = 2 ** 31 - 1;
@@ -106,17 +97,27 @@ export function buildApp(opts: ServerOptions): { app: FastifyInstance; attach(b:
         metrics.errors++;
         let e: ApiError;
         if (err instanceof ApiError) e = err;
-        else if (err instanceof UserError) e = new ApiError(400, err.message);
+        else if (err instanceof QueueFullError) e = new ApiError(503, err.message, "queue_full");
+        else if (err instanceof WaitAbortedError) e = new ApiError(499, err.message, "client_closed");
+        else if (err instanceof ContextOverflowError) e = new ApiError(400, err.message, "context_length_exceeded");
+        else if (err instanceof UserError) e = new ApiError(400, err.message, "invalid_request");
         else if ((err as FastifyError).validation) e = new ApiError(400, `invalid request: ${err.message}`, "invalid_request");
         else if ((err as FastifyError).code === "FST_ERR_CTP_BODY_TOO_LARGE") e = tooLarge();
         else if ((err as FastifyError).statusCode && (err as FastifyError).statusCode! < 500) e = new ApiError((err as FastifyError).statusCode!, err.message, (err as FastifyError).code ?? null);
         else {
-            process.stderr.write(`autoglm serve: ${err.stack ?? err.message}\n`);
-            e = new ApiError(500, "internal server error", "internal");
+            process.stderr.write(`autoglm serve: internal error: ${err.stack ?? err.message}\n`);
+            e = new ApiError(500, `internal error: ${err instanceof InternalError ? err.message : "see the server log"}`, "internal_error");
         }
         if (reply.sent || reply.raw.headersSent) return;
         void reply.code(e.status).send(errorBody(e));
     });
+    /** An error after the stream started, as the error event's body (logged when it is autoglm's fault). */
+    const streamError = (e: unknown): ApiError => {
+        if (e instanceof ApiError) return e;
+        if (e instanceof UserError) return new ApiError(400, e.message, "invalid_request");
+        process.stderr.write(`autoglm serve: internal error: ${(e as Error).stack ?? e}\n`);
+        return new ApiError(500, `internal error: ${(e as Error).message}`, "internal_error");
+    };
     app.setNotFoundHandler((req, reply) => void reply.code(404).send(errorBody(new ApiError(404, `no route ${req.method} ${req.url}`, "not_found"))));
 
     app.addHook("onRequest", async (req) => {
@@ -144,26 +145,28 @@ export function buildApp(opts: ServerOptions): { app: FastifyInstance; attach(b:
 
     app.get("/v1/models", async () => {
         const b = ready();
+        const rt = b.runtime, loaded = rt.loaded;
         const meta = {
-            n_params: b.parameters, size: b.loaded.model.size, n_ctx_train: b.loaded.model.trainContextSize, n_ctx: b.contextPerSlot,
-            n_vocab: b.loaded.vocabSize, architecture: b.loaded.architecture,
-            modalities: { text: true, vision: b.encoderCaps.vision, audio: b.encoderCaps.audio || Boolean(b.transcriber) },
+            n_params: b.parameters, size: loaded.model.size, n_ctx_train: loaded.model.trainContextSize, n_ctx: rt.slotCells,
+            n_vocab: loaded.vocabSize, architecture: loaded.architecture,
+            modalities: { text: true, vision: rt.media.sees, audio: rt.media.hears },
         };
         return { object: "list", data: [{ id: opts.servedName, object: "model", created: Math.floor(Date.now() / 1000), owned_by: "autoglm", meta }] };
     });
 
     app.get("/metrics", async (_req, reply) => {
         const b = backend;
-        return reply.type("text/plain; version=0.0.4").send(metrics.render({ busySlots: b?.pool.busy ?? 0, slots: b?.pool.slots.length ?? 0, queued: b?.pool.queued ?? 0 }));
+        const pool = b?.runtime.pool;
+        return reply.type("text/plain; version=0.0.4").send(metrics.render({ busySlots: pool?.busy ?? 0, slots: pool?.slots.length ?? 0, queued: pool?.queued ?? 0, speechModelsOpened: b?.runtime.speech?.opened ?? 0 }));
     });
 
     /** Sampling, limits and stop strings from the OpenAI fields (llama-server's defaults where absent). */
     const turnOptions = (body: SamplingBody, grammar: string | undefined): TurnOptions => {
-        const sampling: SamplingOptions = {
-            temperature: body.temperature ?? 0.8, topK: body.top_k ?? 40, topP: body.top_p ?? 0.95, minP: body.min_p ?? 0.05,
-            frequencyPenalty: body.frequency_penalty ?? 0, presencePenalty: body.presence_penalty ?? 0, repeatPenalty: body.repeat_penalty ?? 1,
-            seed: body.seed ?? Math.floor(Math.random() * 2 ** 31), grammar,
-        };
+        const sampling = ready().runtime.sampling({
+            temperature: body.temperature ?? undefined, topK: body.top_k ?? undefined, topP: body.top_p ?? undefined, minP: body.min_p ?? undefined,
+            frequencyPenalty: body.frequency_penalty ?? undefined, presencePenalty: body.presence_penalty ?? undefined, repeatPenalty: body.repeat_penalty ?? undefined,
+            seed: body.seed ?? undefined, grammar,
+        });
         const stop = body.stop == null ? [] : typeof body.stop === "string" ? [body.stop] : body.stop;
         return {
             sampling, maxTokens: (body as ChatCompletionBody).max_completion_tokens ?? body.max_tokens ?? UNLIMITED,
@@ -172,44 +175,36 @@ export function buildApp(opts: ServerOptions): { app: FastifyInstance; attach(b:
     };
 
     /**
-     * Runs one request on a slot: waits for one, cancels when the client goes away, releases it with
-     * what its cache now holds, and turns failures into API errors.
+     * Runs one request on a slot: waits for one (the slot whose cache shares most with `promptText`),
+     * cancels when the client goes away, and releases it.
      */
     const onSlot = async (req: FastifyRequest, reply: FastifyReply, promptText: string, run: (slot: Slot, signal: AbortSignal) => Promise<TurnResult>): Promise<TurnResult> => {
-        const b = ready();
+        const rt = ready().runtime;
         const abort = new AbortController();
         reply.raw.on("close", () => { if (!reply.raw.writableFinished) abort.abort(); });
         req.raw.on("aborted", () => abort.abort());
         running.add(abort);
         try {
-            const slot = await b.pool.acquire(promptText, abort.signal);
-            let held = "";
+            const slot = await rt.acquire(promptText, abort.signal);
             try {
                 const r = await run(slot, abort.signal);
-                held = promptText + r.raw;
                 metrics.record(r.stats);
                 return r;
-            } catch (e) {
-                if (e instanceof UserError) throw new ApiError(400, e.message, "invalid_request");
-                throw e;
             } finally {
-                b.pool.release(slot, held);
+                rt.release(slot);
             }
         } finally {
             running.delete(abort);
         }
     };
 
-    const audioRoute: AudioRoute = async (samples) => {
-        const b = ready();
-        if (b.encoder && b.encoderCaps.audio) return { type: "audio", item: { samples } };
-        if (!b.transcriber) throw new ApiError(400, "this server cannot hear audio: start it with --asr-model and --asr-mmproj (or an --mmproj with an audio encoder)", "audio_unsupported");
-        const t = await b.transcriber.transcribe(samples, { maxTokens: 1024 });
-        return { type: "text", text: `Transcript of the recording: ${t.content}\n` };
+    /** A request that would wait in a full queue is refused before its media are decoded. */
+    const requireRoom = () => {
+        if (ready().runtime.pool.full) throw new QueueFullError("all slots are busy and the queue is full; try again later");
     };
 
     const responseGrammar = async (format: ChatCompletionBody["response_format"], gbnf: string | null | undefined): Promise<string | undefined> => {
-        const llama = ready().loaded.llama;
+        const llama = ready().runtime.loaded.llama;
         if (gbnf) {
             try {
                 await validateGrammar(llama, gbnf);
@@ -233,14 +228,17 @@ export function buildApp(opts: ServerOptions): { app: FastifyInstance; attach(b:
         const body = req.body as ChatCompletionBody;
         const enableThinking = body.chat_template_kwargs?.enable_thinking ?? body.enable_thinking ?? undefined;
         const returnReasoning = body.return_reasoning ?? true;
-        const messages = await chatMessages(body.messages, opts.media, audioRoute);
-        const options = { ...turnOptions(body, await responseGrammar(body.response_format, body.grammar)), enableThinking };
+        requireRoom();
+        const messages = await chatMessages(body.messages, opts.media, b.runtime.media);
+        const options = turnOptions(body, await responseGrammar(body.response_format, body.grammar));
         const created = Math.floor(Date.now() / 1000), cid = id("chatcmpl");
         const chunk = (delta: object, finish: string | null = null) => ({ id: cid, object: "chat.completion.chunk", created, model: opts.servedName, choices: [{ index: 0, delta, finish_reason: finish }] });
-        const text = b.pool.slots[0]!.chat.promptText(messages, enableThinking);
+        const text = b.runtime.render(messages, enableThinking); // once per request
+        const media = messages.flatMap((m) => (typeof m.content === "string" ? [] : m.content.filter((p): p is MediaPart => p.type !== "text")));
+        const respond = (slot: Slot, signal: AbortSignal, onPiece?: (p: Piece) => void) => b.runtime.respond(slot, text, media, { ...options, signal, onPiece });
 
         if (!body.stream) {
-            const r = await onSlot(req, reply, text, (slot, signal) => slot.chat.respond(messages, { ...options, signal }, text));
+            const r = await onSlot(req, reply, text, (slot, signal) => respond(slot, signal));
             const message: Record<string, string> = { role: "assistant", content: r.content };
             if (returnReasoning && r.reasoning) message.reasoning_content = r.reasoning;
             return { id: cid, object: "chat.completion", created, model: opts.servedName, choices: [{ index: 0, message, finish_reason: finishReason(r) }], usage: usage(r), timings: timings(r) };
@@ -253,11 +251,10 @@ export function buildApp(opts: ServerOptions): { app: FastifyInstance; attach(b:
         };
         let r: TurnResult;
         try {
-            r = await onSlot(req, reply, text, (slot, signal) => slot.chat.respond(messages, { ...options, signal, onPiece }, text));
+            r = await onSlot(req, reply, text, (slot, signal) => respond(slot, signal, onPiece));
         } catch (e) {
             if (!events.started) throw e;
-            const err = e instanceof ApiError ? e : new ApiError(500, (e as Error).message, "generation_failed");
-            events.send(errorBody(err));
+            events.send(errorBody(streamError(e)));
             events.end();
             return reply;
         }
@@ -269,7 +266,7 @@ export function buildApp(opts: ServerOptions): { app: FastifyInstance; attach(b:
     });
 
     app.post("/v1/completions", { schema: { body: completionBody } }, async (req, reply) => {
-        ready();
+        const rt = ready().runtime;
         metrics.requests++;
         const body = req.body as CompletionBody;
         const prompt = typeof body.prompt === "string" ? body.prompt : body.prompt[0]!;
@@ -277,16 +274,16 @@ export function buildApp(opts: ServerOptions): { app: FastifyInstance; attach(b:
         const created = Math.floor(Date.now() / 1000), cid = id("cmpl");
         const chunk = (text: string, finish: string | null = null) => ({ id: cid, object: "text_completion", created, model: opts.servedName, choices: [{ index: 0, text, finish_reason: finish, logprobs: null }] });
         if (!body.stream) {
-            const r = await onSlot(req, reply, prompt, (slot, signal) => slot.chat.complete(prompt, { ...options, signal }));
+            const r = await onSlot(req, reply, prompt, (slot, signal) => rt.complete(slot, prompt, { ...options, signal }));
             return { ...chunk(r.raw, finishReason(r)), usage: usage(r), timings: timings(r) };
         }
         const events = new EventStream(reply);
         let r: TurnResult;
         try {
-            r = await onSlot(req, reply, prompt, (slot, signal) => slot.chat.complete(prompt, { ...options, signal, onPiece: (p) => events.send(chunk(p.text)) }));
+            r = await onSlot(req, reply, prompt, (slot, signal) => rt.complete(slot, prompt, { ...options, signal, onPiece: (p) => events.send(chunk(p.text)) }));
         } catch (e) {
             if (!events.started) throw e;
-            events.send(errorBody(e instanceof ApiError ? e : new ApiError(500, (e as Error).message, "generation_failed")));
+            events.send(errorBody(streamError(e)));
             events.end();
             return reply;
         }

@@ -1,15 +1,12 @@
-// Images and audio inside requests: data: URLs and bare base64 are decoded; remote URLs and local
+// Where a request's images and audio come from: data: URLs and bare base64; remote URLs and local
 // paths are refused unless the server was started with the flag that allows them (no server-side
 // request forgery, no reading the server's files by default).
 
 import { readFile } from "node:fs/promises";
-import { UserError } from "../core/errors.js";
-import type { MediaItem } from "../engine/native.js";
-import { decodeWav } from "../media/audio.js";
-import { decodeImage } from "../media/image.js";
 import { ApiError } from "./errors.js";
 
-export interface MediaPolicy { allowRemote: boolean; allowLocal: boolean; maxImageTokens?: number; maxRemoteBytes: number }
+/** Where a request's media may come from (decoding them is the runtime's media policy). */
+export interface MediaSources { allowRemote: boolean; allowLocal: boolean; maxRemoteBytes: number }
 
 const BASE64 = /^[A-Za-z0-9+/\r\n]*={0,2}$/;
 
@@ -20,7 +17,7 @@ function base64(data: string, what: string): Buffer {
 }
 
 /** The bytes an image_url (or composite "image") names. */
-async function imageBytes(url: string, policy: MediaPolicy): Promise<Buffer> {
+export async function imageBytes(url: string, policy: MediaSources): Promise<Buffer> {
     const data = /^data:([^;,]*)(;base64)?,(.*)$/s.exec(url);
     if (data) {
         if (!data[2]) throw new ApiError(400, "only base64 data: URLs are accepted for images", "invalid_image");
@@ -50,24 +47,9 @@ async function imageBytes(url: string, policy: MediaPolicy): Promise<Buffer> {
     return base64(url, "image"); // bare base64, as Open-AutoGLM's agent and the seed article send it
 }
 
-export async function imageItem(url: string, policy: MediaPolicy): Promise<MediaItem> {
-    const bytes = await imageBytes(url, policy);
-    try {
-        const image = await decodeImage(bytes, { maxTokens: policy.maxImageTokens });
-        return { width: image.width, height: image.height, rgb: image.data };
-    } catch (e) {
-        if (e instanceof UserError) throw new ApiError(400, `the image could not be used: ${e.message}`, "invalid_image");
-        throw e;
-    }
-}
-
-export async function audioSamples(data: string, format: string | undefined): Promise<Float32Array> {
+/** The WAV bytes an input_audio part carries. */
+export function audioBytes(data: string, format: string | undefined): Buffer {
     const fmt = (format ?? "wav").toLowerCase();
     if (fmt !== "wav") throw new ApiError(400, `${fmt} audio is not supported: send WAV (8/16/24/32-bit PCM or float)`, "unsupported_audio_format");
-    try {
-        return (await decodeWav(base64(data, "audio data"))).samples;
-    } catch (e) {
-        if (e instanceof UserError) throw new ApiError(400, `the audio could not be used: ${e.message}`, "invalid_audio");
-        throw e;
-    }
+    return base64(data, "audio data");
 }

@@ -2,10 +2,10 @@
 // and memory; with --compare-llama-bench, llama.cpp's llama-bench on the same GGUF and settings.
 
 import { Command } from "commander";
-import { runBenchmark, type BenchResult } from "../../engine/benchmark.js";
+import { benchContextSize, runBenchmark, type BenchResult } from "../../engine/benchmark.js";
 import { runLlamaBench, type ReferenceResult } from "../../engine/llama-bench.js";
 import { numberOption } from "../parse.js";
-import { addModelOptions, loadFromFlags, settingsFrom, type ModelFlags } from "../model-options.js";
+import { addModelOptions, openRuntime, settingsFrom, type ModelFlags } from "../model-options.js";
 import { formatBytes, table } from "../format.js";
 
 interface BenchFlags extends ModelFlags { p: number; n: number; r: number; json?: boolean; compareLlamaBench?: boolean }
@@ -21,15 +21,18 @@ export function benchCommand(): Command {
         .option("--compare-llama-bench", "also run llama.cpp's llama-bench with the same settings and print the ratio")
         .option("--json", "print the results as JSON")
         .action(async (f: BenchFlags) => {
-            const settings = settingsFrom(f);
             const log = (line: string) => process.stderr.write(`${line}\n`);
-            const loaded = await loadFromFlags(f, log);
+            settingsFrom(f); // the flags as given are checked even though the context is sized for the run
+            const o = { promptTokens: f.p, genTokens: f.n, repetitions: f.r };
+            const runtime = await openRuntime({ ...f, ctxSize: benchContextSize(o) }, {}, log);
+            const loaded = runtime.loaded;
             let result: BenchResult;
             try {
-                result = await runBenchmark(loaded, settings, { promptTokens: f.p, genTokens: f.n, repetitions: f.r });
+                result = await runBenchmark(runtime, o);
             } finally {
-                await loaded.dispose();
+                await runtime.dispose();
             }
+            const settings = result.settings;
             let ref: ReferenceResult | undefined;
             if (f.compareLlamaBench) ref = await runLlamaBench(loaded.path, settings, { promptTokens: f.p, genTokens: f.n, repetitions: f.r }, f.gpuLayers);
             const s = result.settings;

@@ -4,25 +4,17 @@
 
 import { createInterface } from "node:readline";
 import { Command } from "commander";
-import { ChatSession, type TurnResult, type UserTurn } from "../../engine/chat.js";
-import { lazyEncoder, readMmproj } from "../../engine/media-answer.js";
-import type { LazyResource } from "../../engine/lazy-resource.js";
-import { Transcriber, transcriptPrompt } from "../../engine/transcriber.js";
-import type { NativeMedia } from "../../engine/native.js";
-import { decodeImage } from "../../media/image.js";
-import { decodeWav } from "../../media/audio.js";
-import { defaultModel } from "../../../models/default-model.js";
-import { createContext } from "../../engine/context.js";
-import { Session } from "../../engine/session.js";
-import type { NativeContext } from "../../engine/native.js";
+import { ChatSession } from "../../engine/chat.js";
+import type { TurnResult, UserTurn } from "../../engine/runtime.js";
+import { DEFAULT_QUESTION } from "../../engine/media-policy.js";
 import { grammarFromJsonSchema, readGrammarFile, validateGrammar } from "../../engine/grammar.js";
 import type { Piece } from "../../engine/thinking.js";
 import { UserError } from "../../core/errors.js";
 import { numberOption } from "../parse.js";
-import { addModelOptions, loadFromFlags, settingsFrom, speechModelFromFlags, type ModelFlags } from "../model-options.js";
+import { addModelOptions, encoderFromFlags, openRuntime, speechModelFromFlags, type ModelFlags } from "../model-options.js";
 
 interface ChatFlags extends ModelFlags {
-    system?: string; think?: boolean; temp: number; topK: number; topP: number; minP: number; repeatPenalty: number;
+    system?: string; think?: boolean; temp?: number; topK?: number; topP?: number; minP?: number; repeatPenalty?: number;
     seed?: number; maxTokens: number; ignoreEos?: boolean; stats?: boolean; hideThinking?: boolean;
     grammarFile?: string; jsonSchema?: string; json?: boolean; stop: string[];
     mmproj?: string; asrModel?: string; asrMmproj?: string; maxImageTokens?: number; encoderIdleUnload?: number;
@@ -64,11 +56,11 @@ export function chatCommand(): Command {
         .option("--think", "let the model think first (GLM: enable_thinking)")
         .option("--no-think", "answer without thinking")
         .option("--hide-thinking", "do not print the model's thinking")
-        .option("--temp <t>", "temperature (0: greedy)", numberOption("--temp"), 0.8)
-        .option("--top-k <k>", "top-k (0: off)", numberOption("--top-k", { integer: true }), 40)
-        .option("--top-p <p>", "top-p (1: off)", numberOption("--top-p"), 0.95)
-        .option("--min-p <p>", "min-p (0: off)", numberOption("--min-p"), 0.05)
-        .option("--repeat-penalty <x>", "repeat penalty (1: off)", numberOption("--repeat-penalty"), 1)
+        .option("--temp <t>", "temperature (0: greedy; default 0.8)", numberOption("--temp"))
+        .option("--top-k <k>", "top-k (0: off; default 40)", numberOption("--top-k", { integer: true }))
+        .option("--top-p <p>", "top-p (1: off; default 0.95)", numberOption("--top-p"))
+        .option("--min-p <p>", "min-p (0: off; default 0.05)", numberOption("--min-p"))
+        .option("--repeat-penalty <x>", "repeat penalty (1: off; default 1)", numberOption("--repeat-penalty"))
         .option("--seed <n>", "sampling seed (default: random)", numberOption("--seed", { integer: true }))
         .option("-n, --max-tokens <n>", "longest answer in tokens", numberOption("--max-tokens", { integer: true, positive: true }), 2048)
         .option("--ignore-eos", "keep generating past the end-of-answer token (up to --max-tokens)")
@@ -83,32 +75,24 @@ export function chatCommand(): Command {
         .option("--stats", "print token counts and speed after each answer (stderr)")
         .option("--json", "line mode: print each answer as one JSON object per line ({content, reasoning, stats})")
         .action(async (f: ChatFlags) => {
-            const settings = settingsFrom(f);
             const log = (line: string) => process.stderr.write(`${line}\n`);
-            let mmproj = f.mmproj;
-            if (!f.model && !mmproj) mmproj = (await defaultModel()).vision;
             // Read from the header: /audio knows whether the model hears without loading the encoder.
-            const caps = mmproj ? await readMmproj(mmproj, "encoder") : undefined;
-            const loaded = await loadFromFlags(f, log);
-            let ctx: NativeContext | undefined;
-            const idle = f.encoderIdleUnload || undefined;
-            const note = (what: string) => (e: "loaded" | "released") => log(`[${what} ${e}${e === "loaded" ? "" : " after idle"} | RAM ${(process.memoryUsage().rss / 2 ** 20).toFixed(0)} MiB]`);
-            const encoder: LazyResource<NativeMedia> | undefined = mmproj ? lazyEncoder(loaded, mmproj, settings, { maxImageTokens: f.maxImageTokens, idleSeconds: idle, onChange: note("encoder") }) : undefined;
-            let transcriber: Transcriber | undefined;
+            const encoder = await encoderFromFlags(f);
+            const note = (what: string, e: "loaded" | "released") => log(`[${what} ${e}${e === "loaded" ? "" : " after idle"} | RAM ${(process.memoryUsage().rss / 2 ** 20).toFixed(0)} MiB]`);
+            const runtime = await openRuntime(f, {
+                ...encoder, maxImageTokens: f.maxImageTokens, idleSeconds: f.encoderIdleUnload || undefined,
+                speech: () => speechModelFromFlags(f, log), onResource: note,
+            }, log);
             let chat: ChatSession;
             try {
-                const grammar = f.grammarFile ? readGrammarFile(f.grammarFile) : f.jsonSchema ? await grammarFromJsonSchema(loaded.llama, f.jsonSchema) : undefined;
-                if (grammar) await validateGrammar(loaded.llama, grammar);
-                ctx = createContext(loaded, settings);
-                chat = new ChatSession(loaded, new Session(ctx), {
-                    encoders: { image: encoder, audio: encoder },
+                const grammar = f.grammarFile ? readGrammarFile(f.grammarFile) : f.jsonSchema ? await grammarFromJsonSchema(runtime.loaded.llama, f.jsonSchema) : undefined;
+                if (grammar) await validateGrammar(runtime.loaded.llama, grammar);
+                chat = new ChatSession(runtime, runtime.pool.slots[0]!, {
                     system: f.system, enableThinking: f.think, maxTokens: f.maxTokens, ignoreEog: f.ignoreEos, stopStrings: f.stop,
-                    sampling: { temperature: f.temp, topK: f.topK, topP: f.topP, minP: f.minP, repeatPenalty: f.repeatPenalty, seed: f.seed ?? Math.floor(Math.random() * 2 ** 31), grammar },
+                    sampling: runtime.sampling({ temperature: f.temp, topK: f.topK, topP: f.topP, minP: f.minP, repeatPenalty: f.repeatPenalty, seed: f.seed, grammar }),
                 });
             } catch (e) {
-                ctx?.dispose();
-                await encoder?.release();
-                await loaded.dispose();
+                await runtime.dispose();
                 throw e;
             }
             const tty = Boolean(process.stdin.isTTY && process.stdout.isTTY);
@@ -122,12 +106,13 @@ export function chatCommand(): Command {
             };
             /** The user turn for /audio: the model hears it, or the speech model's transcript is sent. */
             const audioTurn = async (path: string, question: string, signal: AbortSignal): Promise<UserTurn> => {
-                const audio = await decodeWav(path);
-                if (caps?.audio) return { text: question || "Answer what is said in this recording.", media: [{ kind: "audio", item: { samples: audio.samples } }] };
-                transcriber ??= new Transcriber(await speechModelFromFlags(f, log), { gpu: f.gpu, gpuLayers: f.gpuLayers }, settings, idle, (m) => log(`[speech model ${m.path} loaded in ${(m.loadMs / 1000).toFixed(1)} s]`));
-                const t = await transcriber.transcribe(audio.samples, { maxTokens: f.maxTokens, signal });
-                log(`transcript: ${t.content}`);
-                return { text: transcriptPrompt(t.content, question || undefined) };
+                const a = await runtime.media.audio(path, signal);
+                const q = question || DEFAULT_QUESTION.audio;
+                if (a.part.type === "text") {
+                    log(`transcript: ${a.transcript}`);
+                    return { text: a.part.text + q };
+                }
+                return { text: q, media: [a.part] };
             };
             const ask = async (turn: UserTurn | ((signal: AbortSignal) => Promise<UserTurn>)) => {
                 current = new AbortController();
@@ -161,8 +146,9 @@ export function chatCommand(): Command {
                             else if (cmd === "/load") { if (!arg) throw new UserError("usage: /load FILE"); chat.load(arg); log(`loaded ${arg} (${chat.history.length} messages)`); }
                             else if (cmd === "/image") {
                                 const [path, question] = pathAndRest(arg, "/image FILE [question]");
-                                const image = await decodeImage(path, { maxTokens: f.maxImageTokens });
-                                await ask({ text: question || "Describe this image.", media: [{ kind: "image", item: { width: image.width, height: image.height, rgb: image.data } }] });
+                                const image = await runtime.media.image(path);
+                                if (image.scaledFrom) log(`[image scaled from ${image.scaledFrom.width}x${image.scaledFrom.height} (${image.scaledFrom.tokens} tokens) to ${image.image.width}x${image.image.height} (${image.tokens} tokens)]`);
+                                await ask({ text: question || DEFAULT_QUESTION.image, media: [image.part] });
                             } else if (cmd === "/audio") {
                                 const [path, question] = pathAndRest(arg, "/audio FILE [question]");
                                 await ask((signal) => audioTurn(path, question, signal));
@@ -182,10 +168,7 @@ export function chatCommand(): Command {
             } finally {
                 process.off("SIGINT", onSigint);
                 rl.close();
-                ctx.dispose();
-                await encoder?.release();
-                await transcriber?.dispose();
-                await loaded.dispose();
+                await runtime.dispose();
             }
         });
 }

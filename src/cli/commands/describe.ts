@@ -1,12 +1,9 @@
 // `autoglm describe <image>`: streams a description of an image, or the answer to --prompt about it.
 
 import { Command } from "commander";
-import { answerWithMedia, openEncoder, readMmproj } from "../../engine/media-answer.js";
-import type { NativeMedia } from "../../engine/native.js";
-import { decodeImage, glmImageTokens } from "../../media/image.js";
-import { defaultModel } from "../../../models/default-model.js";
+import { DEFAULT_QUESTION } from "../../engine/media-policy.js";
 import { UserError } from "../../core/errors.js";
-import { addModelOptions, loadFromFlags, settingsFrom, type ModelFlags } from "../model-options.js";
+import { addModelOptions, encoderFromFlags, openRuntime, type ModelFlags } from "../model-options.js";
 import { numberOption } from "../parse.js";
 import { withInterrupt } from "../interrupt.js";
 
@@ -18,7 +15,7 @@ export function describeCommand(): Command {
     return addModelOptions(new Command("describe").description("describe an image (or answer --prompt about it) with a vision model"))
         .argument("<image>", "image file (JPEG, PNG, WebP, GIF, TIFF...)")
         .option("--mmproj <file>", "the vision encoder GGUF (mmproj) that belongs to --model")
-        .option("-p, --prompt <text>", "what to ask about the image", "Describe this image.")
+        .option("-p, --prompt <text>", "what to ask about the image", DEFAULT_QUESTION.image)
         .option("--max-image-tokens <n>", "scale the image down to at most this many image tokens", numberOption("--max-image-tokens", { integer: true, positive: true }))
         .option("--think", "let the model think first (GLM: enable_thinking)")
         .option("--no-think", "answer without thinking")
@@ -28,37 +25,28 @@ export function describeCommand(): Command {
         .option("--json", "print {content, reasoning, image, stats} as JSON")
         .action(async (imagePath: string, f: DescribeFlags) => {
             const log = (line: string) => process.stderr.write(`${line}\n`);
-            let mmproj = f.mmproj;
-            if (!f.model) {
-                const demo = await defaultModel();
-                mmproj ??= demo.vision;
-            } else if (!mmproj) {
-                throw new UserError("--mmproj is required with --model: give the vision encoder GGUF that belongs to the model");
-            }
-            await readMmproj(mmproj!, "vision encoder");
-            const image = await decodeImage(imagePath, { maxTokens: f.maxImageTokens });
-            const settings = settingsFrom(f);
-            const loaded = await loadFromFlags(f, log);
-            let encoder: NativeMedia | undefined;
+            if (f.model && !f.mmproj) throw new UserError("--mmproj is required with --model: give the vision encoder GGUF that belongs to the model");
+            const encoder = await encoderFromFlags(f, "vision encoder");
+            if (!encoder.encoderCaps?.vision) throw new UserError(`${encoder.mmproj} has no vision encoder`);
+            const runtime = await openRuntime(f, { ...encoder, maxImageTokens: f.maxImageTokens }, log);
             try {
-                encoder = openEncoder(loaded, mmproj!, settings, "vision", f.maxImageTokens);
-                const turn = { text: f.prompt, media: [{ kind: "image" as const, item: { width: image.width, height: image.height, rgb: image.data } }] };
-                const r = await withInterrupt((signal) => answerWithMedia(loaded, settings, encoder!, turn, {
-                    maxTokens: f.maxTokens, sampling: { temperature: f.temp, seed: f.seed ?? 0 }, enableThinking: f.think, signal,
+                const image = await runtime.media.image(imagePath);
+                if (image.scaledFrom) log(`image scaled from ${image.scaledFrom.width}x${image.scaledFrom.height} (${image.scaledFrom.tokens} image tokens) to ${image.image.width}x${image.image.height} (${image.tokens}) by --max-image-tokens`);
+                const r = await withInterrupt((signal) => runtime.oneShot({ text: f.prompt, media: [image.part] }, {
+                    maxTokens: f.maxTokens, sampling: runtime.sampling({ temperature: f.temp, seed: f.seed ?? 0 }), enableThinking: f.think, signal,
                     onPiece: (p) => { if (p.kind === "content" && !f.json) process.stdout.write(p.text); },
                 }));
                 if (f.json) {
                     process.stdout.write(`${JSON.stringify({
                         content: r.content, reasoning: r.reasoning,
-                        image: { width: image.width, height: image.height, format: image.format, glmTokens: glmImageTokens(image.width, image.height) },
+                        image: { width: image.image.width, height: image.image.height, format: image.image.format, tokens: image.tokens, source: { width: image.image.sourceWidth, height: image.image.sourceHeight } },
                         stats: { promptTokens: r.stats.promptTokens, answerTokens: r.stats.tokens.length, ttftMs: r.stats.ttftMs, decodeMs: r.stats.decodeMs, reason: r.stats.reason },
                     })}\n`);
                 } else {
                     process.stdout.write("\n");
                 }
             } finally {
-                encoder?.dispose();
-                await loaded.dispose();
+                await runtime.dispose();
             }
         });
 }

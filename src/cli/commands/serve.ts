@@ -1,25 +1,21 @@
 // `autoglm serve`: the OpenAI-compatible server. It listens at once (/health says "loading"),
-// loads the model, then serves --parallel N slots over one context; SIGINT/SIGTERM stop accepting,
+// opens a runtime of --parallel N slots over one context, then serves; SIGINT/SIGTERM stop accepting,
 // cancel running streams, free the model and exit 0.
 
 import { readFileSync } from "node:fs";
 import { Command } from "commander";
 import { UserError } from "../../core/errors.js";
 import { readGguf } from "../../core/gguf/reader.js";
-import { defaultModel } from "../../../models/default-model.js";
-import { createContext } from "../../engine/context.js";
-import { lazyEncoder, readMmproj } from "../../engine/media-answer.js";
-import { Transcriber } from "../../engine/transcriber.js";
 import { buildApp } from "../../server/app.js";
-import { SlotPool } from "../../server/slots.js";
 import { formatBytes } from "../format.js";
-import { addModelOptions, loadFromFlags, settingsFrom, speechModelFromFlags, type ModelFlags } from "../model-options.js";
+import { addModelOptions, encoderFromFlags, modelPath, settingsFrom, speechModelFromFlags, statusLine, type ModelFlags } from "../model-options.js";
+import { Runtime } from "../../engine/runtime.js";
 import { numberOption } from "../parse.js";
 
 interface ServeFlags extends ModelFlags {
     mmproj?: string; asrModel?: string; asrMmproj?: string; host: string; port: number; apiKey?: string; apiKeyFile?: string;
     parallel: number; queue: number; servedModelName: string; maxBodyMb: number; maxImageTokens?: number; encoderIdleUnload: number;
-    allowRemoteMedia?: boolean; allowLocalMedia?: boolean; think?: boolean;
+    allowRemoteMedia?: boolean; allowLocalMedia?: boolean;
 }
 
 function apiKey(f: ServeFlags): string | undefined {
@@ -57,17 +53,13 @@ export function serveCommand(): Command {
             if (f.port < 0 || f.port > 65535) throw new UserError(`--port must be 0..65535, got ${f.port}`);
             if (f.queue < 0) throw new UserError(`--queue must be >= 0, got ${f.queue}`);
             const key = apiKey(f);
-            const perSlot = settingsFrom(f);
-            // --ctx-size is per slot: the context holds one sequence of that size per slot.
-            const settings = { ...perSlot, contextSize: perSlot.contextSize * f.parallel, sequences: f.parallel };
-            let mmproj = f.mmproj;
-            if (!f.model && !mmproj) mmproj = (await defaultModel()).vision;
-            const encoderCaps = mmproj ? await readMmproj(mmproj, "encoder") : { vision: false, audio: false };
-            const asr = f.asrModel || f.asrMmproj ? await speechModelFromFlags(f, log) : undefined;
+            const settings = settingsFrom(f); // --ctx-size is per slot
+            const encoder = await encoderFromFlags(f);
+            const speech = f.asrModel || f.asrMmproj ? await speechModelFromFlags(f, log) : undefined;
 
             const server = buildApp({
                 servedName: f.servedModelName, apiKey: key, bodyLimit: Math.round(f.maxBodyMb * 2 ** 20),
-                media: { allowRemote: Boolean(f.allowRemoteMedia), allowLocal: Boolean(f.allowLocalMedia), maxImageTokens: f.maxImageTokens, maxRemoteBytes: 64 * 2 ** 20 },
+                media: { allowRemote: Boolean(f.allowRemoteMedia), allowLocal: Boolean(f.allowLocalMedia), maxRemoteBytes: 64 * 2 ** 20 },
             });
             let address: string;
             try {
@@ -76,21 +68,30 @@ export function serveCommand(): Command {
                 throw new UserError(`cannot listen on ${f.host}:${f.port}: ${(e as Error).message}`);
             }
             log(`listening on ${address} (loading the model; /health answers 503 until it is ready)`);
-            if (f.model) log(`loading ${f.model}`);
-            const loaded = await loadFromFlags(f, log).catch(async (e) => { await server.app.close(); throw e; });
-            const ctx = createContext(loaded, settings);
-            const idle = f.encoderIdleUnload || undefined;
-            const encoder = mmproj ? lazyEncoder(loaded, mmproj, perSlot, { maxImageTokens: f.maxImageTokens, idleSeconds: idle }) : undefined;
-            const transcriber = asr ? new Transcriber(asr, { gpu: f.gpu, gpuLayers: f.gpuLayers }, perSlot, idle) : undefined;
-            const pool = new SlotPool(loaded, ctx, f.parallel, { maxTokens: 2 ** 31 - 1, enableThinking: f.think, encoders: { image: encoder, audio: encoder } }, f.queue);
-            const parameters = (await readGguf(loaded.path)).tensors.reduce((n, t) => n + t.shape.reduce((a, b) => a * Number(b), 1), 0);
-            server.attach({ loaded, pool, contextPerSlot: ctx.sequenceSize(), encoder, encoderCaps, transcriber, parameters });
-            log(`ready: ${f.parallel} slot(s) x ${ctx.sequenceSize()} tokens | model "${f.servedModelName}"${mmproj ? ` | images via ${mmproj} (loaded on first use)` : ""}${asr ? ` | audio via ${asr.model}` : ""} | RAM ${formatBytes(process.memoryUsage().rss)}${key ? " | API key required" : ""}`);
+            let runtime: Runtime;
+            try {
+                const path = await modelPath(f, log);
+                log(`loading ${path}`);
+                runtime = await Runtime.open({
+                    model: path, load: { gpu: f.gpu, gpuLayers: f.gpuLayers }, context: settings, slots: f.parallel, queue: f.queue,
+                    ...encoder, maxImageTokens: f.maxImageTokens, idleSeconds: f.encoderIdleUnload || undefined,
+                    speech: speech && (async () => speech),
+                    onResource: (what, e) => log(`${what} ${e}`),
+                });
+                void runtime.template; // a model without a chat template fails now, not at the first request
+            } catch (e) {
+                await server.app.close();
+                throw e;
+            }
+            log(await statusLine(runtime.loaded));
+            const parameters = (await readGguf(runtime.loaded.path)).tensors.reduce((n, t) => n + t.shape.reduce((a, b) => a * Number(b), 1), 0);
+            server.attach({ runtime, parameters });
+            log(`ready: ${f.parallel} slot(s) x ${runtime.slotCells} tokens | model "${f.servedModelName}"${encoder.mmproj ? ` | images via ${encoder.mmproj} (loaded on first use)` : ""}${speech ? ` | audio via ${speech.model}` : ""} | RAM ${formatBytes(process.memoryUsage().rss)}${key ? " | API key required" : ""}`);
 
             await new Promise<void>((resolve) => {
                 const stop = (sig: string) => {
                     log(`${sig}: stopping (running requests are cancelled)`);
-                    pool.drain(new UserError("the server is shutting down"));
+                    runtime.pool.drain(new UserError("the server is shutting down"));
                     server.cancelAll();
                     resolve();
                 };
@@ -98,10 +99,7 @@ export function serveCommand(): Command {
                 process.once("SIGTERM", () => stop("SIGTERM"));
             });
             await server.app.close();
-            ctx.dispose();
-            await encoder?.release();
-            await transcriber?.dispose();
-            await loaded.dispose();
+            await runtime.dispose();
             log("stopped");
         });
 }

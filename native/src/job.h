@@ -1,0 +1,37 @@
+// One generation job as the scheduler sees it: what to evaluate and generate, and what came of it.
+#pragma once
+#include <cstdint>
+#include <string>
+#include <vector>
+#include "llama.h"
+#include "prompt-piece.h"
+#include "sampling.h"
+
+struct GenerationRequest {
+    int32_t seq = 0;
+    int32_t startPos = 0;              // positions < startPos of the sequence are reused; the rest is dropped
+    std::vector<PromptPiece> prompt;   // evaluated from startPos, in order
+    int32_t maxTokens = 0;             // 0: evaluate the prompt only
+    bool ignoreEog = false;            // benchmarks decode a fixed count
+    std::vector<llama_token> stopTokens; // end the answer like end-of-generation tokens do
+    SamplingOptions sampling;
+};
+
+/** Whose fault a failed job is: the request's (an unsatisfiable grammar) or autoglm's / llama.cpp's. */
+enum class Failure { None, User, Internal };
+
+struct GenerationResult {
+    std::vector<llama_token> tokens;
+    std::string reason = "length"; // eog | stop | length | aborted | prompt
+    Failure failure = Failure::None;
+    std::string error;
+    double promptMs = 0, decodeMs = 0, ttftMs = 0;
+    int32_t decodedTokens = 0;     // generated tokens evaluated into the KV cache (all but the last sampled)
+    bool promptComplete = false;   // false: the KV cache holds part of the prompt at most
+    int32_t nextPos = 0;           // position after what the KV cache holds for this job
+    int32_t promptTokens = 0;      // prompt cells evaluated (text tokens and media embeddings)
+    int32_t promptSteps = 0;       // scheduler steps that carried part of this prompt
+    int32_t sharedSteps = 0;       // of those, steps that also decoded other jobs' tokens
+
+    void fail(Failure kind, std::string message) { failure = kind; error = std::move(message); }
+};

@@ -1,0 +1,47 @@
+#include "step.h"
+#include "mtmd-helper.h"
+
+llama_token sampleToken(llama_context * ctx, llama_sampler * smpl, bool argmax, int32_t nVocab, int32_t idx) {
+    if (!argmax) return llama_sampler_sample(smpl, ctx, idx); // waits for the logits; also accepts the token
+    // Plain greedy needs no candidate list: an argmax over the logits (ties to the lowest id, as
+    // llama.cpp's greedy sampler) saves building a vocabulary-sized array for every token.
+    const float * logits = llama_get_logits_ith(ctx, idx);
+    llama_token tok = 0;
+    for (int32_t i = 1; i < nVocab; i++) if (logits[i] > logits[tok]) tok = i;
+    return tok;
+}
+
+std::string decodeError(int32_t rc) {
+    if (rc == 1) return "the KV cache has no room left for this batch";
+    if (rc == 2) return "the evaluation was aborted";
+    return "llama_decode failed (" + std::to_string(rc) + ")";
+}
+
+EmbeddingSlice::EmbeddingSlice(const mtmd_input_chunk * chunk, bool mrope, llama_pos start, llama_seq_id seq,
+                               const float * embd, int32_t nEmbd, int32_t offset, int32_t count)
+    : nSeq(count, 1), seqIds(1, seq), seqPtrs(count, nullptr), logits(count, 0) {
+    for (auto & p : seqPtrs) p = seqIds.data();
+    if (!mrope) {
+        pos.resize(count);
+        for (int32_t i = 0; i < count; i++) pos[i] = start + offset + i;
+    } else {
+        // Four planes of `count` entries each: t, y, x, z (llama.cpp's M-RoPE batch layout).
+        pos.resize((size_t) count * 4);
+        const mtmd_image_tokens * image = mtmd_input_chunk_get_type(chunk) == MTMD_INPUT_CHUNK_TYPE_IMAGE ? mtmd_input_chunk_get_tokens_image(chunk) : nullptr;
+        for (int32_t i = 0; i < count; i++) {
+            if (image) {
+                mtmd_decoder_pos p = mtmd_image_tokens_get_decoder_pos(image, start, (size_t) (offset + i));
+                pos[i] = p.t; pos[count + i] = p.y; pos[2 * count + i] = p.x; pos[3 * count + i] = p.z;
+            } else {
+                for (int d = 0; d < 4; d++) pos[d * count + i] = start + offset + i;
+            }
+        }
+    }
+    batch_.n_tokens = count;
+    batch_.token = nullptr;
+    batch_.embd = const_cast<float *>(embd) + (size_t) offset * nEmbd;
+    batch_.pos = pos.data();
+    batch_.n_seq_id = nSeq.data();
+    batch_.seq_id = seqPtrs.data();
+    batch_.logits = logits.data();
+}

@@ -1,0 +1,33 @@
+// Pure helpers of one scheduler step: picking a token from a batch row's logits, placing a slice of
+// media embeddings at their positions, and naming llama_decode's return codes.
+#pragma once
+#include <string>
+#include <vector>
+#include "llama.h"
+#include "mtmd.h"
+
+/** The next token from the logits of batch row `idx`: argmax for plain greedy, else the sampler chain. */
+llama_token sampleToken(llama_context * ctx, llama_sampler * smpl, bool argmax, int32_t nVocab, int32_t idx);
+
+/** The message for a llama_decode return code. */
+std::string decodeError(int32_t rc);
+
+/**
+ * Embeddings [offset, offset + count) of one media chunk as a llama_batch, at the positions the model
+ * expects: M-RoPE models take four coordinates per embedding (an image's t, y, x grid, an audio
+ * clip's running position), others one. The batch points into this object and `embd`.
+ */
+class EmbeddingSlice {
+public:
+    EmbeddingSlice(const mtmd_input_chunk * chunk, bool mrope, llama_pos start, llama_seq_id seq,
+                   const float * embd, int32_t nEmbd, int32_t offset, int32_t count);
+    llama_batch batch() { return batch_; }
+
+private:
+    std::vector<llama_pos> pos;
+    std::vector<int32_t> nSeq;
+    std::vector<llama_seq_id> seqIds;
+    std::vector<llama_seq_id *> seqPtrs;
+    std::vector<int8_t> logits;
+    llama_batch batch_{};
+};

@@ -1,0 +1,58 @@
+// Encoders (mmproj files): what one holds, read from its header without loading it, and loading it
+// over a model, lazily, released after an idle time.
+
+import { existsSync, statSync } from "node:fs";
+import { InternalError, UserError } from "../core/errors.js";
+import { readGguf } from "../core/gguf/reader.js";
+import type { ThreadBudget } from "../core/threads.js";
+import { LazyResource } from "./lazy-resource.js";
+import { MEDIA_MARKER } from "./media-prompt.js";
+import { internalModelHandle, type LoadedModel } from "./model.js";
+import type { NativeMedia } from "./native.js";
+
+/** What an mmproj's encoders take in, and the pixel size of one image token (patch x merge). */
+export interface EncoderCaps { vision: boolean; audio: boolean; imageTokenPixels: number }
+
+/** Spatial merge of projectors that merge patches into one token (llama.cpp's clip): GLM-4.1V merges 2 x 2. */
+const MERGE: Record<string, number> = { glm4v: 2, qwen2vl_merger: 2, qwen25vl_merger: 2, qwen3vl_merger: 2 };
+
+/**
+ * Checks that `path` is an mmproj (not a language model) and reads from its header which encoders
+ * it holds, without loading it: commands know what an encoder can do before its first use.
+ */
+export async function readMmproj(path: string, what = "encoder"): Promise<EncoderCaps> {
+    if (!existsSync(path)) throw new UserError(`mmproj file not found: ${path}`);
+    if (!statSync(path).isFile()) throw new UserError(`${path} is not a file`);
+    const meta = (await readGguf(path)).metadata;
+    if (meta.value("general.architecture") !== "clip") throw new UserError(`${path} is a language model, not an mmproj (${what}) file`);
+    const vision = meta.value("clip.has_vision_encoder") === true;
+    const patch = Number(meta.value("clip.vision.patch_size") ?? 0);
+    if (vision && !(Number.isInteger(patch) && patch > 0 && patch <= 1024)) throw new UserError(`${path} declares no usable clip.vision.patch_size`);
+    const projector = String(meta.value("clip.vision.projector_type") ?? meta.value("clip.projector_type") ?? "");
+    return { vision, audio: meta.value("clip.has_audio_encoder") === true, imageTokenPixels: vision ? patch * (MERGE[projector] ?? 1) : 0 };
+}
+
+/** Loads an mmproj for `loaded`; `need` says which encoder the caller requires. */
+export function openEncoder(loaded: LoadedModel, mmproj: string, threads: ThreadBudget, flashAttention: "auto" | "on" | "off", need?: "vision" | "audio", maxImageTokens?: number): NativeMedia {
+    let encoder: NativeMedia;
+    try {
+        encoder = new loaded.addon.NativeMedia(internalModelHandle(loaded.model), mmproj, { threads: threads.encoder, useGpu: loaded.backend !== "cpu", flashAttention, maxImageTokens });
+    } catch (e) {
+        throw new UserError((e as Error).message);
+    }
+    const info = encoder.info();
+    if (need && !info[need]) {
+        encoder.dispose();
+        throw new UserError(`${mmproj} has no ${need} encoder`);
+    }
+    if (info.marker !== MEDIA_MARKER) {
+        encoder.dispose();
+        throw new InternalError(`libmtmd's media marker is ${info.marker}, autoglm expects ${MEDIA_MARKER}`);
+    }
+    return encoder;
+}
+
+/** An encoder loaded on first use, released after `idleSeconds` unused. */
+export function lazyEncoder(open: () => NativeMedia, opts: { idleSeconds?: number; onChange?: (e: "loaded" | "released") => void } = {}): LazyResource<NativeMedia> {
+    return new LazyResource(open, (e) => e.dispose(), opts.idleSeconds, opts.onChange);
+}

@@ -1,0 +1,45 @@
+// Speech to text with a GLM-ASR model and its audio mmproj, for models that cannot hear themselves
+// (AutoGLM-Phone-9B has no audio encoder). It is a one-slot Runtime of its own, loaded on first use:
+// one context, reused by every request and queued like any job; released after an idle time.
+
+import type { ContextSettings } from "./context.js";
+import { readMmproj } from "./encoders.js";
+import { LazyResource } from "./lazy-resource.js";
+import { withMediaId } from "./media-prompt.js";
+import type { LoadedModel, LoadOptions } from "./model.js";
+import { Runtime, type TurnResult } from "./runtime.js";
+
+/** GLM-ASR's instruction (its model card's transcription prompt). */
+export const TRANSCRIBE_PROMPT = "Please transcribe this audio into text";
+
+/** Longest transcript, in tokens. */
+const MAX_TRANSCRIPT_TOKENS = 1024;
+
+export class SpeechModel {
+    private readonly runtime: LazyResource<Runtime>;
+    /** How many times the speech model (and its one context) was opened. */
+    opened = 0;
+    private loaded?: LoadedModel;
+
+    constructor(paths: () => Promise<{ model: string; mmproj: string }>, base: { load?: LoadOptions; context?: Partial<ContextSettings> }, idleSeconds?: number, onChange?: (e: "loaded" | "released", m?: LoadedModel) => void) {
+        this.runtime = new LazyResource<Runtime>(async () => {
+            const { model, mmproj } = await paths();
+            const caps = await readMmproj(mmproj, "audio encoder");
+            const rt = await Runtime.open({ model, mmproj, encoderCaps: caps, load: base.load, context: base.context, slots: 1 });
+            this.opened++;
+            this.loaded = rt.loaded;
+            return rt;
+        }, (rt) => rt.dispose(), idleSeconds, (e) => onChange?.(e, this.loaded));
+    }
+
+    transcribe(samples: Float32Array, signal?: AbortSignal): Promise<TurnResult> {
+        return this.runtime.use(async (rt) => {
+            rt.media.requireHearing();
+            return rt.oneShot({ text: TRANSCRIBE_PROMPT, media: [{ type: "audio", item: withMediaId({ samples }) }] }, {
+                maxTokens: MAX_TRANSCRIPT_TOKENS, sampling: { temperature: 0 }, signal,
+            });
+        });
+    }
+
+    dispose(): Promise<void> { return this.runtime.release(); }
+}

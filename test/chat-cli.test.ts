@@ -77,9 +77,10 @@ describe("autoglm chat (line mode)", () => {
     });
 
     it("Ctrl-C stops the current answer and the conversation goes on", async () => {
-        const run = startCli(["chat", "-m", model, ...GREEDY, "--ignore-eos", "-n", "1000000", "-c", "1000100"], "Talk forever\n/exit\n");
-        for (let i = 0; i < 300 && !/loaded in/.test(run.stderr()); i++) await new Promise((r) => setTimeout(r, 50));
-        await new Promise((r) => setTimeout(r, 800));
+        // /help answers at once; the next line, already read, starts the endless answer: signal after it.
+        const run = startCli(["chat", "-m", model, ...GREEDY, "--ignore-eos", "-n", "1000000", "-c", "1000100"], "/help\nTalk forever\n/exit\n");
+        while (!/\/exit +quit/.test(run.stderr())) await new Promise((r) => setTimeout(r, 20));
+        await new Promise((r) => setTimeout(r, 300));
         run.child.kill("SIGINT");
         const r = await run.done;
         expect(r.code, r.stderr).toBe(0);

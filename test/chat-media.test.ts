@@ -5,12 +5,10 @@ import { spawn } from "node:child_process";
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
-import { MEDIA_MARKER, withMediaId } from "../dist/src/engine/media-prompt.js";
-import { createContext, contextSettings } from "../dist/src/engine/context.js";
-import { lazyEncoder } from "../dist/src/engine/media-answer.js";
-import { loadModel } from "../dist/src/engine/model.js";
-import { promptItems, Session } from "../dist/src/engine/session.js";
-import { decodeImage } from "../dist/src/media/image.js";
+import { MEDIA_MARKER } from "../dist/src/engine/media-prompt.js";
+import { readMmproj } from "../dist/src/engine/encoders.js";
+import { Runtime } from "../dist/src/engine/runtime.js";
+import { promptItems } from "../dist/src/engine/sequence.js";
 import { BIN, ROOT, runCli } from "./helpers/cli.js";
 import { writeTestPng } from "./helpers/media.js";
 import { convert, synthesize } from "./helpers/models.js";
@@ -55,34 +53,27 @@ describe("chat with images and audio", () => {
     });
 
     it("an image reused from the KV cache gives the same greedy tokens as evaluating the whole prompt again", async () => {
-        const loaded = await loadModel(files.text, { gpu: "cpu" });
-        const settings = contextSettings({ contextSize: 2048 });
-        const encoder = lazyEncoder(loaded, files.vision, settings);
-        const image = await decodeImage(png);
-        const item = withMediaId({ width: image.width, height: image.height, rgb: image.data });
-        const ctx = createContext(loaded, settings);
-        const fresh = createContext(loaded, settings);
+        // Two slots of one runtime: slot 0 keeps the conversation in its cache, slot 1 starts empty.
+        const rt = await Runtime.open({ model: files.text, load: { gpu: "cpu" }, context: { contextSize: 2048 }, slots: 2, mmproj: files.vision, encoderCaps: await readMmproj(files.vision) });
         try {
-            await encoder.use(async (enc) => {
+            const item = (await rt.media.image(png)).part.item;
+            await rt.encoder.use(async (enc: any) => {
                 const greedy = { maxTokens: 8, ignoreEog: true };
                 const turn1 = promptItems(enc.tokenize(`[gMASK]<sop><|user|>\n${MEDIA_MARKER}What is this?<|assistant|>\n`, [item]));
-                const cached = new Session(ctx);
+                const cached = rt.pool.slots[0].sequence;
                 const a1 = await cached.generate(turn1, greedy);
-                const turn2 = [...turn1, ...a1.tokens, ...(loaded.model.tokenize("<|user|>\nSay more.<|assistant|>\n", true) as number[])];
+                const turn2 = [...turn1, ...a1.tokens, ...rt.tokenize("<|user|>\nSay more.<|assistant|>\n")];
                 const a2 = await cached.generate(turn2, greedy);
                 // Turn 2 evaluated only its new text: the image and turn 1 came from the cache.
                 expect(a2.reusedTokens).toBe(a1.promptTokens + a1.decodedTokens);
                 expect(a2.promptTokens).toBeLessThan(20);
-                const b2 = await new Session(fresh).generate(turn2, greedy);
+                const b2 = await rt.pool.slots[1].sequence.generate(turn2, greedy);
                 expect(b2.reusedTokens).toBe(0);
                 expect(b2.nextPos).toBe(a2.nextPos); // M-RoPE positions agree
                 expect(Array.from(a2.tokens)).toEqual(Array.from(b2.tokens));
             });
         } finally {
-            ctx.dispose();
-            fresh.dispose();
-            await encoder.release();
-            await loaded.dispose();
+            await rt.dispose();
         }
     });
 

@@ -5,7 +5,7 @@ import { join } from "node:path";
 import sharp from "sharp";
 import { describe, expect, it } from "vitest";
 import { decodeWav } from "../src/media/audio.js";
-import { decodeImage, fitToTokens, glmImageTokens } from "../src/media/image.js";
+import { decodeImage, fitToTokens, imageTokens } from "../src/media/image.js";
 import { resample } from "../src/media/resample.js";
 import { tempDir } from "./helpers/tmp.js";
 import { amplitudeAt, encodeWav, tone } from "./helpers/wav.js";
@@ -47,15 +47,15 @@ describe("images", () => {
     });
 
     it("counts GLM-4.1V image tokens and scales down to a token budget", async () => {
-        expect(glmImageTokens(1080, 2400)).toBe(3354); // MODEL-FACTS.md
-        const fit = fitToTokens(1080, 2400, 1000);
-        expect(glmImageTokens(fit.width, fit.height)).toBeLessThanOrEqual(1000);
-        expect(glmImageTokens(fit.width, fit.height)).toBeGreaterThan(900);
+        expect(imageTokens(1080, 2400, 28)).toBe(3354); // MODEL-FACTS.md
+        const fit = fitToTokens(1080, 2400, 1000, 28);
+        expect(imageTokens(fit.width, fit.height, 28)).toBeLessThanOrEqual(1000);
+        expect(imageTokens(fit.width, fit.height, 28)).toBeGreaterThan(900);
         expect(Math.abs(fit.width / fit.height - 1080 / 2400)).toBeLessThan(0.02);
         const big = join(root, "shot.png");
         await sharp({ create: { width: 1080, height: 2400, channels: 3, background: "#336699" } }).png().toFile(big);
-        const img = await decodeImage(big, { maxTokens: 1000 });
-        expect(glmImageTokens(img.width, img.height)).toBeLessThanOrEqual(1000);
+        const img = await decodeImage(big, { resize: (w, h) => fitToTokens(w, h, 1000, 28) });
+        expect(imageTokens(img.width, img.height, 28)).toBeLessThanOrEqual(1000);
     });
 
     it("rejects a text file named .jpg, a truncated PNG and an empty file with clear messages", async () => {

@@ -10,8 +10,8 @@ export interface RunningServer {
     stop(): Promise<number | null>;
 }
 
-export async function startServer(args: string[], timeoutMs = 60_000): Promise<RunningServer> {
-    const child = spawn(process.execPath, [BIN, "serve", "--port", "0", ...args], { cwd: ROOT, stdio: ["ignore", "pipe", "pipe"] });
+export async function startServer(args: string[], timeoutMs = 60_000, env: NodeJS.ProcessEnv = {}): Promise<RunningServer> {
+    const child = spawn(process.execPath, [BIN, "serve", "--port", "0", ...args], { cwd: ROOT, env: { ...process.env, ...env }, stdio: ["ignore", "pipe", "pipe"] });
     let stderr = "";
     child.stdout!.on("data", () => {});
     const exited = new Promise<number | null>((resolve) => child.on("close", (code) => resolve(code)));

@@ -26,7 +26,7 @@ async function demoPair(folder: string, name: string, arch: SyntheticArch, role:
 }
 
 export async function defaultModel(): Promise<{ text: string; vision: string }> {
-    const { text, mmproj } = await demoPair("demo-model-v2", "autoglm-demo-random", "glm4v", "vision");
+    const { text, mmproj } = await demoPair("demo-model-v3", "autoglm-demo-random", "glm4v", "vision");
     return { text, vision: mmproj };
 }
 

@@ -11,10 +11,10 @@ export interface Glm4vShape {
 
 export const GLM4V_SHAPES: Record<"tiny" | "full", Glm4vShape> = {
     tiny: {
-        hidden: 128, layers: 2, heads: 4, kvHeads: 2, ffn: 256, vocab: 640, context: 4096, mropeSection: [2, 3, 3],
+        hidden: 128, layers: 2, heads: 4, kvHeads: 2, ffn: 256, vocab: 640, context: 65536, mropeSection: [2, 3, 3],
         vision: { depth: 2, hidden: 64, heads: 2, patch: 14, imageSize: 56, merge: 2, intermediate: 256 },
     },
-    // AutoGLM-Phone-9B / GLM-4.1V-9B (MODEL-FACTS.md).
+    // AutoGLM-Phone-9B / GLM-4.1V-9B (docs/model-facts.md). The tiny shape declares the same trained context.
     full: {
         hidden: 4096, layers: 40, heads: 32, kvHeads: 2, ffn: 13696, vocab: 151552, context: 65536, mropeSection: [8, 12, 12],
         vision: { depth: 24, hidden: 1536, heads: 12, patch: 14, imageSize: 336, merge: 2, intermediate: 13696 },

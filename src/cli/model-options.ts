@@ -24,19 +24,22 @@ export function addModelOptions(cmd: Command): Command {
         .addOption(new Option("--gpu <backend>", "compute backend").choices(["auto", "cuda", "vulkan", "metal", "cpu"]).default("auto"))
         .option("--gpu-layers <n>", "layers to offload to the GPU (default: as many as fit)", numberOption("--gpu-layers", { integer: true }))
         .option("-t, --threads <n>", "CPU threads (default: one per core)", numberOption("--threads", { integer: true, positive: true }))
-        .option("-c, --ctx-size <n>", "context size in tokens (default 4096)", numberOption("--ctx-size", { integer: true }))
+        .option("-c, --ctx-size <n>", "context size in tokens, per slot (default: the model's trained context, capped by free memory)", numberOption("--ctx-size", { integer: true }))
         .option("-b, --batch-size <n>", "prompt batch size (default 512)", numberOption("--batch-size", { integer: true, positive: true }))
         .addOption(new Option("--flash-attn <mode>", "fused flash-attention kernel").choices(["auto", "on", "off"]).default("auto"))
         .addOption(new Option("--cache-type-k <type>", "KV cache type for K").choices(["f16", "q8_0", "q4_0"]).default("f16"))
         .addOption(new Option("--cache-type-v <type>", "KV cache type for V").choices(["f16", "q8_0", "q4_0"]).default("f16"));
 }
 
-export function settingsFrom(f: ModelFlags): ContextSettings {
+/** The context settings the flags give, checked; contextSize stays unset without --ctx-size (the runtime picks it). */
+export function settingsFrom(f: ModelFlags): Partial<ContextSettings> {
     if (f.ctxSize !== undefined && f.ctxSize <= 0) throw new UserError(`--ctx-size must be a positive number of tokens, got ${f.ctxSize}`);
-    return contextSettings({
+    const given = {
         contextSize: f.ctxSize, batchSize: f.batchSize, ubatchSize: f.batchSize, threads: f.threads,
         flashAttention: f.flashAttn, typeK: f.cacheTypeK, typeV: f.cacheTypeV,
-    });
+    };
+    contextSettings(given);
+    return given;
 }
 
 /** The model the flags name, or the built-in demo model (with a note saying so). */

@@ -5,7 +5,7 @@
 
 import { UserError } from "../core/errors.js";
 import { decodeWav } from "../media/audio.js";
-import { decodeImage, fitToTokens, imageTokens, type RgbImage } from "../media/image.js";
+import { decodeImage, fitToTokens, imageTokens, smartResize, type RgbImage } from "../media/image.js";
 import type { ContentPart, MediaPart } from "./chat-template.js";
 import type { EncoderCaps } from "./encoders.js";
 import { withMediaId } from "./media-prompt.js";
@@ -31,13 +31,20 @@ export interface ImagePart {
 export interface AudioPart { part: ContentPart; seconds: number; transcript?: string; transcription?: GenerateStats }
 
 export class MediaPolicy {
-    constructor(private readonly o: { caps?: EncoderCaps; maxImageTokens?: number; transcribe?: Transcribe }) {}
+    /**
+     * maxPixels: images larger than this are scaled as GLM-4.1V's processor does (vLLM's max_pixels);
+     * maxImageTokens: no image becomes more tokens than this (libmtmd is given the same cap).
+     */
+    constructor(private readonly o: { caps?: EncoderCaps; maxPixels?: number; maxImageTokens?: number; transcribe?: Transcribe }) {}
 
     get sees(): boolean { return Boolean(this.o.caps?.vision); }
     /** The model hears audio itself (no transcript). */
     get hearsItself(): boolean { return Boolean(this.o.caps?.audio); }
     get hears(): boolean { return this.hearsItself || Boolean(this.o.transcribe); }
     get maxImageTokens(): number | undefined { return this.o.maxImageTokens; }
+    get maxPixels(): number | undefined { return this.o.maxPixels; }
+    /** Pixels per side of one image token (0 without a vision encoder). */
+    get imageTokenPixels(): number { return this.o.caps?.imageTokenPixels ?? 0; }
 
     requireVision(): void {
         if (!this.sees) throw new UserError("this model has no vision encoder: start it with --mmproj (the model's vision encoder)");
@@ -49,8 +56,14 @@ export class MediaPolicy {
 
     async image(input: string | Buffer): Promise<ImagePart> {
         this.requireVision();
-        const unit = this.o.caps!.imageTokenPixels, budget = this.o.maxImageTokens;
-        const image = await decodeImage(input, { resize: (w, h) => (budget === undefined ? { width: w, height: h } : fitToTokens(w, h, budget, unit)) });
+        const unit = this.o.caps!.imageTokenPixels, maxTokens = this.o.maxImageTokens;
+        const target = (w: number, h: number) => {
+            // A screenshot within the pixel budget is kept as it is (libmtmd rounds it to its grid).
+            let size = this.o.maxPixels !== undefined && w * h > this.o.maxPixels ? smartResize(w, h, unit, this.o.maxPixels) : { width: w, height: h };
+            if (maxTokens !== undefined && imageTokens(size.width, size.height, unit) > maxTokens) size = fitToTokens(size.width, size.height, maxTokens, unit);
+            return size;
+        };
+        const image = await decodeImage(input, { resize: target });
         const tokens = imageTokens(image.width, image.height, unit);
         const scaled = image.width !== image.sourceWidth || image.height !== image.sourceHeight;
         const scaledFrom = scaled ? { width: image.sourceWidth, height: image.sourceHeight, tokens: imageTokens(image.sourceWidth, image.sourceHeight, unit) } : undefined;

@@ -8,14 +8,16 @@ import { UserError } from "../core/errors.js";
 import { threadBudget, type ThreadBudget } from "../core/threads.js";
 import { ChatTemplate, type ChatMessage, type MediaPart } from "./chat-template.js";
 import { contextSettings, createContext, type ContextSettings } from "./context.js";
+import { defaultContextSize } from "./context-size.js";
 import { StreamingDetokenizer } from "./detokenizer.js";
 import { lazyEncoder, openEncoder, type EncoderCaps } from "./encoders.js";
 import type { LazyResource } from "./lazy-resource.js";
 import { MediaPolicy } from "./media-policy.js";
-import { countMarkers, mediaPromptText } from "./media-prompt.js";
+import { countMarkers, MEDIA_MARKER, mediaPromptText } from "./media-prompt.js";
+import { imageTokens } from "../media/image.js";
 import { loadModel, type LoadedModel, type LoadOptions } from "./model.js";
 import type { MediaChunk, MediaItem, NativeContext, NativeMedia, SamplingOptions } from "./native.js";
-import { promptItems, Sequence, type GenerateStats, type PromptItem } from "./sequence.js";
+import { ContextOverflowError, promptItems, Sequence, type GenerateStats, type PromptItem } from "./sequence.js";
 import { SlotPool, type Slot } from "./slots.js";
 import { SpeechModel } from "./speech.js";
 import { StopStringFilter } from "./stop-strings.js";
@@ -25,6 +27,9 @@ import { ThinkingSplitter, type Piece } from "./thinking.js";
 export const SAMPLING_DEFAULTS: Required<Omit<SamplingOptions, "grammar" | "seed" | "penaltyLastN">> = {
     temperature: 0.8, topK: 40, topP: 0.95, minP: 0.05, repeatPenalty: 1, frequencyPenalty: 0, presencePenalty: 0,
 };
+
+/** Open-AutoGLM's max_pixels for vLLM: a 1440x3200 screenshot keeps about 5,800 image tokens. */
+export const IMAGE_MAX_PIXELS = 5_000_000;
 
 export interface RuntimeOptions {
     model: string;
@@ -38,6 +43,8 @@ export interface RuntimeOptions {
     /** The mmproj's header, read by the caller before loading (readMmproj). */
     encoderCaps?: EncoderCaps;
     maxImageTokens?: number;
+    /** Largest image in pixels after scaling, as vLLM's GLM-4.1V processor sees it (max_pixels). */
+    imageMaxPixels?: number;
     /** A speech model for audio when the model cannot hear (GLM-ASR and its audio mmproj), found at first use. */
     speech?: () => Promise<{ model: string; mmproj: string }>;
     /** Release the encoder and the speech model after this many idle seconds (undefined: keep). */
@@ -78,12 +85,21 @@ export class Runtime {
     private readonly ctx: NativeContext;
     private readonly stopTokens: number[];
     private templateCache?: ChatTemplate;
+    /** Most image tokens one image becomes (the pixel budget in the encoder's token size). */
+    readonly imageMaxTokens?: number;
+
+    /** How the context size was chosen (for the start-up line). */
+    contextNote = "--ctx-size";
 
     static async open(o: RuntimeOptions): Promise<Runtime> {
-        const settings = contextSettings({ ...o.context, sequences: o.slots ?? 1 });
+        contextSettings({ ...o.context, sequences: o.slots ?? 1 }); // the flags are checked before the model loads
         const loaded = await loadModel(o.model, o.load);
         try {
-            return new Runtime(loaded, settings, o);
+            const chosen = o.context?.contextSize === undefined ? await defaultContextSize(loaded, o.slots ?? 1) : undefined;
+            const settings = contextSettings({ ...o.context, contextSize: chosen?.size ?? o.context?.contextSize, sequences: o.slots ?? 1 });
+            const rt = new Runtime(loaded, settings, o);
+            if (chosen) rt.contextNote = chosen.why;
+            return rt;
         } catch (e) {
             await loaded.dispose();
             throw e;
@@ -98,9 +114,14 @@ export class Runtime {
         this.pool = new SlotPool(slots, o.queue ?? 64);
         // GLM ends a turn on <|observation|> too (a tool call): not always in llama.cpp's end-of-generation set.
         this.stopTokens = ["<|observation|>"].map((t) => loaded.model.tokenize(t, true)).filter((t) => t.length === 1).map((t) => t[0] as number);
+        const unit = o.encoderCaps?.imageTokenPixels ?? 0;
+        // libmtmd's own cap (GLM-4.1V: 4,096 tokens) is raised to what the pixel budget allows, so
+        // the model sees the image tokens vLLM would give it; --max-image-tokens lowers both.
+        const maxImageTokens = unit > 0 ? Math.min(o.maxImageTokens ?? Infinity, Math.floor((o.imageMaxPixels ?? IMAGE_MAX_PIXELS) / (unit * unit))) : o.maxImageTokens;
+        this.imageMaxTokens = maxImageTokens;
         if (o.mmproj) {
             const mmproj = o.mmproj;
-            this.encoder = lazyEncoder(() => openEncoder(loaded, mmproj, this.threads, settings.flashAttention, undefined, o.maxImageTokens), {
+            this.encoder = lazyEncoder(() => openEncoder(loaded, mmproj, this.threads, settings.flashAttention, undefined, maxImageTokens), {
                 idleSeconds: o.idleSeconds, onChange: (e) => o.onResource?.("encoder", e),
             });
         }
@@ -109,7 +130,7 @@ export class Runtime {
         }
         const speech = this.speech;
         this.media = new MediaPolicy({
-            caps: o.encoderCaps, maxImageTokens: o.maxImageTokens,
+            caps: o.encoderCaps, maxImageTokens, maxPixels: o.imageMaxPixels ?? IMAGE_MAX_PIXELS,
             transcribe: speech ? (samples, signal) => speech.transcribe(samples, signal) : undefined,
         });
     }
@@ -138,6 +159,18 @@ export class Runtime {
 
     tokenize(text: string): number[] {
         return this.loaded.model.tokenize(text, true) as number[];
+    }
+
+    /**
+     * Refuses a prompt that cannot fit a slot before any work (a server answers 400 at once, not an
+     * error after encoding a screenshot): its text tokens plus each image's tokens and its two
+     * begin/end markers. Audio is counted when it is evaluated.
+     */
+    requireFits(text: string, media: readonly MediaPart[]): void {
+        const unit = this.media.imageTokenPixels;
+        const images = media.reduce((n, p) => n + (p.type === "image" && p.item && "width" in p.item && unit ? imageTokens(p.item.width, p.item.height, unit) + 2 : 0), 0);
+        const cells = this.tokenize(text.split(MEDIA_MARKER).join("")).length + images;
+        if (cells > this.slotCells) throw new ContextOverflowError(cells, this.slotCells, this.pool.slots.length > 1);
     }
 
     acquire(text: string, signal?: AbortSignal): Promise<Slot> { return this.pool.acquire(text, signal); }

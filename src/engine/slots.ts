@@ -5,7 +5,14 @@
 import { UserError } from "../core/errors.js";
 import type { Sequence } from "./sequence.js";
 
-export interface Slot { id: number; sequence: Sequence; busy: boolean }
+export interface Slot { id: number; sequence: Sequence; busy: boolean; lastUsed?: number }
+
+/**
+ * A slot's cache is worth taking over when it holds at least this share of a request's prompt;
+ * below it the least recently used idle slot serves, so one client's cached conversation is not
+ * overwritten by another's unrelated prompt (llama-server's --slot-prompt-similarity, 0.1).
+ */
+const SIMILARITY = 0.1;
 
 /** All slots are busy and the queue is full (HTTP 503). */
 export class QueueFullError extends UserError {}
@@ -13,6 +20,7 @@ export class QueueFullError extends UserError {}
 export class WaitAbortedError extends UserError {}
 
 export class SlotPool {
+    private uses = 0;
     private readonly waiting: { text: string; resolve: (s: Slot) => void; reject: (e: Error) => void; signal?: AbortSignal; onAbort: () => void }[] = [];
 
     constructor(readonly slots: Slot[], private readonly maxQueue: number) {}
@@ -26,7 +34,7 @@ export class SlotPool {
     acquire(text: string, signal?: AbortSignal): Promise<Slot> {
         if (signal?.aborted) return Promise.reject(new WaitAbortedError("the request was cancelled"));
         const idle = this.best(text);
-        if (idle) { idle.busy = true; return Promise.resolve(idle); }
+        if (idle) { this.take(idle); return Promise.resolve(idle); }
         if (this.waiting.length >= this.maxQueue) return Promise.reject(new QueueFullError(`all ${this.slots.length} slots are busy and ${this.maxQueue} requests are waiting; try again later`));
         return new Promise((resolve, reject) => {
             const entry = {
@@ -46,6 +54,7 @@ export class SlotPool {
         const next = this.waiting.shift();
         if (!next) { slot.busy = false; return; }
         next.signal?.removeEventListener("abort", next.onAbort);
+        this.take(slot);
         next.resolve(slot); // stays busy, handed over
     }
 
@@ -54,13 +63,19 @@ export class SlotPool {
         for (const w of this.waiting.splice(0)) { w.signal?.removeEventListener("abort", w.onAbort); w.reject(error); }
     }
 
+    private take(slot: Slot): void {
+        slot.busy = true;
+        slot.lastUsed = ++this.uses;
+    }
+
     private best(text: string): Slot | undefined {
-        let best: Slot | undefined, score = -1;
+        let best: Slot | undefined, score = -1, lru: Slot | undefined;
         for (const s of this.slots) {
             if (s.busy) continue;
             const n = s.sequence.sharedText(text);
             if (n > score) { best = s; score = n; }
+            if (!lru || (s.lastUsed ?? 0) < (lru.lastUsed ?? 0)) lru = s;
         }
-        return best;
+        return best && score >= SIMILARITY * text.length ? best : lru;
     }
 }

@@ -20,6 +20,25 @@ export function imageTokens(width: number, height: number, unit: number): number
     return Math.max(1, Math.round(width / unit)) * Math.max(1, Math.round(height / unit));
 }
 
+/**
+ * The size GLM-4.1V's image processor (as vLLM runs it) resizes to: sides rounded to multiples of
+ * `unit`, scaled down to at most `maxPixels` (rounding down) and up to at least `minPixels`. The
+ * image tokens are then (width / unit) x (height / unit): 1080x2400 keeps 39 x 86 = 3,354 at 5 MP.
+ */
+export function smartResize(width: number, height: number, unit: number, maxPixels: number, minPixels = 112 * 112): { width: number; height: number } {
+    let w = Math.max(unit, Math.round(width / unit) * unit), h = Math.max(unit, Math.round(height / unit) * unit);
+    if (w * h > maxPixels) {
+        const beta = Math.sqrt((width * height) / maxPixels);
+        w = Math.max(unit, Math.floor(width / beta / unit) * unit);
+        h = Math.max(unit, Math.floor(height / beta / unit) * unit);
+    } else if (w * h < minPixels) {
+        const beta = Math.sqrt(minPixels / (width * height));
+        w = Math.ceil((width * beta) / unit) * unit;
+        h = Math.ceil((height * beta) / unit) * unit;
+    }
+    return { width: w, height: h };
+}
+
 /** The largest size with the same aspect ratio whose token count fits `maxTokens`. */
 export function fitToTokens(width: number, height: number, maxTokens: number, unit: number): { width: number; height: number } {
     if (imageTokens(width, height, unit) <= maxTokens) return { width, height };

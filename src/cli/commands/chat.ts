@@ -17,7 +17,7 @@ interface ChatFlags extends ModelFlags {
     system?: string; think?: boolean; temp?: number; topK?: number; topP?: number; minP?: number; repeatPenalty?: number;
     seed?: number; maxTokens: number; ignoreEos?: boolean; stats?: boolean; hideThinking?: boolean;
     grammarFile?: string; jsonSchema?: string; json?: boolean; stop: string[];
-    mmproj?: string; asrModel?: string; asrMmproj?: string; maxImageTokens?: number; encoderIdleUnload?: number;
+    mmproj?: string; asrModel?: string; asrMmproj?: string; maxImageTokens?: number; imageMaxPixels: number; encoderIdleUnload?: number;
 }
 
 const HELP = `commands:
@@ -71,6 +71,7 @@ export function chatCommand(): Command {
         .option("--asr-model <file>", "speech model for /audio when the chat model has no audio encoder (GLM-ASR)")
         .option("--asr-mmproj <file>", "the speech model's audio encoder")
         .option("--max-image-tokens <n>", "scale images down to at most this many image tokens", numberOption("--max-image-tokens", { integer: true, positive: true }))
+        .option("--image-max-pixels <n>", "scale larger images down to this many pixels as vLLM's GLM-4.1V processor does (Open-AutoGLM: 5000000)", numberOption("--image-max-pixels", { integer: true, positive: true }), 5_000_000)
         .option("--encoder-idle-unload <seconds>", "release encoders and the speech model after this long unused (0: keep)", numberOption("--encoder-idle-unload"), 0)
         .option("--stats", "print token counts and speed after each answer (stderr)")
         .option("--json", "line mode: print each answer as one JSON object per line ({content, reasoning, stats})")
@@ -80,7 +81,7 @@ export function chatCommand(): Command {
             const encoder = await encoderFromFlags(f);
             const note = (what: string, e: "loaded" | "released") => log(`[${what} ${e}${e === "loaded" ? "" : " after idle"} | RAM ${(process.memoryUsage().rss / 2 ** 20).toFixed(0)} MiB]`);
             const runtime = await openRuntime(f, {
-                ...encoder, maxImageTokens: f.maxImageTokens, idleSeconds: f.encoderIdleUnload || undefined,
+                ...encoder, maxImageTokens: f.maxImageTokens, imageMaxPixels: f.imageMaxPixels, idleSeconds: f.encoderIdleUnload || undefined,
                 speech: () => speechModelFromFlags(f, log), onResource: note,
             }, log);
             let chat: ChatSession;

@@ -8,7 +8,7 @@ import { numberOption } from "../parse.js";
 import { withInterrupt } from "../interrupt.js";
 
 interface DescribeFlags extends ModelFlags {
-    mmproj?: string; prompt: string; maxImageTokens?: number; think?: boolean; json?: boolean; temp: number; seed?: number; maxTokens: number;
+    mmproj?: string; prompt: string; maxImageTokens?: number; imageMaxPixels: number; think?: boolean; json?: boolean; temp: number; seed?: number; maxTokens: number;
 }
 
 export function describeCommand(): Command {
@@ -17,6 +17,7 @@ export function describeCommand(): Command {
         .option("--mmproj <file>", "the vision encoder GGUF (mmproj) that belongs to --model")
         .option("-p, --prompt <text>", "what to ask about the image", DEFAULT_QUESTION.image)
         .option("--max-image-tokens <n>", "scale the image down to at most this many image tokens", numberOption("--max-image-tokens", { integer: true, positive: true }))
+        .option("--image-max-pixels <n>", "scale larger images down to this many pixels as vLLM's GLM-4.1V processor does (Open-AutoGLM: 5000000)", numberOption("--image-max-pixels", { integer: true, positive: true }), 5_000_000)
         .option("--think", "let the model think first (GLM: enable_thinking)")
         .option("--no-think", "answer without thinking")
         .option("--temp <t>", "temperature (0: greedy)", numberOption("--temp"), 0)
@@ -28,10 +29,10 @@ export function describeCommand(): Command {
             if (f.model && !f.mmproj) throw new UserError("--mmproj is required with --model: give the vision encoder GGUF that belongs to the model");
             const encoder = await encoderFromFlags(f, "vision encoder");
             if (!encoder.encoderCaps?.vision) throw new UserError(`${encoder.mmproj} has no vision encoder`);
-            const runtime = await openRuntime(f, { ...encoder, maxImageTokens: f.maxImageTokens }, log);
+            const runtime = await openRuntime(f, { ...encoder, maxImageTokens: f.maxImageTokens, imageMaxPixels: f.imageMaxPixels }, log);
             try {
                 const image = await runtime.media.image(imagePath);
-                if (image.scaledFrom) log(`image scaled from ${image.scaledFrom.width}x${image.scaledFrom.height} (${image.scaledFrom.tokens} image tokens) to ${image.image.width}x${image.image.height} (${image.tokens}) by --max-image-tokens`);
+                if (image.scaledFrom) log(`image scaled from ${image.scaledFrom.width}x${image.scaledFrom.height} (${image.scaledFrom.tokens} image tokens) to ${image.image.width}x${image.image.height} (${image.tokens}) to fit --image-max-pixels ${f.imageMaxPixels}${f.maxImageTokens ? ` / --max-image-tokens ${f.maxImageTokens}` : ""}`);
                 const r = await withInterrupt((signal) => runtime.oneShot({ text: f.prompt, media: [image.part] }, {
                     maxTokens: f.maxTokens, sampling: runtime.sampling({ temperature: f.temp, seed: f.seed ?? 0 }), enableThinking: f.think, signal,
                     onPiece: (p) => { if (p.kind === "content" && !f.json) process.stdout.write(p.text); },

@@ -2,7 +2,7 @@
 // API key check, OpenAI-style errors, SSE streaming. The model behind it is attached once loaded;
 // until then /health says 503 and completions are refused with 503.
 
-import { randomBytes, timingSafeEqual } from "node:crypto";
+import { createHash, randomBytes, timingSafeEqual } from "node:crypto";
 import Fastify, { type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from "fastify";
 import { InternalError, UserError } from "../core/errors.js";
 import { grammarFromJsonSchema, validateGrammar } from "../engine/grammar.js";
@@ -23,7 +23,17 @@ export interface ServerOptions {
     /** Largest request body in bytes (base64 screenshots are large). */
     bodyLimit: number;
     media: MediaSources;
+    /**
+     * Where the model's thinking goes: "deepseek" splits it into reasoning_content; "none" leaves
+     * the raw text, <think>/<answer> tags included, in content (vLLM without a reasoning parser, as
+     * Open-AutoGLM runs it); "auto" splits only for clients that ask (return_reasoning or enable_thinking).
+     */
+    reasoningFormat: ReasoningFormat;
+    /** Seconds between SSE comment pings while a stream waits for its first token (0: none). */
+    ssePingSeconds: number;
 }
+
+export type ReasoningFormat = "auto" | "none" | "deepseek";
 
 /** What the routes need once the model is loaded. */
 export interface Backend {
@@ -36,9 +46,10 @@ const UNLIMITED = 2 ** 31 - 1;
 
 const id = (prefix: string) => `${prefix}-${randomBytes(12).toString("hex")}`;
 
+/** Compares digests, so neither the key's content nor its length shows in the time taken. */
 function sameKey(given: string, expected: string): boolean {
-    const a = Buffer.from(given), b = Buffer.from(expected);
-    return a.length === b.length && timingSafeEqual(a, b);
+    const digest = (k: string) => createHash("sha256").update(k).digest();
+    return timingSafeEqual(digest(given), digest(expected));
 }
 
 function finishReason(r: TurnResult): "stop" | "length" {
@@ -47,7 +58,7 @@ function finishReason(r: TurnResult): "stop" | "length" {
 
 function usage(r: TurnResult) {
     const prompt = r.stats.reusedTokens + r.stats.evaluatedTokens;
-    return { prompt_tokens: prompt, completion_tokens: r.stats.tokens.length, total_tokens: prompt + r.stats.tokens.length };
+    return { prompt_tokens: prompt, completion_tokens: r.stats.tokens.length, total_tokens: prompt + r.stats.tokens.length, prompt_tokens_details: { cached_tokens: r.stats.reusedTokens } };
 }
 
 /** llama-server-style timings. */
@@ -59,20 +70,38 @@ function timings(r: TurnResult) {
     };
 }
 
-/** Server-sent events on the raw response: headers go out with the first event. */
+/** Server-sent events on the raw response; `open` sends the headers, pings keep idle clients and proxies waiting. */
 class EventStream {
     started = false;
+    private lastWrite = 0;
+    private pinger?: NodeJS.Timeout;
     constructor(private readonly reply: FastifyReply) {}
-    send(data: unknown): void {
-        if (!this.started) {
-            this.started = true;
-            this.reply.hijack();
-            this.reply.raw.writeHead(200, { "content-type": "text/event-stream", "cache-control": "no-cache", connection: "keep-alive", "x-accel-buffering": "no" });
+    open(pingSeconds = 0): void {
+        if (this.started) return;
+        this.started = true;
+        this.reply.hijack();
+        this.reply.raw.writeHead(200, { "content-type": "text/event-stream", "cache-control": "no-cache", connection: "keep-alive", "x-accel-buffering": "no" });
+        this.reply.raw.flushHeaders();
+        this.lastWrite = Date.now();
+        if (pingSeconds > 0) {
+            this.pinger = setInterval(() => {
+                if (Date.now() - this.lastWrite >= pingSeconds * 1000) this.write(": ping\n\n");
+            }, Math.max(100, (pingSeconds * 1000) / 2));
+            this.pinger.unref();
         }
-        if (!this.reply.raw.writableEnded) this.reply.raw.write(`data: ${JSON.stringify(data)}\n\n`);
+    }
+    send(data: unknown): void {
+        this.open();
+        this.write(`data: ${JSON.stringify(data)}\n\n`);
     }
     end(): void {
+        clearInterval(this.pinger);
         if (!this.reply.raw.writableEnded) this.reply.raw.end("data: [DONE]\n\n");
+    }
+    private write(s: string): void {
+        if (this.reply.raw.writableEnded || this.reply.raw.destroyed) return;
+        this.reply.raw.write(s);
+        this.lastWrite = Date.now();
     }
 }
 
@@ -80,6 +109,7 @@ export function buildApp(opts: ServerOptions): { app: FastifyInstance; attach(b:
     let backend: Backend | undefined;
     const metrics = new Metrics();
     const running = new Set<AbortController>();
+    let stopping = false;
     const app = Fastify({
         bodyLimit: opts.bodyLimit,
         logger: false,
@@ -123,7 +153,7 @@ export function buildApp(opts: ServerOptions): { app: FastifyInstance; attach(b:
     app.addHook("onRequest", async (req) => {
         if (!opts.apiKey || req.url === "/health") return;
         const header = req.headers.authorization ?? "";
-        const given = header.startsWith("Bearer ") ? header.slice(7).trim() : "";
+        const given = /^bearer\s+/i.exec(header) ? header.replace(/^bearer\s+/i, "").trim() : ""; // the scheme is case-insensitive
         if (!sameKey(given, opts.apiKey)) throw new ApiError(401, "invalid or missing API key (Authorization: Bearer KEY)", "invalid_api_key");
     });
 
@@ -143,15 +173,22 @@ export function buildApp(opts: ServerOptions): { app: FastifyInstance; attach(b:
         return { status: "ok" };
     });
 
-    app.get("/v1/models", async () => {
-        const b = ready();
-        const rt = b.runtime, loaded = rt.loaded;
+    const modelEntry = () => {
+        const b = ready(), rt = b.runtime, loaded = rt.loaded;
         const meta = {
             n_params: b.parameters, size: loaded.model.size, n_ctx_train: loaded.model.trainContextSize, n_ctx: rt.slotCells,
             n_vocab: loaded.vocabSize, architecture: loaded.architecture,
             modalities: { text: true, vision: rt.media.sees, audio: rt.media.hears },
+            image_max_pixels: rt.media.sees ? rt.media.maxPixels : undefined, image_max_tokens: rt.media.sees ? rt.imageMaxTokens : undefined,
         };
-        return { object: "list", data: [{ id: opts.servedName, object: "model", created: Math.floor(Date.now() / 1000), owned_by: "autoglm", meta }] };
+        // max_model_len as vLLM reports it: the tokens one request may use (prompt and answer).
+        return { id: opts.servedName, object: "model", created: Math.floor(Date.now() / 1000), owned_by: "autoglm", max_model_len: rt.slotCells, meta };
+    };
+    app.get("/v1/models", async () => ({ object: "list", data: [modelEntry()] }));
+    app.get("/v1/models/:id", async (req) => {
+        const { id } = req.params as { id: string };
+        if (id !== opts.servedName) throw new ApiError(404, `no model ${id} (this server serves ${opts.servedName})`, "model_not_found");
+        return modelEntry();
     });
 
     app.get("/metrics", async (_req, reply) => {
@@ -188,6 +225,8 @@ export function buildApp(opts: ServerOptions): { app: FastifyInstance; attach(b:
             const slot = await rt.acquire(promptText, abort.signal);
             try {
                 const r = await run(slot, abort.signal);
+                // Cut by a shutdown, not finished: the client must not take it for a whole answer.
+                if (r.stats.reason === "aborted" && stopping) throw new ApiError(503, "the server is shutting down; the answer was cut", "shutting_down");
                 metrics.record(r.stats);
                 return r;
             } finally {
@@ -227,7 +266,10 @@ export function buildApp(opts: ServerOptions): { app: FastifyInstance; attach(b:
         metrics.requests++;
         const body = req.body as ChatCompletionBody;
         const enableThinking = body.chat_template_kwargs?.enable_thinking ?? body.enable_thinking ?? undefined;
-        const returnReasoning = body.return_reasoning ?? true;
+        const format = body.reasoning_format ?? opts.reasoningFormat;
+        // auto: clients that speak of thinking get it apart; others (Open-AutoGLM) get the model's raw text.
+        const split = format === "deepseek" || (format === "auto" && (body.return_reasoning != null || enableThinking != null));
+        const returnReasoning = split && body.return_reasoning !== false;
         requireRoom();
         const messages = await chatMessages(body.messages, opts.media, b.runtime.media);
         const options = turnOptions(body, await responseGrammar(body.response_format, body.grammar));
@@ -235,7 +277,8 @@ export function buildApp(opts: ServerOptions): { app: FastifyInstance; attach(b:
         const chunk = (delta: object, finish: string | null = null) => ({ id: cid, object: "chat.completion.chunk", created, model: opts.servedName, choices: [{ index: 0, delta, finish_reason: finish }] });
         const text = b.runtime.render(messages, enableThinking); // once per request
         const media = messages.flatMap((m) => (typeof m.content === "string" ? [] : m.content.filter((p): p is MediaPart => p.type !== "text")));
-        const respond = (slot: Slot, signal: AbortSignal, onPiece?: (p: Piece) => void) => b.runtime.respond(slot, text, media, { ...options, signal, onPiece });
+        b.runtime.requireFits(text, media);
+        const respond = (slot: Slot, signal: AbortSignal, onPiece?: (p: Piece) => void) => b.runtime.respond(slot, text, media, { ...options, raw: !split, signal, onPiece });
 
         if (!body.stream) {
             const r = await onSlot(req, reply, text, (slot, signal) => respond(slot, signal));
@@ -243,9 +286,12 @@ export function buildApp(opts: ServerOptions): { app: FastifyInstance; attach(b:
             if (returnReasoning && r.reasoning) message.reasoning_content = r.reasoning;
             return { id: cid, object: "chat.completion", created, model: opts.servedName, choices: [{ index: 0, message, finish_reason: finishReason(r) }], usage: usage(r), timings: timings(r) };
         }
+        // Headers and the role chunk go out now (LangChain JS needs the role first); pings follow
+        // while the prompt (a screenshot: seconds on a CPU) is evaluated.
         const events = new EventStream(reply);
+        events.open(opts.ssePingSeconds);
+        events.send(chunk({ role: "assistant", content: "" }));
         const onPiece = (p: Piece) => {
-            if (!events.started) events.send(chunk({ role: "assistant", content: "" })); // LangChain JS needs the role first
             if (p.kind === "reasoning") { if (returnReasoning) events.send(chunk({ reasoning_content: p.text })); }
             else events.send(chunk({ content: p.text }));
         };
@@ -253,12 +299,11 @@ export function buildApp(opts: ServerOptions): { app: FastifyInstance; attach(b:
         try {
             r = await onSlot(req, reply, text, (slot, signal) => respond(slot, signal, onPiece));
         } catch (e) {
-            if (!events.started) throw e;
+            metrics.errors++;
             events.send(errorBody(streamError(e)));
             events.end();
             return reply;
         }
-        if (!events.started) events.send(chunk({ role: "assistant", content: "" }));
         events.send({ ...chunk({}, finishReason(r)), timings: timings(r) });
         if (body.stream_options?.include_usage) events.send({ id: cid, object: "chat.completion.chunk", created, model: opts.servedName, choices: [], usage: usage(r) });
         events.end();
@@ -296,6 +341,6 @@ export function buildApp(opts: ServerOptions): { app: FastifyInstance; attach(b:
     return {
         app,
         attach(b: Backend) { backend = b; },
-        cancelAll() { for (const a of running) a.abort(); },
+        cancelAll() { stopping = true; for (const a of running) a.abort(); },
     };
 }

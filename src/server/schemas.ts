@@ -66,6 +66,7 @@ export const chatCompletionBody = {
         chat_template_kwargs: nullable({ type: "object", properties: { enable_thinking: { type: "boolean" } } }),
         enable_thinking: nullable({ type: "boolean" }),
         return_reasoning: nullable({ type: "boolean" }),
+        reasoning_format: nullable({ type: "string", enum: ["none", "deepseek", "auto"] }),
         grammar: nullable({ type: "string", maxLength: 65536 }),
     },
 };
@@ -101,6 +102,8 @@ export interface ChatCompletionBody extends SamplingBody {
     chat_template_kwargs?: { enable_thinking?: boolean } | null;
     enable_thinking?: boolean | null;
     return_reasoning?: boolean | null;
+    /** llama-server's per-request reasoning_format. */
+    reasoning_format?: "none" | "deepseek" | "auto" | null;
     /** llama-server's extension: a GBNF grammar for the answer. */
     grammar?: string | null;
 }

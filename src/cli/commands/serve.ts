@@ -3,10 +3,11 @@
 // cancel running streams, free the model and exit 0.
 
 import { readFileSync } from "node:fs";
-import { Command } from "commander";
+import { Command, Option } from "commander";
 import { UserError } from "../../core/errors.js";
 import { readGguf } from "../../core/gguf/reader.js";
 import { buildApp } from "../../server/app.js";
+import { ApiError } from "../../server/errors.js";
 import { formatBytes } from "../format.js";
 import { addModelOptions, encoderFromFlags, modelPath, settingsFrom, speechModelFromFlags, statusLine, type ModelFlags } from "../model-options.js";
 import { Runtime } from "../../engine/runtime.js";
@@ -14,8 +15,8 @@ import { numberOption } from "../parse.js";
 
 interface ServeFlags extends ModelFlags {
     mmproj?: string; asrModel?: string; asrMmproj?: string; host: string; port: number; apiKey?: string; apiKeyFile?: string;
-    parallel: number; queue: number; servedModelName: string; maxBodyMb: number; maxImageTokens?: number; encoderIdleUnload: number;
-    allowRemoteMedia?: boolean; allowLocalMedia?: boolean;
+    parallel: number; queue: number; servedModelName: string; maxBodyMb: number; maxImageTokens?: number; imageMaxPixels: number; encoderIdleUnload: number;
+    allowRemoteMedia?: boolean; allowLocalMedia?: boolean; reasoningFormat: "auto" | "none" | "deepseek"; ssePingInterval: number;
 }
 
 function apiKey(f: ServeFlags): string | undefined {
@@ -45,7 +46,10 @@ export function serveCommand(): Command {
         .option("--served-model-name <name>", "the model id clients use", "autoglm-phone-9b")
         .option("--max-body-mb <n>", "largest request body (base64 screenshots are large)", numberOption("--max-body-mb", { positive: true }), 32)
         .option("--max-image-tokens <n>", "scale images down to at most this many image tokens", numberOption("--max-image-tokens", { integer: true, positive: true }))
+        .option("--image-max-pixels <n>", "scale larger images down to this many pixels as vLLM's GLM-4.1V processor does (Open-AutoGLM: 5000000)", numberOption("--image-max-pixels", { integer: true, positive: true }), 5_000_000)
         .option("--encoder-idle-unload <seconds>", "release encoders and the speech model after this long unused (0: keep)", numberOption("--encoder-idle-unload"), 0)
+        .addOption(new Option("--reasoning-format <format>", "where thinking goes: none (raw <think>/<answer> text in content, as vLLM; Open-AutoGLM), deepseek (reasoning_content), auto (deepseek when a request sends return_reasoning or enable_thinking)").choices(["auto", "none", "deepseek"]).default("auto"))
+        .option("--sse-ping-interval <seconds>", "send an SSE comment this often while a stream waits for its first token (0: never)", numberOption("--sse-ping-interval"), 5)
         .option("--allow-remote-media", "fetch http(s) image URLs (off: refused, no server-side request forgery)")
         .option("--allow-local-media", "read images from local paths in requests (off: refused)")
         .action(async (f: ServeFlags) => {
@@ -60,6 +64,7 @@ export function serveCommand(): Command {
             const server = buildApp({
                 servedName: f.servedModelName, apiKey: key, bodyLimit: Math.round(f.maxBodyMb * 2 ** 20),
                 media: { allowRemote: Boolean(f.allowRemoteMedia), allowLocal: Boolean(f.allowLocalMedia), maxRemoteBytes: 64 * 2 ** 20 },
+                reasoningFormat: f.reasoningFormat, ssePingSeconds: f.ssePingInterval,
             });
             let address: string;
             try {
@@ -74,7 +79,7 @@ export function serveCommand(): Command {
                 log(`loading ${path}`);
                 runtime = await Runtime.open({
                     model: path, load: { gpu: f.gpu, gpuLayers: f.gpuLayers }, context: settings, slots: f.parallel, queue: f.queue,
-                    ...encoder, maxImageTokens: f.maxImageTokens, idleSeconds: f.encoderIdleUnload || undefined,
+                    ...encoder, maxImageTokens: f.maxImageTokens, imageMaxPixels: f.imageMaxPixels, idleSeconds: f.encoderIdleUnload || undefined,
                     speech: speech && (async () => speech),
                     onResource: (what, e) => log(`${what} ${e}`),
                 });
@@ -86,12 +91,13 @@ export function serveCommand(): Command {
             log(await statusLine(runtime.loaded));
             const parameters = (await readGguf(runtime.loaded.path)).tensors.reduce((n, t) => n + t.shape.reduce((a, b) => a * Number(b), 1), 0);
             server.attach({ runtime, parameters });
-            log(`ready: ${f.parallel} slot(s) x ${runtime.slotCells} tokens | model "${f.servedModelName}"${encoder.mmproj ? ` | images via ${encoder.mmproj} (loaded on first use)` : ""}${speech ? ` | audio via ${speech.model}` : ""} | RAM ${formatBytes(process.memoryUsage().rss)}${key ? " | API key required" : ""}`);
+            const images = encoder.encoderCaps?.vision ? ` | images via ${encoder.mmproj} (loaded on first use; up to ${f.imageMaxPixels} px, ${runtime.imageMaxTokens} tokens)` : "";
+            log(`ready: ${f.parallel} slot(s) x ${runtime.slotCells} tokens (${runtime.contextNote}) | model "${f.servedModelName}"${images}${speech ? ` | audio via ${speech.model}` : ""} | RAM ${formatBytes(process.memoryUsage().rss)}${key ? " | API key required" : ""}`);
 
             await new Promise<void>((resolve) => {
                 const stop = (sig: string) => {
                     log(`${sig}: stopping (running requests are cancelled)`);
-                    runtime.pool.drain(new UserError("the server is shutting down"));
+                    runtime.pool.drain(new ApiError(503, "the server is shutting down", "shutting_down"));
                     server.cancelAll();
                     resolve();
                 };

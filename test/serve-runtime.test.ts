@@ -120,6 +120,25 @@ describe("a slot's record and the request's media", () => {
     });
 });
 
+describe("shutdown", () => {
+    it("SIGTERM cuts a running stream with an error event (not a finished-looking answer), refuses the queued request with 503, and exits 0", async () => {
+        const s = await startServer(["-m", files.text]); // one slot: the second request queues
+        const running = stream(s.url, { model: "m", messages: [{ role: "user", content: "Talk forever." }], max_tokens: 100000, ignore_eos: true, temperature: 0 });
+        await until(() => running.state.events.length >= 2);
+        const queued = fetch(`${s.url}/v1/chat/completions`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ model: "m", max_tokens: 4, messages: [{ role: "user", content: "hi" }] }) });
+        let waiting = "";
+        while (!/autoglm_queue_length 1\n/.test(waiting)) waiting = await (await fetch(`${s.url}/metrics`)).text();
+        const code = await s.stop();
+        await running.finished;
+        expect(code).toBe(0);
+        const last = running.state.events[running.state.events.length - 1]!;
+        expect(last.error).toMatchObject({ code: "shutting_down" });
+        expect(running.state.events.some((e) => e.choices?.[0]?.finish_reason)).toBe(false);
+        const q = await queued;
+        expect(q.status).toBe(503);
+    });
+});
+
 describe("internal failures are reported as internal", () => {
     it("an injected native decode failure: HTTP 500 with an OpenAI-shaped body, a bad request still 400, /health still up", async () => {
         const faulty = await startServer(["-m", files.text], 60_000, { AUTOGLM_TEST_FAULT: "decode" });

@@ -67,7 +67,12 @@ describe("autoglm serve", () => {
         expect(text.trim()).toBe(r.choices[0]!.message.content);
         const last = chunks[chunks.length - 1]!;
         expect(last.choices).toEqual([]);
-        expect(last.usage).toEqual(r.usage);
+        // The same prompt again: the slot's cache held all of it but the last token.
+        const { prompt_tokens_details: details, ...counts } = last.usage as any;
+        const { prompt_tokens_details: first, ...firstCounts } = r.usage as any;
+        expect(counts).toEqual(firstCounts);
+        expect(first.cached_tokens).toBe(0);
+        expect(details.cached_tokens).toBe(r.usage!.prompt_tokens - 1);
         expect(chunks[chunks.length - 2]!.choices[0]!.finish_reason).toBe(r.choices[0]!.finish_reason);
     });
 
@@ -145,6 +150,7 @@ describe("autoglm serve", () => {
         }).then((x) => x.json());
         expect(r.timings.cache_n).toBeGreaterThanOrEqual(first.usage!.prompt_tokens - 1);
         expect(r.timings.prompt_n).toBeLessThan(r.usage.prompt_tokens);
+        expect(r.usage.prompt_tokens_details.cached_tokens).toBe(r.timings.cache_n); // what OpenAI clients read
     });
 
     it("a client that disconnects mid-stream frees its slot: the next request is served at once", async () => {
@@ -240,6 +246,8 @@ describe("autoglm serve", () => {
             expect(wrong.status).toBe(401);
             expect((await wrong.json()).error.type).toBe("authentication_error");
             expect((await call("sekrit")).status).toBe(200);
+            expect((await call("sekritX")).status).toBe(401); // a longer key, same prefix
+            expect((await fetch(`${keyed.url}/v1/models`, { headers: { authorization: "bearer sekrit" } })).status).toBe(200); // the scheme in any case
             expect((await fetch(`${keyed.url}/health`)).status).toBe(200);
             const sdk = new OpenAI({ baseURL: `${keyed.url}/v1`, apiKey: "sekrit" });
             const r = await sdk.chat.completions.create({ model: MODEL, messages: [{ role: "user", content: "hi" }], max_tokens: 3 });

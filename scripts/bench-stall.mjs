@@ -1,0 +1,116 @@
+#!/usr/bin/env node
+// Stall benchmark (not a test): while three greedy streams decode, a fourth request with a
+// 1080x2400 screenshot (3,354 GLM-4.1V image tokens) joins. Reported per tool: the running streams'
+// longest gap between two SSE events during the screenshot request's first-token time, divided by
+// that first-token time (client-side, from send to the first answer event): 1.0 means the streams
+// stood still for the whole prefill. autoglm serve --parallel 4 against llama-server -np 4 with the
+// same GGUF, mmproj, threads and requests; rounds alternate between the tools.
+//
+//   node scripts/bench-stall.mjs [--model M --mmproj P] [--rounds N] [--threads N]
+// Without --model it uses autoglm's demo pair (tiny GLM-4.1V layout, random weights).
+import { execFileSync, spawn } from "node:child_process";
+import { availableParallelism } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import sharp from "sharp";
+
+const root = fileURLToPath(new URL("..", import.meta.url));
+const args = process.argv.slice(2);
+const flag = (name, d) => { const i = args.indexOf(name); return i >= 0 ? args[i + 1] : d; };
+const rounds = Number(flag("--rounds", "3"));
+const threads = flag("--threads", String(availableParallelism()));
+const bin = join(root, "bin/autoglm.js");
+let model = flag("--model"), mmproj = flag("--mmproj");
+if (!model) {
+    const { defaultModel } = await import(join(root, "dist/models/default-model.js"));
+    ({ text: model, vision: mmproj } = await defaultModel());
+}
+const tools = execFileSync("bash", [join(root, "scripts/build-llama-tools.sh"), "--with-server"], { encoding: "utf8" }).trim().split("\n").pop();
+const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+// Screenshot-like 1080x2400 PNGs (bands of colour), a new one per request so no server can answer
+// from an image it cached before.
+let shots = 0;
+async function screenshot() {
+    const salt = ++shots;
+    const rgb = Buffer.alloc(1080 * 2400 * 3);
+    for (let y = 0; y < 2400; y++) for (let x = 0; x < 1080; x++) { const i = (y * 1080 + x) * 3; rgb[i] = ((y >> 4) * 13 + salt * 31) & 255; rgb[i + 1] = (x >> 3) * 7; rgb[i + 2] = ((x ^ y) >> 5) * 29; }
+    const png = await sharp(rgb, { raw: { width: 1080, height: 2400, channels: 3 } }).png().toBuffer();
+    return `data:image/png;base64,${png.toString("base64")}`;
+}
+
+async function startServer(cmd, argv, port) {
+    const child = spawn(cmd, argv, { stdio: ["ignore", "ignore", "pipe"] });
+    let err = "";
+    child.stderr.on("data", (d) => { err += d; });
+    const url = `http://127.0.0.1:${port}`;
+    for (let i = 0; i < 1200; i++) {
+        if (child.exitCode !== null) throw new Error(`${cmd} exited:\n${err.slice(-2000)}`);
+        if (await fetch(`${url}/health`).then((r) => r.ok, () => false)) return { url, stop: () => new Promise((r) => { child.on("close", r); child.kill("SIGTERM"); }) };
+        await sleep(100);
+    }
+    throw new Error(`${cmd} did not become ready:\n${err.slice(-2000)}`);
+}
+
+/** A streamed request; `events` collects the arrival time of every answer event (content or reasoning). */
+function stream(url, body) {
+    const abort = new AbortController();
+    const s = { events: [], first: undefined, sent: performance.now(), done: undefined };
+    s.done = (async () => {
+        const res = await fetch(`${url}/v1/chat/completions`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ model: "m", stream: true, temperature: 0, ...body }), signal: abort.signal });
+        if (!res.ok) throw new Error(`HTTP ${res.status} ${await res.text()}`);
+        const dec = new TextDecoder();
+        let buf = "";
+        for await (const chunk of res.body) {
+            buf += dec.decode(chunk, { stream: true });
+            let i;
+            while ((i = buf.indexOf("\n\n")) >= 0) {
+                const ev = buf.slice(0, i); buf = buf.slice(i + 2);
+                if (!ev.startsWith("data: ") || ev === "data: [DONE]") continue;
+                const c = JSON.parse(ev.slice(6)).choices?.[0];
+                if (c?.delta?.content || c?.delta?.reasoning_content || c?.finish_reason) { const t = performance.now(); s.events.push(t); s.first ??= t; }
+            }
+        }
+    })().catch((e) => { if (e.name !== "AbortError") throw e; });
+    s.abort = () => abort.abort();
+    return s;
+}
+
+async function round(start) {
+    const srv = await start();
+    try {
+        const talk = (i) => ({ messages: [{ role: "user", content: `Talk forever, stream ${i}.` }], max_tokens: 6000, ignore_eos: true });
+        const shot = async () => ({ messages: [{ role: "user", content: [{ type: "image_url", image_url: { url: await screenshot() } }, { type: "text", text: "What is on the screen?" }] }], max_tokens: 4 });
+        const w = stream(srv.url, await shot()); await w.done; // warm-up: encoder loaded, graphs built
+        const joiningBody = await shot();
+        const streams = [0, 1, 2].map((i) => stream(srv.url, talk(i)));
+        while (!streams.every((s) => s.events.length >= 20)) await sleep(10);
+        const joining = stream(srv.url, joiningBody);
+        await joining.done;
+        for (const s of streams) s.abort();
+        await Promise.all(streams.map((s) => s.done));
+        const from = joining.sent, to = joining.first;
+        let gap = 0;
+        for (const s of streams) {
+            const ts = [from, ...s.events.filter((t) => t > from && t < to), to];
+            for (let i = 1; i < ts.length; i++) gap = Math.max(gap, ts[i] - ts[i - 1]);
+        }
+        return { ttft: to - from, gap, ratio: gap / (to - from) };
+    } finally { await srv.stop(); }
+}
+
+const ours = () => startServer(process.execPath, [bin, "serve", "-m", model, "--mmproj", mmproj, "--port", "18441", "--parallel", "4", "-c", "8192", "-t", threads], 18441);
+const theirs = () => startServer(join(tools, "llama-server"), ["-m", model, "--mmproj", mmproj, "--port", "18442", "-np", "4", "-c", String(4 * 8192), "-t", threads, "-b", "512", "-ub", "512", "--jinja"], 18442);
+const rows = { ours: [], theirs: [] };
+for (let i = 0; i < rounds; i++) {
+    rows.ours.push(await round(ours));
+    rows.theirs.push(await round(theirs));
+    const f = (r) => `gap ${r.gap.toFixed(0)} ms / first token ${r.ttft.toFixed(0)} ms = ${r.ratio.toFixed(3)}`;
+    process.stderr.write(`round ${i + 1}: autoglm ${f(rows.ours[i])}; llama-server ${f(rows.theirs[i])}\n`);
+}
+const med = (k, f) => median(rows[k].map((r) => r[f]));
+console.log(`| 3 streams + a 1080x2400 screenshot joining, ${threads} threads, ${rounds} rounds (median) | longest stream gap ms | screenshot first token ms | stall ratio |`);
+console.log("| --- | --- | --- | --- |");
+console.log(`| autoglm serve --parallel 4 | ${med("ours", "gap").toFixed(0)} | ${med("ours", "ttft").toFixed(0)} | ${med("ours", "ratio").toFixed(3)} |`);
+console.log(`| llama-server -np 4 | ${med("theirs", "gap").toFixed(0)} | ${med("theirs", "ttft").toFixed(0)} | ${med("theirs", "ratio").toFixed(3)} |`);

@@ -1,13 +1,19 @@
 #include "media-chunk.h"
+#include "contract.h"
 
 namespace {
 
 mtmd_bitmap * bitmapOf(Napi::Env env, Napi::Object it) {
     mtmd_bitmap * bmp;
-    if (it.Get("samples").IsTypedArray()) {
+    auto typed = [&](const char * key, napi_typedarray_type type) {
+        Napi::Value v = it.Get(key);
+        return v.IsTypedArray() && v.As<Napi::TypedArray>().TypedArrayType() == type;
+    };
+    if (typed("samples", napi_float32_array)) {
         Napi::Float32Array s = it.Get("samples").As<Napi::Float32Array>();
         bmp = mtmd_bitmap_init_from_audio(s.ElementLength(), s.Data());
     } else {
+        if (!typed("rgb", napi_uint8_array) || !it.Get("width").IsNumber() || !it.Get("height").IsNumber()) throw Napi::TypeError::New(env, "native contract: a media item is {samples: Float32Array} or {width, height, rgb: Uint8Array}");
         Napi::Uint8Array rgb = it.Get("rgb").As<Napi::Uint8Array>();
         uint32_t w = it.Get("width").As<Napi::Number>().Uint32Value(), h = it.Get("height").As<Napi::Number>().Uint32Value();
         if ((size_t) w * h * 3 != rgb.ElementLength()) throw Napi::RangeError::New(env, "image bytes do not match width x height x 3");
@@ -70,8 +76,7 @@ Napi::Value tokenizeMediaPrompt(Napi::Env env, const std::shared_ptr<mtmd_contex
 PromptPiece promptPieceOf(Napi::Env env, const Napi::Value & v) {
     PromptPiece p;
     if (v.IsTypedArray()) {
-        Napi::Int32Array a = v.As<Napi::Int32Array>();
-        p.tokens.assign(a.Data(), a.Data() + a.ElementLength());
+        p.tokens = contract::tokens(env, v, "a prompt piece");
     } else if (v.IsExternal()) {
         p.media = *v.As<Napi::External<std::shared_ptr<MediaChunk>>>().Data();
     } else {

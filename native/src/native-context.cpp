@@ -53,6 +53,13 @@ void NativeContext::release() {
     threadpool.release();
 }
 
+/** A sequence id of this context, or a RangeError (llama.cpp asserts on others; -1 would mean all). */
+int32_t NativeContext::sequenceOf(Napi::Env env, const Napi::Value & v) {
+    int32_t seq = contract::int32(env, v, "seq");
+    if (seq < 0 || (uint32_t) seq >= llama_n_seq_max(ctx)) throw Napi::RangeError::New(env, "no such sequence");
+    return seq;
+}
+
 Napi::Value NativeContext::ContextSize(const Napi::CallbackInfo & info) {
     return Napi::Number::New(info.Env(), ctx ? llama_n_ctx(ctx) : 0);
 }
@@ -77,7 +84,7 @@ Napi::Value NativeContext::Submit(const Napi::CallbackInfo & info) {
     Napi::Env env = info.Env();
     requireOpen(env);
     GenerationRequest req = contract::request(env, info[0]);
-    if (req.seq < 0 || (uint32_t) req.seq >= llama_n_seq_max(ctx)) throw Napi::RangeError::New(env, "no such sequence");
+    sequenceOf(env, Napi::Number::New(env, req.seq));
     if (!info[1].IsUndefined() && !info[1].IsFunction()) throw Napi::TypeError::New(env, "native contract: onToken must be a function");
     Napi::Function cb = info[1].IsFunction() ? info[1].As<Napi::Function>() : Napi::Function::New(env, [](const Napi::CallbackInfo &) {});
     auto * settle = new Settlement(env);
@@ -92,7 +99,7 @@ Napi::Value NativeContext::Submit(const Napi::CallbackInfo & info) {
                 try {
                     fn.Call({Napi::Number::New(env, *owned)});
                 } catch (const Napi::Error &) {
-                    // A throwing onToken must not take the scheduler down; JS sees it as an uncaught error.
+                    // A throwing onToken must not take the scheduler down; the error is dropped here.
                 }
             });
         };
@@ -129,10 +136,11 @@ Napi::Value NativeContext::Produced(const Napi::CallbackInfo & info) {
 Napi::Value NativeContext::SaveSequence(const Napi::CallbackInfo & info) {
     Napi::Env env = info.Env();
     requireIdle(env);
-    int32_t seq = contract::int32(env, info[0], "seq");
+    int32_t seq = sequenceOf(env, info[0]);
     std::string path = contract::string(env, info[1], "path");
     std::vector<llama_token> tokens = contract::tokens(env, info[2], "tokens");
     int32_t positions = contract::int32(env, info[3], "positions");
+    if (positions < 0) throw Napi::RangeError::New(env, "positions must be >= 0");
     llama_memory_seq_rm(llama_get_memory(ctx), seq, positions, -1);
     size_t n = llama_state_seq_save_file(ctx, path.c_str(), seq, tokens.data(), tokens.size());
     if (n == 0) throw Napi::Error::New(env, "could not save the session to " + path);
@@ -143,7 +151,7 @@ Napi::Value NativeContext::SaveSequence(const Napi::CallbackInfo & info) {
 Napi::Value NativeContext::LoadSequence(const Napi::CallbackInfo & info) {
     Napi::Env env = info.Env();
     requireIdle(env);
-    int32_t seq = contract::int32(env, info[0], "seq");
+    int32_t seq = sequenceOf(env, info[0]);
     std::string path = contract::string(env, info[1], "path");
     int32_t capacity = contract::int32(env, info[2], "capacity");
     if (capacity < 0) throw Napi::RangeError::New(env, "capacity must be >= 0");

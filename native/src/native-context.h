@@ -23,6 +23,7 @@ private:
     void requireOpen(Napi::Env env);
     void requireIdle(Napi::Env env);
     void release();
+    int32_t sequenceOf(Napi::Env env, const Napi::Value & v);
     Napi::Value ContextSize(const Napi::CallbackInfo & info);
     Napi::Value SequenceSize(const Napi::CallbackInfo & info);
     Napi::Value Submit(const Napi::CallbackInfo & info);

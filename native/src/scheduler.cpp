@@ -84,6 +84,11 @@ int32_t Scheduler::produced(int64_t id) {
     return it == counters.end() ? 0 : it->second->load();
 }
 
+bool Scheduler::stoppingNow() {
+    std::lock_guard<std::mutex> lock(mutex);
+    return stopping;
+}
+
 size_t Scheduler::load() {
     std::lock_guard<std::mutex> lock(mutex);
     return count;
@@ -128,7 +133,13 @@ void Scheduler::loop() {
             cancels.swap(cancelled);
         }
         for (Job * j : fresh) {
-            if (admit(j)) jobs.push_back(j);
+            bool ok = false;
+            try {
+                ok = admit(j);
+            } catch (const std::exception & e) {
+                j->res.fail(Failure::Internal, std::string("could not start the job: ") + e.what());
+            }
+            if (ok) jobs.push_back(j);
             else finish(j);
         }
         for (auto it = jobs.begin(); it != jobs.end();) {
@@ -157,6 +168,31 @@ bool Scheduler::admit(Job * job) {
         job->res.fail(Failure::Internal, "a prompt must end with text");
         return false;
     }
+    if (req.startPos > (int32_t) llama_n_ctx_seq(ctx)) {
+        job->res.fail(Failure::Internal, "the start position is beyond the sequence's context");
+        return false;
+    }
+    for (const Job * other : jobs) {
+        if (other->req.seq == req.seq) {
+            job->res.fail(Failure::Internal, "another job is running on this sequence");
+            return false;
+        }
+    }
+    for (const PromptPiece & p : req.prompt) {
+        for (llama_token t : p.tokens) {
+            if (t < 0 || t >= nVocab) {
+                job->res.fail(Failure::Internal, "a prompt token is outside the vocabulary");
+                return false;
+            }
+        }
+        if (!p.media) continue;
+        // Media with bidirectional attention are decoded in one piece, which must fit one micro-batch.
+        std::shared_ptr<mtmd_context> enc = p.media->encoder.lock();
+        if (enc && mtmd_decode_use_non_causal(enc.get(), p.media->chunk) && p.cells() > llama_n_ubatch(ctx)) {
+            job->res.fail(Failure::User, "this image needs " + std::to_string(p.cells()) + " embeddings in one batch; raise --batch-size");
+            return false;
+        }
+    }
     // The sequence keeps what the caller reuses (positions < startPos); the rest goes.
     if (!llama_memory_seq_rm(llama_get_memory(ctx), req.seq, req.startPos, -1)) {
         job->res.fail(Failure::Internal, "could not trim the sequence's KV cache");
@@ -184,6 +220,8 @@ int32_t Scheduler::decode(llama_batch & batch, const std::vector<Job *> & member
     {
         std::lock_guard<std::mutex> lock(mutex);
         for (Job * j : members) inFlight.insert(j->id);
+        // Cancelled after this step began: no need to compute for them.
+        if (std::all_of(members.begin(), members.end(), [&](Job * j) { return cancelled.count(j->id) > 0; })) abortNow = true;
     }
     int32_t rc = injectDecodeFault ? -99 : llama_decode(ctx, batch);
     {
@@ -250,6 +288,9 @@ void Scheduler::step() {
             if (e.state == Encoding::Failed) { j->res.fail(Failure::Internal, "encoding the image or audio failed: " + e.error); end(j); break; }
             embdJob = j;
             embdCount = std::min<int32_t>(budget, (int32_t) (p.cells() - j->offset));
+            // Bidirectional attention needs the whole chunk in one decode (checked against n_ubatch at admission).
+            std::shared_ptr<mtmd_context> enc = p.media->encoder.lock();
+            if (enc && mtmd_decode_use_non_causal(enc.get(), p.media->chunk)) embdCount = (int32_t) (p.cells() - j->offset);
             budget -= embdCount;
             took = true;
             break; // text after the media waits for the next step
@@ -265,8 +306,8 @@ void Scheduler::step() {
         int32_t rc = decode(b, members);
         if (rc != 0) {
             for (Job * j : members) {
-                if (rc == 2) j->res.reason = "aborted"; // only when every job in it was cancelled, or at dispose
-                else j->res.fail(Failure::Internal, decodeError(rc));
+                if (rc == 2 && !stoppingNow()) j->res.reason = "aborted"; // only when every job in it was cancelled
+                else j->res.fail(Failure::Internal, rc == 2 ? "the context was disposed" : decodeError(rc));
                 end(j);
             }
             rows.clear();
@@ -308,8 +349,8 @@ void Scheduler::step() {
             int32_t rc = decode(eb, {j});
             if (nonCausal) llama_set_causal_attn(ctx, true);
             if (rc != 0) {
-                if (rc == 2) j->res.reason = "aborted";
-                else j->res.fail(Failure::Internal, decodeError(rc));
+                if (rc == 2 && !stoppingNow()) j->res.reason = "aborted";
+                else j->res.fail(Failure::Internal, rc == 2 ? "the context was disposed" : decodeError(rc));
                 end(j);
             } else {
                 j->offset += embdCount;

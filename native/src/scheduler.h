@@ -51,7 +51,6 @@ private:
     const llama_vocab * vocab;
     uint32_t nBatch;
     int32_t nVocab;
-    bool mrope;
     CpuThreadpool & threadpool;
     MediaEncoder encoder;
     bool injectDecodeFault; // AUTOGLM_TEST_FAULT=decode: tests make every decode fail as an internal error
@@ -73,6 +72,7 @@ private:
 
     void loop();
     bool runnable() const;
+    bool stoppingNow();
     bool admit(Job * job);
     void step();
     int32_t decode(llama_batch & batch, const std::vector<Job *> & members);

@@ -152,6 +152,15 @@ describe("Open-AutoGLM against autoglm serve with no flags", () => {
     });
 });
 
+describe("request text", () => {
+    it("a text that contains the media marker itself is a 400, not a misplaced image or a 500", async () => {
+        await writeTestPng(join(root, "tiny.png"), 96, 64);
+        const r = await fetch(`${small.url}/v1/chat/completions`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ model: "m", max_tokens: 2, messages: [{ role: "user", content: [{ type: "image_url", image_url: { url: dataUrl(join(root, "tiny.png")) } }, { type: "text", text: "what is <__media__> here?" }] }] }) });
+        expect(r.status).toBe(400);
+        expect((await r.json()).error.message).toMatch(/contains <__media__>/);
+    });
+});
+
 describe("context accounting in KV cells", () => {
     it("a prompt that cannot fit is a 400 at once, with its token count, the context size and the flag", async () => {
         const long = "word ".repeat(2000);

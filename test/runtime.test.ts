@@ -76,6 +76,25 @@ describe("one decode loop with chunked prefill", () => {
         expect((await a.done).reason).toBe("aborted");
     });
 
+    it("a turn cancelled before its prompt was in leaves no record: the same prompt again is evaluated whole", async () => {
+        const perWord = rt.tokenize("word ".repeat(100)).length / 100;
+        const text = rt.render([{ role: "user", content: "word ".repeat(Math.floor(3000 / perWord)) }]);
+        const slot = rt.pool.slots[1];
+        const a = endlessStream();
+        await until(() => a.state.tokens > 0);
+        const cancel = new AbortController();
+        const at = a.state.tokens;
+        a.state.onToken = () => { if (a.state.tokens - at >= 3) cancel.abort(); };
+        const first = await rt.respond(slot, text, [], { maxTokens: 4, ignoreEog: true, signal: cancel.signal });
+        a.stop();
+        await a.done;
+        expect(first.stats.promptComplete).toBe(false);
+        const again = await rt.respond(slot, text, [], { maxTokens: 2, ignoreEog: true });
+        expect(again.stats.promptComplete).toBe(true);
+        expect(again.stats.reusedTokens).toBe(0);
+        expect(again.stats.evaluatedTokens).toBe(rt.tokenize(text).length);
+    });
+
     it("a stream alone decodes as a batch of one and stops at the token limit", async () => {
         const r = await rt.pool.slots[0].sequence.generate(tokens(10, 5), { maxTokens: 5, ignoreEog: true });
         expect(r.reason).toBe("length");

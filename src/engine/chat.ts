@@ -50,7 +50,9 @@ export class ChatSession {
         try {
             const text = this.runtime.render(this.messages, this.opts.enableThinking);
             const r = await this.runtime.respond(this.slot, text, mediaParts(this.messages), { ...this.opts, onPiece, signal });
-            this.messages.push({ role: "assistant", content: r.raw });
+            // Stopped before its prompt was in: the turn did not happen.
+            if (!r.stats.promptComplete) this.messages.pop();
+            else this.messages.push({ role: "assistant", content: r.raw });
             return r;
         } catch (e) {
             this.messages.pop(); // the turn failed: the conversation stays as it was

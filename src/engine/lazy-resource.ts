@@ -35,7 +35,7 @@ export class LazyResource<T> {
     private armIdleRelease(): void {
         if (!this.idleSeconds || this.users > 0 || !this.value) return;
         clearTimeout(this.timer);
-        this.timer = setTimeout(() => void this.release(), this.idleSeconds * 1000);
+        this.timer = setTimeout(() => this.release().catch((e) => process.stderr.write(`autoglm: releasing an idle resource failed: ${(e as Error).message}\n`)), this.idleSeconds * 1000);
         this.timer.unref(); // an idle timer never keeps the process alive
     }
 

@@ -75,6 +75,7 @@ export class MediaPolicy {
         const audio = await decodeWav(input);
         if (this.hearsItself) return { part: { type: "audio", item: withMediaId({ samples: audio.samples }) }, seconds: audio.seconds };
         const t = await this.o.transcribe!(audio.samples, signal);
+        if (t.stats.reason === "aborted") throw new UserError("the transcription was stopped");
         return { part: { type: "text", text: transcriptText(t.content) }, seconds: audio.seconds, transcript: t.content, transcription: t.stats };
     }
 }

@@ -182,6 +182,7 @@ export class Runtime {
      */
     async respond(slot: Slot, text: string, media: readonly MediaPart[], opts: TurnOptions): Promise<TurnResult> {
         const seq = slot.sequence;
+        if (countMarkers(text) !== media.length) throw new UserError(`the text contains ${MEDIA_MARKER}, which marks where images and audio go; remove it`);
         let { items, suffix } = seq.continuation(text);
         // The same text can carry other pixels: the record's media must be the request's, by content id.
         const held = items.filter((i): i is MediaChunk => typeof i !== "number");
@@ -189,8 +190,9 @@ export class Runtime {
         const fresh = media.slice(media.length - countMarkers(suffix));
         const run = async (prompt: PromptItem[]) => {
             const g = await this.generate(seq, prompt, opts);
-            // After a stop string the cache holds tokens past the text kept: the next prompt is matched by items.
-            seq.remember(g.stopped ? undefined : text + g.result.raw);
+            // The record stands for a text only when the cache holds that prompt and answer: not after a
+            // stop string (tokens past the text kept) nor a cancel before the prompt was in.
+            seq.remember(g.stopped || !g.result.stats.promptComplete ? undefined : text + g.result.raw);
             return g.result;
         };
         if (fresh.length === 0) return run([...items, ...this.tokenize(suffix)]);

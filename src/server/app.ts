@@ -123,31 +123,27 @@ export function buildApp(opts: ServerOptions): { app: FastifyInstance; attach(b:
     };
 
     const tooLarge = () => new ApiError(413, `the request body is larger than ${opts.bodyLimit} bytes`, "body_too_large");
+    /** Every failure as the one API error it answers with (logged when it is autoglm's fault). */
+    const toApiError = (err: unknown): ApiError => {
+        const f = err as FastifyError;
+        if (err instanceof ApiError) return err;
+        if (err instanceof QueueFullError) return new ApiError(503, err.message, "queue_full");
+        if (err instanceof WaitAbortedError) return new ApiError(499, err.message, "client_closed");
+        if (err instanceof ContextOverflowError) return new ApiError(400, err.message, "context_length_exceeded");
+        if (err instanceof UserError) return new ApiError(400, err.message, "invalid_request");
+        if (f?.validation) return new ApiError(400, `invalid request: ${f.message}`, "invalid_request");
+        if (f?.code === "FST_ERR_CTP_BODY_TOO_LARGE") return tooLarge();
+        if (f?.statusCode && f.statusCode < 500) return new ApiError(f.statusCode, f.message, f.code ?? null);
+        process.stderr.write(`autoglm serve: internal error: ${(err as Error)?.stack ?? err}\n`);
+        return new ApiError(500, `internal error: ${err instanceof InternalError ? err.message : "see the server log"}`, "internal_error");
+    };
     app.setErrorHandler((err: FastifyError | ApiError | Error, _req, reply) => {
         metrics.errors++;
-        let e: ApiError;
-        if (err instanceof ApiError) e = err;
-        else if (err instanceof QueueFullError) e = new ApiError(503, err.message, "queue_full");
-        else if (err instanceof WaitAbortedError) e = new ApiError(499, err.message, "client_closed");
-        else if (err instanceof ContextOverflowError) e = new ApiError(400, err.message, "context_length_exceeded");
-        else if (err instanceof UserError) e = new ApiError(400, err.message, "invalid_request");
-        else if ((err as FastifyError).validation) e = new ApiError(400, `invalid request: ${err.message}`, "invalid_request");
-        else if ((err as FastifyError).code === "FST_ERR_CTP_BODY_TOO_LARGE") e = tooLarge();
-        else if ((err as FastifyError).statusCode && (err as FastifyError).statusCode! < 500) e = new ApiError((err as FastifyError).statusCode!, err.message, (err as FastifyError).code ?? null);
-        else {
-            process.stderr.write(`autoglm serve: internal error: ${err.stack ?? err.message}\n`);
-            e = new ApiError(500, `internal error: ${err instanceof InternalError ? err.message : "see the server log"}`, "internal_error");
-        }
+        const e = toApiError(err);
         if (reply.sent || reply.raw.headersSent) return;
         void reply.code(e.status).send(errorBody(e));
     });
-    /** An error after the stream started, as the error event's body (logged when it is autoglm's fault). */
-    const streamError = (e: unknown): ApiError => {
-        if (e instanceof ApiError) return e;
-        if (e instanceof UserError) return new ApiError(400, e.message, "invalid_request");
-        process.stderr.write(`autoglm serve: internal error: ${(e as Error).stack ?? e}\n`);
-        return new ApiError(500, `internal error: ${(e as Error).message}`, "internal_error");
-    };
+    const streamError = toApiError;
     app.setNotFoundHandler((req, reply) => void reply.code(404).send(errorBody(new ApiError(404, `no route ${req.method} ${req.url}`, "not_found"))));
 
     app.addHook("onRequest", async (req) => {
@@ -215,25 +211,35 @@ export function buildApp(opts: ServerOptions): { app: FastifyInstance; attach(b:
      * Runs one request on a slot: waits for one (the slot whose cache shares most with `promptText`),
      * cancels when the client goes away, and releases it.
      */
-    const onSlot = async (req: FastifyRequest, reply: FastifyReply, promptText: string, run: (slot: Slot, signal: AbortSignal) => Promise<TurnResult>): Promise<TurnResult> => {
-        const rt = ready().runtime;
+    /**
+     * A request's cancellation, watched from its start: a client that goes away while its media are
+     * decoded or transcribed, or while it waits, costs nothing more; a shutdown cancels it too.
+     */
+    const watch = (req: FastifyRequest, reply: FastifyReply): AbortController => {
         const abort = new AbortController();
         reply.raw.on("close", () => { if (!reply.raw.writableFinished) abort.abort(); });
         req.raw.on("aborted", () => abort.abort());
+        if (reply.raw.destroyed || req.raw.socket?.destroyed || stopping) abort.abort(); // gone before we looked
         running.add(abort);
+        abort.signal.addEventListener("abort", () => running.delete(abort), { once: true });
+        reply.raw.on("finish", () => running.delete(abort));
+        return abort;
+    };
+
+    /** Runs one request on a slot: waits for one (the slot whose cache shares most with `promptText`) and releases it. */
+    const onSlot = async (abort: AbortController, promptText: string, run: (slot: Slot, signal: AbortSignal) => Promise<TurnResult>): Promise<TurnResult> => {
+        const rt = ready().runtime;
+        if (stopping) throw new ApiError(503, "the server is shutting down", "shutting_down");
+        if (abort.signal.aborted) throw new WaitAbortedError("the client went away");
+        const slot = await rt.acquire(promptText, abort.signal);
         try {
-            const slot = await rt.acquire(promptText, abort.signal);
-            try {
-                const r = await run(slot, abort.signal);
-                // Cut by a shutdown, not finished: the client must not take it for a whole answer.
-                if (r.stats.reason === "aborted" && stopping) throw new ApiError(503, "the server is shutting down; the answer was cut", "shutting_down");
-                metrics.record(r.stats);
-                return r;
-            } finally {
-                rt.release(slot);
-            }
+            const r = await run(slot, abort.signal);
+            // Cut by a shutdown, not finished: the client must not take it for a whole answer.
+            if (r.stats.reason === "aborted" && stopping) throw new ApiError(503, "the server is shutting down; the answer was cut", "shutting_down");
+            metrics.record(r.stats);
+            return r;
         } finally {
-            running.delete(abort);
+            rt.release(slot);
         }
     };
 
@@ -271,7 +277,8 @@ export function buildApp(opts: ServerOptions): { app: FastifyInstance; attach(b:
         const split = format === "deepseek" || (format === "auto" && (body.return_reasoning != null || enableThinking != null));
         const returnReasoning = split && body.return_reasoning !== false;
         requireRoom();
-        const messages = await chatMessages(body.messages, opts.media, b.runtime.media);
+        const abort = watch(req, reply);
+        const messages = await chatMessages(body.messages, opts.media, b.runtime.media, abort.signal);
         const options = turnOptions(body, await responseGrammar(body.response_format, body.grammar));
         const created = Math.floor(Date.now() / 1000), cid = id("chatcmpl");
         const chunk = (delta: object, finish: string | null = null) => ({ id: cid, object: "chat.completion.chunk", created, model: opts.servedName, choices: [{ index: 0, delta, finish_reason: finish }] });
@@ -281,7 +288,7 @@ export function buildApp(opts: ServerOptions): { app: FastifyInstance; attach(b:
         const respond = (slot: Slot, signal: AbortSignal, onPiece?: (p: Piece) => void) => b.runtime.respond(slot, text, media, { ...options, raw: !split, signal, onPiece });
 
         if (!body.stream) {
-            const r = await onSlot(req, reply, text, (slot, signal) => respond(slot, signal));
+            const r = await onSlot(abort, text, (slot, signal) => respond(slot, signal));
             const message: Record<string, string> = { role: "assistant", content: r.content };
             if (returnReasoning && r.reasoning) message.reasoning_content = r.reasoning;
             return { id: cid, object: "chat.completion", created, model: opts.servedName, choices: [{ index: 0, message, finish_reason: finishReason(r) }], usage: usage(r), timings: timings(r) };
@@ -297,7 +304,7 @@ export function buildApp(opts: ServerOptions): { app: FastifyInstance; attach(b:
         };
         let r: TurnResult;
         try {
-            r = await onSlot(req, reply, text, (slot, signal) => respond(slot, signal, onPiece));
+            r = await onSlot(abort, text, (slot, signal) => respond(slot, signal, onPiece));
         } catch (e) {
             metrics.errors++;
             events.send(errorBody(streamError(e)));
@@ -316,16 +323,17 @@ export function buildApp(opts: ServerOptions): { app: FastifyInstance; attach(b:
         const body = req.body as CompletionBody;
         const prompt = typeof body.prompt === "string" ? body.prompt : body.prompt[0]!;
         const options = turnOptions(body, undefined);
+        const abort = watch(req, reply);
         const created = Math.floor(Date.now() / 1000), cid = id("cmpl");
         const chunk = (text: string, finish: string | null = null) => ({ id: cid, object: "text_completion", created, model: opts.servedName, choices: [{ index: 0, text, finish_reason: finish, logprobs: null }] });
         if (!body.stream) {
-            const r = await onSlot(req, reply, prompt, (slot, signal) => rt.complete(slot, prompt, { ...options, signal }));
+            const r = await onSlot(abort, prompt, (slot, signal) => rt.complete(slot, prompt, { ...options, signal }));
             return { ...chunk(r.raw, finishReason(r)), usage: usage(r), timings: timings(r) };
         }
         const events = new EventStream(reply);
         let r: TurnResult;
         try {
-            r = await onSlot(req, reply, prompt, (slot, signal) => rt.complete(slot, prompt, { ...options, signal, onPiece: (p) => events.send(chunk(p.text)) }));
+            r = await onSlot(abort, prompt, (slot, signal) => rt.complete(slot, prompt, { ...options, signal, onPiece: (p) => events.send(chunk(p.text)) }));
         } catch (e) {
             if (!events.started) throw e;
             events.send(errorBody(streamError(e)));

@@ -85,7 +85,7 @@ async function stream(url, prompt) {
 }
 
 const PROMPTS = ["Tell me about the sea.", "Explain how a phone agent works.", "List some colours.", "Describe a city at night."];
-const ours = (port, parallel) => startServer(process.execPath, [bin, "serve", "-m", model, "--port", String(port), "--parallel", String(parallel), "-t", threads], port);
+const ours = (port, parallel) => startServer(process.execPath, [bin, "serve", "-m", model, "--port", String(port), "--parallel", String(parallel), "-c", "4096", "-t", threads], port); // the context llama-server gets, per slot
 const theirs = (port, parallel) => startServer(join(tools, "llama-server"), ["-m", model, "--port", String(port), "-np", String(parallel), "-c", String(4096 * parallel), "-t", threads, "-b", "512", "-ub", "512"], port);
 
 async function single(start) {

@@ -153,11 +153,15 @@ void Scheduler::loop() {
 }
 
 bool Scheduler::runnable() const {
+    bool generating = false, encoding = false, prefill = false;
     for (const Job * j : jobs) {
-        if (j->generating || !j->req.prompt[j->piece].media) return true;
-        if (j->encodings[j->piece]->state != Encoding::Pending) return true;
+        generating = generating || j->generating;
+        for (size_t i = j->piece; i < j->encodings.size(); i++) encoding = encoding || (j->encodings[i] && j->encodings[i]->state == Encoding::Pending);
+        if (!j->generating) prefill = prefill || !j->req.prompt[j->piece].media || j->encodings[j->piece]->state != Encoding::Pending;
     }
-    return false;
+    // Running streams never wait. With none, prompt work waits while the encoder runs: the two
+    // would only share the same cores (one thread budget), each slower than alone.
+    return generating || (prefill && !encoding);
 }
 
 bool Scheduler::admit(Job * job) {

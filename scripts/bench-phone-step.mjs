@@ -1,0 +1,102 @@
+#!/usr/bin/env node
+// Phone-agent step benchmark (not a test): Open-AutoGLM's request shape (a 2,400-character system
+// prompt, a 1080x2400 screenshot, the task; greedy, top_p 0.85, frequency_penalty 0.2, streamed),
+// first-token time of step 1, then of step 2 (the previous screenshot stripped, the answer appended
+// as <think>/<answer>, a new screenshot), as the client sees them. autoglm serve against llama-server
+// on the same GGUF, mmproj, threads and requests; rounds alternate between the tools.
+//
+//   node scripts/bench-phone-step.mjs [--model M --mmproj P] [--rounds N] [--threads N]
+// Without --model it uses autoglm's demo pair (tiny GLM-4.1V layout, random weights).
+import { execFileSync, spawn } from "node:child_process";
+import { availableParallelism } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import sharp from "sharp";
+
+const root = fileURLToPath(new URL("..", import.meta.url));
+const args = process.argv.slice(2);
+const flag = (name, d) => { const i = args.indexOf(name); return i >= 0 ? args[i + 1] : d; };
+const rounds = Number(flag("--rounds", "3"));
+const threads = flag("--threads", String(availableParallelism()));
+const bin = join(root, "bin/autoglm.js");
+let model = flag("--model"), mmproj = flag("--mmproj");
+if (!model) {
+    const { defaultModel } = await import(join(root, "dist/models/default-model.js"));
+    ({ text: model, vision: mmproj } = await defaultModel());
+}
+const tools = execFileSync("bash", [join(root, "scripts/build-llama-tools.sh"), "--with-server"], { encoding: "utf8" }).trim().split("\n").pop();
+const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+let shots = 0;
+async function screenshot() {
+    const salt = ++shots;
+    const rgb = Buffer.alloc(1080 * 2400 * 3);
+    for (let y = 0; y < 2400; y++) for (let x = 0; x < 1080; x++) { const i = (y * 1080 + x) * 3; rgb[i] = ((y >> 4) * 13 + salt * 31) & 255; rgb[i + 1] = (x >> 3) * 7; rgb[i + 2] = ((x ^ y) >> 5) * 29; }
+    return `data:image/png;base64,${(await sharp(rgb, { raw: { width: 1080, height: 2400, channels: 3 } }).png().toBuffer()).toString("base64")}`;
+}
+const SYSTEM = ("You are a phone-operating agent. Think inside <think></think>, then give one action inside <answer></answer>: "
+    + 'do(action="Tap", element=[x,y]), do(action="Type", text="..."), do(action="Swipe", start=[x1,y1], end=[x2,y2]), do(action="Back"), finish(message="..."). ').repeat(12).slice(0, 2400);
+
+async function startServer(cmd, argv, port) {
+    const child = spawn(cmd, argv, { stdio: ["ignore", "ignore", "pipe"] });
+    let err = "";
+    child.stderr.on("data", (d) => { err += d; });
+    const url = `http://127.0.0.1:${port}`;
+    for (let i = 0; i < 1200; i++) {
+        if (child.exitCode !== null) throw new Error(`${cmd} exited:\n${err.slice(-2000)}`);
+        if (await fetch(`${url}/health`).then((r) => r.ok, () => false)) return { url, stop: () => new Promise((r) => { child.on("close", r); child.kill("SIGTERM"); }) };
+        await sleep(100);
+    }
+    throw new Error(`${cmd} did not become ready:\n${err.slice(-2000)}`);
+}
+
+/** One streamed step; first-token time as the client sees it (first content or finish event). */
+async function step(url, messages) {
+    const sent = performance.now();
+    const res = await fetch(`${url}/v1/chat/completions`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ model: "m", stream: true, max_tokens: 16, temperature: 0, top_p: 0.85, frequency_penalty: 0.2, messages }) });
+    if (!res.ok) throw new Error(`HTTP ${res.status} ${await res.text()}`);
+    const dec = new TextDecoder();
+    let buf = "", first, content = "";
+    for await (const chunk of res.body) {
+        buf += dec.decode(chunk, { stream: true });
+        let i;
+        while ((i = buf.indexOf("\n\n")) >= 0) {
+            const ev = buf.slice(0, i); buf = buf.slice(i + 2);
+            if (!ev.startsWith("data: ") || ev === "data: [DONE]") continue;
+            const c = JSON.parse(ev.slice(6)).choices?.[0];
+            if (c?.delta?.content || c?.finish_reason) first ??= performance.now();
+            content += c?.delta?.content ?? "";
+        }
+    }
+    return { ttft: first - sent, content };
+}
+
+async function round(start) {
+    const srv = await start();
+    try {
+        const task = (url) => ({ role: "user", content: [{ type: "text", text: "Task: open the settings app.\n\n** Screen Info **\n{\"current_app\": \"Launcher\"}" }, { type: "image_url", image_url: { url } }] });
+        await step(srv.url, [{ role: "system", content: "warm-up" }, task(await screenshot())]); // encoder loaded, graphs built
+        const history = [{ role: "system", content: SYSTEM }, task(await screenshot())];
+        const one = await step(srv.url, history);
+        history[1] = { role: "user", content: [history[1].content[0]] };
+        history.push({ role: "assistant", content: `<think>${one.content.slice(0, 20)}</think><answer>do(action="Tap", element=[500,500])</answer>` });
+        history.push({ role: "user", content: [{ type: "text", text: "** Screen Info **\n{\"current_app\": \"Settings\"}" }, { type: "image_url", image_url: { url: await screenshot() } }] });
+        const two = await step(srv.url, history);
+        return { one: one.ttft, two: two.ttft };
+    } finally { await srv.stop(); }
+}
+
+const ours = () => startServer(process.execPath, [bin, "serve", "-m", model, "--mmproj", mmproj, "--port", "18451", "-c", "25480", "-t", threads], 18451);
+const theirs = () => startServer(join(tools, "llama-server"), ["-m", model, "--mmproj", mmproj, "--port", "18452", "-np", "1", "-c", "25480", "-t", threads, "-b", "512", "-ub", "512", "--jinja"], 18452);
+const rows = { ours: [], theirs: [] };
+for (let i = 0; i < rounds; i++) {
+    rows.ours.push(await round(ours));
+    rows.theirs.push(await round(theirs));
+    process.stderr.write(`round ${i + 1}: step 1 ${rows.ours[i].one.toFixed(0)} vs ${rows.theirs[i].one.toFixed(0)} ms; step 2 ${rows.ours[i].two.toFixed(0)} vs ${rows.theirs[i].two.toFixed(0)} ms\n`);
+}
+const m = (k, f) => median(rows[k].map((r) => r[f]));
+console.log(`| phone-agent step, 1080x2400 screenshot, ${threads} threads, ${rounds} rounds (median) | autoglm serve | llama-server | ratio |`);
+console.log("| --- | --- | --- | --- |");
+console.log(`| step 1 first token (system prompt + screenshot + task) | ${m("ours", "one").toFixed(0)} ms | ${m("theirs", "one").toFixed(0)} ms | ${(m("ours", "one") / m("theirs", "one")).toFixed(3)} |`);
+console.log(`| step 2 first token (history reused + new screenshot) | ${m("ours", "two").toFixed(0)} ms | ${m("theirs", "two").toFixed(0)} ms | ${(m("ours", "two") / m("theirs", "two")).toFixed(3)} |`);

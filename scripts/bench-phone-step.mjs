@@ -7,49 +7,17 @@
 //
 //   node scripts/bench-phone-step.mjs [--model M --mmproj P] [--rounds N] [--threads N]
 // Without --model it uses autoglm's demo pair (tiny GLM-4.1V layout, random weights).
-import { execFileSync, spawn } from "node:child_process";
 import { availableParallelism } from "node:os";
 import { join } from "node:path";
-import { fileURLToPath } from "node:url";
-import sharp from "sharp";
+import { bin, flag, median, referenceTools, screenshot, sleep, startServer, visionPair } from "./bench-common.mjs";
 
-const root = fileURLToPath(new URL("..", import.meta.url));
-const args = process.argv.slice(2);
-const flag = (name, d) => { const i = args.indexOf(name); return i >= 0 ? args[i + 1] : d; };
 const rounds = Number(flag("--rounds", "3"));
 const threads = flag("--threads", String(availableParallelism()));
-const bin = join(root, "bin/autoglm.js");
-let model = flag("--model"), mmproj = flag("--mmproj");
-if (!model) {
-    const { defaultModel } = await import(join(root, "dist/models/default-model.js"));
-    ({ text: model, vision: mmproj } = await defaultModel());
-}
-const tools = execFileSync("bash", [join(root, "scripts/build-llama-tools.sh"), "--with-server"], { encoding: "utf8" }).trim().split("\n").pop();
-const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+const { model, mmproj } = await visionPair();
+const tools = referenceTools();
 
-let shots = 0;
-async function screenshot() {
-    const salt = ++shots;
-    const rgb = Buffer.alloc(1080 * 2400 * 3);
-    for (let y = 0; y < 2400; y++) for (let x = 0; x < 1080; x++) { const i = (y * 1080 + x) * 3; rgb[i] = ((y >> 4) * 13 + salt * 31) & 255; rgb[i + 1] = (x >> 3) * 7; rgb[i + 2] = ((x ^ y) >> 5) * 29; }
-    return `data:image/png;base64,${(await sharp(rgb, { raw: { width: 1080, height: 2400, channels: 3 } }).png().toBuffer()).toString("base64")}`;
-}
 const SYSTEM = ("You are a phone-operating agent. Think inside <think></think>, then give one action inside <answer></answer>: "
     + 'do(action="Tap", element=[x,y]), do(action="Type", text="..."), do(action="Swipe", start=[x1,y1], end=[x2,y2]), do(action="Back"), finish(message="..."). ').repeat(12).slice(0, 2400);
-
-async function startServer(cmd, argv, port) {
-    const child = spawn(cmd, argv, { stdio: ["ignore", "ignore", "pipe"] });
-    let err = "";
-    child.stderr.on("data", (d) => { err += d; });
-    const url = `http://127.0.0.1:${port}`;
-    for (let i = 0; i < 1200; i++) {
-        if (child.exitCode !== null) throw new Error(`${cmd} exited:\n${err.slice(-2000)}`);
-        if (await fetch(`${url}/health`).then((r) => r.ok, () => false)) return { url, stop: () => new Promise((r) => { child.on("close", r); child.kill("SIGTERM"); }) };
-        await sleep(100);
-    }
-    throw new Error(`${cmd} did not become ready:\n${err.slice(-2000)}`);
-}
 
 /** One streamed step; first-token time as the client sees it (first content or finish event). */
 async function step(url, messages) {

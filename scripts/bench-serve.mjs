@@ -8,19 +8,15 @@
 //
 //   node scripts/bench-serve.mjs [--model M] [--rounds N] [--tokens N] [--threads N]
 // Without --model it uses the ~200M glm4 benchmark model (synthesized and converted to Q4_0 once).
-import { execFileSync, spawn } from "node:child_process";
+import { execFileSync } from "node:child_process";
 import { existsSync } from "node:fs";
 import { availableParallelism } from "node:os";
 import { join } from "node:path";
-import { fileURLToPath } from "node:url";
+import { bin, flag, median, referenceTools, startServer } from "./bench-common.mjs";
 
-const root = fileURLToPath(new URL("..", import.meta.url));
-const args = process.argv.slice(2);
-const flag = (name, d) => { const i = args.indexOf(name); return i >= 0 ? args[i + 1] : d; };
 const rounds = Number(flag("--rounds", "3"));
 const tokens = Number(flag("--tokens", "128"));
 const threads = flag("--threads", String(availableParallelism()));
-const bin = join(root, "bin/autoglm.js");
 const work = process.env.AUTOGLM_BENCH_DIR ?? "/tmp/autoglm-bench";
 
 let model = flag("--model");
@@ -31,28 +27,11 @@ if (!model) {
         execFileSync(process.execPath, [bin, "convert", join(work, "glm4-bench"), "--outtype", "q4_0", "--out", join(work, "glm4-bench-out"), "--force"], { stdio: "inherit" });
     }
 }
-const tools = execFileSync("bash", [join(root, "scripts/build-llama-tools.sh"), "--with-server"], { encoding: "utf8" }).trim().split("\n").pop();
-const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+const tools = referenceTools();
 
 function llamaBenchTg() {
     const out = execFileSync(join(tools, "llama-bench"), ["-m", model, "-p", "0", "-n", String(tokens), "-t", threads, "-r", "3", "-o", "json"], { encoding: "utf8" });
     return JSON.parse(out)[0].avg_ts;
-}
-
-/** Starts a server process and waits for /health; returns { url, stop }. */
-async function startServer(cmd, argv, port) {
-    const child = spawn(cmd, argv, { stdio: ["ignore", "ignore", "pipe"] });
-    let err = "";
-    child.stderr.on("data", (d) => { err += d; });
-    const url = `http://127.0.0.1:${port}`;
-    for (let i = 0; i < 600; i++) {
-        if (child.exitCode !== null) throw new Error(`${cmd} exited:\n${err.slice(-2000)}`);
-        const ok = await fetch(`${url}/health`).then((r) => r.ok, () => false);
-        if (ok) return { url, stop: () => new Promise((r) => { child.on("close", r); child.kill("SIGTERM"); }) };
-        await sleep(100);
-    }
-    throw new Error(`${cmd} did not become ready:\n${err.slice(-2000)}`);
 }
 
 /**

@@ -8,50 +8,15 @@
 //
 //   node scripts/bench-stall.mjs [--model M --mmproj P] [--rounds N] [--threads N]
 // Without --model it uses autoglm's demo pair (tiny GLM-4.1V layout, random weights).
-import { execFileSync, spawn } from "node:child_process";
 import { availableParallelism } from "node:os";
 import { join } from "node:path";
-import { fileURLToPath } from "node:url";
-import sharp from "sharp";
+import { bin, flag, median, referenceTools, screenshot, sleep, startServer, visionPair } from "./bench-common.mjs";
 
-const root = fileURLToPath(new URL("..", import.meta.url));
-const args = process.argv.slice(2);
-const flag = (name, d) => { const i = args.indexOf(name); return i >= 0 ? args[i + 1] : d; };
 const rounds = Number(flag("--rounds", "3"));
 const threads = flag("--threads", String(availableParallelism()));
-const bin = join(root, "bin/autoglm.js");
-let model = flag("--model"), mmproj = flag("--mmproj");
-if (!model) {
-    const { defaultModel } = await import(join(root, "dist/models/default-model.js"));
-    ({ text: model, vision: mmproj } = await defaultModel());
-}
-const tools = execFileSync("bash", [join(root, "scripts/build-llama-tools.sh"), "--with-server"], { encoding: "utf8" }).trim().split("\n").pop();
-const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+const { model, mmproj } = await visionPair();
+const tools = referenceTools();
 
-// Screenshot-like 1080x2400 PNGs (bands of colour), a new one per request so no server can answer
-// from an image it cached before.
-let shots = 0;
-async function screenshot() {
-    const salt = ++shots;
-    const rgb = Buffer.alloc(1080 * 2400 * 3);
-    for (let y = 0; y < 2400; y++) for (let x = 0; x < 1080; x++) { const i = (y * 1080 + x) * 3; rgb[i] = ((y >> 4) * 13 + salt * 31) & 255; rgb[i + 1] = (x >> 3) * 7; rgb[i + 2] = ((x ^ y) >> 5) * 29; }
-    const png = await sharp(rgb, { raw: { width: 1080, height: 2400, channels: 3 } }).png().toBuffer();
-    return `data:image/png;base64,${png.toString("base64")}`;
-}
-
-async function startServer(cmd, argv, port) {
-    const child = spawn(cmd, argv, { stdio: ["ignore", "ignore", "pipe"] });
-    let err = "";
-    child.stderr.on("data", (d) => { err += d; });
-    const url = `http://127.0.0.1:${port}`;
-    for (let i = 0; i < 1200; i++) {
-        if (child.exitCode !== null) throw new Error(`${cmd} exited:\n${err.slice(-2000)}`);
-        if (await fetch(`${url}/health`).then((r) => r.ok, () => false)) return { url, stop: () => new Promise((r) => { child.on("close", r); child.kill("SIGTERM"); }) };
-        await sleep(100);
-    }
-    throw new Error(`${cmd} did not become ready:\n${err.slice(-2000)}`);
-}
 
 /** A streamed request; `events` collects the arrival time of every answer event (content or reasoning). */
 function stream(url, body) {

@@ -46,6 +46,21 @@ describe("autoglm bench", () => {
         expect(r.stdout).toMatch(/tg4 /);
     }, 600_000);
 
+    it("--image measures the phone-agent step: decode, encode, evaluation, first token, and the next step over the cached conversation", async () => {
+        const r = await runCli(["bench", "-p", "16", "-n", "4", "-r", "1", "--image", "--json"], { timeoutMs: 300_000 });
+        expect(r.code, r.stderr).toBe(0);
+        const step = JSON.parse(r.stdout).phoneStep;
+        expect(step.image).toMatchObject({ width: 1080, height: 2400, tokens: 3354 });
+        expect(step.promptTokens).toBeGreaterThan(3354);
+        for (const k of ["decodeMs", "encodeMs", "evaluateMs", "firstTokenMs", "followUpMs"]) expect(step[k].median, k).toBeGreaterThan(0);
+        // Step 1's total holds its parts; step 2 found at least the system prompt in the cache.
+        expect(step.firstTokenMs.median).toBeGreaterThanOrEqual(step.encodeMs.median);
+        expect(step.followUpCachedTokens).toBeGreaterThan(300);
+        const bad = await runCli(["bench", "-m", model, "--image"]);
+        expect(bad.code).toBe(1);
+        expect(bad.stderr).toMatch(/--image needs a vision encoder/);
+    }, 600_000);
+
     it("rejects a missing model, a file that is not GGUF, --ctx-size 0 and an unknown flag", async () => {
         oneLineError(await runCli(["bench", "-m", join(root, "missing.gguf")]), /model file not found/);
         const junk = join(root, "junk.gguf");

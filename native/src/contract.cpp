@@ -147,6 +147,7 @@ Napi::Object result(Napi::Env env, const GenerationResult & r) {
     o.Set("promptMs", r.promptMs);
     o.Set("decodeMs", r.decodeMs);
     o.Set("ttftMs", r.ttftMs);
+    o.Set("encodeMs", r.encodeMs);
     o.Set("decodedTokens", r.decodedTokens);
     o.Set("promptComplete", r.promptComplete);
     o.Set("nextPos", r.nextPos);

@@ -26,6 +26,7 @@ struct GenerationResult {
     Failure failure = Failure::None;
     std::string error;
     double promptMs = 0, decodeMs = 0, ttftMs = 0;
+    double encodeMs = 0;           // the encoder's forward passes for the prompt's media (on its own thread)
     int32_t decodedTokens = 0;     // generated tokens evaluated into the KV cache (all but the last sampled)
     bool promptComplete = false;   // false: the KV cache holds part of the prompt at most
     int32_t nextPos = 0;           // position after what the KV cache holds for this job

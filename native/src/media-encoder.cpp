@@ -1,4 +1,5 @@
 #include "media-encoder.h"
+#include <chrono>
 #include <cstring>
 
 std::shared_ptr<Encoding> MediaEncoder::encode(std::shared_ptr<MediaChunk> media) {
@@ -47,7 +48,9 @@ void MediaEncoder::run(Encoding & e) {
     try {
         std::shared_ptr<mtmd_context> encoder = e.media->encoder.lock();
         if (!encoder) throw std::runtime_error("the encoder (mmproj) was released before its media were evaluated");
+        auto t0 = std::chrono::steady_clock::now();
         if (mtmd_encode_chunk(encoder.get(), e.media->chunk) != 0) throw std::runtime_error("the encoder failed on this image or audio clip");
+        e.ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
         const size_t n = mtmd_input_chunk_get_n_tokens(e.media->chunk);
         const float * out = mtmd_get_output_embd(encoder.get());
         if (out == nullptr) throw std::runtime_error("the encoder produced no embeddings");

@@ -18,6 +18,7 @@ struct Encoding {
     std::atomic<int> state{Pending};
     std::vector<float> embd;  // n_tokens x n_embd, once Ready
     std::string error;        // once Failed
+    double ms = 0;            // the encoder's forward pass, once Ready
     std::shared_ptr<MediaChunk> media;
     std::atomic<bool> dropped{false}; // the job left: skip the work if not started
 };

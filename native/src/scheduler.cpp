@@ -362,6 +362,7 @@ void Scheduler::step() {
                 if (j->offset == p.cells()) {
                     // M-RoPE advances an image by its grid span, not by its embedding count.
                     j->pos += mtmd_input_chunk_get_n_pos(p.media->chunk);
+                    j->res.encodeMs += j->encodings[j->piece]->ms;
                     j->encodings[j->piece].reset();
                     j->piece++;
                     j->offset = 0;

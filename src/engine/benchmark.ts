@@ -2,11 +2,10 @@
 // follow-up turn that reuses the KV cache), load time and peak memory. No printing here.
 
 import type { ContextSettings } from "./context.js";
+import { stat, type Stat } from "./stats.js";
 import type { Runtime } from "./runtime.js";
 
 export interface BenchOptions { promptTokens: number; genTokens: number; repetitions: number }
-
-export interface Stat { median: number; min: number; max: number; samples: number[] }
 
 export interface BenchResult {
     settings: ContextSettings;
@@ -20,11 +19,6 @@ export interface BenchResult {
     vramBytes: number;
 }
 
-function stat(samples: number[]): Stat {
-    const s = [...samples].sort((a, b) => a - b);
-    const mid = s.length >> 1;
-    return { median: s.length % 2 ? s[mid] : (s[mid - 1] + s[mid]) / 2, min: s[0], max: s[s.length - 1], samples };
-}
 
 /** Deterministic token ids spread over the vocabulary (content does not change speed). */
 function tokens(n: number, vocab: number, salt: number): number[] {

@@ -13,6 +13,8 @@ export interface GenerateResult {
     promptMs: number;
     decodeMs: number;
     ttftMs: number;
+    /** The encoder's forward passes for the prompt's media, on the encoder thread. */
+    encodeMs: number;
     /** Generated tokens evaluated into the KV cache (all but the last one, which was only sampled). */
     decodedTokens: number;
     /** False when an abort or error stopped the prompt midway (the cache is then partial). */

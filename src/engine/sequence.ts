@@ -138,7 +138,7 @@ export class Sequence {
         const room = capacity - cells + 1;
         const maxTokens = Math.min(opts.maxTokens, room);
         if (opts.signal?.aborted) {
-            return { tokens: new Int32Array(0), reason: "aborted", promptMs: 0, decodeMs: 0, ttftMs: 0, decodedTokens: 0, promptComplete: false, nextPos: commonPos, promptTokens: 0, promptSteps: 0, sharedSteps: 0, reusedTokens: reused, evaluatedTokens: 0, contextFull: false };
+            return { tokens: new Int32Array(0), reason: "aborted", promptMs: 0, decodeMs: 0, ttftMs: 0, encodeMs: 0, decodedTokens: 0, promptComplete: false, nextPos: commonPos, promptTokens: 0, promptSteps: 0, sharedSteps: 0, reusedTokens: reused, evaluatedTokens: 0, contextFull: false };
         }
         const fresh = prompt.slice(common);
         this.cached.length = common;

@@ -51,3 +51,19 @@ export async function screenshot() {
     for (let y = 0; y < 2400; y++) for (let x = 0; x < 1080; x++) { const i = (y * 1080 + x) * 3; rgb[i] = ((y >> 4) * 13 + salt * 31) & 255; rgb[i + 1] = (x >> 3) * 7; rgb[i + 2] = ((x ^ y) >> 5) * 29; }
     return `data:image/png;base64,${(await sharp(rgb, { raw: { width: 1080, height: 2400, channels: 3 } }).png().toBuffer()).toString("base64")}`;
 }
+
+/** Calls `onEvent` with each JSON `data:` event of a streamed response, as it arrives. */
+export async function sseEvents(res, onEvent) {
+    if (!res.ok) throw new Error(`HTTP ${res.status} ${await res.text()}`);
+    const dec = new TextDecoder();
+    let buf = "";
+    for await (const chunk of res.body) {
+        buf += dec.decode(chunk, { stream: true });
+        let i;
+        while ((i = buf.indexOf("\n\n")) >= 0) {
+            const ev = buf.slice(0, i);
+            buf = buf.slice(i + 2);
+            if (ev.startsWith("data: ") && ev !== "data: [DONE]") onEvent(JSON.parse(ev.slice(6)));
+        }
+    }
+}

@@ -9,7 +9,7 @@
 // Without --model it uses autoglm's demo pair (tiny GLM-4.1V layout, random weights).
 import { availableParallelism } from "node:os";
 import { join } from "node:path";
-import { bin, flag, median, referenceTools, screenshot, sleep, startServer, visionPair } from "./bench-common.mjs";
+import { bin, flag, median, referenceTools, screenshot, sleep, sseEvents, startServer, visionPair } from "./bench-common.mjs";
 
 const rounds = Number(flag("--rounds", "3"));
 const threads = flag("--threads", String(availableParallelism()));
@@ -23,20 +23,12 @@ const SYSTEM = ("You are a phone-operating agent. Think inside <think></think>, 
 async function step(url, messages) {
     const sent = performance.now();
     const res = await fetch(`${url}/v1/chat/completions`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ model: "m", stream: true, max_tokens: 16, temperature: 0, top_p: 0.85, frequency_penalty: 0.2, messages }) });
-    if (!res.ok) throw new Error(`HTTP ${res.status} ${await res.text()}`);
-    const dec = new TextDecoder();
-    let buf = "", first, content = "";
-    for await (const chunk of res.body) {
-        buf += dec.decode(chunk, { stream: true });
-        let i;
-        while ((i = buf.indexOf("\n\n")) >= 0) {
-            const ev = buf.slice(0, i); buf = buf.slice(i + 2);
-            if (!ev.startsWith("data: ") || ev === "data: [DONE]") continue;
-            const c = JSON.parse(ev.slice(6)).choices?.[0];
-            if (c?.delta?.content || c?.finish_reason) first ??= performance.now();
-            content += c?.delta?.content ?? "";
-        }
-    }
+    let first, content = "";
+    await sseEvents(res, (e) => {
+        const c = e.choices?.[0];
+        if (c?.delta?.content || c?.finish_reason) first ??= performance.now();
+        content += c?.delta?.content ?? "";
+    });
     return { ttft: first - sent, content };
 }
 

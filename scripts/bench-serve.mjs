@@ -12,7 +12,7 @@ import { execFileSync } from "node:child_process";
 import { existsSync } from "node:fs";
 import { availableParallelism } from "node:os";
 import { join } from "node:path";
-import { bin, flag, median, referenceTools, startServer } from "./bench-common.mjs";
+import { bin, flag, median, referenceTools, sseEvents, startServer } from "./bench-common.mjs";
 
 const rounds = Number(flag("--rounds", "3"));
 const tokens = Number(flag("--tokens", "128"));
@@ -44,20 +44,8 @@ async function stream(url, prompt) {
         method: "POST", headers: { "content-type": "application/json" },
         body: JSON.stringify({ model: "bench", stream: true, stream_options: { include_usage: true }, max_tokens: tokens, ignore_eos: true, temperature: 0, messages: [{ role: "user", content: prompt }] }),
     });
-    if (!res.ok) throw new Error(`${url}: HTTP ${res.status} ${await res.text()}`);
-    let buf = "", usage, timings;
-    const dec = new TextDecoder();
-    for await (const chunk of res.body) {
-        buf += dec.decode(chunk, { stream: true });
-        let i;
-        while ((i = buf.indexOf("\n\n")) >= 0) {
-            const ev = buf.slice(0, i); buf = buf.slice(i + 2);
-            if (!ev.startsWith("data: ") || ev === "data: [DONE]") continue;
-            const d = JSON.parse(ev.slice(6));
-            usage = d.usage ?? usage;
-            timings = d.timings ?? timings;
-        }
-    }
+    let usage, timings;
+    await sseEvents(res, (d) => { usage = d.usage ?? usage; timings = d.timings ?? timings; });
     const wallMs = performance.now() - started;
     if (!usage || !timings) throw new Error(`${url}: no usage or timings in the stream`);
     return { tokens: usage.completion_tokens, wallMs, promptMs: timings.prompt_ms };

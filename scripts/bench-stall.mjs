@@ -10,7 +10,7 @@
 // Without --model it uses autoglm's demo pair (tiny GLM-4.1V layout, random weights).
 import { availableParallelism } from "node:os";
 import { join } from "node:path";
-import { bin, flag, median, referenceTools, screenshot, sleep, startServer, visionPair } from "./bench-common.mjs";
+import { bin, flag, median, referenceTools, screenshot, sleep, sseEvents, startServer, visionPair } from "./bench-common.mjs";
 
 const rounds = Number(flag("--rounds", "3"));
 const threads = flag("--threads", String(availableParallelism()));
@@ -24,19 +24,10 @@ function stream(url, body) {
     const s = { events: [], first: undefined, sent: performance.now(), done: undefined };
     s.done = (async () => {
         const res = await fetch(`${url}/v1/chat/completions`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ model: "m", stream: true, temperature: 0, ...body }), signal: abort.signal });
-        if (!res.ok) throw new Error(`HTTP ${res.status} ${await res.text()}`);
-        const dec = new TextDecoder();
-        let buf = "";
-        for await (const chunk of res.body) {
-            buf += dec.decode(chunk, { stream: true });
-            let i;
-            while ((i = buf.indexOf("\n\n")) >= 0) {
-                const ev = buf.slice(0, i); buf = buf.slice(i + 2);
-                if (!ev.startsWith("data: ") || ev === "data: [DONE]") continue;
-                const c = JSON.parse(ev.slice(6)).choices?.[0];
-                if (c?.delta?.content || c?.delta?.reasoning_content || c?.finish_reason) { const t = performance.now(); s.events.push(t); s.first ??= t; }
-            }
-        }
+        await sseEvents(res, (e) => {
+            const c = e.choices?.[0];
+            if (c?.delta?.content || c?.delta?.reasoning_content || c?.finish_reason) { const t = performance.now(); s.events.push(t); s.first ??= t; }
+        });
     })().catch((e) => { if (e.name !== "AbortError") throw e; });
     s.abort = () => abort.abort();
     return s;

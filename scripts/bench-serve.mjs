@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// Server benchmark (not a test), as BENCHMARKS.md asks for `autoglm serve`:
+// Server benchmark (not a test), as docs/benchmark-method.md describes for `autoglm serve`:
 //  1. single-stream decode through HTTP (a streamed chat completion: tokens over the request's wall
 //     time less the server's prompt time) as a ratio to llama-bench's tg128 on the same GGUF and threads;
 //  2. aggregate tokens/s of 4 concurrent streams, `autoglm serve --parallel 4` against

@@ -47,7 +47,7 @@ describe("images", () => {
     });
 
     it("counts GLM-4.1V image tokens and scales down to a token budget", async () => {
-        expect(imageTokens(1080, 2400, 28)).toBe(3354); // MODEL-FACTS.md
+        expect(imageTokens(1080, 2400, 28)).toBe(3354); // docs/model-facts.md
         const fit = fitToTokens(1080, 2400, 1000, 28);
         expect(imageTokens(fit.width, fit.height, 28)).toBeLessThanOrEqual(1000);
         expect(imageTokens(fit.width, fit.height, 28)).toBeGreaterThan(900);

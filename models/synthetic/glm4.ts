@@ -8,7 +8,7 @@ export interface Glm4Shape { hidden: number; layers: number; heads: number; kvHe
 export const GLM4_SHAPES: Record<"tiny" | "full" | "bench", Glm4Shape> = {
     tiny: { hidden: 128, layers: 2, heads: 4, kvHeads: 2, headDim: 32, ffn: 256, vocab: 640, context: 4096 },
     full: { hidden: 4096, layers: 40, heads: 32, kvHeads: 2, headDim: 128, ffn: 13696, vocab: 151552, context: 32768 },
-    // The ~200M-parameter CPU benchmark shape of BENCHMARKS.md.
+    // The ~200M-parameter CPU benchmark shape of docs/benchmark-method.md.
     bench: { hidden: 1024, layers: 12, heads: 16, kvHeads: 2, headDim: 64, ffn: 2816, vocab: 32000, context: 4096 },
 };
 

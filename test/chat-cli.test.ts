@@ -1,8 +1,8 @@
 // `autoglm chat` driven through the real CLI with stdin not a terminal (one prompt per line).
-import { writeFileSync } from "node:fs";
+import { existsSync, readdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
-import { runCli, startCli } from "./helpers/cli.js";
+import { ROOT, runCli, startCli } from "./helpers/cli.js";
 import { convert, synthesize } from "./helpers/models.js";
 import { tempDir } from "./helpers/tmp.js";
 
@@ -140,5 +140,19 @@ describe("autoglm chat (line mode)", () => {
         const flag = await runCli(["chat", "--nope"]);
         expect(flag.code).toBe(2);
         expect(flag.stderr).toMatch(/unknown option '--nope'/);
+    });
+
+    it("a GPU backend this machine cannot run is one line and a non-zero exit, never a source build", async () => {
+        const llamaDir = join(ROOT, "node_modules", "node-llama-cpp", "llama");
+        const files = () => readdirSync(llamaDir, { recursive: true }).length;
+        const before = files();
+        const wanted = [...(process.platform === "darwin" ? [] : ["metal"]), ...(existsSync("/dev/nvidiactl") ? [] : ["cuda"])];
+        for (const gpu of wanted) {
+            const r = await runCli(["chat", "-m", model, "--gpu", gpu, "-n", "1"], { input: "hi\n" });
+            expect(r.code, gpu).toBe(1);
+            expect(r.stderr.trim().split("\n").pop()).toMatch(new RegExp(`^autoglm: --gpu ${gpu}: this machine cannot run`));
+            expect(r.stderr).not.toMatch(/cmake|Compiling|\n\s+at /i);
+        }
+        expect(files()).toBe(before); // nothing was built or downloaded under node_modules
     });
 });

@@ -52,7 +52,8 @@ export async function modelPath(f: ModelFlags, log: (line: string) => void): Pro
 /** One line on what was loaded and where: model, architecture, backend, load time, memory. */
 export async function statusLine(loaded: LoadedModel): Promise<string> {
     const vram = loaded.llama.gpu ? (await loaded.llama.getVramState()).used : 0;
-    return `model ${loaded.path} | ${loaded.architecture} | backend ${loaded.backend}${loaded.devices.length ? ` (${loaded.devices.join(", ")})` : ""} | loaded in ${formatDuration(loaded.loadMs)} | RAM ${formatBytes(process.memoryUsage().rss)}${vram ? ` | VRAM ${formatBytes(vram)}` : ""}`;
+    const gpu = loaded.llama.gpu ? ` | ${loaded.gpuLayers}/${loaded.totalLayers} layers on ${loaded.llama.gpu}` : "";
+    return `model ${loaded.path} | ${loaded.architecture} | backend ${loaded.backend}${loaded.devices.length ? ` (${loaded.devices.join(", ")})` : ""}${gpu} | loaded in ${formatDuration(loaded.loadMs)} | RAM ${formatBytes(process.memoryUsage().rss)}${vram ? ` | VRAM ${formatBytes(vram)}` : ""}`;
 }
 
 /** Opens a runtime over the flags' model (with a spinner on a terminal) and logs its status line. */

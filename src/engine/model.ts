@@ -20,8 +20,11 @@ export interface LoadedModel {
     llama: Llama;
     model: LlamaModel;
     addon: NativeAddon;
-    /** "cpu" or the GPU backend in use. */
+    /** "cpu", or the GPU backend when layers were offloaded to it. */
     backend: string;
+    /** Layers offloaded to the GPU, of the model's total. */
+    gpuLayers: number;
+    totalLayers: number;
     devices: string[];
     loadMs: number;
     /** The GGUF's general.architecture. */
@@ -46,7 +49,18 @@ export async function loadModel(path: string, opts: LoadOptions = {}): Promise<L
     const { architecture, vocabSize } = await checkGguf(path);
     const started = performance.now();
     const gpu = opts.gpu ?? "auto";
-    const llama = await getLlama({ gpu: gpu === "cpu" ? false : gpu, logLevel: LlamaLogLevel.error });
+    // Never a source build at run time: a backend this machine cannot run is a one-line error, and so
+    // is node-llama-cpp handing back another backend than the one asked for.
+    let llama: Llama | undefined;
+    try {
+        llama = await getLlama({ gpu: gpu === "cpu" ? false : gpu, build: "never", logLevel: LlamaLogLevel.error });
+    } catch (e) {
+        if (gpu === "auto" || gpu === "cpu") throw e;
+    }
+    if (!llama || (gpu !== "auto" && gpu !== "cpu" && llama.gpu !== gpu)) {
+        const need = { auto: "", cpu: "", cuda: "an NVIDIA GPU with its driver (libcuda)", vulkan: "a Vulkan driver (a GPU's, or Debian's mesa-vulkan-drivers with GGML_VK_VISIBLE_DEVICES=0 for the CPU)", metal: "macOS on Apple silicon" }[gpu];
+        throw new UserError(`--gpu ${gpu}: this machine cannot run node-llama-cpp's ${gpu} backend (it needs ${need}); use --gpu auto or --gpu cpu`);
+    }
     let model: LlamaModel;
     try {
         model = await llama.loadModel({ modelPath: path, gpuLayers: opts.gpuLayers });
@@ -58,7 +72,10 @@ export async function loadModel(path: string, opts: LoadOptions = {}): Promise<L
     return {
         path, llama, model, addon, architecture, vocabSize, devices,
         loadMs: performance.now() - started,
-        backend: llama.gpu || "cpu",
+        // A GPU backend that offloaded nothing is a CPU run, and is called one.
+        backend: llama.gpu && model.gpuLayers > 0 ? llama.gpu : "cpu",
+        gpuLayers: llama.gpu ? model.gpuLayers : 0,
+        totalLayers: model.fileInsights.totalLayers,
         async dispose() { await model.dispose(); },
     };
 }

@@ -41,7 +41,6 @@ export class MediaPolicy {
     /** The model hears audio itself (no transcript). */
     get hearsItself(): boolean { return Boolean(this.o.caps?.audio); }
     get hears(): boolean { return this.hearsItself || Boolean(this.o.transcribe); }
-    get maxImageTokens(): number | undefined { return this.o.maxImageTokens; }
     get maxPixels(): number | undefined { return this.o.maxPixels; }
     /** Pixels per side of one image token (0 without a vision encoder). */
     get imageTokenPixels(): number { return this.o.caps?.imageTokenPixels ?? 0; }

@@ -42,7 +42,7 @@ function pathAndRest(arg: string, usage: string): [string, string] {
 function statsLine(r: TurnResult): string {
     const s = r.stats;
     const tps = s.decodeMs > 0 ? ((s.tokens.length - 1) / s.decodeMs) * 1000 : 0;
-    return `[prompt: ${s.evaluatedTokens} new tokens, ${s.reusedTokens} reused, first token ${s.ttftMs.toFixed(1)} ms | answer: ${s.tokens.length} tokens, ${tps.toFixed(1)} tok/s, ${s.reason}]`;
+    return `[prompt: ${s.evaluatedTokens} new tokens, ${s.reusedTokens} reused, first token ${s.ttftMs.toFixed(1)} ms | answer: ${s.tokens.length} tokens, ${tps.toFixed(1)} tok/s, ${s.reason}${s.contextFull ? " (the context is full: /reset, or a larger --ctx-size)" : ""}]`;
 }
 
 function jsonStats(r: TurnResult) {

@@ -25,8 +25,8 @@ export async function llamaToolsDir(variant?: string): Promise<string> {
 }
 
 /** Runs llama-bench linked to the same backend variant as this process (`loadedVariant()`). */
-export async function runLlamaBench(model: string, s: ContextSettings, o: BenchOptions, gpuLayers?: number): Promise<ReferenceResult> {
-    const bin = `${await llamaToolsDir(loadedVariant())}/llama-bench`;
+export async function runLlamaBench(model: string, s: ContextSettings, o: BenchOptions, gpuLayers?: number, gpu?: string | false): Promise<ReferenceResult> {
+    const bin = `${await llamaToolsDir(loadedVariant(gpu))}/llama-bench`;
     const args = ["-m", model, "-p", String(o.promptTokens), "-n", String(o.genTokens), "-r", String(o.repetitions),
         "-t", String(s.threads), "-b", String(s.batchSize), "-ub", String(s.ubatchSize), "-ctk", s.typeK, "-ctv", s.typeV, "-o", "json"];
     if (s.flashAttention !== "auto") args.push("-fa", s.flashAttention === "on" ? "1" : "0");

@@ -57,6 +57,13 @@ export async function loadModel(path: string, opts: LoadOptions = {}): Promise<L
     } catch (e) {
         if (gpu === "auto" || gpu === "cpu") throw e;
     }
+    // A GPU build with no device it will use (Mesa's llvmpipe alone is skipped by ggml's Vulkan backend
+    // unless GGML_VK_VISIBLE_DEVICES names it) would run everything on the CPU through the GPU build:
+    // auto means the CPU build then.
+    if (llama?.gpu && gpu === "auto" && (await llama.getGpuDeviceNames().catch(() => [])).length === 0) {
+        await llama.dispose();
+        llama = await getLlama({ gpu: false, build: "never", logLevel: LlamaLogLevel.error });
+    }
     if (!llama || (gpu !== "auto" && gpu !== "cpu" && llama.gpu !== gpu)) {
         const need = { auto: "", cpu: "", cuda: "an NVIDIA GPU with its driver (libcuda)", vulkan: "a Vulkan driver (a GPU's, or Debian's mesa-vulkan-drivers with GGML_VK_VISIBLE_DEVICES=0 for the CPU)", metal: "macOS on Apple silicon" }[gpu];
         throw new UserError(`--gpu ${gpu}: this machine cannot run node-llama-cpp's ${gpu} backend (it needs ${need}); use --gpu auto or --gpu cpu`);
@@ -67,7 +74,7 @@ export async function loadModel(path: string, opts: LoadOptions = {}): Promise<L
     } catch (e) {
         throw new UserError(`llama.cpp could not load ${path}: ${(e as Error).message}`);
     }
-    const addon = nativeAddon();
+    const addon = nativeAddon(llama.gpu);
     const devices = llama.gpu ? await llama.getGpuDeviceNames().catch(() => [] as string[]) : [];
     return {
         path, llama, model, addon, architecture, vocabSize, devices,

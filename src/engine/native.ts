@@ -89,23 +89,30 @@ const BUILD_DIR = fileURLToPath(new URL("../../../native/build/", import.meta.ur
 
 const PLATFORM_NAME: Record<string, string> = { darwin: "mac", win32: "win" };
 
-/** The node-llama-cpp package whose libllama this process has loaded (node-llama-cpp loads it first); Linux only. */
-export function loadedVariant(): string | undefined {
+/**
+ * The node-llama-cpp package whose libllama this process runs; Linux only. `gpu` is node-llama-cpp's
+ * `llama.gpu`: after `--gpu auto` fell back from a GPU build with no device, both builds are mapped.
+ */
+export function loadedVariant(gpu?: string | false): string | undefined {
     if (process.platform !== "linux") return undefined;
     const maps = readFileSync("/proc/self/maps", "utf8");
-    const lib = maps.split("\n").map((l) => l.split(/\s+/).pop() ?? "").find((p) => /\/libllama[^/]*\.so$/.test(p) && !p.includes("common"));
     // .../@node-llama-cpp/<package>/bins/<dir>/libllama*.so: builds are named after the package.
-    return lib ? basename(dirname(dirname(dirname(lib)))) : undefined;
+    const variants = [...new Set(maps.split("\n").map((l) => l.split(/\s+/).pop() ?? "")
+        .filter((p) => /\/libllama[^/]*\.so$/.test(p) && !p.includes("common"))
+        .map((p) => basename(dirname(dirname(dirname(p))))))];
+    if (gpu === undefined || variants.length < 2) return variants[0];
+    const backend = (v: string) => v.split("-")[2] ?? false; // linux-x64, linux-x64-vulkan, linux-x64-cuda-ext
+    return variants.find((v) => backend(v) === gpu) ?? variants[0];
 }
 
 let addon: NativeAddon | undefined;
 
 /** Call after node-llama-cpp has loaded its backend (getLlama), so the matching build is chosen. */
-export function nativeAddon(): NativeAddon {
+export function nativeAddon(gpu?: string | false): NativeAddon {
     if (addon) return addon;
     // Elsewhere: the first build for this platform (mac-arm64-metal, for one).
     const prefix = `${PLATFORM_NAME[process.platform] ?? process.platform}-${process.arch}`;
-    const variant = loadedVariant() ?? (existsSync(BUILD_DIR) ? readdirSync(BUILD_DIR).find((d) => d.startsWith(prefix) && existsSync(`${BUILD_DIR}${d}/autoglm.node`)) : undefined) ?? prefix;
+    const variant = loadedVariant(gpu) ?? (existsSync(BUILD_DIR) ? readdirSync(BUILD_DIR).find((d) => d.startsWith(prefix) && existsSync(`${BUILD_DIR}${d}/autoglm.node`)) : undefined) ?? prefix;
     const path = `${BUILD_DIR}${variant}/autoglm.node`;
     if (!existsSync(path)) {
         throw new UserError(`autoglm's native addon for the ${variant} backend is not built (${path}); run: npm run build:native`);

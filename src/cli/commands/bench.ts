@@ -63,7 +63,7 @@ export function benchCommand(): Command {
             }
             const settings = result.settings;
             let ref: ReferenceResult | undefined;
-            if (f.compareLlamaBench) ref = await runLlamaBench(loaded.path, settings, { promptTokens: f.p, genTokens: f.n, repetitions: f.r }, f.gpuLayers);
+            if (f.compareLlamaBench) ref = await runLlamaBench(loaded.path, settings, { promptTokens: f.p, genTokens: f.n, repetitions: f.r }, f.gpuLayers, loaded.llama.gpu);
             const s = result.settings;
             const inEffect = { backend: loaded.backend, devices: loaded.devices, threads: s.threads, batch: s.batchSize, ubatch: s.ubatchSize, flashAttention: s.flashAttention, kvCache: `${s.typeK}/${s.typeV}` };
             if (f.json) {

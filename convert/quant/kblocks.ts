@@ -100,9 +100,10 @@ function makeQkx2Quants(n: number, nmax: number, x: Float32Array, xo: number, we
     let iscale = fround(nmax / fround(max - min));
     let scale = fround(1 / iscale);
     let bestError = 0;
+    for (let i = 0; i < n; i++) XM[i] = x[xo + i] - min; // x - min, rounded by the store, for every candidate
     for (let i = 0; i < n; i++) {
         const xi = x[xo + i];
-        const l = nearestInt(fround(iscale * fround(xi - min)));
+        const l = nearestInt(fround(iscale * XM[i]));
         const q = Math.max(0, Math.min(nmax, l));
         L[lo + i] = q;
         let diff = fround(fround(fround(scale * q) + min) - xi);
@@ -115,7 +116,7 @@ function makeQkx2Quants(n: number, nmax: number, x: Float32Array, xo: number, we
         let sumL = 0, sumL2 = 0, sumXL = 0;
         for (let i = 0; i < n; i++) {
             const xi = x[xo + i];
-            let l = nearestInt(fround(iscale * fround(xi - min)));
+            let l = nearestInt(fround(iscale * XM[i]));
             l = Math.max(0, Math.min(nmax, l));
             Laux[i] = l;
             const w = weights[i];
@@ -143,6 +144,7 @@ function makeQkx2Quants(n: number, nmax: number, x: Float32Array, xo: number, we
                 bestError = curError;
                 scale = thisScale;
                 min = thisMin;
+                for (let i = 0; i < n; i++) XM[i] = x[xo + i] - min;
             }
         }
     }
@@ -157,11 +159,16 @@ const WEIGHTS = new Float32Array(32);
 const SCALES = new Float32Array(16);
 const MINS = new Float32Array(8);
 const PAIR = new Float32Array(2);
+const XM = new Float32Array(32);
 
-/** get_scale_min_k4: the 6-bit scale and min of sub-block j from the 12 packed scale bytes. */
-function scaleMinK4(j: number, q: Uint8Array, o: number): [number, number] {
-    if (j < 4) return [q[o + j] & 63, q[o + j + 4] & 63];
-    return [(q[o + j + 4] & 0xf) | ((q[o + j - 4] >> 6) << 4), (q[o + j + 4] >> 4) | ((q[o + j] >> 6) << 4)];
+/** get_scale_min_k4, scale half: the 6-bit scale of sub-block j from the 12 packed scale bytes. */
+function scaleK4(j: number, q: Uint8Array, o: number): number {
+    return j < 4 ? q[o + j] & 63 : (q[o + j + 4] & 0xf) | ((q[o + j - 4] >> 6) << 4);
+}
+
+/** get_scale_min_k4, min half. */
+function minK4(j: number, q: Uint8Array, o: number): number {
+    return j < 4 ? q[o + j + 4] & 63 : (q[o + j + 4] >> 4) | ((q[o + j] >> 6) << 4);
 }
 
 /** The part Q4_K and Q5_K share: 8 sub-blocks of 32 with 6-bit scales and mins under fp16 super
@@ -202,10 +209,9 @@ function encodeScaledMinBlock(x: Float32Array, xo: number, dst: Uint8Array, o: n
     dst[o + 2] = hm & 0xff; dst[o + 3] = hm >>> 8;
     const dAll = F16_TABLE[hd], mAll = F16_TABLE[hm];
     for (let j = 0; j < 8; j++) {
-        const [sc, m] = scaleMinK4(j, dst, s);
-        const d = fround(dAll * sc);
+        const d = fround(dAll * scaleK4(j, dst, s));
         if (d === 0) continue; // keeps the levels make_qkx2_quants chose (a NaN d does not skip, as in C)
-        const dm = fround(mAll * m);
+        const dm = fround(mAll * minK4(j, dst, s));
         for (let ii = 0; ii < 32; ii++) {
             const l = nearestInt(fround(fround(x[xo + 32 * j + ii] + dm) / d));
             L8[32 * j + ii] = Math.max(0, Math.min(nmax, l));

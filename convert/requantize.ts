@@ -8,7 +8,7 @@ import { GGML_QUANT_VERSION, GgmlType, ValueType, fileTypeFor } from "../src/cor
 import { fileTypeOf, floatTypeOf, isMixture, type OutType } from "./out-types.js";
 import { allowsQuantization, mixtureTypes } from "./quant-mixture.js";
 import { Metadata } from "../src/core/gguf/metadata.js";
-import { readGguf, typeNameOf, type GgufTensor } from "../src/core/gguf/reader.js";
+import { readGguf, typeNameOf, type GgufFile, type GgufTensor } from "../src/core/gguf/reader.js";
 import { UserError } from "../src/core/errors.js";
 import { keepsSourceType, tensorType } from "./precision.js";
 import { EncodePool } from "./quant/pool.js";
@@ -39,7 +39,7 @@ function ggufTensorSource(path: string, t: GgufTensor, dtype: SourceDtype): Tens
 
 /** Text models: llama-quantize's choice. Under a float type every quantizable weight takes it;
  * what llama-quantize never quantizes (norms, biases...) keeps its stored type either way. */
-function textTypes(g: Awaited<ReturnType<typeof readGguf>>, path: string, out: OutType): GgmlType[] {
+function textTypes(g: GgufFile, path: string, out: OutType): GgmlType[] {
     if (!isMixture(out)) return g.tensors.map((t) => (allowsQuantization(t.name, t.shape) ? floatTypeOf(out) : t.type as GgmlType));
     const arch = g.metadata.value("general.architecture");
     const layers = g.metadata.value(`${arch}.block_count`);
@@ -79,8 +79,9 @@ export async function requantize(o: RequantizeOptions): Promise<number> {
     }
     const meta = new Metadata();
     for (const [k, v] of g.metadata.entries) meta.set(k, v);
-    const types = g.metadata.value("general.architecture") === "clip" ? mmprojTypes(g.tensors, o.type) : textTypes(g, o.input, o.type);
-    const fileType = g.metadata.value("general.architecture") === "clip" ? fileTypeFor(MMPROJ_TYPES[o.type]!) : fileTypeOf(o.type);
+    const mmproj = g.metadata.value("general.architecture") === "clip";
+    const types = mmproj ? mmprojTypes(g.tensors, o.type) : textTypes(g, o.input, o.type);
+    const fileType = mmproj ? fileTypeFor(MMPROJ_TYPES[o.type]!) : fileTypeOf(o.type);
     meta.set("general.file_type", { type: ValueType.UINT32, value: fileType });
     meta.set("general.quantization_version", { type: ValueType.UINT32, value: GGML_QUANT_VERSION });
     const tensors: TensorPlan[] = g.tensors.map((t, i) => ({

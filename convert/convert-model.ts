@@ -4,7 +4,7 @@
 import { existsSync } from "node:fs";
 import { mkdir, stat, statfs } from "node:fs/promises";
 import { dirname, join, resolve } from "node:path";
-import { TYPE_NAMES, type GgmlType } from "../src/core/gguf/constants.js";
+import { TYPE_NAMES } from "../src/core/gguf/constants.js";
 import { UserError } from "../src/core/errors.js";
 import { openHfModel } from "./hf-model.js";
 import { EncodePool } from "./quant/pool.js";
@@ -25,14 +25,15 @@ export interface ConvertOptions {
 export interface ConvertedFile {
     role: OutputRole;
     path: string;
-    type: GgmlType;
+    /** The out type's name: q4_k_m, f16... */
+    type: string;
     tensors: number;
     bytes: number;
     seconds: number;
 }
 
-function fileName(model: string, role: OutputRole, type: GgmlType): string {
-    const t = TYPE_NAMES[type].toUpperCase();
+function fileName(model: string, role: OutputRole, type: string): string {
+    const t = type.toUpperCase();
     return role === "text" ? `${model}-${t}.gguf` : `mmproj-${model}-${role}-${t}.gguf`;
 }
 
@@ -57,8 +58,8 @@ export async function convertModel(opts: ConvertOptions): Promise<{ architecture
         const planned = await converter.plan(model, opts.types);
         const outDir = opts.outDir ?? opts.dir;
         await ensureDir(outDir);
-        const plans: (GgufPlan & { role: OutputRole; type: GgmlType })[] = planned.map((p) => {
-            const type = p.role === "text" ? opts.types.text : opts.types.mmproj;
+        const plans: (GgufPlan & { role: OutputRole; type: string })[] = planned.map((p) => {
+            const type = p.role === "text" ? opts.types.text : TYPE_NAMES[opts.types.mmproj];
             return { ...p, type, path: join(outDir, fileName(model.name, p.role, type)) };
         });
         for (const p of plans) {

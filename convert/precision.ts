@@ -1,6 +1,6 @@
-// Which GGUF type each tensor gets for a requested output type. The rules are llama.cpp's:
-// convert_hf_to_gguf.py for f32/f16/bf16/q8_0, and llama-quantize for q4_0 (as if the file had
-// been converted to bf16 first and then quantized).
+// Which GGUF type each tensor gets when one type is requested for all weights: convert_hf_to_gguf.py's
+// rules (f32, f16, bf16, and q8_0 for mmproj files). The quantized text types follow llama-quantize
+// instead (quant-mixture.ts).
 
 import { GgmlType, TYPE_LAYOUT } from "../src/core/gguf/constants.js";
 
@@ -20,12 +20,8 @@ export function keepsF32(name: string, shape: number[]): boolean {
  */
 export function tensorType(name: string, shape: number[], requested: GgmlType): GgmlType {
     if (keepsF32(name, shape)) return GgmlType.F32;
-    let t = requested;
-    // llama-quantize gives output.weight Q6_K under Q4_0. autoglm has no Q6_K encoder and uses
-    // Q8_0, the type llama-quantize itself falls back to when Q6_K cannot hold the row (README).
-    if (requested === GgmlType.Q4_0 && name === "output.weight") t = GgmlType.Q8_0;
-    if (shape[0] % TYPE_LAYOUT[t].blockSize !== 0) return GgmlType.F16;
-    return t;
+    if (shape[0] % TYPE_LAYOUT[requested].blockSize !== 0) return GgmlType.F16;
+    return requested;
 }
 
 /** Tensors llama-quantize never re-encodes: encoder convolution kernels, which clip.cpp needs in F16 or F32. */

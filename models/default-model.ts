@@ -20,7 +20,7 @@ async function demoPair(folder: string, name: string, arch: SyntheticArch, role:
     if (!existsSync(text) || !existsSync(mmproj)) {
         const hf = join(dir, name);
         await generateCheckpoint(hf, { arch, shape: "tiny", seed: 0 });
-        await convertModel({ dir: hf, outDir: join(dir, "gguf"), force: true, types: { text: GgmlType.Q8_0, mmproj: GgmlType.F16 } });
+        await convertModel({ dir: hf, outDir: join(dir, "gguf"), force: true, types: { text: "q8_0", mmproj: GgmlType.F16 } });
     }
     return { text, mmproj };
 }

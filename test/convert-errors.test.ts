@@ -102,7 +102,7 @@ describe("convert rejects bad input", () => {
     it("an unknown --outtype", async () => {
         const r = await runCli(["convert", good, "--outtype", "q5_k"]);
         expect(r.code).toBe(2);
-        expect(r.stderr).toMatch(/argument 'q5_k' is invalid. Allowed choices are q4_0, q8_0, f16, bf16, f32/);
+        expect(r.stderr).toMatch(/argument 'q5_k' is invalid. Allowed choices are q4_k_m, q5_k_m, q6_k, q4_0, q8_0, f16, bf16, f32/);
     });
 
     it("an existing output without --force, which is left untouched", async () => {

@@ -47,7 +47,7 @@ describe("glm4v (AutoGLM-Phone-9B layout)", () => {
         expect(String(m["tokenizer.chat_template"])).toContain("[gMASK]<sop>");
         const types = Object.fromEntries(t.tensors.map((x) => [x.name, x.type]));
         expect(types["token_embd.weight"]).toBe("q4_0");
-        expect(types["output.weight"]).toBe("q8_0"); // llama-quantize: Q6_K; autoglm: Q8_0 (README)
+        expect(types["output.weight"]).toBe("q8_0"); // llama-quantize: Q6_K, which falls back to Q8_0 for rows of 128
         expect(types["blk.0.attn_q.weight"]).toBe("q4_0");
         expect(types["blk.0.attn_q.bias"]).toBe("f32");
         expect(types["blk.1.ffn_up.weight"]).toBe("q4_0");

@@ -2,11 +2,11 @@
 // Rules from llama.cpp's conversion/glm.py (Glm4Model) and src/models/glm4.cpp.
 
 import { ValueType } from "../../src/core/gguf/constants.js";
-import type { GgmlType } from "../../src/core/gguf/constants.js";
+import { fileTypeOf, type OutType } from "../out-types.js";
 import { optionalNumber, requireNumber, ropeParams, textHparams } from "../hparams.js";
 import { UserError } from "../../src/core/errors.js";
 import { addVocabularyMetadata, buildVocabulary, GLM_SPECIAL_TOKEN_RULES } from "../tokenizer.js";
-import { generalMetadata, permutedQK, planTensors } from "./common.js";
+import { generalMetadata, permutedQK, planTextTensors } from "./common.js";
 import { DECODER_ATTENTION_TENSORS, resolveNames, type NameRule } from "./name-table.js";
 import type { ArchitectureConverter, HfModel, PlannedFile } from "./types.js";
 
@@ -38,7 +38,7 @@ export function neoxRowOrder(headDim: number, rotaryDim: number): (row: number) 
     };
 }
 
-export async function planGlm4Text(model: HfModel, type: GgmlType): Promise<PlannedFile> {
+export async function planGlm4Text(model: HfModel, out: OutType): Promise<PlannedFile> {
     const h = textHparams(model.config);
     const layers = requireNumber(h, "layer count", "num_hidden_layers");
     const hidden = requireNumber(h, "hidden size", "hidden_size");
@@ -51,7 +51,7 @@ export async function planGlm4Text(model: HfModel, type: GgmlType): Promise<Plan
     if (rotaryDim % 2 !== 0) throw new UserError(`rotary dimension ${rotaryDim} is odd`);
     const mrope = rope.mropeSection !== undefined;
 
-    const meta = generalMetadata("glm4", model, "model", type);
+    const meta = generalMetadata("glm4", model, "model", fileTypeOf(out));
     meta.u32("glm4.block_count", layers)
         .u32("glm4.context_length", requireNumber(h, "context length", "max_position_embeddings", "n_ctx", "n_positions", "max_length", "max_sequence_length", "model_max_length"))
         .u32("glm4.embedding_length", hidden)
@@ -73,7 +73,7 @@ export async function planGlm4Text(model: HfModel, type: GgmlType): Promise<Plan
     const names = resolveNames(model.checkpoint, GLM4_TEXT_TENSORS, layers, normalizeTextName);
     checkNoStrayTextTensors(model, new Set(names.map((n) => n.hf)));
     const sources = mrope ? permutedQK(model, names, neoxRowOrder(headDim, rotaryDim)) : undefined;
-    return { role: "text", metadata: meta, tensors: planTensors(model, names, type, { sources }) };
+    return { role: "text", metadata: meta, tensors: planTextTensors(model, names, out, layers, { sources }) };
 }
 
 /** A text-model tensor no rule maps (say, a layer beyond num_hidden_layers) is an error, as in llama.cpp. */

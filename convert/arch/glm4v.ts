@@ -2,7 +2,7 @@
 // sections) plus a vision mmproj with projector `glm4v`. Vision rules from llama.cpp's
 // conversion/qwen3vl.py (Glm4VVisionModel) and tools/mtmd/clip.cpp.
 
-import { GgmlType, ValueType } from "../../src/core/gguf/constants.js";
+import { GgmlType, ValueType, fileTypeFor } from "../../src/core/gguf/constants.js";
 import { optionalNumber, requireNumber, textHparams, type Json } from "../hparams.js";
 import { UserError } from "../../src/core/errors.js";
 import { gatheredTensor, type TensorSource } from "../tensor-source.js";
@@ -66,7 +66,7 @@ async function planVision(model: HfModel, type: GgmlType): Promise<PlannedFile> 
     if (!v || typeof v !== "object") throw new UserError("config.json has no vision_config");
     const text = textHparams(model.config);
     const depth = requireNumber(v, "vision depth", "depth", "num_hidden_layers");
-    const meta = generalMetadata("clip", model, "mmproj", type)
+    const meta = generalMetadata("clip", model, "mmproj", fileTypeFor(type))
         .bool("clip.has_vision_encoder", true)
         .u32("clip.vision.projection_dim", requireNumber(text, "text hidden size", "hidden_size"))
         .u32("clip.vision.image_size", requireNumber(v, "vision image_size", "image_size"))

@@ -2,12 +2,13 @@
 // plus an audio mmproj with projector `glma`. Rules from llama.cpp's conversion/ultravox.py
 // (GlmASRWhisperEncoderModel), conversion/llama.py and tools/mtmd/clip.cpp.
 
-import { GgmlType } from "../../src/core/gguf/constants.js";
+import { GgmlType, fileTypeFor } from "../../src/core/gguf/constants.js";
+import { fileTypeOf, type OutType } from "../out-types.js";
 import { optionalNumber, requireNumber, ropeParams, type Json } from "../hparams.js";
 import { UserError } from "../../src/core/errors.js";
 import { gatheredTensor, storedTensor } from "../tensor-source.js";
 import { addVocabularyMetadata, buildVocabulary, GLM_SPECIAL_TOKEN_RULES } from "../tokenizer.js";
-import { generalMetadata, permutedQK, planTensors } from "./common.js";
+import { generalMetadata, permutedQK, planTensors, planTextTensors } from "./common.js";
 import { DECODER_ATTENTION_TENSORS, resolveNames, type NameRule } from "./name-table.js";
 import type { ArchitectureConverter, HfModel, PlannedFile } from "./types.js";
 
@@ -71,7 +72,7 @@ function lmConfig(config: Json): Json {
     return lm;
 }
 
-async function planText(model: HfModel, type: GgmlType): Promise<PlannedFile> {
+async function planText(model: HfModel, out: OutType): Promise<PlannedFile> {
     const h = lmConfig(model.config);
     const layers = requireNumber(h, "layer count", "num_hidden_layers");
     const hidden = requireNumber(h, "hidden size", "hidden_size");
@@ -81,7 +82,7 @@ async function planText(model: HfModel, type: GgmlType): Promise<PlannedFile> {
     const vocabSize = requireNumber(h, "vocab_size", "vocab_size");
     const rope = ropeParams(h);
 
-    const meta = generalMetadata("llama", model, "model", type)
+    const meta = generalMetadata("llama", model, "model", fileTypeOf(out))
         .u32("llama.vocab_size", vocabSize)
         .u32("llama.block_count", layers)
         .u32("llama.context_length", requireNumber(h, "context length", "max_position_embeddings"))
@@ -99,7 +100,7 @@ async function planText(model: HfModel, type: GgmlType): Promise<PlannedFile> {
 
     const names = resolveNames(model.checkpoint, LLAMA_TENSORS, layers);
     const sources = permutedQK(model, names, llamaRowOrder(headDim));
-    return { role: "text", metadata: meta, tensors: planTensors(model, names, type, { sources }) };
+    return { role: "text", metadata: meta, tensors: planTextTensors(model, names, out, layers, { sources }) };
 }
 
 async function planAudio(model: HfModel, type: GgmlType): Promise<PlannedFile> {
@@ -107,7 +108,7 @@ async function planAudio(model: HfModel, type: GgmlType): Promise<PlannedFile> {
     if (!w || typeof w !== "object") throw new UserError("config.json has no whisper_config (the GLM-ASR audio encoder settings)");
     const lm = lmConfig(model.config);
     const layers = requireNumber(w, "audio encoder layer count", "encoder_layers", "num_hidden_layers");
-    const meta = generalMetadata("clip", model, "mmproj", type)
+    const meta = generalMetadata("clip", model, "mmproj", fileTypeFor(type))
         .bool("clip.has_audio_encoder", true)
         .u32("clip.audio.projection_dim", requireNumber(lm, "language model hidden size", "hidden_size"))
         .u32("clip.audio.embedding_length", requireNumber(w, "audio d_model", "d_model", "hidden_size"))

@@ -1,6 +1,7 @@
 // The one interface every architecture converter implements (one file per architecture).
 
 import type { GgmlType } from "../../src/core/gguf/constants.js";
+import type { OutType } from "../out-types.js";
 import type { Metadata } from "../../src/core/gguf/metadata.js";
 import type { Json } from "../hparams.js";
 import type { SafetensorsCheckpoint } from "../safetensors.js";
@@ -20,7 +21,8 @@ export interface HfModel {
 }
 
 export interface OutputTypes {
-    text: GgmlType;
+    text: OutType;
+    /** The mmproj's own type (f16, q8_0 or f32): the text mixtures do not apply to encoders. */
     mmproj: GgmlType;
 }
 

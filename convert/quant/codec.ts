@@ -1,8 +1,9 @@
 // Converts rows of a source dtype (as stored in safetensors or GGUF) into a GGUF tensor type.
 // Pure functions over byte buffers, so the same code runs in the main thread and in workers.
 
-import { GgmlType, rowBytes } from "../../src/core/gguf/constants.js";
-import { quantizeQ4_0, quantizeQ8_0 } from "./blocks.js";
+import { GgmlType, TYPE_LAYOUT, rowBytes } from "../../src/core/gguf/constants.js";
+import { quantizeQ4_0, quantizeQ5_0, quantizeQ5_1, quantizeQ8_0 } from "./blocks.js";
+import { quantizeQ4_K, quantizeQ5_K, quantizeQ6_K } from "./kblocks.js";
 import { F16_TABLE, bitsFp32ToBf16, bitsFp32ToFp16 } from "./float.js";
 
 /** Element encodings a source buffer may have. */
@@ -33,7 +34,15 @@ export function decodeToF32(dtype: SourceDtype, bytes: Uint8Array): Float32Array
 
 const SAME: Partial<Record<SourceDtype, GgmlType>> = { F32: GgmlType.F32, F16: GgmlType.F16, BF16: GgmlType.BF16 };
 
-/** Elements decoded at a time for block types: small enough to stay in cache. */
+type BlockQuantizer = (src: Float32Array, dst: Uint8Array, dstOffset?: number) => void;
+
+/** The block quantizer of each block type. */
+const QUANTIZERS: Partial<Record<GgmlType, BlockQuantizer>> = {
+    [GgmlType.Q4_0]: quantizeQ4_0, [GgmlType.Q5_0]: quantizeQ5_0, [GgmlType.Q5_1]: quantizeQ5_1, [GgmlType.Q8_0]: quantizeQ8_0,
+    [GgmlType.Q4_K]: quantizeQ4_K, [GgmlType.Q5_K]: quantizeQ5_K, [GgmlType.Q6_K]: quantizeQ6_K,
+};
+
+/** Elements decoded at a time for block types: small enough to stay in cache, a multiple of every block size. */
 const SLAB = 8192;
 
 /** Decodes elements [start, start + n) of a 16-bit source into `out` (float32). */
@@ -49,18 +58,18 @@ export function encodeRows(dtype: SourceDtype, type: GgmlType, rowLength: number
     const rows = n / rowLength;
     if (!Number.isInteger(rows)) throw new Error(`buffer of ${n} values is not whole rows of ${rowLength}`);
     const out = new Uint8Array(rowBytes(type, rowLength) * rows);
-    if ((type === GgmlType.Q4_0 || type === GgmlType.Q8_0) && dtype !== "F32") {
+    const quantize = QUANTIZERS[type];
+    if (quantize && dtype !== "F32") {
         // 16-bit sources go through a small float32 slab instead of a full-size decoded copy.
         const src = new Uint16Array(n);
         new Uint8Array(src.buffer).set(bytes);
         const slab = new Float32Array(SLAB);
         const bits = new Uint32Array(slab.buffer);
-        const blockBytes = type === GgmlType.Q4_0 ? 18 : 34;
-        const quantize = type === GgmlType.Q4_0 ? quantizeQ4_0 : quantizeQ8_0;
+        const { blockSize, blockBytes } = TYPE_LAYOUT[type];
         for (let start = 0; start < n; start += SLAB) {
             const len = Math.min(SLAB, n - start);
             decodeSlab(dtype, src, start, len, slab, bits);
-            quantize(len === SLAB ? slab : slab.subarray(0, len), out, (start / 32) * blockBytes);
+            quantize(len === SLAB ? slab : slab.subarray(0, len), out, (start / blockSize) * blockBytes);
         }
         return out;
     }
@@ -80,11 +89,9 @@ export function encodeRows(dtype: SourceDtype, type: GgmlType, rowLength: number
             for (let i = 0; i < u.length; i++) h[i] = bitsFp32ToBf16(u[i]);
             return out;
         }
-        case GgmlType.Q8_0:
-            quantizeQ8_0(f, out);
-            return out;
-        case GgmlType.Q4_0:
-            quantizeQ4_0(f, out);
+        default:
+            if (!quantize) throw new Error(`internal: no encoder for type ${type}`);
+            quantize(f, out);
             return out;
     }
 }

@@ -5,11 +5,16 @@ import { glmVocabLayout, tensor, type SyntheticCheckpoint, type SyntheticTensor 
 
 export interface Glm4Shape { hidden: number; layers: number; heads: number; kvHeads: number; headDim: number; ffn: number; vocab: number; context: number }
 
-export const GLM4_SHAPES: Record<"tiny" | "full" | "bench", Glm4Shape> = {
+export const GLM4_SHAPES: Record<"tiny" | "full" | "bench" | "k256" | "ragged", Glm4Shape> = {
     tiny: { hidden: 128, layers: 2, heads: 4, kvHeads: 2, headDim: 32, ffn: 256, vocab: 640, context: 4096 },
     full: { hidden: 4096, layers: 40, heads: 32, kvHeads: 2, headDim: 128, ffn: 13696, vocab: 151552, context: 32768 },
     // The ~200M-parameter CPU benchmark shape of docs/benchmark-method.md.
     bench: { hidden: 1024, layers: 12, heads: 16, kvHeads: 2, headDim: 64, ffn: 2816, vocab: 32000, context: 4096 },
+    // Quantizer tests: every row length a multiple of 256 (K-quant blocks really used), and 8 layers
+    // so llama-quantize's use_more_bits picks some layers and not others.
+    k256: { hidden: 256, layers: 8, heads: 4, kvHeads: 2, headDim: 64, ffn: 512, vocab: 640, context: 4096 },
+    // Quantizer tests: row lengths 80 (not a multiple of 32: F16 fallback) and 160 (32-block fallbacks).
+    ragged: { hidden: 80, layers: 2, heads: 4, kvHeads: 2, headDim: 20, ffn: 160, vocab: 640, context: 4096 },
 };
 
 export function glm4Checkpoint(s: Glm4Shape, tiny: boolean): SyntheticCheckpoint {

@@ -2,6 +2,7 @@
 
 import { Command, Option } from "commander";
 import { typeFromName } from "../../core/gguf/constants.js";
+import { OUT_TYPES, type OutType } from "../../../convert/out-types.js";
 import { CONVERTERS } from "../../../convert/arch/index.js";
 import { convertModel } from "../../../convert/convert-model.js";
 import { ByteProgress } from "../progress.js";
@@ -16,7 +17,7 @@ export function convertCommand(): Command {
     return new Command("convert")
         .description("convert a Hugging Face GLM checkpoint (safetensors) to GGUF: the text model plus vision/audio mmproj files")
         .argument("<hf-dir>", "checkpoint folder (config.json, *.safetensors, tokenizer.json)")
-        .addOption(new Option("--outtype <type>", "text model type").choices(["q4_0", "q8_0", "f16", "bf16", "f32"]).default("q4_0"))
+        .addOption(new Option("--outtype <type>", "text model type (quantized types use llama-quantize's per-tensor mixtures)").choices(OUT_TYPES).default("q4_0"))
         .addOption(new Option("--mmproj-outtype <type>", "vision/audio encoder type").choices(["f16", "q8_0", "f32"]).default("f16"))
         .option("--out <dir>", "output folder (default: the checkpoint folder)")
         .option("--force", "overwrite existing output files")
@@ -28,7 +29,7 @@ export function convertCommand(): Command {
             try {
                 const result = await withInterrupt((signal) => convertModel({
                     dir, outDir: opts.out, force: opts.force, threads: opts.threads, signal,
-                    types: { text: typeFromName(opts.outtype)!, mmproj: typeFromName(opts.mmprojOuttype)! },
+                    types: { text: opts.outtype as OutType, mmproj: typeFromName(opts.mmprojOuttype)! },
                     onBytes: (done, total) => progress.update(done, total),
                 }));
                 progress.stop();

@@ -13,7 +13,7 @@ export function synthesizeCommand(): Command {
         .description("write a deterministic random-weight Hugging Face checkpoint (glm4v, glm4 or glmasr) for tests and benchmarks")
         .addArgument(new Command().createArgument("<arch>", "architecture").choices([...SYNTHETIC_ARCHITECTURES]))
         .argument("<out-dir>", "folder to create")
-        .option("--shape <shape>", "tiny (tests), full (the real model's shape), bench (glm4: the ~200M CPU benchmark shape)", "tiny")
+        .option("--shape <shape>", "tiny (tests), full (the real model's shape), bench (glm4: the ~200M CPU benchmark shape), k256 / ragged (glm4: quantizer tests, row lengths multiples of 256 / not of 32)", "tiny")
         .option("--seed <n>", "random seed", (v) => Number.parseInt(v, 10), 0)
         .addOption(new Option("--layout <layout>", "glm4v: transformers config/weight-name generation").choices(["5.x", "4.5x"]).default("5.x"))
         .option("--force", "write into a folder that is not empty")

@@ -26,7 +26,12 @@ export enum GgmlType {
     F32 = 0,
     F16 = 1,
     Q4_0 = 2,
+    Q5_0 = 6,
+    Q5_1 = 7,
     Q8_0 = 8,
+    Q4_K = 12,
+    Q5_K = 13,
+    Q6_K = 14,
     BF16 = 30,
 }
 
@@ -37,6 +42,11 @@ export const TYPE_LAYOUT: Record<GgmlType, { blockSize: number; blockBytes: numb
     [GgmlType.BF16]: { blockSize: 1, blockBytes: 2 },
     [GgmlType.Q8_0]: { blockSize: 32, blockBytes: 34 },
     [GgmlType.Q4_0]: { blockSize: 32, blockBytes: 18 },
+    [GgmlType.Q5_0]: { blockSize: 32, blockBytes: 22 },
+    [GgmlType.Q5_1]: { blockSize: 32, blockBytes: 24 },
+    [GgmlType.Q4_K]: { blockSize: 256, blockBytes: 144 },
+    [GgmlType.Q5_K]: { blockSize: 256, blockBytes: 176 },
+    [GgmlType.Q6_K]: { blockSize: 256, blockBytes: 210 },
 };
 
 /** Names ggml uses for tensor types in its tools' output; also accepted on the command line. */
@@ -46,6 +56,11 @@ export const TYPE_NAMES: Record<GgmlType, string> = {
     [GgmlType.BF16]: "bf16",
     [GgmlType.Q8_0]: "q8_0",
     [GgmlType.Q4_0]: "q4_0",
+    [GgmlType.Q5_0]: "q5_0",
+    [GgmlType.Q5_1]: "q5_1",
+    [GgmlType.Q4_K]: "q4_K",
+    [GgmlType.Q5_K]: "q5_K",
+    [GgmlType.Q6_K]: "q6_K",
 };
 
 /** general.file_type values (enum llama_ftype). */
@@ -54,6 +69,9 @@ export enum FileType {
     MOSTLY_F16 = 1,
     MOSTLY_Q4_0 = 2,
     MOSTLY_Q8_0 = 7,
+    MOSTLY_Q4_K_M = 15,
+    MOSTLY_Q5_K_M = 17,
+    MOSTLY_Q6_K = 18,
     MOSTLY_BF16 = 32,
 }
 
@@ -61,7 +79,7 @@ export const GGML_QUANT_VERSION = 2;
 
 export function typeFromName(name: string): GgmlType | undefined {
     const lower = name.toLowerCase();
-    for (const [t, n] of Object.entries(TYPE_NAMES)) if (n === lower) return Number(t) as GgmlType;
+    for (const [t, n] of Object.entries(TYPE_NAMES)) if (n.toLowerCase() === lower) return Number(t) as GgmlType;
     return undefined;
 }
 
@@ -80,6 +98,7 @@ export function rowBytes(t: GgmlType, rowLength: number): number {
     return (rowLength / blockSize) * blockBytes;
 }
 
+/** general.file_type of a file whose weights are all of type `t` (the plain out types). */
 export function fileTypeFor(t: GgmlType): FileType {
     switch (t) {
         case GgmlType.F32: return FileType.ALL_F32;
@@ -87,6 +106,8 @@ export function fileTypeFor(t: GgmlType): FileType {
         case GgmlType.BF16: return FileType.MOSTLY_BF16;
         case GgmlType.Q8_0: return FileType.MOSTLY_Q8_0;
         case GgmlType.Q4_0: return FileType.MOSTLY_Q4_0;
+        case GgmlType.Q6_K: return FileType.MOSTLY_Q6_K;
+        default: throw new Error(`internal: no file type stands for ${typeName(t)} alone`);
     }
 }
 

@@ -2,7 +2,6 @@
 // one status line (model, backend, devices, load time, memory).
 
 import { Command, Option } from "commander";
-import ora from "ora";
 import { defaultAsrModel, defaultModel, DEFAULT_ASR_NOTE, DEFAULT_MODEL_NOTE } from "../../models/default-model.js";
 import { contextSettings, type ContextSettings } from "../engine/context.js";
 import { readMmproj, type EncoderCaps } from "../engine/encoders.js";
@@ -60,6 +59,7 @@ export async function statusLine(loaded: LoadedModel): Promise<string> {
 export async function openRuntime(f: ModelFlags, o: Omit<RuntimeOptions, "model" | "load" | "context">, log: (line: string) => void): Promise<Runtime> {
     const settings = settingsFrom(f);
     const path = await modelPath(f, log);
+    const { default: ora } = await import("ora"); // loaded when a model is, so --help stays light
     const spinner = ora({ text: `loading ${path}`, stream: process.stderr, isEnabled: Boolean(process.stderr.isTTY), isSilent: !process.stderr.isTTY }).start();
     try {
         const runtime = await Runtime.open({ ...o, model: path, load: { gpu: f.gpu, gpuLayers: f.gpuLayers }, context: settings });

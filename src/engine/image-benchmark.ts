@@ -4,7 +4,6 @@
 // image decoding (JS), the encoder's forward pass (native, its own thread), the prompt's evaluation and
 // the first token. No printing here.
 
-import sharp from "sharp";
 import type { ChatMessage, MediaPart } from "./chat-template.js";
 import type { Runtime } from "./runtime.js";
 import { stat, type Stat } from "./stats.js";
@@ -21,6 +20,7 @@ export async function builtInScreenshot(salt = 0): Promise<Buffer> {
         const i = (y * w + x) * 3;
         rgb[i] = ((y >> 4) * 13 + salt * 31) & 255; rgb[i + 1] = ((x >> 3) * 7) & 255; rgb[i + 2] = (((x ^ y) >> 5) * 29) & 255;
     }
+    const { default: sharp } = await import("sharp"); // loaded when used, not at import (--help stays light)
     return sharp(rgb, { raw: { width: w, height: h, channels: 3 } }).png().toBuffer();
 }
 

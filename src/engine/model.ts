@@ -2,7 +2,7 @@
 // once; the native addon then builds contexts over that same llama_model.
 
 import { existsSync, statSync } from "node:fs";
-import { getLlama, LlamaLogLevel, type Llama, type LlamaModel } from "node-llama-cpp";
+import type { Llama, LlamaModel } from "node-llama-cpp";
 import { readGguf } from "../core/gguf/reader.js";
 import { UserError } from "../core/errors.js";
 import { nativeAddon, type NativeAddon } from "./native.js";
@@ -52,6 +52,8 @@ export async function loadModel(path: string, opts: LoadOptions = {}): Promise<L
     // Never a source build at run time: a backend this machine cannot run is a one-line error, and so
     // is node-llama-cpp handing back another backend than the one asked for.
     let llama: Llama | undefined;
+    // node-llama-cpp is imported when a model is loaded, not at start-up: --help and --version stay light.
+    const { getLlama, LlamaLogLevel } = await import("node-llama-cpp");
     try {
         llama = await getLlama({ gpu: gpu === "cpu" ? false : gpu, build: "never", logLevel: LlamaLogLevel.error });
     } catch (e) {

@@ -6,7 +6,6 @@ import { readFileSync } from "node:fs";
 import { Command, Option } from "commander";
 import { UserError } from "../../core/errors.js";
 import { readGguf } from "../../core/gguf/reader.js";
-import { buildApp } from "../../server/app.js";
 import { ApiError } from "../../server/errors.js";
 import { formatBytes } from "../format.js";
 import { addModelOptions, encoderFromFlags, modelPath, settingsFrom, speechModelFromFlags, statusLine, type ModelFlags } from "../model-options.js";
@@ -61,6 +60,7 @@ export function serveCommand(): Command {
             const encoder = await encoderFromFlags(f);
             const speech = f.asrModel || f.asrMmproj ? await speechModelFromFlags(f, log) : undefined;
 
+            const { buildApp } = await import("../../server/app.js"); // fastify loads only when serving
             const server = buildApp({
                 servedName: f.servedModelName, apiKey: key, bodyLimit: Math.round(f.maxBodyMb * 2 ** 20),
                 media: { allowRemote: Boolean(f.allowRemoteMedia), allowLocal: Boolean(f.allowLocalMedia), maxRemoteBytes: 64 * 2 ** 20 },

@@ -1,18 +1,20 @@
 // Loading: node-llama-cpp picks the backend binary (CPU, CUDA, Vulkan, Metal) and loads the GGUF
 // once; the native addon then builds contexts over that same llama_model.
 
-import { existsSync, statSync } from "node:fs";
 import type { Llama, LlamaModel } from "node-llama-cpp";
 import { readGguf } from "../core/gguf/reader.js";
 import { UserError } from "../core/errors.js";
+import { checkGgufPath } from "../core/gguf-path.js";
 import { nativeAddon, type NativeAddon } from "./native.js";
 
 export type GpuChoice = "auto" | "cuda" | "vulkan" | "metal" | "cpu";
+/** A layer count, all of them ("max"), or node-llama-cpp's fit-to-VRAM choice ("auto"). */
+export type GpuLayers = number | "max" | "auto";
 
 export interface LoadOptions {
     gpu?: GpuChoice;
     /** Layers to offload; undefined: node-llama-cpp's fit-to-VRAM default. */
-    gpuLayers?: number;
+    gpuLayers?: GpuLayers;
 }
 
 export interface LoadedModel {
@@ -35,8 +37,7 @@ export interface LoadedModel {
 
 /** Checks that `path` is a readable GGUF language model before llama.cpp sees it (clear errors, no crash). */
 export async function checkGguf(path: string): Promise<{ architecture: string; vocabSize: number }> {
-    if (!existsSync(path)) throw new UserError(`model file not found: ${path}`);
-    if (!statSync(path).isFile()) throw new UserError(`${path} is not a file`);
+    checkGgufPath(path, "model file");
     const g = await readGguf(path);
     const arch = g.metadata.value("general.architecture");
     if (arch === "clip") throw new UserError(`${path} is an mmproj (vision/audio encoder) file, not a language model; pass it with --mmproj`);

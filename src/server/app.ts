@@ -174,6 +174,8 @@ export function buildApp(opts: ServerOptions): { app: FastifyInstance; attach(b:
         const meta = {
             n_params: b.parameters, size: loaded.model.size, n_ctx_train: loaded.model.trainContextSize, n_ctx: rt.slotCells,
             n_vocab: loaded.vocabSize, architecture: loaded.architecture,
+            // Where it runs, for `autoglm ps`: the file, the backend and the layers it took.
+            file: loaded.path, backend: loaded.backend, devices: loaded.devices, gpu_layers: loaded.gpuLayers, n_layers: loaded.totalLayers, n_slots: rt.pool.slots.length,
             modalities: { text: true, vision: rt.media.sees, audio: rt.media.hears },
             image_max_pixels: rt.media.sees ? rt.media.maxPixels : undefined, image_max_tokens: rt.media.sees ? rt.imageMaxTokens : undefined,
         };

@@ -49,11 +49,15 @@ export async function modelPath(f: ModelFlags, log: (line: string) => void): Pro
     return (await defaultModel()).text;
 }
 
-/** One line on what was loaded and where: model, architecture, backend, load time, memory. */
+/** One line on what was loaded and where: model, architecture, backend, layers per device, load time, memory. */
 export async function statusLine(loaded: LoadedModel): Promise<string> {
-    const vram = loaded.llama.gpu ? (await loaded.llama.getVramState()).used : 0;
-    const gpu = loaded.llama.gpu ? ` | ${loaded.gpuLayers}/${loaded.totalLayers} layers on ${loaded.llama.gpu}` : "";
-    return `model ${loaded.path} | ${loaded.architecture} | backend ${loaded.backend}${loaded.devices.length ? ` (${loaded.devices.join(", ")})` : ""}${gpu} | loaded in ${formatDuration(loaded.loadMs)} | RAM ${formatBytes(process.memoryUsage().rss)}${vram ? ` | VRAM ${formatBytes(vram)}` : ""}`;
+    const gpu = loaded.llama.gpu;
+    const vram = gpu ? await loaded.llama.getVramState() : undefined;
+    const on = loaded.devices.length ? `${gpu} (${loaded.devices.join(", ")})` : gpu;
+    const rest = loaded.totalLayers - loaded.gpuLayers;
+    const layers = gpu ? ` | ${loaded.gpuLayers}/${loaded.totalLayers} layers on ${on}${loaded.gpuLayers > 0 && rest > 0 ? `, ${rest} on the CPU` : ""}` : "";
+    const memory = vram && vram.used ? ` | VRAM ${formatBytes(vram.used)} used of ${formatBytes(vram.total)}` : "";
+    return `model ${loaded.path} | ${loaded.architecture} | backend ${loaded.backend}${layers} | loaded in ${formatDuration(loaded.loadMs)} | RAM ${formatBytes(process.memoryUsage().rss)}${memory}`;
 }
 
 /** Opens a runtime over the flags' model (with a spinner on a terminal) and logs its status line. */

@@ -5,7 +5,7 @@
 import { Command } from "commander";
 import { benchContextSize, runBenchmark, type BenchResult } from "../../engine/benchmark.js";
 import { builtInScreenshot, runImageBenchmark, type ImageBenchResult } from "../../engine/image-benchmark.js";
-import type { Stat } from "../../engine/stats.js";
+import { NOISY_SPREAD, spread, type Stat } from "../../engine/stats.js";
 import { UserError } from "../../core/errors.js";
 import { runLlamaBench, type ReferenceResult } from "../../engine/llama-bench.js";
 import { numberOption } from "../parse.js";
@@ -13,13 +13,10 @@ import { addModelOptions, encoderFromFlags, openRuntime, settingsFrom, type Mode
 import { formatBytes, table } from "../format.js";
 import { PhaseLine } from "../progress.js";
 
-/** Spread (max / min) above which a measurement is called noisy. */
-const NOISY = 1.1;
-
 /** A warning for each measurement whose repetitions differ by more than 10 %. */
-function noiseWarnings(stats: [string, Stat][]): string[] {
-    return stats.filter(([, s]) => s.samples.length > 1 && s.min > 0 && s.max / s.min > NOISY)
-        .map(([name, s]) => `${name} varied x${(s.max / s.min).toFixed(2)} between repetitions (${s.min.toPrecision(4)} to ${s.max.toPrecision(4)}): the machine is busy or its clock changes; the median is less certain (more -r, or an idle machine)`);
+export function noiseWarnings(stats: [string, Stat][]): string[] {
+    return stats.filter(([, s]) => spread(s) > NOISY_SPREAD)
+        .map(([name, s]) => `${name} varied x${spread(s).toFixed(2)} between repetitions (${s.min.toPrecision(4)} to ${s.max.toPrecision(4)}): the machine is busy or its clock changes; the median is less certain (more -r, or an idle machine)`);
 }
 
 interface BenchFlags extends ModelFlags { nPrompt: number; nGen: number; repetitions: number; json?: boolean; compareLlamaBench?: boolean; image?: string | boolean; mmproj?: string; imageMaxPixels: number }

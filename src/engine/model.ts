@@ -8,6 +8,13 @@ import { checkGgufPath } from "../core/gguf-path.js";
 import { nativeAddon, type NativeAddon } from "./native.js";
 
 export type GpuChoice = "auto" | "cuda" | "vulkan" | "metal" | "cpu";
+/** What each GPU backend needs on the machine (for errors and `autoglm devices`). */
+export const BACKEND_NEEDS: Record<"cuda" | "vulkan" | "metal", string> = {
+    cuda: "an NVIDIA GPU with its driver (libcuda)",
+    vulkan: "a Vulkan driver (a GPU's, or Debian's mesa-vulkan-drivers with GGML_VK_VISIBLE_DEVICES=0 for the CPU)",
+    metal: "macOS on Apple silicon",
+};
+
 /** A layer count, all of them ("max"), or node-llama-cpp's fit-to-VRAM choice ("auto"). */
 export type GpuLayers = number | "max" | "auto";
 
@@ -61,8 +68,7 @@ export async function loadModel(path: string, opts: LoadOptions = {}): Promise<L
         if (gpu === "auto" || gpu === "cpu") throw e;
     }
     if (!llama || (gpu !== "auto" && gpu !== "cpu" && llama.gpu !== gpu)) {
-        const need = { auto: "", cpu: "", cuda: "an NVIDIA GPU with its driver (libcuda)", vulkan: "a Vulkan driver (a GPU's, or Debian's mesa-vulkan-drivers with GGML_VK_VISIBLE_DEVICES=0 for the CPU)", metal: "macOS on Apple silicon" }[gpu];
-        throw new UserError(`--gpu ${gpu}: this machine cannot run node-llama-cpp's ${gpu} backend (it needs ${need}); use --gpu auto or --gpu cpu`);
+        throw new UserError(`--gpu ${gpu}: this machine cannot run node-llama-cpp's ${gpu} backend (it needs ${BACKEND_NEEDS[gpu as keyof typeof BACKEND_NEEDS]}); use --gpu auto or --gpu cpu`);
     }
     let model: LlamaModel;
     try {

@@ -63,7 +63,8 @@ export async function loadModel(path: string, opts: LoadOptions = {}): Promise<L
     // node-llama-cpp is imported when a model is loaded, not at start-up: --help and --version stay light.
     const { getLlama, LlamaLogLevel } = await import("node-llama-cpp");
     try {
-        llama = await getLlama({ gpu: gpu === "cpu" ? false : gpu, build: "never", logLevel: LlamaLogLevel.error });
+        // progressLogs off: node-llama-cpp would print its own line about an unusable binary before ours.
+        llama = await getLlama({ gpu: gpu === "cpu" ? false : gpu, build: "never", progressLogs: false, logLevel: LlamaLogLevel.error });
     } catch (e) {
         if (gpu === "auto" || gpu === "cpu") throw e;
     }

@@ -14,7 +14,7 @@ async function probe(gpu: LlamaGpuType): Promise<BackendReport> {
     const { getLlama, LlamaLogLevel } = await import("node-llama-cpp");
     const backend = gpu === false ? "cpu" : gpu;
     try {
-        const llama = await getLlama({ gpu, build: "never", logLevel: LlamaLogLevel.error });
+        const llama = await getLlama({ gpu, build: "never", progressLogs: false, logLevel: LlamaLogLevel.error });
         if (gpu !== false && llama.gpu !== gpu) return { backend, loads: false, devices: [], error: `node-llama-cpp gave ${llama.gpu || "cpu"} instead` };
         if (gpu === false) return { backend, loads: true, devices: [`${cpus()[0]?.model?.trim() ?? "CPU"} (${cpus().length} cores)`], vram: { total: totalmem(), used: totalmem() - freemem(), free: freemem() } };
         const devices = await llama.getGpuDeviceNames().catch(() => [] as string[]);
@@ -38,7 +38,7 @@ export function devicesCommand(): Command {
             for (const gpu of candidates) reports.push(await probe(gpu));
             let auto: string;
             try {
-                auto = (await getLlama({ gpu: "auto", build: "never", logLevel: LlamaLogLevel.error })).gpu || "cpu";
+                auto = (await getLlama({ gpu: "auto", build: "never", progressLogs: false, logLevel: LlamaLogLevel.error })).gpu || "cpu";
             } catch {
                 auto = "cpu";
             }

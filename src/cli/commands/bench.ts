@@ -13,10 +13,13 @@ import { addModelOptions, encoderFromFlags, openRuntime, settingsFrom, type Mode
 import { formatBytes, table } from "../format.js";
 import { PhaseLine } from "../progress.js";
 
+/** Four significant digits, without exponents for large values. */
+const figure = (x: number) => (Math.abs(x) >= 1000 ? x.toFixed(0) : x.toPrecision(4));
+
 /** A warning for each measurement whose repetitions differ by more than 10 %. */
 export function noiseWarnings(stats: [string, Stat][]): string[] {
     return stats.filter(([, s]) => spread(s) > NOISY_SPREAD)
-        .map(([name, s]) => `${name} varied x${spread(s).toFixed(2)} between repetitions (${s.min.toPrecision(4)} to ${s.max.toPrecision(4)}): the machine is busy or its clock changes; the median is less certain (more -r, or an idle machine)`);
+        .map(([name, s]) => `${name} varied x${spread(s).toFixed(2)} between repetitions (${figure(s.min)} to ${figure(s.max)}): the machine is busy or its clock changes; the median is less certain (more -r, or an idle machine)`);
 }
 
 interface BenchFlags extends ModelFlags { nPrompt: number; nGen: number; repetitions: number; json?: boolean; compareLlamaBench?: boolean; image?: string | boolean; mmproj?: string; imageMaxPixels: number }

@@ -38,7 +38,7 @@ describe("autoglm chat (line mode)", () => {
         // Only the new user turn (and the one undecoded answer token) is evaluated: about 13 tokens here.
         expect(t2.fresh).toBeLessThanOrEqual(16);
         expect(t2.fresh).toBeLessThan(t2.reused);
-        expect(r.stderr).toMatch(/backend cpu \| loaded in .* \| RAM /);
+        expect(r.stderr).toMatch(/backend cpu \| (\d+\/\d+ layers on .* \| )?loaded in .* \| RAM /);
     });
 
     it("/save then /load gives the identical greedy continuation", async () => {

@@ -138,7 +138,7 @@ describe("quantize and info reject bad input", () => {
     it("info on a file that is not GGUF, and on a missing file", async () => {
         const f = join(root, "text.gguf"); writeFileSync(f, "hello");
         expectOneLineError(await runCli(["info", f]), /not a GGUF file/);
-        expectOneLineError(await runCli(["info", join(root, "missing.gguf")]), /no such file/);
+        expectOneLineError(await runCli(["info", join(root, "missing.gguf")]), /file not found/);
     });
 
     it("quantize of an already-quantized file", async () => {

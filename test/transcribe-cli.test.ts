@@ -63,7 +63,7 @@ describe("autoglm transcribe-and-answer", () => {
         const cases: [string[], RegExp][] = [
             [[mp3], /not a WAV file/],
             [[mulaw], /unsupported WAV encoding mu-law/],
-            [[join(root, "none.wav")], /cannot read/],
+            [[join(root, "none.wav")], /audio not found/],
             [[good, "--asr-model", asr.text], /give both --asr-model and --asr-mmproj/],
             [[good, "--asr-model", asr.text, "--asr-mmproj", asr.text], /is a language model, not an mmproj/],
         ];

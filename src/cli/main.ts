@@ -1,7 +1,9 @@
-// The command-line entry: builds the commander program from one module per command and turns
-// errors into one-line messages with a non-zero exit code.
+// The command-line entry: builds the commander program from one module per command (each loads its
+// heavy dependencies only when it runs), gives every flag an AUTOGLM_* environment variable,
+// rewrites llama.cpp's spellings (aliases.ts), and turns errors into one-line messages with a
+// non-zero exit code.
 
-import { Command, CommanderError } from "commander";
+import { Command, CommanderError, type Option } from "commander";
 import { InternalError, UserError } from "../core/errors.js";
 import { packageVersion } from "./version.js";
 import { convertCommand } from "./commands/convert.js";
@@ -13,6 +15,49 @@ import { chatCommand } from "./commands/chat.js";
 import { describeCommand } from "./commands/describe.js";
 import { transcribeCommand } from "./commands/transcribe.js";
 import { serveCommand } from "./commands/serve.js";
+import { devicesCommand } from "./commands/devices.js";
+import { modelsCommand } from "./commands/models.js";
+import { psCommand } from "./commands/ps.js";
+import { completionCommand } from "./commands/completion.js";
+import { aliasesFor, COMMAND_ALIASES, rewriteArgv } from "./aliases.js";
+
+/** AUTOGLM_ and the long flag's name in capitals: --gpu-layers -> AUTOGLM_GPU_LAYERS. */
+export function envName(option: Option): string | undefined {
+    if (!option.long || option.long === "--help" || option.long === "--version") return undefined;
+    return `AUTOGLM_${option.long.replace(/^--/, "").replace(/-/g, "_").toUpperCase()}`;
+}
+
+const OFF = /^(0|false|no|off|)$/i;
+
+/**
+ * Every flag of every command reads its environment variable when not given (commander's
+ * Option.env: the command line wins). A switch is on when its variable is set, unless it is 0,
+ * false, no, off or empty.
+ */
+function addEnvironment(program: Command): void {
+    for (const cmd of program.commands) {
+        for (const option of cmd.options as Option[]) {
+            const name = envName(option);
+            if (!name || option.envVar) continue;
+            option.env(name);
+            // commander wires an option's variable when the option is added; these are set after, so
+            // the value is applied here as commander would (parsed and checked, source "env").
+            cmd.on(`optionEnv:${option.name()}`, (value?: string) => {
+                const key = option.attributeName();
+                try {
+                    const v = value === undefined ? !option.negate : option.parseArg ? option.parseArg(value, cmd.getOptionValue(key)) : value;
+                    cmd.setOptionValueWithSource(key, v, "env");
+                } catch (e) {
+                    throw new UserError(`${name}=${JSON.stringify(value)}: ${(e as Error).message}`);
+                }
+            });
+            const isSwitch = !option.required && !option.optional;
+            if (isSwitch && name in process.env && OFF.test(process.env[name]!.trim())) delete process.env[name];
+        }
+        const aliases = aliasesFor(cmd.name()).filter(([, to]) => (cmd.options as Option[]).some((o) => o.long === to));
+        if (aliases.length) cmd.addHelpText("after", `\nalso accepted (llama.cpp's spellings, older names): ${aliases.map(([a, to]) => `${a} = ${to}`).join(", ")}`);
+    }
+}
 
 export function buildProgram(): Command {
     const program = new Command("autoglm")
@@ -20,16 +65,23 @@ export function buildProgram(): Command {
         .version(packageVersion(), "-V, --version")
         .showHelpAfterError("(run with --help for usage)")
         .exitOverride();
-    for (const make of [convertCommand, quantizeCommand, infoCommand, synthesizeCommand, chatCommand, describeCommand, transcribeCommand, serveCommand, benchCommand]) {
+    for (const make of [convertCommand, quantizeCommand, infoCommand, synthesizeCommand, chatCommand, describeCommand, transcribeCommand, serveCommand, benchCommand, devicesCommand, modelsCommand, psCommand]) {
         program.addCommand(make().exitOverride());
     }
+    program.addCommand(completionCommand(() => program).exitOverride());
+    addEnvironment(program);
+    program.addHelpText("after", `
+Every flag can also be set by an environment variable: AUTOGLM_ and the flag's name in capitals
+(--gpu-layers 99: AUTOGLM_GPU_LAYERS=99; a switch such as --json: AUTOGLM_JSON=1). The command line wins.
+A command's --help lists its variables and the llama.cpp spellings it accepts (-ngl 99, -c 0, --n-predict).
+${Object.entries(COMMAND_ALIASES).map(([a, c]) => `${a} is autoglm ${c}.`).join(" ")} After npm install, run it as npx autoglm (or npm install -g for autoglm on PATH).`);
     return program;
 }
 
 export async function main(argv: string[]): Promise<number> {
     const program = buildProgram();
     try {
-        await program.parseAsync(argv);
+        await program.parseAsync(rewriteArgv(argv, program.commands.flatMap((c) => [c.name(), ...c.aliases()])));
         // A command that finished but recorded a failure (a line-mode chat turn) set process.exitCode.
         return typeof process.exitCode === "number" ? process.exitCode : 0;
     } catch (e) {

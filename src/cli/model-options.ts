@@ -2,40 +2,40 @@
 // one status line (model, backend, devices, load time, memory).
 
 import { Command, Option } from "commander";
-import ora from "ora";
 import { defaultAsrModel, defaultModel, DEFAULT_ASR_NOTE, DEFAULT_MODEL_NOTE } from "../../models/default-model.js";
 import { contextSettings, type ContextSettings } from "../engine/context.js";
 import { readMmproj, type EncoderCaps } from "../engine/encoders.js";
-import { checkGguf, type GpuChoice, type LoadedModel } from "../engine/model.js";
+import { checkGguf, type GpuChoice, type GpuLayers, type LoadedModel } from "../engine/model.js";
 import { Runtime, type RuntimeOptions } from "../engine/runtime.js";
 import { UserError } from "../core/errors.js";
 import { formatBytes, formatDuration } from "./format.js";
-import { numberOption } from "./parse.js";
+import { gpuLayersOption, numberOption } from "./parse.js";
+import { modelsFolder, resolveModelName } from "./models-folder.js";
 
 export interface ModelFlags {
-    model?: string; gpu: GpuChoice; gpuLayers?: number; threads?: number; ctxSize?: number;
+    model?: string; gpu: GpuChoice; gpuLayers?: GpuLayers; threads?: number; ctxSize?: number;
     batchSize?: number; flashAttn: "auto" | "on" | "off"; cacheTypeK: "f16" | "q8_0" | "q4_0"; cacheTypeV: "f16" | "q8_0" | "q4_0";
 }
 
 
 export function addModelOptions(cmd: Command): Command {
     return cmd
-        .option("-m, --model <file>", "GGUF model (default: the built-in random-weight demo model)")
+        .option("-m, --model <file>", `GGUF model, or the name of one in ${modelsFolder()} (autoglm models lists them; default: the built-in random-weight demo model)`)
         .addOption(new Option("--gpu <backend>", "compute backend").choices(["auto", "cuda", "vulkan", "metal", "cpu"]).default("auto"))
-        .option("--gpu-layers <n>", "layers to offload to the GPU (default: as many as fit)", numberOption("--gpu-layers", { integer: true }))
+        .option("--gpu-layers <n>", "layers to offload to the GPU: a number (more than the model has means all), max or all, auto (default: as many as fit)", gpuLayersOption("--gpu-layers"))
         .option("-t, --threads <n>", "CPU threads (default: one per core)", numberOption("--threads", { integer: true, positive: true }))
-        .option("-c, --ctx-size <n>", "context size in tokens, per slot (default: the model's trained context, capped by free memory)", numberOption("--ctx-size", { integer: true }))
+        .option("-c, --ctx-size <n>", "context size in tokens, per slot (default, and 0: the model's trained context, capped by free memory)", numberOption("--ctx-size", { integer: true }))
         .option("-b, --batch-size <n>", "prompt batch size (default 512)", numberOption("--batch-size", { integer: true, positive: true }))
         .addOption(new Option("--flash-attn <mode>", "fused flash-attention kernel").choices(["auto", "on", "off"]).default("auto"))
         .addOption(new Option("--cache-type-k <type>", "KV cache type for K").choices(["f16", "q8_0", "q4_0"]).default("f16"))
         .addOption(new Option("--cache-type-v <type>", "KV cache type for V").choices(["f16", "q8_0", "q4_0"]).default("f16"));
 }
 
-/** The context settings the flags give, checked; contextSize stays unset without --ctx-size (the runtime picks it). */
+/** The context settings the flags give, checked; contextSize stays unset without --ctx-size or with 0 (the runtime picks it, as llama.cpp's -c 0 does). */
 export function settingsFrom(f: ModelFlags): Partial<ContextSettings> {
-    if (f.ctxSize !== undefined && f.ctxSize <= 0) throw new UserError(`--ctx-size must be a positive number of tokens, got ${f.ctxSize}`);
+    if (f.ctxSize !== undefined && f.ctxSize < 0) throw new UserError(`--ctx-size must be a number of tokens (0: the model's trained context), got ${f.ctxSize}`);
     const given = {
-        contextSize: f.ctxSize, batchSize: f.batchSize, ubatchSize: f.batchSize, threads: f.threads,
+        contextSize: f.ctxSize || undefined, batchSize: f.batchSize, ubatchSize: f.batchSize, threads: f.threads,
         flashAttention: f.flashAttn, typeK: f.cacheTypeK, typeV: f.cacheTypeV,
     };
     contextSettings(given);
@@ -44,22 +44,27 @@ export function settingsFrom(f: ModelFlags): Partial<ContextSettings> {
 
 /** The model the flags name, or the built-in demo model (with a note saying so). */
 export async function modelPath(f: ModelFlags, log: (line: string) => void): Promise<string> {
-    if (f.model) return f.model;
+    if (f.model) return resolveModelName(f.model);
     log(DEFAULT_MODEL_NOTE);
     return (await defaultModel()).text;
 }
 
-/** One line on what was loaded and where: model, architecture, backend, load time, memory. */
+/** One line on what was loaded and where: model, architecture, backend, layers per device, load time, memory. */
 export async function statusLine(loaded: LoadedModel): Promise<string> {
-    const vram = loaded.llama.gpu ? (await loaded.llama.getVramState()).used : 0;
-    const gpu = loaded.llama.gpu ? ` | ${loaded.gpuLayers}/${loaded.totalLayers} layers on ${loaded.llama.gpu}` : "";
-    return `model ${loaded.path} | ${loaded.architecture} | backend ${loaded.backend}${loaded.devices.length ? ` (${loaded.devices.join(", ")})` : ""}${gpu} | loaded in ${formatDuration(loaded.loadMs)} | RAM ${formatBytes(process.memoryUsage().rss)}${vram ? ` | VRAM ${formatBytes(vram)}` : ""}`;
+    const gpu = loaded.llama.gpu;
+    const vram = gpu ? await loaded.llama.getVramState() : undefined;
+    const on = loaded.devices.length ? `${gpu} (${loaded.devices.join(", ")})` : gpu;
+    const rest = loaded.totalLayers - loaded.gpuLayers;
+    const layers = gpu ? ` | ${loaded.gpuLayers}/${loaded.totalLayers} layers on ${on}${loaded.gpuLayers > 0 && rest > 0 ? `, ${rest} on the CPU` : ""}` : "";
+    const memory = vram && vram.used ? ` | VRAM ${formatBytes(vram.used)} used of ${formatBytes(vram.total)}` : "";
+    return `model ${loaded.path} | ${loaded.architecture} | backend ${loaded.backend}${layers} | loaded in ${formatDuration(loaded.loadMs)} | RAM ${formatBytes(process.memoryUsage().rss)}${memory}`;
 }
 
 /** Opens a runtime over the flags' model (with a spinner on a terminal) and logs its status line. */
 export async function openRuntime(f: ModelFlags, o: Omit<RuntimeOptions, "model" | "load" | "context">, log: (line: string) => void): Promise<Runtime> {
     const settings = settingsFrom(f);
     const path = await modelPath(f, log);
+    const { default: ora } = await import("ora"); // loaded when a model is, so --help stays light
     const spinner = ora({ text: `loading ${path}`, stream: process.stderr, isEnabled: Boolean(process.stderr.isTTY), isSilent: !process.stderr.isTTY }).start();
     try {
         const runtime = await Runtime.open({ ...o, model: path, load: { gpu: f.gpu, gpuLayers: f.gpuLayers }, context: settings });

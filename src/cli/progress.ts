@@ -33,3 +33,27 @@ export class ByteProgress {
         this.bar = undefined;
     }
 }
+
+/**
+ * What a long command is doing, on stderr: on a terminal one line rewritten in place (cleared by
+ * `done`); otherwise a line per change, so logs show the phases in order.
+ */
+export class PhaseLine {
+    private shown = false;
+
+    constructor(private readonly tty = Boolean(process.stderr.isTTY)) {}
+
+    update(text: string): void {
+        if (this.tty) {
+            process.stderr.write(`\r\x1b[K${text}`);
+            this.shown = true;
+        } else {
+            process.stderr.write(`${text}\n`);
+        }
+    }
+
+    done(): void {
+        if (this.shown) process.stderr.write("\r\x1b[K");
+        this.shown = false;
+    }
+}

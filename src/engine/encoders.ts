@@ -1,8 +1,8 @@
 // Encoders (mmproj files): what one holds, read from its header without loading it, and loading it
 // over a model, lazily, released after an idle time.
 
-import { existsSync, statSync } from "node:fs";
 import { InternalError, UserError } from "../core/errors.js";
+import { checkGgufPath } from "../core/gguf-path.js";
 import { readGguf } from "../core/gguf/reader.js";
 import type { ThreadBudget } from "../core/threads.js";
 import { LazyResource } from "./lazy-resource.js";
@@ -21,8 +21,7 @@ const MERGE: Record<string, number> = { glm4v: 2, qwen2vl_merger: 2, qwen25vl_me
  * it holds, without loading it: commands know what an encoder can do before its first use.
  */
 export async function readMmproj(path: string, what = "encoder"): Promise<EncoderCaps> {
-    if (!existsSync(path)) throw new UserError(`mmproj file not found: ${path}`);
-    if (!statSync(path).isFile()) throw new UserError(`${path} is not a file`);
+    checkGgufPath(path, "mmproj file");
     const meta = (await readGguf(path)).metadata;
     if (meta.value("general.architecture") !== "clip") throw new UserError(`${path} is a language model, not an mmproj (${what}) file`);
     const vision = meta.value("clip.has_vision_encoder") === true;

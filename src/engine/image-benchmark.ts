@@ -4,8 +4,8 @@
 // image decoding (JS), the encoder's forward pass (native, its own thread), the prompt's evaluation and
 // the first token. No printing here.
 
-import sharp from "sharp";
 import type { ChatMessage, MediaPart } from "./chat-template.js";
+import type { BenchPhase } from "./benchmark.js";
 import type { Runtime } from "./runtime.js";
 import { stat, type Stat } from "./stats.js";
 
@@ -21,6 +21,7 @@ export async function builtInScreenshot(salt = 0): Promise<Buffer> {
         const i = (y * w + x) * 3;
         rgb[i] = ((y >> 4) * 13 + salt * 31) & 255; rgb[i + 1] = ((x >> 3) * 7) & 255; rgb[i + 2] = (((x ^ y) >> 5) * 29) & 255;
     }
+    const { default: sharp } = await import("sharp"); // loaded when used, not at import (--help stays light)
     return sharp(rgb, { raw: { width: w, height: h, channels: 3 } }).png().toBuffer();
 }
 
@@ -39,7 +40,7 @@ export interface ImageBenchResult {
  * `screens` gives the screenshot of each step (step 2 gets a different one, as a phone would show);
  * runs on slot 0 from an empty cache each repetition.
  */
-export async function runImageBenchmark(runtime: Runtime, screens: (step: 1 | 2, rep: number) => Promise<string | Buffer>, repetitions: number): Promise<ImageBenchResult> {
+export async function runImageBenchmark(runtime: Runtime, screens: (step: 1 | 2, rep: number) => Promise<string | Buffer>, repetitions: number, onPhase: BenchPhase = () => {}): Promise<ImageBenchResult> {
     const slot = runtime.pool.slots[0]!;
     const greedy = { maxTokens: 1, ignoreEog: true, sampling: { temperature: 0 } };
     const decode: number[] = [], encode: number[] = [], evaluate: number[] = [], first: number[] = [], follow: number[] = [];
@@ -47,6 +48,7 @@ export async function runImageBenchmark(runtime: Runtime, screens: (step: 1 | 2,
     const ask = async (messages: ChatMessage[], media: MediaPart[]) => runtime.respond(slot, runtime.render(messages), media, greedy);
     for (let r = 0; r < repetitions; r++) {
         slot.sequence.reset();
+        onPhase("phone step 1 (screenshot, system prompt, task)", r + 1, repetitions);
         const t0 = performance.now();
         const shot = await runtime.media.image(await screens(1, r));
         const decodeMs = performance.now() - t0;
@@ -60,6 +62,7 @@ export async function runImageBenchmark(runtime: Runtime, screens: (step: 1 | 2,
         image = { width: shot.image.width, height: shot.image.height, tokens: shot.tokens, sourceWidth: shot.image.sourceWidth, sourceHeight: shot.image.sourceHeight };
         promptTokens = one.stats.reusedTokens + one.stats.evaluatedTokens;
 
+        onPhase("phone step 2 (cached conversation, new screenshot)", r + 1, repetitions);
         const t1 = performance.now();
         const next = await runtime.media.image(await screens(2, r));
         const decode2 = performance.now() - t1;

@@ -6,6 +6,7 @@ import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
 import type { ContextSettings } from "./context.js";
 import type { BenchOptions } from "./benchmark.js";
+import type { GpuLayers } from "./model.js";
 import { loadedVariant } from "./native.js";
 import { UserError } from "../core/errors.js";
 
@@ -25,12 +26,13 @@ export async function llamaToolsDir(variant?: string): Promise<string> {
 }
 
 /** Runs llama-bench linked to the same backend variant as this process (`loadedVariant()`). */
-export async function runLlamaBench(model: string, s: ContextSettings, o: BenchOptions, gpuLayers?: number, gpu?: string | false): Promise<ReferenceResult> {
+export async function runLlamaBench(model: string, s: ContextSettings, o: BenchOptions, gpuLayers?: GpuLayers, gpu?: string | false): Promise<ReferenceResult> {
     const bin = `${await llamaToolsDir(loadedVariant(gpu))}/llama-bench`;
     const args = ["-m", model, "-p", String(o.promptTokens), "-n", String(o.genTokens), "-r", String(o.repetitions),
         "-t", String(s.threads), "-b", String(s.batchSize), "-ub", String(s.ubatchSize), "-ctk", s.typeK, "-ctv", s.typeV, "-o", "json"];
     if (s.flashAttention !== "auto") args.push("-fa", s.flashAttention === "on" ? "1" : "0");
-    if (gpuLayers !== undefined) args.push("-ngl", String(gpuLayers));
+    // llama-bench caps -ngl at the model's layers, so 999 is all of them; "auto" is its own default.
+    if (gpuLayers !== undefined && gpuLayers !== "auto") args.push("-ngl", String(gpuLayers === "max" ? 999 : gpuLayers));
     let rows: { n_prompt: number; n_gen: number; avg_ts: number }[];
     try {
         const { stdout } = await run(bin, args, { maxBuffer: 16 << 20 });

@@ -1,18 +1,27 @@
 // Loading: node-llama-cpp picks the backend binary (CPU, CUDA, Vulkan, Metal) and loads the GGUF
 // once; the native addon then builds contexts over that same llama_model.
 
-import { existsSync, statSync } from "node:fs";
-import { getLlama, LlamaLogLevel, type Llama, type LlamaModel } from "node-llama-cpp";
+import type { Llama, LlamaModel } from "node-llama-cpp";
 import { readGguf } from "../core/gguf/reader.js";
 import { UserError } from "../core/errors.js";
+import { checkGgufPath } from "../core/gguf-path.js";
 import { nativeAddon, type NativeAddon } from "./native.js";
 
 export type GpuChoice = "auto" | "cuda" | "vulkan" | "metal" | "cpu";
+/** What each GPU backend needs on the machine (for errors and `autoglm devices`). */
+export const BACKEND_NEEDS: Record<"cuda" | "vulkan" | "metal", string> = {
+    cuda: "an NVIDIA GPU with its driver (libcuda)",
+    vulkan: "a Vulkan driver (a GPU's, or Debian's mesa-vulkan-drivers with GGML_VK_VISIBLE_DEVICES=0 for the CPU)",
+    metal: "macOS on Apple silicon",
+};
+
+/** A layer count, all of them ("max"), or node-llama-cpp's fit-to-VRAM choice ("auto"). */
+export type GpuLayers = number | "max" | "auto";
 
 export interface LoadOptions {
     gpu?: GpuChoice;
     /** Layers to offload; undefined: node-llama-cpp's fit-to-VRAM default. */
-    gpuLayers?: number;
+    gpuLayers?: GpuLayers;
 }
 
 export interface LoadedModel {
@@ -35,8 +44,7 @@ export interface LoadedModel {
 
 /** Checks that `path` is a readable GGUF language model before llama.cpp sees it (clear errors, no crash). */
 export async function checkGguf(path: string): Promise<{ architecture: string; vocabSize: number }> {
-    if (!existsSync(path)) throw new UserError(`model file not found: ${path}`);
-    if (!statSync(path).isFile()) throw new UserError(`${path} is not a file`);
+    checkGgufPath(path, "model file");
     const g = await readGguf(path);
     const arch = g.metadata.value("general.architecture");
     if (arch === "clip") throw new UserError(`${path} is an mmproj (vision/audio encoder) file, not a language model; pass it with --mmproj`);
@@ -52,8 +60,11 @@ export async function loadModel(path: string, opts: LoadOptions = {}): Promise<L
     // Never a source build at run time: a backend this machine cannot run is a one-line error, and so
     // is node-llama-cpp handing back another backend than the one asked for.
     let llama: Llama | undefined;
+    // node-llama-cpp is imported when a model is loaded, not at start-up: --help and --version stay light.
+    const { getLlama, LlamaLogLevel } = await import("node-llama-cpp");
     try {
-        llama = await getLlama({ gpu: gpu === "cpu" ? false : gpu, build: "never", logLevel: LlamaLogLevel.error });
+        // progressLogs off: node-llama-cpp would print its own line about an unusable binary before ours.
+        llama = await getLlama({ gpu: gpu === "cpu" ? false : gpu, build: "never", progressLogs: false, logLevel: LlamaLogLevel.error });
     } catch (e) {
         if (gpu === "auto" || gpu === "cpu") throw e;
     }
@@ -65,8 +76,7 @@ export async function loadModel(path: string, opts: LoadOptions = {}): Promise<L
         llama = await getLlama({ gpu: false, build: "never", logLevel: LlamaLogLevel.error });
     }
     if (!llama || (gpu !== "auto" && gpu !== "cpu" && llama.gpu !== gpu)) {
-        const need = { auto: "", cpu: "", cuda: "an NVIDIA GPU with its driver (libcuda)", vulkan: "a Vulkan driver (a GPU's, or Debian's mesa-vulkan-drivers with GGML_VK_VISIBLE_DEVICES=0 for the CPU)", metal: "macOS on Apple silicon" }[gpu];
-        throw new UserError(`--gpu ${gpu}: this machine cannot run node-llama-cpp's ${gpu} backend (it needs ${need}); use --gpu auto or --gpu cpu`);
+        throw new UserError(`--gpu ${gpu}: this machine cannot run node-llama-cpp's ${gpu} backend (it needs ${BACKEND_NEEDS[gpu as keyof typeof BACKEND_NEEDS]}); use --gpu auto or --gpu cpu`);
     }
     let model: LlamaModel;
     try {

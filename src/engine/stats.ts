@@ -7,3 +7,11 @@ export function stat(samples: number[]): Stat {
     const mid = s.length >> 1;
     return { median: s.length % 2 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2, min: s[0]!, max: s[s.length - 1]!, samples };
 }
+
+/** Spread (max / min) above which repetitions disagree too much for the median to be trusted. */
+export const NOISY_SPREAD = 1.1;
+
+/** max / min of the samples (1 for a single sample or a zero minimum). */
+export function spread(s: Stat): number {
+    return s.samples.length > 1 && s.min > 0 ? s.max / s.min : 1;
+}

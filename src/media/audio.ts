@@ -1,7 +1,7 @@
 // Audio input: WAV (8/16/24/32-bit integer, 32/64-bit float, plain or WAVE_FORMAT_EXTENSIBLE)
 // decoded with wav-decoder, mixed down to mono and resampled to the encoder's rate.
 
-import { readFile } from "node:fs/promises";
+import { readFile, stat } from "node:fs/promises";
 import WavDecoder from "wav-decoder";
 import { UserError } from "../core/errors.js";
 import { resample } from "./resample.js";
@@ -53,6 +53,12 @@ function checkedWav(buf: Buffer, name: string): Buffer {
 
 export async function decodeWav(input: string | Buffer, targetRate = 16000): Promise<MonoAudio> {
     const name = typeof input === "string" ? input : "the audio";
+    if (typeof input === "string") {
+        // The same one-line answers as an image path gets (src/media/image.ts).
+        const s = await stat(input).catch(() => undefined);
+        if (!s) throw new UserError(`audio not found: ${input}`);
+        if (!s.isFile()) throw new UserError(`${input} is not a file`);
+    }
     let buf: Buffer;
     try {
         buf = typeof input === "string" ? await readFile(input) : input;

@@ -3,7 +3,6 @@
 // model's own resize and normalisation. The token budget is the media policy's (src/engine/media-policy.ts).
 
 import { stat } from "node:fs/promises";
-import sharp from "sharp";
 import { UserError } from "../core/errors.js";
 
 /** Decoded pixels; source* give the upright size before any resize. */
@@ -62,6 +61,8 @@ export async function decodeImage(input: string | Buffer, opts: { resize?: (widt
     } else if (input.length === 0) {
         throw new UserError("the image is empty");
     }
+    // sharp is loaded here, not at import, so that commands without images (and --help) never load it.
+    const { default: sharp } = await import("sharp");
     try {
         const img = sharp(input, { failOn: "error", limitInputPixels: maxPixels, animated: false });
         const meta = await img.metadata();

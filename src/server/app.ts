@@ -11,6 +11,7 @@ import { ContextOverflowError } from "../engine/sequence.js";
 import { QueueFullError, WaitAbortedError, type Slot } from "../engine/slots.js";
 import type { MediaPart } from "../engine/chat-template.js";
 import type { Piece } from "../engine/thinking.js";
+import type { AccessEntry } from "./access-log.js";
 import { ApiError, errorBody } from "./errors.js";
 import type { MediaSources } from "./media.js";
 import { chatMessages } from "./messages.js";
@@ -31,6 +32,8 @@ export interface ServerOptions {
     reasoningFormat: ReasoningFormat;
     /** Seconds between SSE comment pings while a stream waits for its first token (0: none). */
     ssePingSeconds: number;
+    /** Called once per answered request (the access log). */
+    onAccess?: (entry: AccessEntry) => void;
 }
 
 export type ReasoningFormat = "auto" | "none" | "deepseek";
@@ -109,6 +112,9 @@ export function buildApp(opts: ServerOptions): { app: FastifyInstance; attach(b:
     let backend: Backend | undefined;
     const metrics = new Metrics();
     const running = new Set<AbortController>();
+    // A completion's request, and the tokens it used, for the access log.
+    const requestOf = new WeakMap<AbortController, FastifyRequest>();
+    const tokensOf = new WeakMap<FastifyRequest, { prompt: number; completion: number }>();
     let stopping = false;
     const app = Fastify({
         bodyLimit: opts.bodyLimit,
@@ -146,6 +152,18 @@ export function buildApp(opts: ServerOptions): { app: FastifyInstance; attach(b:
     const streamError = toApiError;
     app.setNotFoundHandler((req, reply) => void reply.code(404).send(errorBody(new ApiError(404, `no route ${req.method} ${req.url}`, "not_found"))));
 
+    // One hook for the access log; it runs for streams too (fastify waits for the response to finish).
+    if (opts.onAccess) {
+        const onAccess = opts.onAccess;
+        app.addHook("onResponse", async (req, reply) => {
+            const t = tokensOf.get(req);
+            onAccess({
+                method: req.method, route: req.routeOptions.url ?? req.url.split("?")[0]!, status: reply.raw.statusCode,
+                promptTokens: t?.prompt, completionTokens: t?.completion, ms: reply.elapsedTime,
+            });
+        });
+    }
+
     app.addHook("onRequest", async (req) => {
         if (!opts.apiKey || req.url === "/health") return;
         const header = req.headers.authorization ?? "";
@@ -174,6 +192,8 @@ export function buildApp(opts: ServerOptions): { app: FastifyInstance; attach(b:
         const meta = {
             n_params: b.parameters, size: loaded.model.size, n_ctx_train: loaded.model.trainContextSize, n_ctx: rt.slotCells,
             n_vocab: loaded.vocabSize, architecture: loaded.architecture,
+            // Where it runs, for `autoglm ps`: the file, the backend and the layers it took.
+            file: loaded.path, backend: loaded.backend, devices: loaded.devices, gpu_layers: loaded.gpuLayers, n_layers: loaded.totalLayers, n_slots: rt.pool.slots.length,
             modalities: { text: true, vision: rt.media.sees, audio: rt.media.hears },
             image_max_pixels: rt.media.sees ? rt.media.maxPixels : undefined, image_max_tokens: rt.media.sees ? rt.imageMaxTokens : undefined,
         };
@@ -221,6 +241,7 @@ export function buildApp(opts: ServerOptions): { app: FastifyInstance; attach(b:
         req.raw.on("aborted", () => abort.abort());
         if (reply.raw.destroyed || req.raw.socket?.destroyed || stopping) abort.abort(); // gone before we looked
         running.add(abort);
+        requestOf.set(abort, req);
         abort.signal.addEventListener("abort", () => running.delete(abort), { once: true });
         reply.raw.on("finish", () => running.delete(abort));
         return abort;
@@ -237,6 +258,8 @@ export function buildApp(opts: ServerOptions): { app: FastifyInstance; attach(b:
             // Cut by a shutdown, not finished: the client must not take it for a whole answer.
             if (r.stats.reason === "aborted" && stopping) throw new ApiError(503, "the server is shutting down; the answer was cut", "shutting_down");
             metrics.record(r.stats);
+            const req = requestOf.get(abort);
+            if (req) tokensOf.set(req, { prompt: r.stats.reusedTokens + r.stats.evaluatedTokens, completion: r.stats.tokens.length });
             return r;
         } finally {
             rt.release(slot);

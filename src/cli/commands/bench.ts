@@ -1,25 +1,36 @@
 // `autoglm bench`: prefill and decode speed, time to first token (fresh and follow-up), load time
 // and memory; with --compare-llama-bench, llama.cpp's llama-bench on the same GGUF and settings.
+// A phase line on stderr while it runs; a warning when repetitions disagree by more than 10 %.
 
 import { Command } from "commander";
 import { benchContextSize, runBenchmark, type BenchResult } from "../../engine/benchmark.js";
 import { builtInScreenshot, runImageBenchmark, type ImageBenchResult } from "../../engine/image-benchmark.js";
-import type { Stat } from "../../engine/stats.js";
+import { NOISY_SPREAD, spread, type Stat } from "../../engine/stats.js";
 import { UserError } from "../../core/errors.js";
 import { runLlamaBench, type ReferenceResult } from "../../engine/llama-bench.js";
 import { numberOption } from "../parse.js";
 import { addModelOptions, encoderFromFlags, openRuntime, settingsFrom, type ModelFlags } from "../model-options.js";
 import { formatBytes, table } from "../format.js";
+import { PhaseLine } from "../progress.js";
 
-interface BenchFlags extends ModelFlags { p: number; n: number; r: number; json?: boolean; compareLlamaBench?: boolean; image?: string | boolean; mmproj?: string; imageMaxPixels: number }
+/** Four significant digits, without exponents for large values. */
+const figure = (x: number) => (Math.abs(x) >= 1000 ? x.toFixed(0) : x.toPrecision(4));
+
+/** A warning for each measurement whose repetitions differ by more than 10 %. */
+export function noiseWarnings(stats: [string, Stat][]): string[] {
+    return stats.filter(([, s]) => spread(s) > NOISY_SPREAD)
+        .map(([name, s]) => `${name} varied x${spread(s).toFixed(2)} between repetitions (${figure(s.min)} to ${figure(s.max)}): the machine is busy or its clock changes; the median is less certain (more -r, or an idle machine)`);
+}
+
+interface BenchFlags extends ModelFlags { nPrompt: number; nGen: number; repetitions: number; json?: boolean; compareLlamaBench?: boolean; image?: string | boolean; mmproj?: string; imageMaxPixels: number }
 
 const positive = (flag: string) => numberOption(flag, { integer: true, positive: true });
 
-function imageRows(r: ImageBenchResult, fmt: (x: number, d?: number) => string): string[][] {
-    const row = (name: string, s: Stat) => [name, `${fmt(s.median, 0)} ms`, `${fmt(s.min, 0)}-${fmt(s.max, 0)}`, "", ""];
+function imageRows(r: ImageBenchResult, fmt: (x: number, d?: number) => string, blank: string[]): string[][] {
+    const row = (name: string, s: Stat) => [name, `${fmt(s.median, 0)} ms`, `${fmt(s.min, 0)}-${fmt(s.max, 0)}`, ...blank];
     const size = `${r.image.width}x${r.image.height}${r.image.sourceWidth !== r.image.width || r.image.sourceHeight !== r.image.height ? ` from ${r.image.sourceWidth}x${r.image.sourceHeight}` : ""}`;
     return [
-        [`phone step: screenshot ${size}, ${r.image.tokens} image tokens, ${r.promptTokens}-token prompt`, "", "", "", ""],
+        [`phone step: screenshot ${size}, ${r.image.tokens} image tokens, ${r.promptTokens}-token prompt`, "", "", ...blank],
         row("  image decode (file to pixels)", r.decodeMs),
         row("  image encode (vision encoder)", r.encodeMs),
         row("  prompt evaluation (text and image embeddings)", r.evaluateMs),
@@ -31,9 +42,9 @@ function imageRows(r: ImageBenchResult, fmt: (x: number, d?: number) => string):
 export function benchCommand(): Command {
     return addModelOptions(new Command("bench")
         .description("measure prompt processing and decode speed, time to first token, load time and memory"))
-        .option("-p, --p <tokens>", "prompt tokens for prefill", positive("-p"), 512)
-        .option("-n, --n <tokens>", "tokens to decode", positive("-n"), 128)
-        .option("-r, --r <count>", "repetitions (median reported)", positive("-r"), 5)
+        .option("-p, --n-prompt <tokens>", "prompt tokens for prefill (llama-bench's -p)", positive("--n-prompt"), 512)
+        .option("-n, --n-gen <tokens>", "tokens to decode (llama-bench's -n)", positive("--n-gen"), 128)
+        .option("-r, --repetitions <count>", "repetitions (median reported)", positive("--repetitions"), 5)
         .option("--compare-llama-bench", "also run llama.cpp's llama-bench with the same settings and print the ratio")
         .option("--image [file]", "also measure the phone-agent step: a screenshot (default: a built-in 1080x2400 one) with a system prompt of Open-AutoGLM's size, then the next step over the cached conversation")
         .option("--mmproj <file>", "the vision encoder for --image (default with the demo model: its own)")
@@ -42,47 +53,75 @@ export function benchCommand(): Command {
         .action(async (f: BenchFlags) => {
             const log = (line: string) => process.stderr.write(`${line}\n`);
             settingsFrom(f); // the flags as given are checked even though the context is sized for the run
-            const o = { promptTokens: f.p, genTokens: f.n, repetitions: f.r };
+            const o = { promptTokens: f.nPrompt, genTokens: f.nGen, repetitions: f.repetitions };
             const encoder = f.image ? await encoderFromFlags(f, "vision encoder") : {};
             if (f.image && !encoder.encoderCaps?.vision) throw new UserError("--image needs a vision encoder: give --mmproj");
             // Room for a system prompt, two screenshots and the answers besides llama-bench's prompt.
             const ctxSize = Math.max(benchContextSize(o), f.image ? 16384 : 0);
             const runtime = await openRuntime({ ...f, ctxSize }, { ...encoder, imageMaxPixels: f.imageMaxPixels }, log);
             const loaded = runtime.loaded;
+            const phase = new PhaseLine();
+            const onPhase = (what: string, rep: number, of: number) => phase.update(`bench: ${what}${rep ? ` (repetition ${rep}/${of})` : ""}`);
             let result: BenchResult;
             let image: ImageBenchResult | undefined;
             try {
-                result = await runBenchmark(runtime, o);
+                result = await runBenchmark(runtime, o, onPhase);
                 if (f.image) {
                     const file = typeof f.image === "string" ? f.image : undefined;
-                    log(`phone-agent step: ${file ?? "a built-in 1080x2400 screenshot"}, ${f.r} repetitions`);
-                    image = await runImageBenchmark(runtime, async (step, rep) => file ?? builtInScreenshot(rep * 2 + step), f.r);
+                    phase.done();
+                    log(`phone-agent step: ${file ?? "a built-in 1080x2400 screenshot"}, ${f.repetitions} repetitions`);
+                    image = await runImageBenchmark(runtime, async (step, rep) => file ?? builtInScreenshot(rep * 2 + step), f.repetitions, onPhase);
                 }
             } finally {
+                phase.done();
                 await runtime.dispose();
             }
-            const settings = result.settings;
-            let ref: ReferenceResult | undefined;
-            if (f.compareLlamaBench) ref = await runLlamaBench(loaded.path, settings, { promptTokens: f.p, genTokens: f.n, repetitions: f.r }, f.gpuLayers, loaded.llama.gpu);
             const s = result.settings;
+            // The reference runs after autoglm's own measurement, which is kept (and printed) when it fails.
+            let ref: ReferenceResult | undefined;
+            let refError: string | undefined;
+            if (f.compareLlamaBench) {
+                phase.update(`bench: llama.cpp's llama-bench, same file and settings (${f.repetitions} repetitions)`);
+                try {
+                    ref = await runLlamaBench(loaded.path, s, o, f.gpuLayers, loaded.llama.gpu);
+                } catch (e) {
+                    if (!(e instanceof UserError)) throw e;
+                    refError = e.message;
+                } finally {
+                    phase.done();
+                }
+            }
+            const warnings = noiseWarnings([
+                [`pp${f.nPrompt}`, result.pp], [`tg${f.nGen}`, result.tg], ["time to first token", result.ttftMs], ["follow-up first token", result.followUpTtftMs],
+                ...(image ? [["phone step 1 first token", image.firstTokenMs], ["phone step 2 first token", image.followUpMs]] as [string, Stat][] : []),
+            ]);
             const inEffect = { backend: loaded.backend, devices: loaded.devices, threads: s.threads, batch: s.batchSize, ubatch: s.ubatchSize, flashAttention: s.flashAttention, kvCache: `${s.typeK}/${s.typeV}` };
             if (f.json) {
-                process.stdout.write(`${JSON.stringify({ model: loaded.path, ...result, settings: inEffect, contextSettings: result.settings, llamaBench: ref, ratio: ref ? { pp: result.pp.median / ref.pp, tg: result.tg.median / ref.tg } : undefined, phoneStep: image }, null, 2)}\n`);
-                return;
+                process.stdout.write(`${JSON.stringify({
+                    model: loaded.path, ...result, settings: inEffect, contextSettings: result.settings, llamaBench: ref, llamaBenchError: refError,
+                    ratio: ref ? { pp: result.pp.median / ref.pp, tg: result.tg.median / ref.tg } : undefined, phoneStep: image, warnings,
+                }, null, 2)}\n`);
+            } else {
+                const fmt = (x: number, d = 1) => x.toFixed(d);
+                const compared = Boolean(f.compareLlamaBench);
+                const blank = compared ? ["", ""] : [];
+                const refCells = (ours: number, theirs?: number) => (compared ? [theirs !== undefined ? `${fmt(theirs)} tok/s` : "-", theirs !== undefined ? fmt(ours / theirs, 3) : "-"] : []);
+                const rows = [
+                    [`pp${f.nPrompt}`, `${fmt(result.pp.median)} tok/s`, `${fmt(result.pp.min)}-${fmt(result.pp.max)}`, ...refCells(result.pp.median, ref?.pp)],
+                    [`tg${f.nGen}`, `${fmt(result.tg.median)} tok/s`, `${fmt(result.tg.min)}-${fmt(result.tg.max)}`, ...refCells(result.tg.median, ref?.tg)],
+                    ["time to first token (16-token prompt)", `${fmt(result.ttftMs.median, 2)} ms`, `${fmt(result.ttftMs.min, 2)}-${fmt(result.ttftMs.max, 2)}`, ...blank],
+                    [`follow-up first token (after ${f.nPrompt} cached tokens)`, `${fmt(result.followUpTtftMs.median, 2)} ms`, `${fmt(result.followUpTtftMs.min, 2)}-${fmt(result.followUpTtftMs.max, 2)}`, ...blank],
+                    ["load time", `${fmt(result.loadMs, 0)} ms`, "", ...blank],
+                    ["peak RAM", formatBytes(result.peakRssBytes), "", ...blank],
+                    ...(result.vramBytes ? [["VRAM in use", formatBytes(result.vramBytes), "", ...blank]] : []),
+                    ...(image ? imageRows(image, fmt, blank) : []),
+                ];
+                const header = ["measure", `median of ${f.repetitions}`, "min-max", ...(compared ? ["llama-bench", "ratio"] : [])];
+                process.stdout.write(`settings: ${Object.entries(inEffect).map(([k, v]) => `${k}=${Array.isArray(v) ? v.join(",") || "-" : v}`).join(" ")}\n`);
+                process.stdout.write(`${table(header, rows, compared ? [1, 2, 3, 4] : [1, 2])}\n`);
+                if (ref) process.stdout.write(`reference: ${ref.command}\n`);
             }
-            const fmt = (x: number, d = 1) => x.toFixed(d);
-            const rows = [
-                [`pp${f.p}`, `${fmt(result.pp.median)} tok/s`, `${fmt(result.pp.min)}-${fmt(result.pp.max)}`, ref ? `${fmt(ref.pp)} tok/s` : "", ref ? fmt(result.pp.median / ref.pp, 3) : ""],
-                [`tg${f.n}`, `${fmt(result.tg.median)} tok/s`, `${fmt(result.tg.min)}-${fmt(result.tg.max)}`, ref ? `${fmt(ref.tg)} tok/s` : "", ref ? fmt(result.tg.median / ref.tg, 3) : ""],
-                ["time to first token (16-token prompt)", `${fmt(result.ttftMs.median, 2)} ms`, `${fmt(result.ttftMs.min, 2)}-${fmt(result.ttftMs.max, 2)}`, "", ""],
-                [`follow-up first token (after ${f.p} cached tokens)`, `${fmt(result.followUpTtftMs.median, 2)} ms`, `${fmt(result.followUpTtftMs.min, 2)}-${fmt(result.followUpTtftMs.max, 2)}`, "", ""],
-                ["load time", `${fmt(result.loadMs, 0)} ms`, "", "", ""],
-                ["peak RAM", formatBytes(result.peakRssBytes), "", "", ""],
-                ...(result.vramBytes ? [["VRAM in use", formatBytes(result.vramBytes), "", "", ""]] : []),
-                ...(image ? imageRows(image, fmt) : []),
-            ];
-            process.stdout.write(`settings: ${Object.entries(inEffect).map(([k, v]) => `${k}=${Array.isArray(v) ? v.join(",") || "-" : v}`).join(" ")}\n`);
-            process.stdout.write(`${table(["measure", `median of ${f.r}`, "min-max", "llama-bench", "ratio"], rows, [1, 2, 3, 4])}\n`);
-            if (ref) process.stdout.write(`reference: ${ref.command}\n`);
+            for (const w of warnings) log(`warning: ${w}`);
+            if (refError) throw new UserError(`the comparison failed (autoglm's own figures above are kept): ${refError}`);
         });
 }

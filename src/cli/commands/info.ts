@@ -3,6 +3,7 @@
 import { Command } from "commander";
 import { ValueType } from "../../core/gguf/constants.js";
 import { readGguf, typeNameOf } from "../../core/gguf/reader.js";
+import { checkGgufPath } from "../../core/gguf-path.js";
 import { formatBytes, table } from "../format.js";
 
 const LONG_ARRAY = 8;
@@ -22,6 +23,7 @@ export function infoCommand(): Command {
         .argument("<file>", "GGUF file")
         .option("--json", "print everything as JSON (arrays in full)")
         .action(async (file: string, opts: { json?: boolean }) => {
+            checkGgufPath(file, "file");
             const g = await readGguf(file);
             const arch = g.metadata.value("general.architecture");
             if (opts.json) {

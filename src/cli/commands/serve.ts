@@ -6,8 +6,8 @@ import { readFileSync } from "node:fs";
 import { Command, Option } from "commander";
 import { UserError } from "../../core/errors.js";
 import { readGguf } from "../../core/gguf/reader.js";
-import { buildApp } from "../../server/app.js";
 import { ApiError } from "../../server/errors.js";
+import { formatAccess, type LogFormat } from "../../server/access-log.js";
 import { formatBytes } from "../format.js";
 import { addModelOptions, encoderFromFlags, modelPath, settingsFrom, speechModelFromFlags, statusLine, type ModelFlags } from "../model-options.js";
 import { Runtime } from "../../engine/runtime.js";
@@ -17,6 +17,7 @@ interface ServeFlags extends ModelFlags {
     mmproj?: string; asrModel?: string; asrMmproj?: string; host: string; port: number; apiKey?: string; apiKeyFile?: string;
     parallel: number; queue: number; servedModelName: string; maxBodyMb: number; maxImageTokens?: number; imageMaxPixels: number; encoderIdleUnload: number;
     allowRemoteMedia?: boolean; allowLocalMedia?: boolean; reasoningFormat: "auto" | "none" | "deepseek"; ssePingInterval: number;
+    logFormat: LogFormat; accessLog: boolean;
 }
 
 function apiKey(f: ServeFlags): string | undefined {
@@ -52,6 +53,8 @@ export function serveCommand(): Command {
         .option("--sse-ping-interval <seconds>", "send an SSE comment this often while a stream waits for its first token (0: never)", numberOption("--sse-ping-interval"), 5)
         .option("--allow-remote-media", "fetch http(s) image URLs (off: refused, no server-side request forgery)")
         .option("--allow-local-media", "read images from local paths in requests (off: refused)")
+        .addOption(new Option("--log-format <format>", "the access log's lines on stderr (one per request: method, route, status, prompt/completion tokens, ms)").choices(["text", "json"]).default("text"))
+        .option("--no-access-log", "no line per request")
         .action(async (f: ServeFlags) => {
             const log = (line: string) => process.stderr.write(`${line}\n`);
             if (f.port < 0 || f.port > 65535) throw new UserError(`--port must be 0..65535, got ${f.port}`);
@@ -61,10 +64,12 @@ export function serveCommand(): Command {
             const encoder = await encoderFromFlags(f);
             const speech = f.asrModel || f.asrMmproj ? await speechModelFromFlags(f, log) : undefined;
 
+            const { buildApp } = await import("../../server/app.js"); // fastify loads only when serving
             const server = buildApp({
                 servedName: f.servedModelName, apiKey: key, bodyLimit: Math.round(f.maxBodyMb * 2 ** 20),
                 media: { allowRemote: Boolean(f.allowRemoteMedia), allowLocal: Boolean(f.allowLocalMedia), maxRemoteBytes: 64 * 2 ** 20 },
                 reasoningFormat: f.reasoningFormat, ssePingSeconds: f.ssePingInterval,
+                onAccess: f.accessLog ? (e) => log(formatAccess(e, f.logFormat)) : undefined,
             });
             let address: string;
             try {

@@ -10,13 +10,13 @@ import { numberOption } from "../parse.js";
 import { withInterrupt } from "../interrupt.js";
 
 interface Flags extends ModelFlags {
-    question?: string; asrModel?: string; asrMmproj?: string; mmproj?: string; json?: boolean; temp: number; maxTokens: number;
+    prompt?: string; asrModel?: string; asrMmproj?: string; mmproj?: string; json?: boolean; temp: number; maxTokens: number;
 }
 
 export function transcribeCommand(): Command {
     return addModelOptions(new Command("transcribe-and-answer").description("transcribe a WAV recording with a speech model, then answer it with the chat model"))
         .argument("<audio>", "WAV file (8/16/24/32-bit PCM or float, any rate, mono or stereo)")
-        .option("-q, --question <text>", "a question about the recording (default: answer what was said)")
+        .option("-p, --prompt <text>", "a question about the recording, as describe's --prompt (default: answer what was said)")
         .option("--asr-model <file>", "speech model GGUF (GLM-ASR converted by autoglm convert)")
         .option("--asr-mmproj <file>", "its audio encoder mmproj")
         .option("--mmproj <file>", "an audio mmproj of the chat model itself: then one model hears and answers")
@@ -35,7 +35,7 @@ export function transcribeCommand(): Command {
                 const out = await withInterrupt(async (signal) => {
                     const audio = await runtime.media.audio(audioPath, signal);
                     if (audio.transcript !== undefined && !f.json) process.stdout.write(`transcript: ${audio.transcript}\n`);
-                    const question = f.question ?? DEFAULT_QUESTION.audio;
+                    const question = f.prompt ?? DEFAULT_QUESTION.audio;
                     const turn = audio.part.type === "text" ? { text: audio.part.text + question } : { text: question, media: [audio.part] };
                     const r = await runtime.oneShot(turn, { maxTokens: f.maxTokens, sampling: runtime.sampling({ temperature: f.temp, seed: 0 }), signal });
                     const t = audio.transcription;

@@ -16,6 +16,7 @@ import type { MediaSources } from "./media.js";
 import { chatMessages } from "./messages.js";
 import { Metrics } from "./metrics.js";
 import { chatCompletionBody, completionBody, type ChatCompletionBody, type CompletionBody, type SamplingBody } from "./schemas.js";
+import { webuiPlugin } from "./webui/plugin.js";
 
 export interface ServerOptions {
     servedName: string;
@@ -31,6 +32,8 @@ export interface ServerOptions {
     reasoningFormat: ReasoningFormat;
     /** Seconds between SSE comment pings while a stream waits for its first token (0: none). */
     ssePingSeconds: number;
+    /** Serve the web chat page at / (src/server/webui/). */
+    webui: boolean;
 }
 
 export type ReasoningFormat = "auto" | "none" | "deepseek";
@@ -147,7 +150,7 @@ export function buildApp(opts: ServerOptions): { app: FastifyInstance; attach(b:
     app.setNotFoundHandler((req, reply) => void reply.code(404).send(errorBody(new ApiError(404, `no route ${req.method} ${req.url}`, "not_found"))));
 
     app.addHook("onRequest", async (req) => {
-        if (!opts.apiKey || req.url === "/health") return;
+        if (!opts.apiKey || req.url === "/health" || (req.routeOptions.config as { public?: boolean } | undefined)?.public === true) return; // public: the web page's files
         const header = req.headers.authorization ?? "";
         const given = /^bearer\s+/i.exec(header) ? header.replace(/^bearer\s+/i, "").trim() : ""; // the scheme is case-insensitive
         if (!sameKey(given, opts.apiKey)) throw new ApiError(401, "invalid or missing API key (Authorization: Bearer KEY)", "invalid_api_key");
@@ -163,6 +166,8 @@ export function buildApp(opts: ServerOptions): { app: FastifyInstance; attach(b:
         });
         throw tooLarge();
     });
+
+    if (opts.webui) void app.register(webuiPlugin);
 
     app.get("/health", async (_req, reply) => {
         if (!backend) return reply.code(503).send({ status: "loading" });

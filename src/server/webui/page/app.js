@@ -205,8 +205,8 @@ async function send() {
     showPending();
     say("");
     userTurn(text, media);
-    const turn = { role: "user", content };
-    history.push(turn);
+    const conversation = history; // "New chat" while this streams starts another; this answer stays in its own
+    conversation.push({ role: "user", content });
     const answer = assistantTurn();
     follow(true);
     const controller = new AbortController();
@@ -217,7 +217,7 @@ async function send() {
         const res = await api.fetch("/v1/chat/completions", {
             method: "POST", signal: controller.signal, headers: { "content-type": "application/json" },
             body: JSON.stringify({
-                model: modelId || undefined, messages: history, stream: true, stream_options: { include_usage: true },
+                model: modelId || undefined, messages: conversation, stream: true, stream_options: { include_usage: true },
                 // Thinking apart (reasoning_content) whatever the server's --reasoning-format; on or off as switched.
                 reasoning_format: "deepseek", return_reasoning: true, chat_template_kwargs: { enable_thinking: ui.thinking.checked },
             }),
@@ -244,10 +244,10 @@ async function send() {
     const stopped = controller.signal.aborted;
     setRunning(null);
     if (failure && !stopped) {
-        history.pop(); // the turn the server refused is not part of the conversation
+        conversation.pop(); // the turn the server refused is not part of the conversation
         answer.end(failure, true);
     } else {
-        history.push({ role: "assistant", content: reply });
+        conversation.push({ role: "assistant", content: reply });
         showStats(answer.stats, usage, timings, ttftMs);
         answer.end(stopped ? "stopped" : "", false);
     }

@@ -30,14 +30,22 @@ if (!haveBrowser) {
 }
 
 interface Sent { body: any; deltas: { content: string[]; reasoning: string[] } }
-interface Opened { page: Page; context: BrowserContext; sent: Sent[]; bodies: any[]; problems: string[]; longAnswers(): void }
+type AnswerShape = "short" | "long" | "thinking";
+interface Opened { page: Page; context: BrowserContext; sent: Sent[]; bodies: any[]; problems: string[]; answers(shape: AnswerShape): void }
 
 /**
- * A fresh browser profile on the page, with every chat request the page makes and the answer the
- * server streamed recorded. Answers are capped at 48 tokens (the demo model's noise may otherwise
- * run to the end of its 64k context) and sampled with a fixed seed, so what they are does not depend on
- * chance; longAnswers() makes them unable to end before 60,000 tokens.
+ * What the route adds to the page's requests. short: 48 tokens at most (the demo model's noise may
+ * otherwise run to the end of its 64k context); long: unable to end before 60,000 tokens; thinking: a
+ * grammar makes the noise think first (the random model seldom writes <think> by itself). All are
+ * sampled with a fixed seed, so what they are does not depend on chance.
  */
+const SHAPES: Record<AnswerShape, object> = {
+    short: { max_tokens: 48, seed: 7 },
+    long: { ignore_eos: true, max_tokens: 60_000, seed: 7 },
+    thinking: { max_tokens: 60, seed: 7, grammar: 'root ::= "<think>" [a-z ]{5,20} "</think>" [a-z ]{3,10}' },
+};
+
+/** A fresh browser profile on the page, with every chat request the page makes and the answer the server streamed recorded. */
 async function open(s: RunningServer, viewport = { width: 1000, height: 760 }): Promise<Opened> {
     const context = await browser.newContext({ viewport });
     // The answer's bytes as the page received them, read from a tee of its own fetch (the browser's
@@ -60,14 +68,14 @@ async function open(s: RunningServer, viewport = { width: 1000, height: 760 }): 
     page.on("pageerror", (e) => problems.push(`pageerror: ${e.message}`));
     page.on("console", (m) => { if (m.type() === "error" && !/401 \(Unauthorized\)/.test(m.text())) problems.push(`console: ${m.text()}`); });
     const bodies: any[] = [];
-    let cap: object = { max_tokens: 48, seed: 7 };
+    let cap = SHAPES.short;
     await page.route("**/v1/chat/completions", (route) => {
         const body = route.request().postDataJSON();
         bodies.push(body);
         return route.continue({ postData: JSON.stringify({ ...body, ...cap }) });
     });
     await page.goto(`${s.url}/`);
-    return { page, context, sent: [], bodies, problems, longAnswers: () => { cap = { ignore_eos: true, max_tokens: LONG, seed: 7 }; } };
+    return { page, context, sent: [], bodies, problems, answers: (shape) => { cap = SHAPES[shape]; } };
 }
 
 function deltasOf(sse: string): Sent["deltas"] {
@@ -88,7 +96,6 @@ async function requests(o: Opened, n: number): Promise<void> {
     o.sent.splice(0, o.sent.length, ...texts.map((t, i) => ({ body: o.bodies[i], deltas: deltasOf(t) })));
 }
 
-const LONG = 60_000;
 /** Polls until the expectation holds; generous, since a busy 2-core machine may be slow (nothing here is timed). */
 const until = <T>(fn: () => T | Promise<T>) => expect.poll(fn, { timeout: 240_000, interval: 100 });
 const ready = (page: Page) => page.waitForSelector("body[data-ready=true]");
@@ -180,6 +187,7 @@ describe.skipIf(!haveBrowser)("web chat page", { timeout: 600_000 }, () => {
         const o = await open(server), { page, context, sent, problems } = o;
         await ready(page);
         expect(await page.locator("#thinking").isChecked()).toBe(true); // GLM-4.1V thinks by default
+        o.answers("thinking");
         await page.fill("#input", "Hello, who are you?");
         await page.click("#send");
         let answer = await lastAnswer(page);
@@ -189,12 +197,18 @@ describe.skipIf(!haveBrowser)("web chat page", { timeout: 600_000 }, () => {
         expect(sent[0]!.deltas.content.length + sent[0]!.deltas.reasoning.length).toBeGreaterThan(1);
         expect(await answer.locator(".text").evaluate((e) => e.textContent)).toBe(sent[0]!.deltas.content.join(""));
         const thought = sent[0]!.deltas.reasoning.join("");
+        expect(thought.length).toBeGreaterThan(0);
         expect(await answer.locator(".thinking .thought").evaluate((e) => e.textContent)).toBe(thought);
-        expect(await answer.locator(".thinking").evaluate((e: HTMLDetailsElement) => ({ hidden: e.hidden, open: e.open }))).toEqual({ hidden: thought === "", open: false });
+        // Folded: shown, closed, opened by its summary.
+        const fold = answer.locator(".thinking");
+        expect(await fold.evaluate((e: HTMLDetailsElement) => ({ hidden: e.hidden, open: e.open }))).toEqual({ hidden: false, open: false });
+        await answer.locator(".thinking summary").click();
+        expect(await fold.evaluate((e: HTMLDetailsElement) => e.open)).toBe(true);
         const first = answer.locator(".stats");
         expect(await first.textContent()).toMatch(/^\d+ prompt tokens \(\d+ cached\) · first token \d+ ms · [\d.]+ tokens\/s · \d+ tokens$/);
 
         // Thinking off, a second turn: the whole conversation goes again and the slot's cache serves its start.
+        o.answers("short");
         await page.click("#thinking");
         await page.fill("#input", "And what can you do?");
         await page.click("#send");
@@ -272,9 +286,9 @@ describe.skipIf(!haveBrowser)("web chat page", { timeout: 600_000 }, () => {
     });
 
     it("Stop aborts the stream mid-answer; the server cancels and frees the slot", async () => {
-        const { page, context, problems, longAnswers } = await open(server);
+        const o = await open(server), { page, context, problems } = o;
         await ready(page);
-        longAnswers(); // an answer that cannot end by itself before the click
+        o.answers("long"); // an answer that cannot end by itself before the click
         const before = await metric(server, "autoglm_completion_tokens_total");
         await page.fill("#input", "Tell me a very long story.");
         await page.click("#send");
@@ -287,7 +301,7 @@ describe.skipIf(!haveBrowser)("web chat page", { timeout: 600_000 }, () => {
         await until(() => metric(server, "autoglm_slots_busy")).toBe(0);
         // Cancelled, not finished: fewer tokens than the answer would have had.
         await until(() => metric(server, "autoglm_completion_tokens_total")).toBeGreaterThan(before);
-        expect((await metric(server, "autoglm_completion_tokens_total")) - before).toBeLessThan(LONG);
+        expect((await metric(server, "autoglm_completion_tokens_total")) - before).toBeLessThan(60_000);
         expect(await page.locator("#send").isEnabled()).toBe(true);
         expect(await page.locator("#stop").isEnabled()).toBe(false);
         expect(problems).toEqual([]);
@@ -321,7 +335,7 @@ describe.skipIf(!haveBrowser)("web chat page", { timeout: 600_000 }, () => {
     });
 
     it("works from the keyboard alone: Tab reaches the controls, Space switches, Enter sends, Escape stops", async () => {
-        const o = await open(server), { page, context, sent, problems, longAnswers } = o;
+        const o = await open(server), { page, context, sent, problems } = o;
         await ready(page);
         const focused = () => page.evaluate(() => document.activeElement?.id ?? "");
         expect(await focused()).toBe("input");
@@ -353,7 +367,7 @@ describe.skipIf(!haveBrowser)("web chat page", { timeout: 600_000 }, () => {
         for (let i = 0; i < 4; i++) await page.keyboard.press("Shift+Tab");
         expect(await focused()).toBe("input");
         // Enter sends the two lines; Escape stops the answer (made long enough to be stopped).
-        longAnswers();
+        o.answers("long");
         await page.keyboard.press("Enter");
         const answer = page.locator(".turn.assistant").last();
         await until(async () => (await answer.locator(".text").textContent())!.length).toBeGreaterThan(0);
@@ -367,8 +381,9 @@ describe.skipIf(!haveBrowser)("web chat page", { timeout: 600_000 }, () => {
 
     it("screenshots after a turn, desktop and phone (test-artifacts/)", async () => {
         for (const [name, viewport] of [["webui-desktop.png", { width: 1000, height: 760 }], ["webui-phone.png", { width: 390, height: 844 }]] as const) {
-            const { page, context, problems } = await open(server, viewport);
+            const o = await open(server, viewport), { page, context, problems } = o;
             await ready(page);
+            o.answers("thinking");
             await page.setInputFiles("#image-file", png);
             await page.fill("#input", "What is on the screen?");
             await page.click("#send");

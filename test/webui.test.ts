@@ -308,6 +308,27 @@ describe.skipIf(!haveBrowser)("web chat page", { timeout: 600_000 }, () => {
         await context.close();
     });
 
+    it("New chat while an answer streams stops it and starts an empty conversation", async () => {
+        const o = await open(server), { page, context, bodies, problems } = o;
+        await ready(page);
+        o.answers("long");
+        await page.fill("#input", "The first conversation");
+        await page.click("#send");
+        const answer = page.locator(".turn.assistant").last();
+        await until(async () => (await answer.locator(".text").textContent())!.length + (await answer.locator(".thought").textContent())!.length).toBeGreaterThan(0);
+        await page.click("#new-chat");
+        expect(await page.locator(".turn").count()).toBe(0);
+        await until(() => metric(server, "autoglm_slots_busy")).toBe(0);
+        o.answers("short");
+        await page.fill("#input", "A second one");
+        await page.keyboard.press("Enter");
+        await lastAnswer(page);
+        expect(bodies[1].messages).toEqual([{ role: "user", content: "A second one" }]);
+        expect(await page.locator(".turn").count()).toBe(2);
+        expect(problems).toEqual([]);
+        await context.close();
+    });
+
     it("asks for the API key on a 401, again when it is wrong, and keeps it", async () => {
         const o = await open(keyed), { page, context, problems } = o;
         const dialog = page.locator("#key-dialog");

@@ -53,6 +53,24 @@ export async function checkGguf(path: string): Promise<{ architecture: string; v
     return { architecture: String(arch ?? "unknown"), vocabSize: tokens.length };
 }
 
+/**
+ * node-llama-cpp's backend for `gpu`, never built at run time. `auto` never hands back a GPU build
+ * that sees no device it will use (Mesa's llvmpipe alone is skipped by ggml's Vulkan backend unless
+ * GGML_VK_VISIBLE_DEVICES names it): everything would run on the CPU through the GPU build.
+ */
+export async function openBackend(gpu: GpuChoice): Promise<Llama> {
+    // node-llama-cpp is imported when a model is loaded, not at start-up: --help and --version stay light.
+    const { getLlama, LlamaLogLevel } = await import("node-llama-cpp");
+    // progressLogs off: node-llama-cpp would print its own line about an unusable binary before ours.
+    const open = (g: GpuChoice | false) => getLlama({ gpu: g === "cpu" ? false : g, build: "never", progressLogs: false, logLevel: LlamaLogLevel.error });
+    const llama = await open(gpu);
+    if (llama.gpu && gpu === "auto" && (await llama.getGpuDeviceNames().catch(() => [])).length === 0) {
+        await llama.dispose();
+        return open(false);
+    }
+    return llama;
+}
+
 export async function loadModel(path: string, opts: LoadOptions = {}): Promise<LoadedModel> {
     const { architecture, vocabSize } = await checkGguf(path);
     const started = performance.now();
@@ -60,20 +78,10 @@ export async function loadModel(path: string, opts: LoadOptions = {}): Promise<L
     // Never a source build at run time: a backend this machine cannot run is a one-line error, and so
     // is node-llama-cpp handing back another backend than the one asked for.
     let llama: Llama | undefined;
-    // node-llama-cpp is imported when a model is loaded, not at start-up: --help and --version stay light.
-    const { getLlama, LlamaLogLevel } = await import("node-llama-cpp");
     try {
-        // progressLogs off: node-llama-cpp would print its own line about an unusable binary before ours.
-        llama = await getLlama({ gpu: gpu === "cpu" ? false : gpu, build: "never", progressLogs: false, logLevel: LlamaLogLevel.error });
+        llama = await openBackend(gpu);
     } catch (e) {
         if (gpu === "auto" || gpu === "cpu") throw e;
-    }
-    // A GPU build with no device it will use (Mesa's llvmpipe alone is skipped by ggml's Vulkan backend
-    // unless GGML_VK_VISIBLE_DEVICES names it) would run everything on the CPU through the GPU build:
-    // auto means the CPU build then.
-    if (llama?.gpu && gpu === "auto" && (await llama.getGpuDeviceNames().catch(() => [])).length === 0) {
-        await llama.dispose();
-        llama = await getLlama({ gpu: false, build: "never", logLevel: LlamaLogLevel.error });
     }
     if (!llama || (gpu !== "auto" && gpu !== "cpu" && llama.gpu !== gpu)) {
         throw new UserError(`--gpu ${gpu}: this machine cannot run node-llama-cpp's ${gpu} backend (it needs ${BACKEND_NEEDS[gpu as keyof typeof BACKEND_NEEDS]}); use --gpu auto or --gpu cpu`);

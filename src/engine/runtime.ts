@@ -7,7 +7,7 @@ import type { Token } from "node-llama-cpp";
 import { UserError } from "../core/errors.js";
 import { threadBudget, type ThreadBudget } from "../core/threads.js";
 import { ChatTemplate, type ChatMessage, type MediaPart } from "./chat-template.js";
-import { contextSettings, createContext, type ContextSettings } from "./context.js";
+import { contextSettings, createContext, flashAttentionFor, type ContextSettings } from "./context.js";
 import { defaultContextSize } from "./context-size.js";
 import { StreamingDetokenizer } from "./detokenizer.js";
 import { lazyEncoder, openEncoder, type EncoderCaps } from "./encoders.js";
@@ -97,6 +97,7 @@ export class Runtime {
         try {
             const chosen = o.context?.contextSize === undefined ? await defaultContextSize(loaded, o.slots ?? 1) : undefined;
             const settings = contextSettings({ ...o.context, contextSize: chosen?.size ?? o.context?.contextSize, sequences: o.slots ?? 1 });
+            settings.flashAttention = flashAttentionFor(loaded.backend, settings.flashAttention);
             const rt = new Runtime(loaded, settings, o);
             if (chosen) rt.contextNote = chosen.why;
             return rt;

@@ -17,6 +17,7 @@ import type { MediaSources } from "./media.js";
 import { chatMessages } from "./messages.js";
 import { Metrics } from "./metrics.js";
 import { chatCompletionBody, completionBody, type ChatCompletionBody, type CompletionBody, type SamplingBody } from "./schemas.js";
+import { webuiPlugin } from "./webui/plugin.js";
 
 export interface ServerOptions {
     servedName: string;
@@ -34,6 +35,8 @@ export interface ServerOptions {
     ssePingSeconds: number;
     /** Called once per answered request (the access log). */
     onAccess?: (entry: AccessEntry) => void;
+    /** Serve the web chat page at / (src/server/webui/). */
+    webui: boolean;
 }
 
 export type ReasoningFormat = "auto" | "none" | "deepseek";
@@ -165,7 +168,7 @@ export function buildApp(opts: ServerOptions): { app: FastifyInstance; attach(b:
     }
 
     app.addHook("onRequest", async (req) => {
-        if (!opts.apiKey || req.url === "/health") return;
+        if (!opts.apiKey || req.url === "/health" || (req.routeOptions.config as { public?: boolean } | undefined)?.public === true) return; // public: the web page's files
         const header = req.headers.authorization ?? "";
         const given = /^bearer\s+/i.exec(header) ? header.replace(/^bearer\s+/i, "").trim() : ""; // the scheme is case-insensitive
         if (!sameKey(given, opts.apiKey)) throw new ApiError(401, "invalid or missing API key (Authorization: Bearer KEY)", "invalid_api_key");
@@ -181,6 +184,8 @@ export function buildApp(opts: ServerOptions): { app: FastifyInstance; attach(b:
         });
         throw tooLarge();
     });
+
+    if (opts.webui) void app.register(webuiPlugin);
 
     app.get("/health", async (_req, reply) => {
         if (!backend) return reply.code(503).send({ status: "loading" });

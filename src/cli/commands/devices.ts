@@ -4,7 +4,7 @@
 import { cpus, freemem, totalmem } from "node:os";
 import { Command } from "commander";
 import type { LlamaGpuType } from "node-llama-cpp";
-import { BACKEND_NEEDS } from "../../engine/model.js";
+import { BACKEND_NEEDS, openBackend } from "../../engine/model.js";
 import { formatBytes, table } from "../format.js";
 
 interface BackendReport { backend: string; loads: boolean; devices: string[]; vram?: { total: number; used: number; free: number }; error?: string }
@@ -32,13 +32,13 @@ export function devicesCommand(): Command {
         .description("list the compute backends node-llama-cpp can load here, their devices and memory, and what --gpu auto picks")
         .option("--json", "print the list as JSON")
         .action(async (opts: { json?: boolean }) => {
-            const { getLlama, getLlamaGpuTypes, LlamaLogLevel } = await import("node-llama-cpp");
+            const { getLlamaGpuTypes } = await import("node-llama-cpp");
             const candidates = [...new Set<LlamaGpuType>([...(await getLlamaGpuTypes("allValid")).filter((g) => g !== false), false])];
             const reports: BackendReport[] = [];
             for (const gpu of candidates) reports.push(await probe(gpu));
             let auto: string;
             try {
-                auto = (await getLlama({ gpu: "auto", build: "never", progressLogs: false, logLevel: LlamaLogLevel.error })).gpu || "cpu";
+                auto = (await openBackend("auto")).gpu || "cpu";
             } catch {
                 auto = "cpu";
             }
@@ -52,8 +52,8 @@ export function devicesCommand(): Command {
                 r.error ?? "",
             ]);
             process.stdout.write(`${table(["backend", "loads", "devices", memoryTitle(reports), "note"], rows)}\n`);
-            const picked = reports.find((r) => r.backend === auto);
-            process.stdout.write(`--gpu auto uses: ${auto}${picked && auto !== "cpu" && picked.devices.length === 0 ? " (no device: the layers stay on the CPU)" : ""}\n`);
+            const idle = reports.filter((r) => r.backend !== "cpu" && r.loads && r.devices.length === 0).map((r) => r.backend);
+            process.stdout.write(`--gpu auto uses: ${auto}${auto === "cpu" && idle.length ? ` (${idle.join(", ")} loads but sees no device)` : ""}\n`);
         });
 }
 

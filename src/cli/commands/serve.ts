@@ -16,7 +16,7 @@ import { numberOption } from "../parse.js";
 interface ServeFlags extends ModelFlags {
     mmproj?: string; asrModel?: string; asrMmproj?: string; host: string; port: number; apiKey?: string; apiKeyFile?: string;
     parallel: number; queue: number; servedModelName: string; maxBodyMb: number; maxImageTokens?: number; imageMaxPixels: number; encoderIdleUnload: number;
-    allowRemoteMedia?: boolean; allowLocalMedia?: boolean; reasoningFormat: "auto" | "none" | "deepseek"; ssePingInterval: number;
+    allowRemoteMedia?: boolean; allowLocalMedia?: boolean; webui: boolean; reasoningFormat: "auto" | "none" | "deepseek"; ssePingInterval: number;
     logFormat: LogFormat; accessLog: boolean;
 }
 
@@ -55,6 +55,7 @@ export function serveCommand(): Command {
         .option("--allow-local-media", "read images from local paths in requests (off: refused)")
         .addOption(new Option("--log-format <format>", "the access log's lines on stderr (one per request: method, route, status, prompt/completion tokens, ms)").choices(["text", "json"]).default("text"))
         .option("--no-access-log", "no line per request")
+        .option("--no-webui", "do not serve the web chat page at /")
         .action(async (f: ServeFlags) => {
             const log = (line: string) => process.stderr.write(`${line}\n`);
             if (f.port < 0 || f.port > 65535) throw new UserError(`--port must be 0..65535, got ${f.port}`);
@@ -68,7 +69,7 @@ export function serveCommand(): Command {
             const server = buildApp({
                 servedName: f.servedModelName, apiKey: key, bodyLimit: Math.round(f.maxBodyMb * 2 ** 20),
                 media: { allowRemote: Boolean(f.allowRemoteMedia), allowLocal: Boolean(f.allowLocalMedia), maxRemoteBytes: 64 * 2 ** 20 },
-                reasoningFormat: f.reasoningFormat, ssePingSeconds: f.ssePingInterval,
+                reasoningFormat: f.reasoningFormat, ssePingSeconds: f.ssePingInterval, webui: f.webui,
                 onAccess: f.accessLog ? (e) => log(formatAccess(e, f.logFormat)) : undefined,
             });
             let address: string;
@@ -97,7 +98,7 @@ export function serveCommand(): Command {
             const parameters = (await readGguf(runtime.loaded.path)).tensors.reduce((n, t) => n + t.shape.reduce((a, b) => a * Number(b), 1), 0);
             server.attach({ runtime, parameters });
             const images = encoder.encoderCaps?.vision ? ` | images via ${encoder.mmproj} (loaded on first use; up to ${f.imageMaxPixels} px, ${runtime.imageMaxTokens} tokens)` : "";
-            log(`ready: ${f.parallel} slot(s) x ${runtime.slotCells} tokens (${runtime.contextNote}) | model "${f.servedModelName}"${images}${speech ? ` | audio via ${speech.model}` : ""} | RAM ${formatBytes(process.memoryUsage().rss)}${key ? " | API key required" : ""}`);
+            log(`ready: ${f.parallel} slot(s) x ${runtime.slotCells} tokens (${runtime.contextNote}) | model "${f.servedModelName}"${images}${speech ? ` | audio via ${speech.model}` : ""} | RAM ${formatBytes(process.memoryUsage().rss)}${key ? " | API key required" : ""}${f.webui ? ` | web chat page at ${address}/` : ""}`);
 
             await new Promise<void>((resolve) => {
                 const stop = (sig: string) => {

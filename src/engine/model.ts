@@ -2,10 +2,11 @@
 // once; the native addon then builds contexts over that same llama_model.
 
 import { existsSync, statSync } from "node:fs";
-import { getLlama, LlamaLogLevel, type Llama, type LlamaModel } from "node-llama-cpp";
+import { getLlama, type Llama, type LlamaModel } from "node-llama-cpp";
 import { readGguf } from "../core/gguf/reader.js";
 import { UserError } from "../core/errors.js";
 import { nativeAddon, type NativeAddon } from "./native.js";
+import { nodeLlamaCppLogging } from "./library-log.js";
 
 export type GpuChoice = "auto" | "cuda" | "vulkan" | "metal" | "cpu";
 
@@ -13,6 +14,8 @@ export interface LoadOptions {
     gpu?: GpuChoice;
     /** Layers to offload; undefined: node-llama-cpp's fit-to-VRAM default. */
     gpuLayers?: number;
+    /** Aborts the load (Ctrl-C): loadModel then throws the signal's reason after freeing what it made. */
+    signal?: AbortSignal;
 }
 
 export interface LoadedModel {
@@ -49,11 +52,14 @@ export async function loadModel(path: string, opts: LoadOptions = {}): Promise<L
     const { architecture, vocabSize } = await checkGguf(path);
     const started = performance.now();
     const gpu = opts.gpu ?? "auto";
+    const signal = opts.signal;
+    await testLoadHold(signal);
+    signal?.throwIfAborted();
     // Never a source build at run time: a backend this machine cannot run is a one-line error, and so
     // is node-llama-cpp handing back another backend than the one asked for.
     let llama: Llama | undefined;
     try {
-        llama = await getLlama({ gpu: gpu === "cpu" ? false : gpu, build: "never", logLevel: LlamaLogLevel.error });
+        llama = await getLlama({ gpu: gpu === "cpu" ? false : gpu, build: "never", ...nodeLlamaCppLogging() });
     } catch (e) {
         if (gpu === "auto" || gpu === "cpu") throw e;
     }
@@ -61,11 +67,17 @@ export async function loadModel(path: string, opts: LoadOptions = {}): Promise<L
         const need = { auto: "", cpu: "", cuda: "an NVIDIA GPU with its driver (libcuda)", vulkan: "a Vulkan driver (a GPU's, or Debian's mesa-vulkan-drivers with GGML_VK_VISIBLE_DEVICES=0 for the CPU)", metal: "macOS on Apple silicon" }[gpu];
         throw new UserError(`--gpu ${gpu}: this machine cannot run node-llama-cpp's ${gpu} backend (it needs ${need}); use --gpu auto or --gpu cpu`);
     }
+    signal?.throwIfAborted();
     let model: LlamaModel;
     try {
-        model = await llama.loadModel({ modelPath: path, gpuLayers: opts.gpuLayers });
+        model = await llama.loadModel({ modelPath: path, gpuLayers: opts.gpuLayers, loadSignal: signal });
     } catch (e) {
+        signal?.throwIfAborted();
         throw new UserError(`llama.cpp could not load ${path}: ${(e as Error).message}`);
+    }
+    if (signal?.aborted) {
+        await model.dispose();
+        signal.throwIfAborted();
     }
     const addon = nativeAddon();
     const devices = llama.gpu ? await llama.getGpuDeviceNames().catch(() => [] as string[]) : [];
@@ -78,6 +90,15 @@ export async function loadModel(path: string, opts: LoadOptions = {}): Promise<L
         totalLayers: model.fileInsights.totalLayers,
         async dispose() { await model.dispose(); },
     };
+}
+
+/**
+ * AUTOGLM_TEST_FAULT=hold-load: the load waits here until it is aborted, so the tests can press
+ * Ctrl-C while a load is under way without racing a tiny model's one-second load.
+ */
+async function testLoadHold(signal?: AbortSignal): Promise<void> {
+    if (process.env.AUTOGLM_TEST_FAULT !== "hold-load" || !signal) return;
+    await new Promise<void>((resolve) => signal.addEventListener("abort", () => resolve(), { once: true }));
 }
 
 /** node-llama-cpp's internal model object, which the native addon unwraps to reach llama_model*. */

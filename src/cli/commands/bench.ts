@@ -10,8 +10,10 @@ import { runLlamaBench, type ReferenceResult } from "../../engine/llama-bench.js
 import { numberOption } from "../parse.js";
 import { addModelOptions, encoderFromFlags, openRuntime, settingsFrom, type ModelFlags } from "../model-options.js";
 import { formatBytes, table } from "../format.js";
+import { withInterrupt } from "../interrupt.js";
+import { setLibraryLogs } from "../../engine/library-log.js";
 
-interface BenchFlags extends ModelFlags { p: number; n: number; r: number; json?: boolean; compareLlamaBench?: boolean; image?: string | boolean; mmproj?: string; imageMaxPixels: number }
+interface BenchFlags extends ModelFlags { p: number; n: number; r: number; json?: boolean; compareLlamaBench?: boolean; image?: string | boolean; mmproj?: string; imageMaxPixels: number; verbose?: boolean }
 
 const positive = (flag: string) => numberOption(flag, { integer: true, positive: true });
 
@@ -39,7 +41,9 @@ export function benchCommand(): Command {
         .option("--mmproj <file>", "the vision encoder for --image (default with the demo model: its own)")
         .option("--image-max-pixels <n>", "scale larger screenshots down to this many pixels, as serve does", numberOption("--image-max-pixels", { integer: true, positive: true }), 5_000_000)
         .option("--json", "print the results as JSON")
+        .option("--verbose", "show llama.cpp's and node-llama-cpp's own log lines")
         .action(async (f: BenchFlags) => {
+            setLibraryLogs(f.verbose ? "verbose" : "quiet");
             const log = (line: string) => process.stderr.write(`${line}\n`);
             settingsFrom(f); // the flags as given are checked even though the context is sized for the run
             const o = { promptTokens: f.p, genTokens: f.n, repetitions: f.r };
@@ -52,18 +56,21 @@ export function benchCommand(): Command {
             let result: BenchResult;
             let image: ImageBenchResult | undefined;
             try {
-                result = await runBenchmark(runtime, o);
-                if (f.image) {
+                // Ctrl-C stops the measuring (exit 130, one line): no table of half the repetitions.
+                [result, image] = await withInterrupt(async (signal) => {
+                    const r = await runBenchmark(runtime, o, signal);
+                    if (!f.image) return [r, undefined] as const;
                     const file = typeof f.image === "string" ? f.image : undefined;
                     log(`phone-agent step: ${file ?? "a built-in 1080x2400 screenshot"}, ${f.r} repetitions`);
-                    image = await runImageBenchmark(runtime, async (step, rep) => file ?? builtInScreenshot(rep * 2 + step), f.r);
-                }
+                    return [r, await runImageBenchmark(runtime, async (step, rep) => file ?? builtInScreenshot(rep * 2 + step), f.r, signal)] as const;
+                });
             } finally {
                 await runtime.dispose();
             }
             const settings = result.settings;
             let ref: ReferenceResult | undefined;
-            if (f.compareLlamaBench) ref = await runLlamaBench(loaded.path, settings, { promptTokens: f.p, genTokens: f.n, repetitions: f.r }, f.gpuLayers);
+            // llama-bench is in the terminal's foreground group: the same Ctrl-C ends it.
+            if (f.compareLlamaBench) ref = await withInterrupt(() => runLlamaBench(loaded.path, settings, { promptTokens: f.p, genTokens: f.n, repetitions: f.r }, f.gpuLayers));
             const s = result.settings;
             const inEffect = { backend: loaded.backend, devices: loaded.devices, threads: s.threads, batch: s.batchSize, ubatch: s.ubatchSize, flashAttention: s.flashAttention, kvCache: `${s.typeK}/${s.typeV}` };
             if (f.json) {

@@ -98,7 +98,10 @@ export async function loadModel(path: string, opts: LoadOptions = {}): Promise<L
  */
 async function testLoadHold(signal?: AbortSignal): Promise<void> {
     if (process.env.AUTOGLM_TEST_FAULT !== "hold-load" || !signal) return;
-    await new Promise<void>((resolve) => signal.addEventListener("abort", () => resolve(), { once: true }));
+    process.stderr.write("[test fault: the load waits for an interruption]\n");
+    // A timer keeps the process alive meanwhile, as a real load's worker thread does.
+    const alive = setInterval(() => {}, 1 << 30);
+    await new Promise<void>((resolve) => signal.addEventListener("abort", () => { clearInterval(alive); resolve(); }, { once: true }));
 }
 
 /** node-llama-cpp's internal model object, which the native addon unwraps to reach llama_model*. */

@@ -1,5 +1,6 @@
-// One-shot commands interrupted (SIGINT, as Ctrl-C sends it) end with one line and exit 130, with
-// nothing on stdout; describe says how it scaled an image and reports in --json what the model saw.
+// What the one-shot commands print: interrupted (SIGINT, as Ctrl-C sends it) they end with one line
+// and exit 130, with nothing on stdout; describe says how it scaled an image and reports in --json
+// what the model saw; llama.cpp's and libmtmd's own log lines appear only with --verbose.
 // Signals are sent on an event (a line on stderr), never after a time.
 import { spawn } from "node:child_process";
 import { join } from "node:path";
@@ -26,7 +27,7 @@ function interruptWhen(args: string[], when: RegExp, env: NodeJS.ProcessEnv = {}
 
 const lastLine = (s: string) => s.trim().split("\n").pop();
 
-describe("interrupted one-shot commands", () => {
+describe("one-shot commands", () => {
     it("describe, transcribe-and-answer and bench interrupted during the model load: exit 130, one line, no output", async () => {
         const image = join(root, "screen.png");
         await writeTestPng(image);
@@ -43,9 +44,9 @@ describe("interrupted one-shot commands", () => {
     });
 
     it("describe interrupted while it evaluates the image, and bench while it measures: exit 130, nothing on stdout", async () => {
-        // A 20 MP photo is thousands of image tokens: the signal lands while they are evaluated.
+        // A photo over the 5 MP budget is still thousands of image tokens: the signal lands while they are evaluated.
         const photo = join(root, "photo.png");
-        await writeTestPng(photo, 4032, 3024);
+        await writeTestPng(photo, 2600, 2000);
         const d = await interruptWhen(["describe", photo, "--gpu", "cpu"], /image scaled from/);
         expect(d.code, d.stderr).toBe(130);
         expect(lastLine(d.stderr)).toBe("autoglm: interrupted");
@@ -71,4 +72,16 @@ describe("interrupted one-shot commands", () => {
         expect(j.stats.promptTokens).toBeGreaterThan(j.image.tokens);
         expect(j.stats.promptTokens).toBeLessThan(Number(m![1]));
     });
+
+    it("llama.cpp's and libmtmd's log lines (the audio encoder's 'experimental' warning) appear only with --verbose", async () => {
+        const wav = join(root, "speech.wav");
+        writeToneWav(wav, 1);
+        const quiet = await runCli(["transcribe-and-answer", wav, "--gpu", "cpu", "-n", "2"], { timeoutMs: 290_000 });
+        expect(quiet.code, quiet.stderr).toBe(0);
+        expect(quiet.stdout).toMatch(/^answer: /m);
+        expect(quiet.stderr).not.toMatch(/experimental stage|\[llama\.cpp\]|\[node-llama-cpp\]/);
+        const verbose = await runCli(["transcribe-and-answer", wav, "--gpu", "cpu", "-n", "2", "--verbose"], { timeoutMs: 290_000 });
+        expect(verbose.code, verbose.stderr).toBe(0);
+        expect(verbose.stderr).toMatch(/audio input is in experimental stage/);
+    }, 600_000); // two runs, each loading two models (a guard for a crowded machine, not a measure)
 });

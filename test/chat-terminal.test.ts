@@ -6,6 +6,7 @@ import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { startTty, type Tty } from "./helpers/tty.js";
+import { writeTestPng } from "./helpers/media.js";
 import { tempDir } from "./helpers/tmp.js";
 
 const root = tempDir("chat-terminal");
@@ -166,5 +167,21 @@ describe("autoglm chat in a terminal", () => {
         expect(s).toMatch(/type a message/); // the screen was not cleared
         t.send(["C-c", "C-c"]);
         expect(await t.exitCode()).toBe(0);
+    });
+
+    it("an encoder released because the chat ends is not announced as released after idle", async () => {
+        const image = join(root, "screen.png");
+        await writeTestPng(image);
+        const t = tty([...CHAT, "-n", "2", "--stats", "--encoder-idle-unload", "3600"]);
+        await t.waitFor(PROMPT, "the prompt");
+        t.send(`/image ${image}`, { literal: true });
+        t.send("Enter");
+        await answered(t, 1);
+        t.send("/exit", { literal: true });
+        t.send("Enter");
+        expect(await t.exitCode()).toBe(0);
+        const s = t.screen();
+        expect(s).toMatch(/\[encoder loaded \| RAM/);
+        expect(s).not.toMatch(/released/);
     });
 });

@@ -113,8 +113,10 @@ export function chatCommand(): Command {
                 throw e;
             }
             let current: AbortController | undefined;
-            // A SIGINT from outside (kill -INT; at a terminal Ctrl-C is a key): stop the answer, or end.
-            const onSigint = () => { if (current) current.abort(); else process.exit(130); };
+            // A SIGINT (kill -INT; at the terminal's prompt and during an answer Ctrl-C is a key, read
+            // in raw mode) stops the answer; in line mode between answers it ends the chat. At a
+            // terminal, between the prompt and the answer (an image decoding), the chat stays.
+            const onSigint = () => { if (current) current.abort(); else if (!tty) process.exit(130); };
             process.on("SIGINT", onSigint);
             const write = (s: string) => process.stdout.write(s);
             let atLineStart = true;

@@ -14,7 +14,8 @@ const root = tempDir("chat-terminal");
 const CHAT = ["chat", "--gpu", "cpu", "--temp", "0", "-c", "2048"];
 const PROMPT = /^› ?$/m; // (tmux drops a line's trailing space)
 const STATS = /\[prompt: (\d+) new tokens, (\d+) reused, .*?, (\w+)\]/g;
-const LIBRARY_NOISE = /graph_compute|\[node-llama-cpp\]|\[llama\.cpp\]|experimental stage/;
+// What llama.cpp logs at every aborted answer (seen with --verbose), and the loggers' prefixes.
+const LIBRARY_NOISE = /failed to compute graph|graph_compute|llama_decode: failed|\[node-llama-cpp\]|\[llama\.cpp\]|experimental stage/;
 
 let open: Tty[] = [];
 function tty(args: string[], env: Record<string, string> = {}): Tty {

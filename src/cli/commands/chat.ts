@@ -152,6 +152,7 @@ export function chatCommand(): Command {
                 else if (f.json) write(`${JSON.stringify({ content: r.content, reasoning: r.reasoning, stats: jsonStats(r) })}\n`);
                 else write(`${r.content}\n`);
                 if (r.stats.reason === "aborted") log("[stopped]");
+                else if (tty && !r.content.trim() && !r.reasoning.trim()) log(`[the answer is empty: ${r.stats.tokens.length} tokens, none of them text]`);
                 if (f.stats) log(statsLine(r));
             };
             /** One turn or /command; "exit" ends the chat. */

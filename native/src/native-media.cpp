@@ -5,9 +5,10 @@
 #include <cstdio>
 
 // libmtmd's own logger (not llama_log_set, which stays node-llama-cpp's): progress lines are dropped,
-// warnings and errors go to stderr.
+// warnings and errors go to stderr unless the front end keeps library logs out (logWarnings: false).
+static bool mediaLogWarnings = true;
 static void mediaLog(ggml_log_level level, const char * text, void *) {
-    if (level == GGML_LOG_LEVEL_WARN || level == GGML_LOG_LEVEL_ERROR) fputs(text, stderr);
+    if (mediaLogWarnings && (level == GGML_LOG_LEVEL_WARN || level == GGML_LOG_LEVEL_ERROR)) fputs(text, stderr);
 }
 
 Napi::Function NativeMedia::Define(Napi::Env env) {
@@ -18,13 +19,14 @@ Napi::Function NativeMedia::Define(Napi::Env env) {
     });
 }
 
-// new NativeMedia(nodeLlamaCppModel, mmprojPath, { threads, useGpu, flashAttention, maxImageTokens })
+// new NativeMedia(nodeLlamaCppModel, mmprojPath, { threads, useGpu, flashAttention, maxImageTokens, logWarnings })
 NativeMedia::NativeMedia(const Napi::CallbackInfo & info) : Napi::ObjectWrap<NativeMedia>(info) {
     Napi::Env env = info.Env();
     const llama_model * model = unwrapNodeLlamaCppModel(info[0]);
     modelRef = Napi::Persistent(info[0]);
     std::string path = info[1].As<Napi::String>().Utf8Value();
     Napi::Object o = info[2].IsObject() ? info[2].As<Napi::Object>() : Napi::Object::New(env);
+    if (o.Get("logWarnings").IsBoolean()) mediaLogWarnings = o.Get("logWarnings").As<Napi::Boolean>().Value();
     mtmd_helper_log_set(mediaLog, nullptr);
     mtmd_context_params p = mtmd_context_params_default();
     if (o.Get("threads").IsNumber()) p.n_threads = o.Get("threads").As<Napi::Number>().Int32Value();

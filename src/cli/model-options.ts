@@ -11,6 +11,7 @@ import { UserError } from "../core/errors.js";
 import { formatBytes, formatDuration } from "./format.js";
 import { gpuLayersOption, numberOption } from "./parse.js";
 import { modelsFolder, resolveModelName } from "./models-folder.js";
+import { withInterrupt } from "./interrupt.js";
 
 export interface ModelFlags {
     model?: string; gpu: GpuChoice; gpuLayers?: GpuLayers; threads?: number; ctxSize?: number;
@@ -65,9 +66,13 @@ export async function openRuntime(f: ModelFlags, o: Omit<RuntimeOptions, "model"
     const settings = settingsFrom(f);
     const path = await modelPath(f, log);
     const { default: ora } = await import("ora"); // loaded when a model is, so --help stays light
-    const spinner = ora({ text: `loading ${path}`, stream: process.stderr, isEnabled: Boolean(process.stderr.isTTY), isSilent: !process.stderr.isTTY }).start();
+    const spinner = ora({ text: `loading ${path}`, stream: process.stderr, isEnabled: Boolean(process.stderr.isTTY), isSilent: !process.stderr.isTTY,
+        // The terminal stays cooked, so Ctrl-C is a SIGINT even while a load blocks the event loop
+        // (ora's stdin discarder reads it as a key, which a blocked loop reads only after the load).
+        discardStdin: false }).start();
     try {
-        const runtime = await Runtime.open({ ...o, model: path, load: { gpu: f.gpu, gpuLayers: f.gpuLayers }, context: settings });
+        // Ctrl-C during the load stops it: exit 130 with one line, no chat or benchmark after it.
+        const runtime = await withInterrupt((signal) => Runtime.open({ ...o, model: path, load: { gpu: f.gpu, gpuLayers: f.gpuLayers, signal }, context: settings }));
         spinner.stop();
         log(await statusLine(runtime.loaded));
         return runtime;

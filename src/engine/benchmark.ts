@@ -34,32 +34,36 @@ export function benchContextSize(o: BenchOptions): number {
 export type BenchPhase = (phase: string, rep: number, of: number) => void;
 
 /** Measures through a one-slot runtime opened with benchContextSize cells. */
-export async function runBenchmark(runtime: Runtime, o: BenchOptions, onPhase: BenchPhase = () => {}): Promise<BenchResult> {
+/** signal: Ctrl-C; an interrupted run throws the signal's reason (no result of half the repetitions). */
+export async function runBenchmark(runtime: Runtime, o: BenchOptions, onPhase: BenchPhase = () => {}, signal?: AbortSignal): Promise<BenchResult> {
     const loaded = runtime.loaded, vocab = loaded.vocabSize;
     const session = runtime.pool.slots[0]!.sequence;
     const pp: number[] = [], tg: number[] = [], ttft: number[] = [], follow: number[] = [];
     onPhase("warm-up", 0, o.repetitions);
-    await session.prefill(tokens(Math.min(o.promptTokens, 64), vocab, 0)); // warm-up, as llama-bench does
+    await session.prefill(tokens(Math.min(o.promptTokens, 64), vocab, 0), signal); // warm-up, as llama-bench does
     for (let r = 0; r < o.repetitions; r++) {
         onPhase(`prefill ${o.promptTokens} tokens`, r + 1, o.repetitions);
-        const ms = await session.prefill(tokens(o.promptTokens, vocab, r + 1));
+        const ms = await session.prefill(tokens(o.promptTokens, vocab, r + 1), signal);
         pp.push((o.promptTokens / ms) * 1000);
 
         session.reset();
         onPhase(`decode ${o.genTokens} tokens`, r + 1, o.repetitions);
-        const g = await session.generate(tokens(1, vocab, r), { maxTokens: o.genTokens, ignoreEog: true });
+        const g = await session.generate(tokens(1, vocab, r), { maxTokens: o.genTokens, ignoreEog: true, signal });
+        signal?.throwIfAborted();
         tg.push(((g.tokens.length - 1) / g.decodeMs) * 1000);
 
         session.reset();
         onPhase("first token", r + 1, o.repetitions);
-        const t = await session.generate(tokens(16, vocab, r + 100), { maxTokens: 1, ignoreEog: true });
+        const t = await session.generate(tokens(16, vocab, r + 100), { maxTokens: 1, ignoreEog: true, signal });
+        signal?.throwIfAborted();
         ttft.push(t.ttftMs);
 
         // A long conversation already in the cache, then a follow-up turn of 16 tokens.
         onPhase("follow-up first token", r + 1, o.repetitions);
         const history = tokens(o.promptTokens, vocab, r + 200);
-        await session.prefill(history);
-        const f = await session.generate([...history, ...tokens(16, vocab, r + 300)], { maxTokens: 1, ignoreEog: true });
+        await session.prefill(history, signal);
+        const f = await session.generate([...history, ...tokens(16, vocab, r + 300)], { maxTokens: 1, ignoreEog: true, signal });
+        signal?.throwIfAborted();
         if (f.reusedTokens !== history.length) throw new Error(`internal: follow-up reused ${f.reusedTokens} of ${history.length} cached tokens`);
         follow.push(f.ttftMs);
     }

@@ -5,6 +5,7 @@ import { InternalError, UserError } from "../core/errors.js";
 import { checkGgufPath } from "../core/gguf-path.js";
 import { readGguf } from "../core/gguf/reader.js";
 import type { ThreadBudget } from "../core/threads.js";
+import { mediaLogWarnings } from "./library-log.js";
 import { LazyResource } from "./lazy-resource.js";
 import { MEDIA_MARKER } from "./media-prompt.js";
 import { internalModelHandle, type LoadedModel } from "./model.js";
@@ -35,7 +36,7 @@ export async function readMmproj(path: string, what = "encoder"): Promise<Encode
 export function openEncoder(loaded: LoadedModel, mmproj: string, threads: ThreadBudget, flashAttention: "auto" | "on" | "off", need?: "vision" | "audio", maxImageTokens?: number): NativeMedia {
     let encoder: NativeMedia;
     try {
-        encoder = new loaded.addon.NativeMedia(internalModelHandle(loaded.model), mmproj, { threads: threads.encoder, useGpu: loaded.backend !== "cpu", flashAttention, maxImageTokens });
+        encoder = new loaded.addon.NativeMedia(internalModelHandle(loaded.model), mmproj, { threads: threads.encoder, useGpu: loaded.backend !== "cpu", flashAttention, maxImageTokens, logWarnings: mediaLogWarnings() });
     } catch (e) {
         throw new UserError((e as Error).message);
     }

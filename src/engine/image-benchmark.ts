@@ -40,12 +40,16 @@ export interface ImageBenchResult {
  * `screens` gives the screenshot of each step (step 2 gets a different one, as a phone would show);
  * runs on slot 0 from an empty cache each repetition.
  */
-export async function runImageBenchmark(runtime: Runtime, screens: (step: 1 | 2, rep: number) => Promise<string | Buffer>, repetitions: number, onPhase: BenchPhase = () => {}): Promise<ImageBenchResult> {
+export async function runImageBenchmark(runtime: Runtime, screens: (step: 1 | 2, rep: number) => Promise<string | Buffer>, repetitions: number, onPhase: BenchPhase = () => {}, signal?: AbortSignal): Promise<ImageBenchResult> {
     const slot = runtime.pool.slots[0]!;
-    const greedy = { maxTokens: 1, ignoreEog: true, sampling: { temperature: 0 } };
+    const greedy = { maxTokens: 1, ignoreEog: true, sampling: { temperature: 0 }, signal };
     const decode: number[] = [], encode: number[] = [], evaluate: number[] = [], first: number[] = [], follow: number[] = [];
     let image: ImageBenchResult["image"] | undefined, promptTokens = 0, cached = 0;
-    const ask = async (messages: ChatMessage[], media: MediaPart[]) => runtime.respond(slot, runtime.render(messages), media, greedy);
+    const ask = async (messages: ChatMessage[], media: MediaPart[]) => {
+        const r = await runtime.respond(slot, runtime.render(messages), media, greedy);
+        signal?.throwIfAborted(); // stopped: no timing of half a step
+        return r;
+    };
     for (let r = 0; r < repetitions; r++) {
         slot.sequence.reset();
         onPhase("phone step 1 (screenshot, system prompt, task)", r + 1, repetitions);

@@ -6,6 +6,7 @@ import { readGguf } from "../core/gguf/reader.js";
 import { UserError } from "../core/errors.js";
 import { checkGgufPath } from "../core/gguf-path.js";
 import { nativeAddon, type NativeAddon } from "./native.js";
+import { nodeLlamaCppLogging } from "./library-log.js";
 
 export type GpuChoice = "auto" | "cuda" | "vulkan" | "metal" | "cpu";
 /** What each GPU backend needs on the machine (for errors and `autoglm devices`). */
@@ -22,6 +23,8 @@ export interface LoadOptions {
     gpu?: GpuChoice;
     /** Layers to offload; undefined: node-llama-cpp's fit-to-VRAM default. */
     gpuLayers?: GpuLayers;
+    /** Aborts the load (Ctrl-C): loadModel then throws the signal's reason after freeing what it made. */
+    signal?: AbortSignal;
 }
 
 export interface LoadedModel {
@@ -60,9 +63,9 @@ export async function checkGguf(path: string): Promise<{ architecture: string; v
  */
 export async function openBackend(gpu: GpuChoice): Promise<Llama> {
     // node-llama-cpp is imported when a model is loaded, not at start-up: --help and --version stay light.
-    const { getLlama, LlamaLogLevel } = await import("node-llama-cpp");
+    const { getLlama } = await import("node-llama-cpp");
     // progressLogs off: node-llama-cpp would print its own line about an unusable binary before ours.
-    const open = (g: GpuChoice | false) => getLlama({ gpu: g === "cpu" ? false : g, build: "never", progressLogs: false, logLevel: LlamaLogLevel.error });
+    const open = (g: GpuChoice | false) => getLlama({ gpu: g === "cpu" ? false : g, build: "never", progressLogs: false, ...nodeLlamaCppLogging() });
     const llama = await open(gpu);
     if (llama.gpu && gpu === "auto" && (await llama.getGpuDeviceNames().catch(() => [])).length === 0) {
         await llama.dispose();
@@ -75,6 +78,9 @@ export async function loadModel(path: string, opts: LoadOptions = {}): Promise<L
     const { architecture, vocabSize } = await checkGguf(path);
     const started = performance.now();
     const gpu = opts.gpu ?? "auto";
+    const signal = opts.signal;
+    await testLoadHold(signal);
+    signal?.throwIfAborted();
     // Never a source build at run time: a backend this machine cannot run is a one-line error, and so
     // is node-llama-cpp handing back another backend than the one asked for.
     let llama: Llama | undefined;
@@ -86,11 +92,17 @@ export async function loadModel(path: string, opts: LoadOptions = {}): Promise<L
     if (!llama || (gpu !== "auto" && gpu !== "cpu" && llama.gpu !== gpu)) {
         throw new UserError(`--gpu ${gpu}: this machine cannot run node-llama-cpp's ${gpu} backend (it needs ${BACKEND_NEEDS[gpu as keyof typeof BACKEND_NEEDS]}); use --gpu auto or --gpu cpu`);
     }
+    signal?.throwIfAborted();
     let model: LlamaModel;
     try {
-        model = await llama.loadModel({ modelPath: path, gpuLayers: opts.gpuLayers });
+        model = await llama.loadModel({ modelPath: path, gpuLayers: opts.gpuLayers, loadSignal: signal });
     } catch (e) {
+        signal?.throwIfAborted();
         throw new UserError(`llama.cpp could not load ${path}: ${(e as Error).message}`);
+    }
+    if (signal?.aborted) {
+        await model.dispose();
+        signal.throwIfAborted();
     }
     const addon = nativeAddon(llama.gpu);
     const devices = llama.gpu ? await llama.getGpuDeviceNames().catch(() => [] as string[]) : [];
@@ -103,6 +115,18 @@ export async function loadModel(path: string, opts: LoadOptions = {}): Promise<L
         totalLayers: model.fileInsights.totalLayers,
         async dispose() { await model.dispose(); },
     };
+}
+
+/**
+ * AUTOGLM_TEST_FAULT=hold-load: the load waits here until it is aborted, so the tests can press
+ * Ctrl-C while a load is under way without racing a tiny model's one-second load.
+ */
+async function testLoadHold(signal?: AbortSignal): Promise<void> {
+    if (process.env.AUTOGLM_TEST_FAULT !== "hold-load" || !signal) return;
+    process.stderr.write("[test fault: the load waits for an interruption]\n");
+    // A timer keeps the process alive meanwhile, as a real load's worker thread does.
+    const alive = setInterval(() => {}, 1 << 30);
+    await new Promise<void>((resolve) => signal.addEventListener("abort", () => { clearInterval(alive); resolve(); }, { once: true }));
 }
 
 /** node-llama-cpp's internal model object, which the native addon unwraps to reach llama_model*. */

@@ -82,7 +82,7 @@ export interface NativeContext {
 
 export interface NativeAddon {
     NativeContext: new (nodeLlamaCppModel: unknown, options: NativeContextOptions) => NativeContext;
-    NativeMedia: new (nodeLlamaCppModel: unknown, mmprojPath: string, options: { threads?: number; useGpu?: boolean; flashAttention?: "auto" | "on" | "off"; maxImageTokens?: number }) => NativeMedia;
+    NativeMedia: new (nodeLlamaCppModel: unknown, mmprojPath: string, options: { threads?: number; useGpu?: boolean; flashAttention?: "auto" | "on" | "off"; maxImageTokens?: number; logWarnings?: boolean }) => NativeMedia;
 }
 
 const BUILD_DIR = fileURLToPath(new URL("../../../native/build/", import.meta.url));

@@ -94,17 +94,23 @@ export class Runtime {
     static async open(o: RuntimeOptions): Promise<Runtime> {
         contextSettings({ ...o.context, sequences: o.slots ?? 1 }); // the flags are checked before the model loads
         const loaded = await loadModel(o.model, o.load);
+        let rt: Runtime;
         try {
             const chosen = o.context?.contextSize === undefined ? await defaultContextSize(loaded, o.slots ?? 1) : undefined;
             const settings = contextSettings({ ...o.context, contextSize: chosen?.size ?? o.context?.contextSize, sequences: o.slots ?? 1 });
             settings.flashAttention = flashAttentionFor(loaded.backend, settings.flashAttention);
-            const rt = new Runtime(loaded, settings, o);
+            rt = new Runtime(loaded, settings, o);
             if (chosen) rt.contextNote = chosen.why;
-            return rt;
         } catch (e) {
             await loaded.dispose();
             throw e;
         }
+        // Interrupted while the context was made: nothing of it is kept.
+        if (o.load?.signal?.aborted) {
+            await rt.dispose();
+            o.load.signal.throwIfAborted();
+        }
+        return rt;
     }
 
     private constructor(readonly loaded: LoadedModel, settings: ContextSettings, o: RuntimeOptions) {
@@ -127,7 +133,7 @@ export class Runtime {
             });
         }
         if (o.speech && !o.encoderCaps?.audio) {
-            this.speech = new SpeechModel(o.speech, { load: o.load, context: { ...o.context, contextSize: undefined } }, o.idleSeconds, (e, m) => o.onResource?.("speech model", e, m));
+            this.speech = new SpeechModel(o.speech, { load: { ...o.load, signal: undefined }, context: { ...o.context, contextSize: undefined } }, o.idleSeconds, (e, m) => o.onResource?.("speech model", e, m));
         }
         const speech = this.speech;
         this.media = new MediaPolicy({

@@ -173,9 +173,10 @@ export class Sequence {
     }
 
     /** Evaluates `tokens` into an empty cache without generating (prefill benchmarks, warm-up); the prompt's milliseconds. */
-    async prefill(tokens: readonly number[]): Promise<number> {
+    async prefill(tokens: readonly number[], signal?: AbortSignal): Promise<number> {
         this.reset();
-        const r = await this.generate(tokens, { maxTokens: 0 });
+        const r = await this.generate(tokens, { maxTokens: 0, signal });
+        signal?.throwIfAborted();
         if (!r.promptComplete) throw new InternalError("the evaluation was aborted");
         return r.promptMs;
     }

@@ -12,6 +12,8 @@ import { numberOption } from "../parse.js";
 import { addModelOptions, encoderFromFlags, openRuntime, settingsFrom, type ModelFlags } from "../model-options.js";
 import { formatBytes, table } from "../format.js";
 import { PhaseLine } from "../progress.js";
+import { withInterrupt } from "../interrupt.js";
+import { setLibraryLogs } from "../../engine/library-log.js";
 
 /** Four significant digits, without exponents for large values. */
 const figure = (x: number) => (Math.abs(x) >= 1000 ? x.toFixed(0) : x.toPrecision(4));
@@ -22,7 +24,7 @@ export function noiseWarnings(stats: [string, Stat][]): string[] {
         .map(([name, s]) => `${name} varied x${spread(s).toFixed(2)} between repetitions (${figure(s.min)} to ${figure(s.max)}): the machine is busy or its clock changes; the median is less certain (more -r, or an idle machine)`);
 }
 
-interface BenchFlags extends ModelFlags { nPrompt: number; nGen: number; repetitions: number; json?: boolean; compareLlamaBench?: boolean; image?: string | boolean; mmproj?: string; imageMaxPixels: number }
+interface BenchFlags extends ModelFlags { nPrompt: number; nGen: number; repetitions: number; json?: boolean; compareLlamaBench?: boolean; image?: string | boolean; mmproj?: string; imageMaxPixels: number; verbose?: boolean }
 
 const positive = (flag: string) => numberOption(flag, { integer: true, positive: true });
 
@@ -50,7 +52,9 @@ export function benchCommand(): Command {
         .option("--mmproj <file>", "the vision encoder for --image (default with the demo model: its own)")
         .option("--image-max-pixels <n>", "scale larger screenshots down to this many pixels, as serve does", numberOption("--image-max-pixels", { integer: true, positive: true }), 5_000_000)
         .option("--json", "print the results as JSON")
+        .option("--verbose", "show llama.cpp's and node-llama-cpp's own log lines")
         .action(async (f: BenchFlags) => {
+            setLibraryLogs(f.verbose ? "verbose" : "quiet");
             const log = (line: string) => process.stderr.write(`${line}\n`);
             settingsFrom(f); // the flags as given are checked even though the context is sized for the run
             const o = { promptTokens: f.nPrompt, genTokens: f.nGen, repetitions: f.repetitions };
@@ -65,13 +69,15 @@ export function benchCommand(): Command {
             let result: BenchResult;
             let image: ImageBenchResult | undefined;
             try {
-                result = await runBenchmark(runtime, o, onPhase);
-                if (f.image) {
+                // Ctrl-C stops the measuring (exit 130, one line): no table of half the repetitions.
+                [result, image] = await withInterrupt(async (signal) => {
+                    const r = await runBenchmark(runtime, o, onPhase, signal);
+                    if (!f.image) return [r, undefined] as const;
                     const file = typeof f.image === "string" ? f.image : undefined;
                     phase.done();
                     log(`phone-agent step: ${file ?? "a built-in 1080x2400 screenshot"}, ${f.repetitions} repetitions`);
-                    image = await runImageBenchmark(runtime, async (step, rep) => file ?? builtInScreenshot(rep * 2 + step), f.repetitions, onPhase);
-                }
+                    return [r, await runImageBenchmark(runtime, async (step, rep) => file ?? builtInScreenshot(rep * 2 + step), f.repetitions, onPhase, signal)] as const;
+                });
             } finally {
                 phase.done();
                 await runtime.dispose();
@@ -83,7 +89,8 @@ export function benchCommand(): Command {
             if (f.compareLlamaBench) {
                 phase.update(`bench: llama.cpp's llama-bench, same file and settings (${f.repetitions} repetitions)`);
                 try {
-                    ref = await runLlamaBench(loaded.path, s, o, f.gpuLayers, loaded.llama.gpu);
+                    // llama-bench is in the terminal's foreground group: the same Ctrl-C ends it.
+                    ref = await withInterrupt(() => runLlamaBench(loaded.path, s, o, f.gpuLayers, loaded.llama.gpu));
                 } catch (e) {
                     if (!(e instanceof UserError)) throw e;
                     refError = e.message;

@@ -11,6 +11,10 @@ import { grammarFromJsonSchema, readGrammarFile, validateGrammar } from "../../e
 import type { Piece } from "../../engine/thinking.js";
 import { UserError } from "../../core/errors.js";
 import { numberOption } from "../parse.js";
+import { openHistory } from "../chat-history.js";
+import { TerminalInput } from "../chat-input.js";
+import { dim, escapeControls } from "../terminal-text.js";
+import { setLibraryLogs } from "../../engine/library-log.js";
 import { addModelOptions, encoderFromFlags, openRuntime, speechModelFromFlags, type ModelFlags } from "../model-options.js";
 
 interface ChatFlags extends ModelFlags {
@@ -18,6 +22,7 @@ interface ChatFlags extends ModelFlags {
     seed?: number; maxTokens: number; ignoreEos?: boolean; stats?: boolean; hideThinking?: boolean;
     grammarFile?: string; jsonSchema?: string; json?: boolean; stop: string[];
     mmproj?: string; asrModel?: string; asrMmproj?: string; maxImageTokens?: number; imageMaxPixels: number; encoderIdleUnload?: number;
+    history: boolean; verbose?: boolean;
 }
 
 const HELP = `commands:
@@ -28,8 +33,9 @@ const HELP = `commands:
   /save FILE    save the conversation and its KV cache (FILE and FILE.json)
   /load FILE    restore a saved conversation
   /help         this text
-  /exit         quit (also Ctrl-D)
-Ctrl-C stops the current answer and keeps the conversation.`;
+  /exit         quit (also Ctrl-D, or Ctrl-C twice at an empty prompt)
+Ctrl-C stops the current answer and keeps what was said so far; at the prompt it clears the line.
+Several lines: paste them, end a line with \\ or Alt-Enter, or put them between """ lines.`;
 
 
 /** `FILE rest` or `"FILE with spaces" rest`. */
@@ -75,11 +81,21 @@ export function chatCommand(): Command {
         .option("--encoder-idle-unload <seconds>", "release encoders and the speech model after this long unused (0: keep)", numberOption("--encoder-idle-unload"), 0)
         .option("--stats", "print token counts and speed after each answer (stderr)")
         .option("--json", "line mode: print each answer as one JSON object per line ({content, reasoning, stats})")
+        .option("--no-history", "do not read or write the prompt history ($XDG_STATE_HOME/autoglm/chat_history; also AUTOGLM_NO_HISTORY=1)")
+        .option("--verbose", "show llama.cpp's, libmtmd's and node-llama-cpp's own log lines")
         .action(async (f: ChatFlags) => {
+            setLibraryLogs(f.verbose ? "verbose" : "quiet");
+            const tty = Boolean(process.stdin.isTTY && process.stdout.isTTY);
+            let input: TerminalInput | undefined;
+            let closing = false;
             const log = (line: string) => process.stderr.write(`${line}\n`);
             // Read from the header: /audio knows whether the model hears without loading the encoder.
             const encoder = await encoderFromFlags(f);
-            const note = (what: string, e: "loaded" | "released") => log(`[${what} ${e}${e === "loaded" ? "" : " after idle"} | RAM ${(process.memoryUsage().rss / 2 ** 20).toFixed(0)} MiB]`);
+            const note = (what: string, e: "loaded" | "released") => {
+                if (closing) return; // released because the chat ends: nothing the user waits for
+                const line = `[${what} ${e}${e === "loaded" ? "" : " after idle"} | RAM ${(process.memoryUsage().rss / 2 ** 20).toFixed(0)} MiB]`;
+                if (input) input.notify(line); else log(line);
+            };
             const runtime = await openRuntime(f, {
                 ...encoder, maxImageTokens: f.maxImageTokens, imageMaxPixels: f.imageMaxPixels, idleSeconds: f.encoderIdleUnload || undefined,
                 speech: () => speechModelFromFlags(f, log), onResource: note,
@@ -96,79 +112,102 @@ export function chatCommand(): Command {
                 await runtime.dispose();
                 throw e;
             }
-            const tty = Boolean(process.stdin.isTTY && process.stdout.isTTY);
             let current: AbortController | undefined;
+            // A SIGINT (kill -INT; at the terminal's prompt and during an answer Ctrl-C is a key, read
+            // in raw mode) stops the answer; in line mode between answers it ends the chat. At a
+            // terminal, between the prompt and the answer (an image decoding), the chat stays.
             const onSigint = () => { if (current) current.abort(); else if (!tty) process.exit(130); };
             process.on("SIGINT", onSigint);
             const write = (s: string) => process.stdout.write(s);
+            let atLineStart = true;
             const show = (p: Piece) => {
-                if (p.kind === "reasoning") { if (tty && !f.hideThinking) write(`\x1b[2m${p.text}\x1b[22m`); }
-                else if (tty) write(p.text);
+                if (!tty || !p.text || (p.kind === "reasoning" && f.hideThinking)) return;
+                const text = escapeControls(p.text);
+                write(p.kind === "reasoning" ? dim(text) : text);
+                atLineStart = text.endsWith("\n");
             };
             /** The user turn for /audio: the model hears it, or the speech model's transcript is sent. */
             const audioTurn = async (path: string, question: string, signal: AbortSignal): Promise<UserTurn> => {
                 const a = await runtime.media.audio(path, signal);
                 const q = question || DEFAULT_QUESTION.audio;
                 if (a.part.type === "text") {
-                    log(`transcript: ${a.transcript}`);
+                    log(`transcript: ${tty ? escapeControls(a.transcript ?? "") : a.transcript}`);
                     return { text: a.part.text + q };
                 }
                 return { text: q, media: [a.part] };
             };
             const ask = async (turn: UserTurn | ((signal: AbortSignal) => Promise<UserTurn>)) => {
                 current = new AbortController();
-                const r = await chat.send(typeof turn === "function" ? await turn(current.signal) : turn, show, current.signal);
-                current = undefined;
-                if (tty) write("\n");
+                const controller = current;
+                const stopWatching = input?.duringAnswer(() => controller.abort());
+                let r: TurnResult;
+                try {
+                    atLineStart = true;
+                    r = await chat.send(typeof turn === "function" ? await turn(controller.signal) : turn, show, controller.signal);
+                } finally {
+                    stopWatching?.();
+                    current = undefined;
+                }
+                if (tty) { if (!atLineStart) write("\n"); }
                 else if (f.json) write(`${JSON.stringify({ content: r.content, reasoning: r.reasoning, stats: jsonStats(r) })}\n`);
                 else write(`${r.content}\n`);
                 if (r.stats.reason === "aborted") log("[stopped]");
+                else if (tty && !r.content.trim() && !r.reasoning.trim()) log(`[the answer is empty: ${r.stats.tokens.length} tokens, none of them text]`);
                 if (f.stats) log(statsLine(r));
             };
-            const rl = createInterface({ input: process.stdin, output: tty ? process.stdout : undefined, terminal: tty });
-            if (tty) {
-                write(`type a message, /help for commands\n`);
-                rl.setPrompt("› ");
-                rl.prompt();
-                rl.on("SIGINT", () => { if (current) current.abort(); else rl.close(); });
-            }
-            try {
-                for await (const raw of rl) {
-                    const line = raw.trim();
-                    if (!line) { if (tty) rl.prompt(); continue; }
-                    try {
-                        if (line.startsWith("/")) {
-                            const [cmd, ...rest] = line.split(/\s+/);
-                            const arg = rest.join(" ");
-                            if (cmd === "/exit" || cmd === "/quit") break;
-                            else if (cmd === "/help") log(HELP);
-                            else if (cmd === "/reset") { chat.reset(); log("conversation reset"); }
-                            else if (cmd === "/save") { if (!arg) throw new UserError("usage: /save FILE"); chat.save(arg); log(`saved to ${arg}`); }
-                            else if (cmd === "/load") { if (!arg) throw new UserError("usage: /load FILE"); chat.load(arg); log(`loaded ${arg} (${chat.history.length} messages)`); }
-                            else if (cmd === "/image") {
-                                const [path, question] = pathAndRest(arg, "/image FILE [question]");
-                                const image = await runtime.media.image(path);
-                                if (image.scaledFrom) log(`[image scaled from ${image.scaledFrom.width}x${image.scaledFrom.height} (${image.scaledFrom.tokens} tokens) to ${image.image.width}x${image.image.height} (${image.tokens} tokens)]`);
-                                await ask({ text: question || DEFAULT_QUESTION.image, media: [image.part] });
-                            } else if (cmd === "/audio") {
-                                const [path, question] = pathAndRest(arg, "/audio FILE [question]");
-                                await ask((signal) => audioTurn(path, question, signal));
-                            }
-                            else throw new UserError(`unknown command ${cmd} (/help lists them)`);
-                        } else {
-                            await ask({ text: line });
-                        }
-                    } catch (e) {
-                        current = undefined;
-                        if (!(e instanceof UserError)) throw e;
-                        log(`autoglm: ${(e as Error).message}`);
-                        if (!tty) process.exitCode = 1;
+            /** One turn or /command; "exit" ends the chat. */
+            const handle = async (line: string): Promise<"exit" | undefined> => {
+                try {
+                    if (!line.startsWith("/")) { await ask({ text: line }); return undefined; }
+                    const [cmd, ...rest] = line.split(/\s+/);
+                    const arg = rest.join(" ");
+                    if (cmd === "/exit" || cmd === "/quit") return "exit";
+                    else if (cmd === "/help") log(HELP);
+                    else if (cmd === "/reset") { chat.reset(); log("conversation reset"); }
+                    else if (cmd === "/save") { if (!arg) throw new UserError("usage: /save FILE"); chat.save(arg); log(`saved to ${arg}`); }
+                    else if (cmd === "/load") { if (!arg) throw new UserError("usage: /load FILE"); chat.load(arg); log(`loaded ${arg} (${chat.history.length} messages)`); }
+                    else if (cmd === "/image") {
+                        const [path, question] = pathAndRest(arg, "/image FILE [question]");
+                        const image = await runtime.media.image(path);
+                        if (image.scaledFrom) log(`[image scaled from ${image.scaledFrom.width}x${image.scaledFrom.height} (${image.scaledFrom.tokens} tokens) to ${image.image.width}x${image.image.height} (${image.tokens} tokens)]`);
+                        await ask({ text: question || DEFAULT_QUESTION.image, media: [image.part] });
+                    } else if (cmd === "/audio") {
+                        const [path, question] = pathAndRest(arg, "/audio FILE [question]");
+                        await ask((signal) => audioTurn(path, question, signal));
                     }
-                    if (tty) rl.prompt();
+                    else throw new UserError(`unknown command ${cmd} (/help lists them)`);
+                } catch (e) {
+                    if (!(e instanceof UserError)) throw e;
+                    log(`autoglm: ${(e as Error).message}`);
+                    if (!tty) process.exitCode = 1;
+                }
+                return undefined;
+            };
+            try {
+                if (tty) {
+                    input = new TerminalInput(openHistory(f.history, log));
+                    write(`type a message, /help for commands, """ for several lines\n`);
+                    for (;;) {
+                        const turn = await input.read();
+                        if (turn === undefined) break;
+                        if (await handle(turn.trim()) === "exit") break;
+                    }
+                } else {
+                    // Line mode: one turn per line, as scripts and tests drive it.
+                    const rl = createInterface({ input: process.stdin, terminal: false });
+                    try {
+                        for await (const raw of rl) {
+                            const line = raw.trim();
+                            if (line && await handle(line) === "exit") break;
+                        }
+                    } finally {
+                        rl.close();
+                    }
                 }
             } finally {
+                closing = true;
                 process.off("SIGINT", onSigint);
-                rl.close();
+                input?.close();
                 await runtime.dispose();
             }
         });

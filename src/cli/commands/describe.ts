@@ -6,10 +6,14 @@ import { UserError } from "../../core/errors.js";
 import { addModelOptions, encoderFromFlags, openRuntime, type ModelFlags } from "../model-options.js";
 import { numberOption } from "../parse.js";
 import { withInterrupt } from "../interrupt.js";
+import { escapeControls } from "../terminal-text.js";
+import { setLibraryLogs } from "../../engine/library-log.js";
 
 interface DescribeFlags extends ModelFlags {
-    mmproj?: string; prompt: string; maxImageTokens?: number; imageMaxPixels: number; think?: boolean; json?: boolean; temp: number; seed?: number; maxTokens: number;
+    mmproj?: string; prompt: string; maxImageTokens?: number; imageMaxPixels: number; think?: boolean; json?: boolean; verbose?: boolean; temp: number; seed?: number; maxTokens: number;
 }
+
+const ENDED: Record<string, string> = { eog: "the end-of-answer token", length: "--max-tokens", stop: "a stop string" };
 
 export function describeCommand(): Command {
     return addModelOptions(new Command("describe").description("describe an image (or answer --prompt about it) with a vision model"))
@@ -24,28 +28,44 @@ export function describeCommand(): Command {
         .option("--seed <n>", "sampling seed", numberOption("--seed", { integer: true }))
         .option("-n, --max-tokens <n>", "longest answer in tokens", numberOption("--max-tokens", { integer: true, positive: true }), 1024)
         .option("--json", "print {content, reasoning, image, stats} as JSON")
+        .option("--verbose", "show llama.cpp's, libmtmd's and node-llama-cpp's own log lines")
         .action(async (imagePath: string, f: DescribeFlags) => {
+            setLibraryLogs(f.verbose ? "verbose" : "quiet");
             const log = (line: string) => process.stderr.write(`${line}\n`);
             if (f.model && !f.mmproj) throw new UserError("--mmproj is required with --model: give the vision encoder GGUF that belongs to the model");
             const encoder = await encoderFromFlags(f, "vision encoder");
             if (!encoder.encoderCaps?.vision) throw new UserError(`${encoder.mmproj} has no vision encoder`);
             const runtime = await openRuntime(f, { ...encoder, maxImageTokens: f.maxImageTokens, imageMaxPixels: f.imageMaxPixels }, log);
+            // On a terminal the answer streams (control bytes escaped); into a pipe or file it is
+            // written whole at the end, so an interrupted run leaves nothing half-written there.
+            const stream = Boolean(process.stdout.isTTY) && !f.json;
+            let streamed = "";
             try {
                 const image = await runtime.media.image(imagePath);
-                if (image.scaledFrom) log(`image scaled from ${image.scaledFrom.width}x${image.scaledFrom.height} (${image.scaledFrom.tokens} image tokens) to ${image.image.width}x${image.image.height} (${image.tokens}) to fit --image-max-pixels ${f.imageMaxPixels}${f.maxImageTokens ? ` / --max-image-tokens ${f.maxImageTokens}` : ""}`);
+                const { width, height, sourceWidth, sourceHeight } = image.image;
+                if (image.scaledFrom) log(`image scaled from ${sourceWidth}x${sourceHeight} (${image.scaledFrom.tokens} image tokens) to ${width}x${height} (${image.tokens} image tokens) to fit --image-max-pixels ${f.imageMaxPixels}${f.maxImageTokens ? ` / --max-image-tokens ${f.maxImageTokens}` : ""}`);
                 const r = await withInterrupt((signal) => runtime.oneShot({ text: f.prompt, media: [image.part] }, {
                     maxTokens: f.maxTokens, sampling: runtime.sampling({ temperature: f.temp, seed: f.seed ?? 0 }), enableThinking: f.think, signal,
-                    onPiece: (p) => { if (p.kind === "content" && !f.json) process.stdout.write(p.text); },
+                    onPiece: (p) => { if (p.kind === "content" && stream && p.text) { streamed += p.text; process.stdout.write(escapeControls(p.text)); } },
                 }));
                 if (f.json) {
                     process.stdout.write(`${JSON.stringify({
                         content: r.content, reasoning: r.reasoning,
-                        image: { width: image.image.width, height: image.image.height, format: image.image.format, tokens: image.tokens, source: { width: image.image.sourceWidth, height: image.image.sourceHeight } },
+                        // What the model saw: the evaluated size and its image tokens; source: the file's own size.
+                        image: { width, height, format: image.image.format, tokens: image.tokens, source: { width: sourceWidth, height: sourceHeight } },
                         stats: { promptTokens: r.stats.promptTokens, answerTokens: r.stats.tokens.length, ttftMs: r.stats.ttftMs, decodeMs: r.stats.decodeMs, reason: r.stats.reason },
                     })}\n`);
+                } else if (r.content.trim()) {
+                    process.stdout.write(stream ? "\n" : `${r.content}\n`);
                 } else {
-                    process.stdout.write("\n");
+                    // The demo model's answers can be all special tokens, which detokenize to nothing.
+                    if (streamed) process.stdout.write("\n");
+                    const n = r.stats.tokens.length;
+                    log(`(the answer is empty: ${n} token${n === 1 ? "" : "s"}, ${r.reasoning.trim() ? "all of it thinking" : "none of them text"}; it ended at ${ENDED[r.stats.reason] ?? r.stats.reason})`);
                 }
+            } catch (e) {
+                if (streamed && !streamed.endsWith("\n")) process.stdout.write("\n"); // the error line starts on a line of its own
+                throw e;
             } finally {
                 await runtime.dispose();
             }

@@ -8,9 +8,11 @@ import { DEFAULT_QUESTION } from "../../engine/media-policy.js";
 import { addModelOptions, openRuntime, speechModelFromFlags, type ModelFlags } from "../model-options.js";
 import { numberOption } from "../parse.js";
 import { withInterrupt } from "../interrupt.js";
+import { escapeControls } from "../terminal-text.js";
+import { setLibraryLogs } from "../../engine/library-log.js";
 
 interface Flags extends ModelFlags {
-    prompt?: string; asrModel?: string; asrMmproj?: string; mmproj?: string; json?: boolean; temp: number; maxTokens: number;
+    prompt?: string; asrModel?: string; asrMmproj?: string; mmproj?: string; json?: boolean; temp: number; maxTokens: number; verbose?: boolean;
 }
 
 export function transcribeCommand(): Command {
@@ -23,7 +25,9 @@ export function transcribeCommand(): Command {
         .option("--temp <t>", "temperature (0: greedy)", numberOption("--temp"), 0)
         .option("-n, --max-tokens <n>", "longest answer, in tokens", numberOption("--max-tokens", { integer: true, positive: true }), 512)
         .option("--json", "print {transcript, answer, seconds, stats} as JSON")
+        .option("--verbose", "show llama.cpp's, libmtmd's and node-llama-cpp's own log lines")
         .action(async (audioPath: string, f: Flags) => {
+            setLibraryLogs(f.verbose ? "verbose" : "quiet");
             const log = (line: string) => process.stderr.write(`${line}\n`);
             const encoderCaps = f.mmproj ? await readMmproj(f.mmproj, "audio encoder") : undefined;
             const speech = encoderCaps?.audio ? undefined : await speechModelFromFlags(f, log);
@@ -34,7 +38,6 @@ export function transcribeCommand(): Command {
             try {
                 const out = await withInterrupt(async (signal) => {
                     const audio = await runtime.media.audio(audioPath, signal);
-                    if (audio.transcript !== undefined && !f.json) process.stdout.write(`transcript: ${audio.transcript}\n`);
                     const question = f.prompt ?? DEFAULT_QUESTION.audio;
                     const turn = audio.part.type === "text" ? { text: audio.part.text + question } : { text: question, media: [audio.part] };
                     const r = await runtime.oneShot(turn, { maxTokens: f.maxTokens, sampling: runtime.sampling({ temperature: f.temp, seed: 0 }), signal });
@@ -47,8 +50,10 @@ export function transcribeCommand(): Command {
                         },
                     };
                 });
+                // Written once both are done: an interrupted run prints nothing but the interruption.
+                const shown = (t: string) => (process.stdout.isTTY ? escapeControls(t) : t);
                 if (f.json) process.stdout.write(`${JSON.stringify(out)}\n`);
-                else process.stdout.write(`answer: ${out.answer}\n`);
+                else process.stdout.write(`${out.transcript !== undefined ? `transcript: ${shown(out.transcript)}\n` : ""}answer: ${shown(out.answer)}\n`);
             } finally {
                 await runtime.dispose();
             }

@@ -33,9 +33,10 @@ export function contextSettings(partial: Partial<ContextSettings> = {}): Context
 }
 
 /**
- * What --flash-attn auto means on `backend`. Off on Vulkan: there, ggml's flash-attention path
- * crashed Mesa's lavapipe (SIGSEGV in its worker thread) in the image turn of a continued chat, 5 of
- * 11 runs, and never with it off (14 runs); the cause is not found (docs/architecture.md). `on` is kept.
+ * What --flash-attn auto means for the text model on `backend`. Off on Vulkan: there, the text model's
+ * flash attention crashed Mesa's lavapipe (SIGSEGV in its worker thread) in the image turn of a
+ * continued chat, 5 of 11 runs, never with it off (14 runs) nor with the encoder's alone on; the cause
+ * is not found (docs/architecture.md). `on` is kept.
  */
 export function flashAttentionFor(backend: string, mode: ContextSettings["flashAttention"]): ContextSettings["flashAttention"] {
     return mode === "auto" && backend === "vulkan" ? "off" : mode;

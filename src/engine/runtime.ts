@@ -98,7 +98,7 @@ export class Runtime {
         try {
             const chosen = o.context?.contextSize === undefined ? await defaultContextSize(loaded, o.slots ?? 1) : undefined;
             const settings = contextSettings({ ...o.context, contextSize: chosen?.size ?? o.context?.contextSize, sequences: o.slots ?? 1 });
-            settings.flashAttention = flashAttentionFor(loaded.backend, settings.flashAttention);
+            settings.flashAttention = flashAttentionFor(loaded.backend, settings.flashAttention); // the text model's; the encoder keeps the mode asked for
             rt = new Runtime(loaded, settings, o);
             if (chosen) rt.contextNote = chosen.why;
         } catch (e) {
@@ -128,7 +128,7 @@ export class Runtime {
         this.imageMaxTokens = maxImageTokens;
         if (o.mmproj) {
             const mmproj = o.mmproj;
-            this.encoder = lazyEncoder(() => openEncoder(loaded, mmproj, this.threads, settings.flashAttention, undefined, maxImageTokens), {
+            this.encoder = lazyEncoder(() => openEncoder(loaded, mmproj, this.threads, o.context?.flashAttention ?? "auto", undefined, maxImageTokens), {
                 idleSeconds: o.idleSeconds, onChange: (e) => o.onResource?.("encoder", e),
             });
         }

@@ -47,7 +47,7 @@ export function benchCommand(): Command {
             if (f.image && !encoder.encoderCaps?.vision) throw new UserError("--image needs a vision encoder: give --mmproj");
             // Room for a system prompt, two screenshots and the answers besides llama-bench's prompt.
             const ctxSize = Math.max(benchContextSize(o), f.image ? 16384 : 0);
-            const runtime = await openRuntime({ ...f, ctxSize }, { ...encoder, imageMaxPixels: f.imageMaxPixels }, log);
+            const runtime = await openRuntime({ ...f, ctxSize }, { ...encoder, imageMaxPixels: f.imageMaxPixels }, log, {}, null); // bench decodes greedily: no sampling line
             const loaded = runtime.loaded;
             let result: BenchResult;
             let image: ImageBenchResult | undefined;

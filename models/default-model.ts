@@ -39,6 +39,6 @@ export async function defaultModel(): Promise<{ text: string; vision: string }> 
 
 /** A tiny random-weight GLM-ASR (GlmasrModel) pair: llama text GGUF + glma audio mmproj. */
 export async function defaultAsrModel(): Promise<{ text: string; audio: string }> {
-    const { text, mmproj } = await demoPair("demo-asr-v1", "autoglm-demo-asr-random", "glmasr", "audio");
+    const { text, mmproj } = await demoPair("demo-asr-v2", "autoglm-demo-asr-random", "glmasr", "audio");
     return { text, audio: mmproj };
 }

@@ -1,6 +1,8 @@
-# Runs llama.cpp's own convert_hf_to_gguf.py (the bundled source, with its gguf-py) on a checkpoint
-# folder, for test/convert-reference.test.ts. Usage:
-#   python3 llama-convert.py <llama.cpp source> <checkpoint> <convert_hf_to_gguf.py arguments...>
+# Runs llama.cpp's own convert_hf_to_gguf.py (the bundled source, with its gguf-py), for
+# test/convert-reference.test.ts. Usage:
+#   python3 llama-convert.py <llama.cpp source> <jobs.json>
+# jobs.json holds a list of convert_hf_to_gguf.py argument lists, run one after the other in this one
+# process (torch is imported once).
 #
 # The Python `transformers` package is not installable on the test machines, so this installs a
 # stand-in module with exactly what the converter touches for autoglm's three architectures:
@@ -17,7 +19,7 @@ import sys
 import types
 from pathlib import Path
 
-llama_src, _checkpoint, *args = sys.argv[1:]
+llama_src, jobs_file = sys.argv[1:]
 
 
 class AddedToken:
@@ -81,5 +83,6 @@ base.TextModel.get_vocab_base_pre = lambda self, tokenizer: "glm4"
 
 import convert_hf_to_gguf  # noqa: E402
 
-sys.argv = ["convert_hf_to_gguf.py", _checkpoint, *args]
-convert_hf_to_gguf.main()
+for args in json.loads(Path(jobs_file).read_text(encoding="utf-8")):
+    sys.argv = ["convert_hf_to_gguf.py", *args]
+    convert_hf_to_gguf.main()

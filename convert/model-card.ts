@@ -161,12 +161,26 @@ function roundHalfEven(x: number): number {
     return Math.abs(x % 1) === 0.5 && r % 2 !== 0 ? r - 1 : r;
 }
 
+/**
+ * Python's f"{x:.{d}f}": the exact binary value rounded half to even (JS's toFixed rounds an exact
+ * tie such as 24.5 up). toPrecision(100) spells out every digit of the doubles involved here.
+ */
+function pyFixed(x: number, d: number): string {
+    const exact = x.toPrecision(100);
+    const [int, frac = ""] = exact.split(".");
+    const kept = frac.slice(0, d), rest = frac.slice(d);
+    const tie = /^50*$/.test(rest), up = rest > "5" && !tie ? true : tie ? Number((d ? kept : int).slice(-1)) % 2 === 1 : false;
+    if (!up) return d ? `${int}.${kept}` : int;
+    const digits = (BigInt(int + kept) + 1n).toString().padStart(int.length + d, "0");
+    return d ? `${digits.slice(0, digits.length - d)}.${digits.slice(digits.length - d)}` : digits;
+}
+
 /** utility.py's size_label for a model without experts: 1.5B, 24M, 0.50K. */
 export function sizeLabel(totalParams: number): string {
     const [scaled, suffix] = totalParams > 1e12 ? [totalParams * 1e-12, "T"] : totalParams > 1e9 ? [totalParams * 1e-9, "B"]
         : totalParams > 1e6 ? [totalParams * 1e-6, "M"] : [totalParams * 1e-3, "K"];
     const digits = String(roundHalfEven(scaled)).replace(/^0+/, "").length;
-    return `${scaled.toFixed(Math.max(2 - digits, 0))}${suffix}`;
+    return `${pyFixed(scaled, Math.max(2 - digits, 0))}${suffix}`;
 }
 
 async function readGenerationConfig(dir: string): Promise<Json> {

@@ -7,6 +7,7 @@ import { dirname, join, resolve } from "node:path";
 import { TYPE_NAMES } from "../src/core/gguf/constants.js";
 import { UserError } from "../src/core/errors.js";
 import { openHfModel } from "./hf-model.js";
+import { parameterCount, readModelCard, withModelCard } from "./model-card.js";
 import { EncodePool } from "./quant/pool.js";
 import type { OutputRole, OutputTypes } from "./arch/types.js";
 import { prepareGguf, sourceBytesOf, writeGguf, type GgufPlan } from "./write-gguf.js";
@@ -55,7 +56,11 @@ export async function convertModel(opts: ConvertOptions): Promise<{ architecture
     const { model, converter } = await openHfModel(opts.dir);
     const pool = new EncodePool(opts.threads);
     try {
-        const planned = await converter.plan(model, opts.types);
+        const planned = [];
+        for (const p of await converter.plan(model, opts.types)) {
+            const card = await readModelCard(model.dir, model.config, model.name, parameterCount(p.tensors));
+            planned.push({ ...p, metadata: withModelCard(p.metadata, card) });
+        }
         const outDir = opts.outDir ?? opts.dir;
         await ensureDir(outDir);
         const plans: (GgufPlan & { role: OutputRole; type: string })[] = planned.map((p) => {

@@ -166,6 +166,6 @@ describe("glm4 and glmasr", () => {
         expect(m.get("v.boi")).toMatchObject({ shape: [128], type: "f32" });
         expect(m.get("mm.a.mlp.1.weight")).toMatchObject({ shape: [256, 256], type: "f16" });
         expect([...m.keys()].some((n) => n.includes("proj.") && n.startsWith("audio"))).toBe(false);
-        expect(a.tensors.length).toBe(4 + 1 + 2 * 15 + 2 + 4 + 2);
+        expect(a.tensors.length).toBe(4 + 1 + 3 * 15 + 2 + 4 + 2); // 3 encoder layers
     });
 });

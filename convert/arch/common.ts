@@ -1,5 +1,6 @@
-// Pieces every architecture's plan shares: general.* keys and turning resolved names into
-// tensor plans with the right shapes, sources and types.
+// Pieces every architecture's plan shares: the general.* keys of the file's kind (the model-card
+// keys are added by the pipeline, convert/model-card.ts) and turning resolved names into tensor
+// plans with the right shapes, sources and types.
 
 import { GGML_QUANT_VERSION, GgmlType, type FileType } from "../../src/core/gguf/constants.js";
 import { Metadata } from "../../src/core/gguf/metadata.js";
@@ -11,11 +12,10 @@ import type { TensorPlan } from "../write-gguf.js";
 import type { HfModel } from "./types.js";
 import type { ResolvedName } from "./name-table.js";
 
-export function generalMetadata(arch: string, model: HfModel, kind: "model" | "mmproj", fileType: FileType): Metadata {
+export function generalMetadata(arch: string, kind: "model" | "mmproj", fileType: FileType): Metadata {
     return new Metadata()
         .str("general.architecture", arch)
         .str("general.type", kind)
-        .str("general.name", model.name)
         .u32("general.file_type", fileType)
         .u32("general.quantization_version", GGML_QUANT_VERSION);
 }

@@ -51,7 +51,7 @@ export async function planGlm4Text(model: HfModel, out: OutType): Promise<Planne
     if (rotaryDim % 2 !== 0) throw new UserError(`rotary dimension ${rotaryDim} is odd`);
     const mrope = rope.mropeSection !== undefined;
 
-    const meta = generalMetadata("glm4", model, "model", fileTypeOf(out));
+    const meta = generalMetadata("glm4", "model", fileTypeOf(out));
     meta.u32("glm4.block_count", layers)
         .u32("glm4.context_length", requireNumber(h, "context length", "max_position_embeddings", "n_ctx", "n_positions", "max_length", "max_sequence_length", "model_max_length"))
         .u32("glm4.embedding_length", hidden)

@@ -66,7 +66,7 @@ async function planVision(model: HfModel, type: GgmlType): Promise<PlannedFile> 
     if (!v || typeof v !== "object") throw new UserError("config.json has no vision_config");
     const text = textHparams(model.config);
     const depth = requireNumber(v, "vision depth", "depth", "num_hidden_layers");
-    const meta = generalMetadata("clip", model, "mmproj", fileTypeFor(type))
+    const meta = generalMetadata("clip", "mmproj", fileTypeFor(type))
         .bool("clip.has_vision_encoder", true)
         .u32("clip.vision.projection_dim", requireNumber(text, "text hidden size", "hidden_size"))
         .u32("clip.vision.image_size", requireNumber(v, "vision image_size", "image_size"))

@@ -82,7 +82,7 @@ async function planText(model: HfModel, out: OutType): Promise<PlannedFile> {
     const vocabSize = requireNumber(h, "vocab_size", "vocab_size");
     const rope = ropeParams(h);
 
-    const meta = generalMetadata("llama", model, "model", fileTypeOf(out))
+    const meta = generalMetadata("llama", "model", fileTypeOf(out))
         .u32("llama.vocab_size", vocabSize)
         .u32("llama.block_count", layers)
         .u32("llama.context_length", requireNumber(h, "context length", "max_position_embeddings"))
@@ -108,7 +108,7 @@ async function planAudio(model: HfModel, type: GgmlType): Promise<PlannedFile> {
     if (!w || typeof w !== "object") throw new UserError("config.json has no whisper_config (the GLM-ASR audio encoder settings)");
     const lm = lmConfig(model.config);
     const layers = requireNumber(w, "audio encoder layer count", "encoder_layers", "num_hidden_layers");
-    const meta = generalMetadata("clip", model, "mmproj", fileTypeFor(type))
+    const meta = generalMetadata("clip", "mmproj", fileTypeFor(type))
         .bool("clip.has_audio_encoder", true)
         .u32("clip.audio.projection_dim", requireNumber(lm, "language model hidden size", "hidden_size"))
         .u32("clip.audio.embedding_length", requireNumber(w, "audio d_model", "d_model", "hidden_size"))

@@ -11,7 +11,7 @@ import type { TensorPlan } from "../write-gguf.js";
 /** A Hugging Face checkpoint folder, opened. */
 export interface HfModel {
     dir: string;
-    /** A short name for the model (folder name), used in file names and general.name. */
+    /** The folder name: output file names, and the last resort of the general.name heuristics (model-card.ts). */
     name: string;
     config: Json;
     checkpoint: SafetensorsCheckpoint;

@@ -26,6 +26,8 @@ export interface SyntheticOptions {
     /** glm4v only: transformers generation of the config/weight-name layout. */
     layout?: "5.x" | "4.5x";
     shardBytes?: number;
+    /** Fields merged over the architecture's generation_config.json (the demo model's sampler). */
+    generation?: Record<string, unknown>;
 }
 
 export function describeCheckpoint(o: SyntheticOptions): SyntheticCheckpoint {
@@ -75,7 +77,7 @@ export async function generateCheckpoint(dir: string, o: SyntheticOptions): Prom
     await mkdir(dir, { recursive: true });
     const json = (name: string, v: unknown) => writeFile(join(dir, name), `${JSON.stringify(v, null, 2)}\n`);
     await json("config.json", ckpt.config);
-    await json("generation_config.json", ckpt.generationConfig);
+    await json("generation_config.json", { ...ckpt.generationConfig, ...o.generation });
     await json("tokenizer.json", tokenizerJson(ckpt.tokenizer));
     await json("tokenizer_config.json", tokenizerConfig(ckpt.tokenizer, ckpt.modelMaxLength, ckpt.chatTemplateFile ? undefined : ckpt.chatTemplate));
     const files = ["config.json", "generation_config.json", "tokenizer.json", "tokenizer_config.json"];

@@ -11,8 +11,10 @@ export interface GlmasrShape {
 
 export const GLMASR_SHAPES: Record<"tiny" | "full", GlmasrShape> = {
     // clip.cpp always encodes 3000-frame windows, so the position table keeps its 1500 rows even when tiny.
+    // Three audio layers: llama.cpp's converter maps the adapter's linear_1/linear_2 through its
+    // per-block name table, so it refuses an encoder of fewer than 3 blocks.
     tiny: {
-        audio: { dModel: 64, layers: 2, heads: 2, ffn: 128, mels: 128, positions: 1500 }, mergeFactor: 4,
+        audio: { dModel: 64, layers: 3, heads: 2, ffn: 128, mels: 128, positions: 1500 }, mergeFactor: 4,
         lm: { hidden: 128, layers: 2, heads: 4, kvHeads: 2, headDim: 32, ffn: 256, vocab: 640, context: 4096 },
     },
     full: {
@@ -44,8 +46,8 @@ export function glmasrCheckpoint(s: GlmasrShape, tiny: boolean): SyntheticCheckp
     }
     tensors.push(
         tensor("audio_encoder.layer_norm.weight", a.dModel), tensor("audio_encoder.layer_norm.bias", a.dModel),
-        // Present in the real checkpoint but unused by the model: the converter must drop it.
-        tensor("audio_encoder.proj.weight", lm.hidden, a.dModel), tensor("audio_encoder.proj.bias", lm.hidden),
+        // No audio_encoder.proj.*: the remote code's AudioMLPAdapter has whisper, layer_norm, adapting and
+        // audio_bos_eos_token only, and llama.cpp's converter cannot map a proj tensor.
         tensor("audio_encoder.adapting.0.weight", 2 * lm.hidden, a.dModel * s.mergeFactor), tensor("audio_encoder.adapting.0.bias", 2 * lm.hidden),
         tensor("audio_encoder.adapting.2.weight", lm.hidden, 2 * lm.hidden), tensor("audio_encoder.adapting.2.bias", lm.hidden),
         tensor("audio_encoder.audio_bos_eos_token.weight", 2, lm.hidden),

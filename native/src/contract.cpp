@@ -135,6 +135,7 @@ GenerationRequest request(Napi::Env env, const Napi::Value & value) {
     req.ignoreEog = boolOr(env, o, "ignoreEog", false);
     if (!absent(o.Get("stopTokens"))) req.stopTokens = tokens(env, o.Get("stopTokens"), "stopTokens");
     req.sampling = sampling(env, o.Get("sampling"));
+    if (!absent(o.Get("penaltyHistory"))) req.sampling.history = tokens(env, o.Get("penaltyHistory"), "penaltyHistory");
     return req;
 }
 

@@ -14,7 +14,11 @@ llama_sampler * buildSampler(const llama_vocab * vocab, const SamplingOptions & 
         llama_sampler_chain_add(chain, grammar);
     }
     if (s.repeatPenalty != 1.0f || s.frequencyPenalty != 0.0f || s.presencePenalty != 0.0f) {
-        llama_sampler_chain_add(chain, llama_sampler_init_penalties(llama_vocab_n_tokens(vocab), s.penaltyLastN, s.repeatPenalty, s.frequencyPenalty, s.presencePenalty));
+        llama_sampler * penalties = llama_sampler_init_penalties(llama_vocab_n_tokens(vocab), s.penaltyLastN, s.repeatPenalty, s.frequencyPenalty, s.presencePenalty);
+        // Only the last penaltyLastN tokens count (the sampler keeps a ring of that size).
+        size_t from = s.penaltyLastN >= 0 && s.history.size() > (size_t) s.penaltyLastN ? s.history.size() - s.penaltyLastN : 0;
+        for (size_t i = from; i < s.history.size(); i++) llama_sampler_accept(penalties, s.history[i]);
+        llama_sampler_chain_add(chain, penalties);
     }
     if (s.temperature <= 0.0f) {
         llama_sampler_chain_add(chain, llama_sampler_init_greedy());

@@ -2,6 +2,7 @@
 #pragma once
 #include <cstdint>
 #include <string>
+#include <vector>
 #include "llama.h"
 
 struct SamplingOptions {
@@ -15,6 +16,9 @@ struct SamplingOptions {
     int32_t penaltyLastN = 64;
     uint32_t seed = LLAMA_DEFAULT_SEED;
     std::string grammar;      // GBNF; empty: none
+    // The prompt's text tokens, cached prefix included: the penalties see them before the first
+    // sample, as llama.cpp's completion and server accept every prompt token into their sampler.
+    std::vector<llama_token> history;
 };
 
 /** The chain, or nullptr with `error` set (an invalid grammar, for one). */

@@ -1,5 +1,5 @@
-// Flags every model-running command shares, and opening a runtime over them with a spinner and
-// one status line (model, backend, devices, load time, memory).
+// Flags every model-running command shares, and opening a runtime over them with a spinner, one
+// status line (model, backend, devices, load time, memory) and the sampling settings in effect.
 
 import { Command, Option } from "commander";
 import { defaultAsrModel, defaultModel, DEFAULT_ASR_NOTE, DEFAULT_MODEL_NOTE } from "../../models/default-model.js";
@@ -7,6 +7,8 @@ import { contextSettings, type ContextSettings } from "../engine/context.js";
 import { readMmproj, type EncoderCaps } from "../engine/encoders.js";
 import { checkGguf, type GpuChoice, type GpuLayers, type LoadedModel } from "../engine/model.js";
 import { Runtime, type RuntimeOptions } from "../engine/runtime.js";
+import type { SamplingOptions } from "../engine/native.js";
+import { samplingLines } from "../engine/sampling-defaults.js";
 import { UserError } from "../core/errors.js";
 import { formatBytes, formatDuration } from "./format.js";
 import { gpuLayersOption, numberOption } from "./parse.js";
@@ -62,7 +64,7 @@ export async function statusLine(loaded: LoadedModel): Promise<string> {
 }
 
 /** Opens a runtime over the flags' model (with a spinner on a terminal) and logs its status line. */
-export async function openRuntime(f: ModelFlags, o: Omit<RuntimeOptions, "model" | "load" | "context">, log: (line: string) => void): Promise<Runtime> {
+export async function openRuntime(f: ModelFlags, o: Omit<RuntimeOptions, "model" | "load" | "context">, log: (line: string) => void, given: Partial<SamplingOptions> = {}, samplingTitle?: string | null): Promise<Runtime> {
     const settings = settingsFrom(f);
     const path = await modelPath(f, log);
     const { default: ora } = await import("ora"); // loaded when a model is, so --help stays light
@@ -75,6 +77,7 @@ export async function openRuntime(f: ModelFlags, o: Omit<RuntimeOptions, "model"
         const runtime = await withInterrupt((signal) => Runtime.open({ ...o, model: path, load: { gpu: f.gpu, gpuLayers: f.gpuLayers, signal }, context: settings }));
         spinner.stop();
         log(await statusLine(runtime.loaded));
+        if (samplingTitle !== null) for (const line of samplingLines(runtime.samplingDefaults, given, samplingTitle)) log(line);
         return runtime;
     } catch (e) {
         spinner.stop();

@@ -2,6 +2,7 @@
 // once; the native addon then builds contexts over that same llama_model.
 
 import type { Llama, LlamaModel } from "node-llama-cpp";
+import type { Metadata } from "../core/gguf/metadata.js";
 import { readGguf } from "../core/gguf/reader.js";
 import { UserError } from "../core/errors.js";
 import { checkGgufPath } from "../core/gguf-path.js";
@@ -42,18 +43,20 @@ export interface LoadedModel {
     /** The GGUF's general.architecture. */
     architecture: string;
     vocabSize: number;
+    /** The GGUF's metadata, as read before loading (general.sampling.*, ...). */
+    metadata: Metadata;
     dispose(): Promise<void>;
 }
 
 /** Checks that `path` is a readable GGUF language model before llama.cpp sees it (clear errors, no crash). */
-export async function checkGguf(path: string): Promise<{ architecture: string; vocabSize: number }> {
+export async function checkGguf(path: string): Promise<{ architecture: string; vocabSize: number; metadata: Metadata }> {
     checkGgufPath(path, "model file");
     const g = await readGguf(path);
     const arch = g.metadata.value("general.architecture");
     if (arch === "clip") throw new UserError(`${path} is an mmproj (vision/audio encoder) file, not a language model; pass it with --mmproj`);
     const tokens = g.metadata.value("tokenizer.ggml.tokens");
     if (!Array.isArray(tokens)) throw new UserError(`${path} has no tokenizer (tokenizer.ggml.tokens): not a model autoglm can chat with`);
-    return { architecture: String(arch ?? "unknown"), vocabSize: tokens.length };
+    return { architecture: String(arch ?? "unknown"), vocabSize: tokens.length, metadata: g.metadata };
 }
 
 /**
@@ -75,7 +78,7 @@ export async function openBackend(gpu: GpuChoice): Promise<Llama> {
 }
 
 export async function loadModel(path: string, opts: LoadOptions = {}): Promise<LoadedModel> {
-    const { architecture, vocabSize } = await checkGguf(path);
+    const { architecture, vocabSize, metadata } = await checkGguf(path);
     const started = performance.now();
     const gpu = opts.gpu ?? "auto";
     const signal = opts.signal;
@@ -107,7 +110,7 @@ export async function loadModel(path: string, opts: LoadOptions = {}): Promise<L
     const addon = nativeAddon(llama.gpu);
     const devices = llama.gpu ? await llama.getGpuDeviceNames().catch(() => [] as string[]) : [];
     return {
-        path, llama, model, addon, architecture, vocabSize, devices,
+        path, llama, model, addon, architecture, vocabSize, metadata, devices,
         loadMs: performance.now() - started,
         // A GPU backend that offloaded nothing is a CPU run, and is called one.
         backend: llama.gpu && model.gpuLayers > 0 ? llama.gpu : "cpu",

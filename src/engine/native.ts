@@ -60,6 +60,8 @@ export interface NativeMedia {
 export interface GenerateRequest {
     seq: number; startPos: number; prompt: Array<Int32Array | unknown>; maxTokens: number;
     ignoreEog?: boolean; stopTokens?: Int32Array; sampling?: SamplingOptions;
+    /** The prompt's text tokens, cached prefix included, for the repeat penalties (llama.cpp accepts them too). */
+    penaltyHistory?: Int32Array;
 }
 
 export interface NativeContext {

@@ -18,15 +18,14 @@ import { imageTokens } from "../media/image.js";
 import { loadModel, type LoadedModel, type LoadOptions } from "./model.js";
 import type { MediaChunk, MediaItem, NativeContext, NativeMedia, SamplingOptions } from "./native.js";
 import { ContextOverflowError, promptItems, Sequence, type GenerateStats, type PromptItem } from "./sequence.js";
+import { LLAMA_CPP_SAMPLING, modelSampling, type ModelSampling } from "./sampling-defaults.js";
 import { SlotPool, type Slot } from "./slots.js";
 import { SpeechModel } from "./speech.js";
 import { StopStringFilter } from "./stop-strings.js";
 import { ThinkingSplitter, type Piece } from "./thinking.js";
 
-/** llama-server's sampling defaults: what a request or a chat gets for every field it leaves out. */
-export const SAMPLING_DEFAULTS: Required<Omit<SamplingOptions, "grammar" | "seed" | "penaltyLastN">> = {
-    temperature: 0.8, topK: 40, topP: 0.95, minP: 0.05, repeatPenalty: 1, frequencyPenalty: 0, presencePenalty: 0,
-};
+/** llama.cpp's sampling defaults; a model's general.sampling.* keys override them (Runtime.samplingDefaults). */
+export const SAMPLING_DEFAULTS = LLAMA_CPP_SAMPLING;
 
 /** Open-AutoGLM's max_pixels for vLLM: a 1440x3200 screenshot keeps about 5,800 image tokens. */
 export const IMAGE_MAX_PIXELS = 5_000_000;
@@ -88,6 +87,9 @@ export class Runtime {
     /** Most image tokens one image becomes (the pixel budget in the encoder's token size). */
     readonly imageMaxTokens?: number;
 
+    /** The sampling defaults in effect: llama.cpp's, overridden by the model's general.sampling.* keys. */
+    readonly samplingDefaults: ModelSampling;
+
     /** How the context size was chosen (for the start-up line). */
     contextNote = "--ctx-size";
 
@@ -115,6 +117,7 @@ export class Runtime {
 
     private constructor(readonly loaded: LoadedModel, settings: ContextSettings, o: RuntimeOptions) {
         this.settings = settings;
+        this.samplingDefaults = modelSampling(loaded.metadata);
         this.threads = threadBudget(settings.threads, settings.threadsBatch);
         this.ctx = createContext(loaded, settings);
         const slots = Array.from({ length: settings.sequences }, (_, id) => ({ id, sequence: new Sequence(this.ctx, id, settings.sequences > 1), busy: false }));
@@ -156,7 +159,7 @@ export class Runtime {
     /** The sampler for the fields a caller gave, the defaults for the rest. */
     sampling(given: SamplingOptions = {}): SamplingOptions {
         const set = Object.fromEntries(Object.entries(given).filter(([, v]) => v !== undefined && v !== null));
-        return { ...SAMPLING_DEFAULTS, seed: Math.floor(Math.random() * 2 ** 31), ...set };
+        return { ...this.samplingDefaults.defaults, seed: Math.floor(Math.random() * 2 ** 31), ...set };
     }
 
     /** The prompt text `messages` render to, media as libmtmd markers. */

@@ -148,6 +148,7 @@ export class Sequence {
         const job = this.ctx.submit({
             seq: this.seq, startPos: commonPos, prompt: nativePieces(fresh), maxTokens, ignoreEog: opts.ignoreEog,
             stopTokens: opts.stopTokens ? Int32Array.from(opts.stopTokens) : undefined, sampling: opts.sampling,
+            penaltyHistory: penaltyHistory(prompt, opts.sampling),
         }, opts.onToken);
         opts.onSubmit?.(job.id);
         const onAbort = () => this.ctx.cancel(job.id);
@@ -219,4 +220,17 @@ function nativePieces(items: readonly PromptItem[]): Array<Int32Array | unknown>
     }
     if (run.length) out.push(Int32Array.from(run));
     return out;
+}
+
+/**
+ * The prompt's text tokens (media left out, as llama-server skips them), when a repeat penalty is
+ * on: llama.cpp's completion and server accept every prompt token into the sampler before the first
+ * sample, so the penalty already covers the prompt's last penaltyLastN tokens.
+ */
+function penaltyHistory(prompt: readonly PromptItem[], s: SamplingOptions | undefined): Int32Array | undefined {
+    const on = s && ((s.repeatPenalty ?? 1) !== 1 || (s.frequencyPenalty ?? 0) !== 0 || (s.presencePenalty ?? 0) !== 0);
+    if (!on) return undefined;
+    const text = prompt.filter((i): i is number => typeof i === "number");
+    const n = s.penaltyLastN ?? 64;
+    return Int32Array.from(n >= 0 ? text.slice(Math.max(0, text.length - n)) : text);
 }

@@ -218,7 +218,7 @@ export function buildApp(opts: ServerOptions): { app: FastifyInstance; attach(b:
         return reply.type("text/plain; version=0.0.4").send(metrics.render({ busySlots: pool?.busy ?? 0, slots: pool?.slots.length ?? 0, queued: pool?.queued ?? 0, speechModelsOpened: b?.runtime.speech?.opened ?? 0 }));
     });
 
-    /** Sampling, limits and stop strings from the OpenAI fields (llama-server's defaults where absent). */
+    /** Sampling, limits and stop strings from the OpenAI fields (the model's defaults where absent, as llama-server). */
     const turnOptions = (body: SamplingBody, grammar: string | undefined): TurnOptions => {
         const sampling = ready().runtime.sampling({
             temperature: body.temperature ?? undefined, topK: body.top_k ?? undefined, topP: body.top_p ?? undefined, minP: body.min_p ?? undefined,

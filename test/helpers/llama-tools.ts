@@ -14,3 +14,8 @@ export function llamaToolsDir(): string {
     return cached;
 }
 
+
+/** The bundled llama.cpp source (convert_hf_to_gguf.py, gguf-py), as scripts/llama-source.sh prints it. */
+export function llamaSourceDir(): string {
+    return execFileSync("bash", [join(ROOT, "scripts", "llama-source.sh")], { encoding: "utf8", stdio: ["ignore", "pipe", "inherit"] }).trim();
+}

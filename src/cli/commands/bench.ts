@@ -62,7 +62,7 @@ export function benchCommand(): Command {
             if (f.image && !encoder.encoderCaps?.vision) throw new UserError("--image needs a vision encoder: give --mmproj");
             // Room for a system prompt, two screenshots and the answers besides llama-bench's prompt.
             const ctxSize = Math.max(benchContextSize(o), f.image ? 16384 : 0);
-            const runtime = await openRuntime({ ...f, ctxSize }, { ...encoder, imageMaxPixels: f.imageMaxPixels }, log);
+            const runtime = await openRuntime({ ...f, ctxSize }, { ...encoder, imageMaxPixels: f.imageMaxPixels }, log, {}, null); // bench decodes greedily: no sampling line
             const loaded = runtime.loaded;
             const phase = new PhaseLine();
             const onPhase = (what: string, rep: number, of: number) => phase.update(`bench: ${what}${rep ? ` (repetition ${rep}/${of})` : ""}`);

@@ -18,7 +18,7 @@ import { setLibraryLogs } from "../../engine/library-log.js";
 import { addModelOptions, encoderFromFlags, openRuntime, speechModelFromFlags, type ModelFlags } from "../model-options.js";
 
 interface ChatFlags extends ModelFlags {
-    system?: string; think?: boolean; temp?: number; topK?: number; topP?: number; minP?: number; repeatPenalty?: number;
+    system?: string; think?: boolean; temp?: number; topK?: number; topP?: number; minP?: number; repeatPenalty?: number; repeatLastN?: number;
     seed?: number; maxTokens: number; ignoreEos?: boolean; stats?: boolean; hideThinking?: boolean;
     grammarFile?: string; jsonSchema?: string; json?: boolean; stop: string[];
     mmproj?: string; asrModel?: string; asrMmproj?: string; maxImageTokens?: number; imageMaxPixels: number; encoderIdleUnload?: number;
@@ -62,11 +62,12 @@ export function chatCommand(): Command {
         .option("--think", "let the model think first (GLM: enable_thinking)")
         .option("--no-think", "answer without thinking")
         .option("--hide-thinking", "do not print the model's thinking")
-        .option("--temp <t>", "temperature (0: greedy; default 0.8)", numberOption("--temp"))
-        .option("--top-k <k>", "top-k (0: off; default 40)", numberOption("--top-k", { integer: true }))
-        .option("--top-p <p>", "top-p (1: off; default 0.95)", numberOption("--top-p"))
-        .option("--min-p <p>", "min-p (0: off; default 0.05)", numberOption("--min-p"))
-        .option("--repeat-penalty <x>", "repeat penalty (1: off; default 1)", numberOption("--repeat-penalty"))
+        .option("--temp <t>", "temperature (0: greedy; default: the model's general.sampling.temp, else 0.8)", numberOption("--temp"))
+        .option("--top-k <k>", "top-k (0: off; default: the model's, else 40)", numberOption("--top-k", { integer: true }))
+        .option("--top-p <p>", "top-p (1: off; default: the model's, else 0.95)", numberOption("--top-p"))
+        .option("--min-p <p>", "min-p (0: off; default: the model's, else 0.05)", numberOption("--min-p"))
+        .option("--repeat-penalty <x>", "repeat penalty (1: off; default: the model's, else 1)", numberOption("--repeat-penalty"))
+        .option("--repeat-last-n <n>", "tokens the repeat penalty looks back over (0: off; default: the model's, else 64)", numberOption("--repeat-last-n", { integer: true }))
         .option("--seed <n>", "sampling seed (default: random)", numberOption("--seed", { integer: true }))
         .option("-n, --max-tokens <n>", "longest answer in tokens", numberOption("--max-tokens", { integer: true, positive: true }), 2048)
         .option("--ignore-eos", "keep generating past the end-of-answer token (up to --max-tokens)")
@@ -96,17 +97,18 @@ export function chatCommand(): Command {
                 const line = `[${what} ${e}${e === "loaded" ? "" : " after idle"} | RAM ${(process.memoryUsage().rss / 2 ** 20).toFixed(0)} MiB]`;
                 if (input) input.notify(line); else log(line);
             };
+            const given = { temperature: f.temp, topK: f.topK, topP: f.topP, minP: f.minP, repeatPenalty: f.repeatPenalty, penaltyLastN: f.repeatLastN };
             const runtime = await openRuntime(f, {
                 ...encoder, maxImageTokens: f.maxImageTokens, imageMaxPixels: f.imageMaxPixels, idleSeconds: f.encoderIdleUnload || undefined,
                 speech: () => speechModelFromFlags(f, log), onResource: note,
-            }, log);
+            }, log, given);
             let chat: ChatSession;
             try {
                 const grammar = f.grammarFile ? readGrammarFile(f.grammarFile) : f.jsonSchema ? await grammarFromJsonSchema(runtime.loaded.llama, f.jsonSchema) : undefined;
                 if (grammar) await validateGrammar(runtime.loaded.llama, grammar);
                 chat = new ChatSession(runtime, runtime.pool.slots[0]!, {
                     system: f.system, enableThinking: f.think, maxTokens: f.maxTokens, ignoreEog: f.ignoreEos, stopStrings: f.stop,
-                    sampling: runtime.sampling({ temperature: f.temp, topK: f.topK, topP: f.topP, minP: f.minP, repeatPenalty: f.repeatPenalty, seed: f.seed, grammar }),
+                    sampling: runtime.sampling({ ...given, seed: f.seed, grammar }),
                 });
             } catch (e) {
                 await runtime.dispose();

@@ -18,7 +18,7 @@ export function convertCommand(): Command {
         .description("convert a Hugging Face GLM checkpoint (safetensors) to GGUF: the text model plus vision/audio mmproj files")
         .argument("<hf-dir>", "checkpoint folder (config.json, *.safetensors, tokenizer.json)")
         .addOption(new Option("--outtype <type>", "text model type (quantized types use llama-quantize's per-tensor mixtures)").choices(OUT_TYPES).default("q4_0"))
-        .addOption(new Option("--mmproj-outtype <type>", "vision/audio encoder type").choices(["f16", "q8_0", "f32"]).default("f16"))
+        .addOption(new Option("--mmproj-outtype <type>", "vision/audio encoder type").choices(["f16", "bf16", "q8_0", "f32"]).default("f16"))
         .option("--out <dir>", "output folder (default: the checkpoint folder)")
         .option("--force", "overwrite existing output files")
         .option("--threads <n>", "encoder worker threads (default: one per core)", numberOption("--threads", { integer: true, positive: true }))

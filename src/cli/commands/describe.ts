@@ -35,7 +35,7 @@ export function describeCommand(): Command {
             if (f.model && !f.mmproj) throw new UserError("--mmproj is required with --model: give the vision encoder GGUF that belongs to the model");
             const encoder = await encoderFromFlags(f, "vision encoder");
             if (!encoder.encoderCaps?.vision) throw new UserError(`${encoder.mmproj} has no vision encoder`);
-            const runtime = await openRuntime(f, { ...encoder, maxImageTokens: f.maxImageTokens, imageMaxPixels: f.imageMaxPixels }, log);
+            const runtime = await openRuntime(f, { ...encoder, maxImageTokens: f.maxImageTokens, imageMaxPixels: f.imageMaxPixels }, log, { temperature: f.temp });
             // On a terminal the answer streams (control bytes escaped); into a pipe or file it is
             // written whole at the end, so an interrupted run leaves nothing half-written there.
             const stream = Boolean(process.stdout.isTTY) && !f.json;

@@ -4,6 +4,7 @@ import { Command } from "commander";
 import { ValueType } from "../../core/gguf/constants.js";
 import { readGguf, typeNameOf } from "../../core/gguf/reader.js";
 import { checkGgufPath } from "../../core/gguf-path.js";
+import { modelSampling, samplingLines } from "../../engine/sampling-defaults.js";
 import { formatBytes, table } from "../format.js";
 
 const LONG_ARRAY = 8;
@@ -32,9 +33,12 @@ export function infoCommand(): Command {
                     const raw = v.type === ValueType.ARRAY ? v.values : v.value;
                     metadata[k] = Array.isArray(raw) ? raw.map((x) => (typeof x === "bigint" ? Number(x) : x)) : typeof raw === "bigint" ? Number(raw) : raw;
                 }
+                const s = arch === "clip" ? undefined : modelSampling(g.metadata);
                 const out = {
                     file, version: g.version, architecture: arch, fileSize: g.fileSize, alignment: g.alignment,
                     metadata,
+                    // What autoglm's commands and llama.cpp's tools sample with when nothing is given.
+                    samplingDefaults: s && { ...s.defaults, fromModel: [...s.fromModel], notApplied: s.ignored },
                     tensors: g.tensors.map((t) => ({ name: t.name, shape: t.shape, type: typeNameOf(t.type), offset: t.offset, bytes: t.bytes })),
                 };
                 process.stdout.write(`${JSON.stringify(out, null, 2)}\n`);
@@ -48,6 +52,7 @@ export function infoCommand(): Command {
                 `size          ${formatBytes(g.fileSize)}`,
                 `tensors       ${g.tensors.length} (${(params / 1e6).toFixed(2)} M parameters)`,
                 "",
+                ...(arch === "clip" ? [] : [...samplingLines(modelSampling(g.metadata), {}, "sampling defaults"), ""]),
                 "metadata:",
                 ...[...g.metadata.entries].map(([k, v]) => `  ${k} = ${showValue(v.type === ValueType.ARRAY ? v.values : v.value)}`),
                 "",

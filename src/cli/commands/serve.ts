@@ -11,6 +11,7 @@ import { formatAccess, type LogFormat } from "../../server/access-log.js";
 import { formatBytes } from "../format.js";
 import { addModelOptions, encoderFromFlags, modelPath, settingsFrom, speechModelFromFlags, statusLine, type ModelFlags } from "../model-options.js";
 import { Runtime } from "../../engine/runtime.js";
+import { samplingLines } from "../../engine/sampling-defaults.js";
 import { numberOption } from "../parse.js";
 
 interface ServeFlags extends ModelFlags {
@@ -95,6 +96,7 @@ export function serveCommand(): Command {
                 throw e;
             }
             log(await statusLine(runtime.loaded));
+            for (const line of samplingLines(runtime.samplingDefaults, {}, "sampling defaults (a request's own fields win)")) log(line);
             const parameters = (await readGguf(runtime.loaded.path)).tensors.reduce((n, t) => n + t.shape.reduce((a, b) => a * Number(b), 1), 0);
             server.attach({ runtime, parameters });
             const images = encoder.encoderCaps?.vision ? ` | images via ${encoder.mmproj} (loaded on first use; up to ${f.imageMaxPixels} px, ${runtime.imageMaxTokens} tokens)` : "";

@@ -34,7 +34,7 @@ export function transcribeCommand(): Command {
             const runtime = await openRuntime(f, {
                 mmproj: f.mmproj, encoderCaps, speech: speech && (async () => speech),
                 onResource: (what, e, m) => { if (what === "speech model" && e === "loaded" && m) log(`speech model ${m.path} | ${m.architecture} | backend ${m.backend} | loaded in ${(m.loadMs / 1000).toFixed(1)} s`); },
-            }, log);
+            }, log, { temperature: f.temp });
             try {
                 const out = await withInterrupt(async (signal) => {
                     const audio = await runtime.media.audio(audioPath, signal);

@@ -44,3 +44,27 @@ export async function runLlamaBench(model: string, s: ContextSettings, o: BenchO
     const tg = rows.find((r) => r.n_gen > 0 && r.n_prompt === 0)?.avg_ts ?? NaN;
     return { pp, tg, command: `llama-bench ${args.join(" ")}` };
 }
+
+/** llama-mtmd-cli's own encode time of one image ("mtmd batch encoding done in N ms"), per run. */
+export async function runMtmdEncode(model: string, mmproj: string, image: string, s: ContextSettings, repetitions: number, gpuLayers?: GpuLayers, gpu?: string | false): Promise<{ encodeMs: number[]; command: string }> {
+    const bin = `${await llamaToolsDir(loadedVariant(gpu))}/llama-mtmd-cli`;
+    const args = ["-m", model, "--mmproj", mmproj, "--image", image, "-p", "What is on the screen?", "-n", "1", "--temp", "0",
+        "-t", String(s.threads), "-b", String(s.batchSize), "-ub", String(s.ubatchSize), "-c", String(s.contextSize)];
+    if (s.flashAttention !== "auto") args.push("-fa", s.flashAttention);
+    if (gpuLayers !== undefined && gpuLayers !== "auto") args.push("-ngl", String(gpuLayers === "max" ? 999 : gpuLayers));
+    if (gpu === false) args.push("--no-mmproj-offload");
+    const encodeMs: number[] = [];
+    for (let r = 0; r < repetitions; r++) {
+        let out: string;
+        try {
+            const { stdout, stderr } = await run(bin, args, { maxBuffer: 16 << 20 });
+            out = stdout + stderr;
+        } catch (e) {
+            throw new UserError(`llama-mtmd-cli failed: ${String((e as { stderr?: string }).stderr ?? (e as Error).message).trim().split("\n").pop()}`);
+        }
+        const m = /encoding done in (\d+(?:\.\d+)?) ms/.exec(out);
+        if (!m) throw new UserError("llama-mtmd-cli printed no encode time (\"mtmd batch encoding done in N ms\")");
+        encodeMs.push(Number(m[1]));
+    }
+    return { encodeMs, command: `llama-mtmd-cli ${args.join(" ")}` };
+}

@@ -2,12 +2,15 @@
 // and memory; with --compare-llama-bench, llama.cpp's llama-bench on the same GGUF and settings.
 // A phase line on stderr while it runs; a warning when repetitions disagree by more than 10 %.
 
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { dirname, join } from "node:path";
 import { Command } from "commander";
 import { benchContextSize, runBenchmark, type BenchResult } from "../../engine/benchmark.js";
 import { builtInScreenshot, runImageBenchmark, type ImageBenchResult } from "../../engine/image-benchmark.js";
-import { NOISY_SPREAD, spread, type Stat } from "../../engine/stats.js";
+import { NOISY_SPREAD, spread, stat, type Stat } from "../../engine/stats.js";
 import { UserError } from "../../core/errors.js";
-import { runLlamaBench, type ReferenceResult } from "../../engine/llama-bench.js";
+import { runLlamaBench, runMtmdEncode, type ReferenceResult } from "../../engine/llama-bench.js";
 import { numberOption } from "../parse.js";
 import { addModelOptions, encoderFromFlags, openRuntime, settingsFrom, type ModelFlags } from "../model-options.js";
 import { formatBytes, table } from "../format.js";
@@ -28,13 +31,17 @@ interface BenchFlags extends ModelFlags { nPrompt: number; nGen: number; repetit
 
 const positive = (flag: string) => numberOption(flag, { integer: true, positive: true });
 
-function imageRows(r: ImageBenchResult, fmt: (x: number, d?: number) => string, blank: string[]): string[][] {
+function imageRows(r: ImageBenchResult, fmt: (x: number, d?: number) => string, blank: string[], mtmdEncode?: Stat): string[][] {
     const row = (name: string, s: Stat) => [name, `${fmt(s.median, 0)} ms`, `${fmt(s.min, 0)}-${fmt(s.max, 0)}`, ...blank];
+    // Times: the ratio is llama-mtmd-cli's time over ours (above 1: autoglm is faster), as for tok/s.
+    const encodeRow = mtmdEncode && blank.length
+        ? ["  image encode (vision encoder)", `${fmt(r.encodeMs.median, 0)} ms`, `${fmt(r.encodeMs.min, 0)}-${fmt(r.encodeMs.max, 0)}`, `${fmt(mtmdEncode.median, 0)} ms`, fmt(mtmdEncode.median / r.encodeMs.median, 3)]
+        : row("  image encode (vision encoder)", r.encodeMs);
     const size = `${r.image.width}x${r.image.height}${r.image.sourceWidth !== r.image.width || r.image.sourceHeight !== r.image.height ? ` from ${r.image.sourceWidth}x${r.image.sourceHeight}` : ""}`;
     return [
         [`phone step: screenshot ${size}, ${r.image.tokens} image tokens, ${r.promptTokens}-token prompt`, "", "", ...blank],
         row("  image decode (file to pixels)", r.decodeMs),
-        row("  image encode (vision encoder)", r.encodeMs),
+        encodeRow,
         row("  prompt evaluation (text and image embeddings)", r.evaluateMs),
         row("  step 1 first token (all of the above)", r.firstTokenMs),
         row(`  step 2 first token (${r.followUpCachedTokens} tokens cached, new screenshot)`, r.followUpMs),
@@ -98,15 +105,33 @@ export function benchCommand(): Command {
                     phase.done();
                 }
             }
+            // The phone step's encode beside llama-mtmd-cli's own, on the same files (its other phases it does not time).
+            let mtmd: { encodeMs: Stat; command: string } | undefined;
+            if (f.compareLlamaBench && image && encoder.mmproj) {
+                phase.update(`bench: llama.cpp's llama-mtmd-cli, the same screenshot (${f.repetitions} repetitions)`);
+                const shot = typeof f.image === "string" ? f.image : join(mkdtempSync(join(tmpdir(), "autoglm-bench-")), "screenshot.png");
+                try {
+                    if (shot !== f.image) writeFileSync(shot, await builtInScreenshot(1));
+                    const r = await withInterrupt(() => runMtmdEncode(loaded.path, encoder.mmproj!, shot, s, f.repetitions, f.gpuLayers, loaded.llama.gpu));
+                    mtmd = { encodeMs: stat(r.encodeMs), command: r.command };
+                } catch (e) {
+                    if (!(e instanceof UserError)) throw e;
+                    refError = refError ?? e.message;
+                } finally {
+                    phase.done();
+                    if (shot !== f.image) rmSync(dirname(shot), { recursive: true, force: true });
+                }
+            }
             const warnings = noiseWarnings([
                 [`pp${f.nPrompt}`, result.pp], [`tg${f.nGen}`, result.tg], ["time to first token", result.ttftMs], ["follow-up first token", result.followUpTtftMs],
                 ...(image ? [["phone step 1 first token", image.firstTokenMs], ["phone step 2 first token", image.followUpMs]] as [string, Stat][] : []),
+                ...(mtmd ? [["llama-mtmd-cli image encode", mtmd.encodeMs]] as [string, Stat][] : []),
             ]);
             const inEffect = { backend: loaded.backend, devices: loaded.devices, threads: s.threads, batch: s.batchSize, ubatch: s.ubatchSize, flashAttention: s.flashAttention, kvCache: `${s.typeK}/${s.typeV}` };
             if (f.json) {
                 process.stdout.write(`${JSON.stringify({
                     model: loaded.path, ...result, settings: inEffect, contextSettings: result.settings, llamaBench: ref, llamaBenchError: refError,
-                    ratio: ref ? { pp: result.pp.median / ref.pp, tg: result.tg.median / ref.tg } : undefined, phoneStep: image, warnings,
+                    ratio: ref ? { pp: result.pp.median / ref.pp, tg: result.tg.median / ref.tg } : undefined, phoneStep: image, llamaMtmdEncodeMs: mtmd?.encodeMs, warnings,
                 }, null, 2)}\n`);
             } else {
                 const fmt = (x: number, d = 1) => x.toFixed(d);
@@ -121,12 +146,13 @@ export function benchCommand(): Command {
                     ["load time", `${fmt(result.loadMs, 0)} ms`, "", ...blank],
                     ["peak RAM", formatBytes(result.peakRssBytes), "", ...blank],
                     ...(result.vramBytes ? [["VRAM in use", formatBytes(result.vramBytes), "", ...blank]] : []),
-                    ...(image ? imageRows(image, fmt, blank) : []),
+                    ...(image ? imageRows(image, fmt, blank, mtmd?.encodeMs) : []),
                 ];
                 const header = ["measure", `median of ${f.repetitions}`, "min-max", ...(compared ? ["llama-bench", "ratio"] : [])];
                 process.stdout.write(`settings: ${Object.entries(inEffect).map(([k, v]) => `${k}=${Array.isArray(v) ? v.join(",") || "-" : v}`).join(" ")}\n`);
                 process.stdout.write(`${table(header, rows, compared ? [1, 2, 3, 4] : [1, 2])}\n`);
                 if (ref) process.stdout.write(`reference: ${ref.command}\n`);
+                if (mtmd) process.stdout.write(`reference: ${mtmd.command}\n`);
             }
             for (const w of warnings) log(`warning: ${w}`);
             if (refError) throw new UserError(`the comparison failed (autoglm's own figures above are kept): ${refError}`);

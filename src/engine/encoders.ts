@@ -2,7 +2,7 @@
 // over a model, lazily, released after an idle time.
 
 import { existsSync, statSync } from "node:fs";
-import { InternalError, UserError } from "../core/errors.js";
+import { InternalError, ResourceLoadError, UserError } from "../core/errors.js";
 import { readGguf } from "../core/gguf/reader.js";
 import type { ThreadBudget } from "../core/threads.js";
 import { LazyResource } from "./lazy-resource.js";
@@ -38,12 +38,12 @@ export function openEncoder(loaded: LoadedModel, mmproj: string, threads: Thread
     try {
         encoder = new loaded.addon.NativeMedia(internalModelHandle(loaded.model), mmproj, { threads: threads.encoder, useGpu: loaded.backend !== "cpu", flashAttention, maxImageTokens });
     } catch (e) {
-        throw new UserError((e as Error).message);
+        throw new ResourceLoadError(need ? `${need} encoder` : "encoder", (e as Error).message);
     }
     const info = encoder.info();
     if (need && !info[need]) {
         encoder.dispose();
-        throw new UserError(`${mmproj} has no ${need} encoder`);
+        throw new ResourceLoadError(`${need} encoder`, `${mmproj} has no ${need} encoder`);
     }
     if (info.marker !== MEDIA_MARKER) {
         encoder.dispose();

@@ -18,7 +18,7 @@ import { imageTokens } from "../media/image.js";
 import { loadModel, type LoadedModel, type LoadOptions } from "./model.js";
 import type { MediaChunk, MediaItem, NativeContext, NativeMedia, SamplingOptions } from "./native.js";
 import { ContextOverflowError, promptItems, Sequence, type GenerateStats, type PromptItem } from "./sequence.js";
-import { SlotPool, type Slot } from "./slots.js";
+import { SlotPool, type Place, type Slot } from "./slots.js";
 import { SpeechModel } from "./speech.js";
 import { StopStringFilter } from "./stop-strings.js";
 import { ThinkingSplitter, type Piece } from "./thinking.js";
@@ -173,7 +173,7 @@ export class Runtime {
         if (cells > this.slotCells) throw new ContextOverflowError(cells, this.slotCells, this.pool.slots.length > 1);
     }
 
-    acquire(text: string, signal?: AbortSignal): Promise<Slot> { return this.pool.acquire(text, signal); }
+    acquire(text: string, signal?: AbortSignal, place?: Place): Promise<Slot> { return this.pool.acquire(text, signal, place); }
     release(slot: Slot): void { this.pool.release(slot); }
 
     /**

@@ -58,6 +58,8 @@ class Gate {
     private active = 0;
     private readonly waiting: (() => void)[] = [];
     constructor(private readonly n: number) {}
+    /** Jobs running or waiting. */
+    get load(): number { return this.active + this.waiting.length; }
     async run<T>(job: () => Promise<T>): Promise<T> {
         if (this.active >= this.n) await new Promise<void>((r) => this.waiting.push(r));
         else this.active++;
@@ -118,6 +120,9 @@ export class MediaPolicy {
         }
         if (bytes > MEDIA_LIMITS.requestDecodedBytes) throw new UserError(`the request's media would decode to ${bytes} bytes; at most ${MEDIA_LIMITS.requestDecodedBytes} are accepted in one request`);
     }
+
+    /** Media items being decoded now or waiting to be (the server's /metrics shows it). */
+    get decoding(): number { return this.decodes.load; }
 
     get sees(): boolean { return Boolean(this.o.caps?.vision); }
     /** The model hears audio itself (no transcript). */

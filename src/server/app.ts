@@ -194,7 +194,7 @@ export function buildApp(opts: ServerOptions): { app: FastifyInstance; attach(b:
     app.get("/metrics", async (_req, reply) => {
         const b = backend;
         const pool = b?.runtime.pool;
-        return reply.type("text/plain; version=0.0.4").send(metrics.render({ busySlots: pool?.busy ?? 0, slots: pool?.slots.length ?? 0, queued: pool?.queued ?? 0, speechModelsOpened: b?.runtime.speech?.opened ?? 0 }));
+        return reply.type("text/plain; version=0.0.4").send(metrics.render({ busySlots: pool?.busy ?? 0, slots: pool?.slots.length ?? 0, queued: pool?.queued ?? 0, speechModelsOpened: b?.runtime.speech?.opened ?? 0, mediaDecoding: b?.runtime.media.decoding ?? 0 }));
     });
 
     /** Sampling, limits and stop strings from the OpenAI fields (llama-server's defaults where absent). */
@@ -251,7 +251,7 @@ export function buildApp(opts: ServerOptions): { app: FastifyInstance; attach(b:
         const llama = ready().runtime.loaded.llama;
         if (gbnf) {
             try {
-                await validateGrammar(llama, gbnf);
+                await validateGrammar(llama, gbnf, ready().runtime.loaded.vocabSize);
             } catch (e) {
                 throw new ApiError(400, (e as Error).message, "invalid_grammar");
             }

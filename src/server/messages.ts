@@ -4,6 +4,7 @@
 // planMessages checks the shape, roles, media kinds and counts; decodeMessages (called once the
 // request has its place in the slot queue) reads the bytes, checks every header, then decodes.
 
+import { ResourceLoadError, UserError } from "../core/errors.js";
 import type { ChatMessage, ContentPart } from "../engine/chat-template.js";
 import type { MediaPolicy, PendingMedia } from "../engine/media-policy.js";
 import { ApiError } from "./errors.js";
@@ -61,7 +62,14 @@ export function planMessages(messages: MessageBody[], media: MediaPolicy): Messa
     const items = out.flatMap((m) => (typeof m.content === "string" ? [] : m.content.filter((p) => p.type !== "text").map((p) => ({ role: m.role, type: p.type }))));
     if (items.some((p) => p.role !== "user")) throw new ApiError(400, "images and audio are accepted in user messages only", "invalid_media_role");
     const images = items.filter((p) => p.type === "image").length, audios = items.length - images;
-    media.admit({ images, audios }); // a kind this model cannot use, or too many: refused before any byte is read
+    // A kind this model cannot use, or too many: refused before any byte is read.
+    if (images > 0 && !media.sees) throw new ApiError(400, "this model has no vision encoder: start the server with --mmproj (the model's vision encoder)", "vision_unsupported");
+    if (audios > 0 && !media.hears) throw new ApiError(400, "this model cannot hear audio: start the server with --asr-model and --asr-mmproj (a speech model), or an --mmproj with an audio encoder", "audio_unsupported");
+    try {
+        media.admit({ images, audios });
+    } catch (e) {
+        throw e instanceof UserError ? new ApiError(400, e.message, "too_many_media") : e;
+    }
     return { messages: out, images, audios };
 }
 
@@ -76,6 +84,16 @@ function merged(parts: ContentPart[]): ChatMessage["content"] {
     return out.every((p) => p.type === "text") ? out.map((p) => (p as { text: string }).text).join("") : out;
 }
 
+/** A refusal of the media itself (its header, its data) names the kind; a server-side fault passes as it is. */
+async function asMediaError<T>(kind: "image" | "audio" | "media", job: () => Promise<T>): Promise<T> {
+    try {
+        return await job();
+    } catch (e) {
+        if (!(e instanceof UserError) || e instanceof ResourceLoadError) throw e;
+        throw new ApiError(400, e.message, kind === "media" ? "invalid_media" : `invalid_${kind}`);
+    }
+}
+
 /** Reads the plan's media, checks all their headers together, then decodes them in order. */
 export async function decodeMessages(plan: MessagePlan, sources: MediaSources, media: MediaPolicy, signal?: AbortSignal): Promise<ChatMessage[]> {
     const pending = new Map<PlannedPart, PendingMedia>();
@@ -86,15 +104,15 @@ export async function decodeMessages(plan: MessagePlan, sources: MediaSources, m
             else if (p.type === "audio") pending.set(p, { kind: "audio", bytes: audioBytes(p.data, p.format) });
         }
     }
-    await media.check([...pending.values()]);
+    await asMediaError("media", () => media.check([...pending.values()]));
     const out: ChatMessage[] = [];
     for (const m of plan.messages) {
         if (typeof m.content === "string") { out.push({ role: m.role, content: m.content }); continue; }
         const parts: ContentPart[] = [];
         for (const p of m.content) {
             if (p.type === "text") parts.push(p);
-            else if (p.type === "image") parts.push((await media.image(pending.get(p)!.bytes)).part);
-            else parts.push((await media.audio(pending.get(p)!.bytes, signal)).part);
+            else if (p.type === "image") parts.push((await asMediaError("image", () => media.image(pending.get(p)!.bytes))).part);
+            else parts.push((await asMediaError("audio", () => media.audio(pending.get(p)!.bytes, signal))).part);
         }
         out.push({ role: m.role, content: merged(parts) });
     }

@@ -63,7 +63,7 @@ describe("autoglm describe", () => {
             [[txt], /not an image autoglm can read/],
             [[cut], /could not be decoded|not an image/],
             [[empty], /is empty/],
-            [[huge, "-m", files.text, "--mmproj", files.vision], /larger than the .*-pixel limit/],
+            [[huge, "-m", files.text, "--mmproj", files.vision], /50000x50000 pixels; at most 50000000 pixels are accepted/],
             [[image, "-m", files.text], /--mmproj is required with --model/],
             [[image, "-m", files.text, "--mmproj", files.text], /is a language model, not an mmproj/],
             [[image, "-m", files.text, "--mmproj", join(root, "missing-mmproj.gguf")], /mmproj file not found/],

@@ -8,3 +8,15 @@ export class UserError extends Error {
 export class InternalError extends Error {
     override name = "InternalError";
 }
+
+/**
+ * An encoder or speech model that the server was started with failed to load at first use. On the
+ * CLI it is the user's file (exit 1, the full message); a server's client did nothing wrong: it gets
+ * a 503 naming only the resource, and the full message (with the server's paths) goes to the log.
+ */
+export class ResourceLoadError extends UserError {
+    override name = "ResourceLoadError";
+    constructor(readonly resource: "vision encoder" | "audio encoder" | "encoder" | "speech model", message: string) {
+        super(message);
+    }
+}

@@ -1,7 +1,7 @@
 // Encoders (mmproj files): what one holds, read from its header without loading it, and loading it
 // over a model, lazily, released after an idle time.
 
-import { InternalError, UserError } from "../core/errors.js";
+import { InternalError, ResourceLoadError, UserError } from "../core/errors.js";
 import { checkGgufPath } from "../core/gguf-path.js";
 import { readGguf } from "../core/gguf/reader.js";
 import type { ThreadBudget } from "../core/threads.js";
@@ -38,12 +38,12 @@ export function openEncoder(loaded: LoadedModel, mmproj: string, threads: Thread
     try {
         encoder = new loaded.addon.NativeMedia(internalModelHandle(loaded.model), mmproj, { threads: threads.encoder, useGpu: loaded.backend !== "cpu", flashAttention, maxImageTokens, logWarnings: mediaLogWarnings() });
     } catch (e) {
-        throw new UserError((e as Error).message);
+        throw new ResourceLoadError(need ? `${need} encoder` : "encoder", (e as Error).message);
     }
     const info = encoder.info();
     if (need && !info[need]) {
         encoder.dispose();
-        throw new UserError(`${mmproj} has no ${need} encoder`);
+        throw new ResourceLoadError(`${need} encoder`, `${mmproj} has no ${need} encoder`);
     }
     if (info.marker !== MEDIA_MARKER) {
         encoder.dispose();

@@ -28,11 +28,36 @@ export async function grammarFromJsonSchema(llama: Llama, schema: string): Promi
     }
 }
 
-/** Checks a GBNF grammar with llama.cpp's parser (through node-llama-cpp) before any generation. */
-export async function validateGrammar(llama: Llama, grammar: string): Promise<void> {
+/**
+ * Token ids a GBNF grammar names as `<[id]>` (or `!<[id]>`), outside its string literals, character
+ * classes and comments. llama.cpp's parser takes any id; one past the vocabulary can never be sampled.
+ */
+export function grammarTokenIds(grammar: string): number[] {
+    const ids: number[] = [];
+    for (let i = 0; i < grammar.length; i++) {
+        const c = grammar[i];
+        if (c === "#") { while (i < grammar.length && grammar[i] !== "\n") i++; continue; }
+        if (c === '"' || c === "[") {
+            const end = c === '"' ? '"' : "]";
+            for (i++; i < grammar.length && grammar[i] !== end; i++) if (grammar[i] === "\\") i++;
+            continue;
+        }
+        const m = c === "<" ? /^<\[(\d+)\]>/.exec(grammar.slice(i, i + 24)) : null;
+        if (m) { ids.push(Number(m[1])); i += m[0].length - 1; }
+    }
+    return ids;
+}
+
+/**
+ * Checks a GBNF grammar with llama.cpp's parser (through node-llama-cpp) before any generation, and
+ * that every token it names exists (`vocabSize`), so an unsatisfiable `<[99999]>` is refused at the start.
+ */
+export async function validateGrammar(llama: Llama, grammar: string, vocabSize?: number): Promise<void> {
     try {
         await llama.createGrammar({ grammar });
     } catch (e) {
         throw new UserError(`invalid grammar: ${(e as Error).message}`);
     }
+    const outside = vocabSize === undefined ? undefined : grammarTokenIds(grammar).find((id) => id >= vocabSize);
+    if (outside !== undefined) throw new UserError(`invalid grammar: it names token <[${outside}]>, outside the model's vocabulary of ${vocabSize} tokens`);
 }

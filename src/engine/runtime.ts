@@ -19,7 +19,7 @@ import { loadModel, type LoadedModel, type LoadOptions } from "./model.js";
 import type { MediaChunk, MediaItem, NativeContext, NativeMedia, SamplingOptions } from "./native.js";
 import { ContextOverflowError, promptItems, Sequence, type GenerateStats, type PromptItem } from "./sequence.js";
 import { LLAMA_CPP_SAMPLING, modelSampling, type ModelSampling } from "./sampling-defaults.js";
-import { SlotPool, type Slot } from "./slots.js";
+import { SlotPool, type Place, type Slot } from "./slots.js";
 import { SpeechModel } from "./speech.js";
 import { StopStringFilter } from "./stop-strings.js";
 import { ThinkingSplitter, type Piece } from "./thinking.js";
@@ -171,19 +171,34 @@ export class Runtime {
         return this.loaded.model.tokenize(text, true) as number[];
     }
 
+    private longestTokenBytes?: number;
+    /**
+     * Refuses, without tokenizing it, a text that cannot fit a slot whatever its tokens: no token
+     * is longer than the vocabulary's longest piece, so a text of more bytes than the slot's cells
+     * times that length overflows. Tokenizing runs on the event loop (a 3 MB text: seconds), so a
+     * 30 MB body would otherwise stop the server to learn it does not fit.
+     */
+    requireTokenizable(text: string): void {
+        const tokens = this.loaded.model.fileInfo.metadata.tokenizer?.ggml?.tokens as readonly string[] | undefined;
+        this.longestTokenBytes ??= (tokens ?? []).reduce((m, t) => Math.max(m, Buffer.byteLength(t)), 1);
+        const bytes = Buffer.byteLength(text);
+        if (bytes > this.slotCells * this.longestTokenBytes) throw new ContextOverflowError(Math.ceil(bytes / this.longestTokenBytes), this.slotCells, this.pool.slots.length > 1, true);
+    }
+
     /**
      * Refuses a prompt that cannot fit a slot before any work (a server answers 400 at once, not an
      * error after encoding a screenshot): its text tokens plus each image's tokens and its two
      * begin/end markers. Audio is counted when it is evaluated.
      */
     requireFits(text: string, media: readonly MediaPart[]): void {
+        this.requireTokenizable(text);
         const unit = this.media.imageTokenPixels;
         const images = media.reduce((n, p) => n + (p.type === "image" && p.item && "width" in p.item && unit ? imageTokens(p.item.width, p.item.height, unit) + 2 : 0), 0);
         const cells = this.tokenize(text.split(MEDIA_MARKER).join("")).length + images;
         if (cells > this.slotCells) throw new ContextOverflowError(cells, this.slotCells, this.pool.slots.length > 1);
     }
 
-    acquire(text: string, signal?: AbortSignal): Promise<Slot> { return this.pool.acquire(text, signal); }
+    acquire(text: string, signal?: AbortSignal, place?: Place): Promise<Slot> { return this.pool.acquire(text, signal, place); }
     release(slot: Slot): void { this.pool.release(slot); }
 
     /**
@@ -227,6 +242,7 @@ export class Runtime {
     /** Continues `text` as it is on `slot`: no chat template, no thinking split (the completions endpoint). */
     async complete(slot: Slot, text: string, opts: TurnOptions): Promise<TurnResult> {
         if (text.length === 0) throw new UserError("the prompt is empty");
+        this.requireTokenizable(text);
         slot.sequence.remember(undefined);
         return (await this.generate(slot.sequence, this.tokenize(text), { ...opts, raw: true })).result;
     }

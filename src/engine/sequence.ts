@@ -26,8 +26,9 @@ export function promptItems(chunks: PromptChunk[]): PromptItem[] {
 
 /** The prompt does not fit the context: the caller's mistake (HTTP 400), found before any work. */
 export class ContextOverflowError extends UserError {
-    constructor(readonly promptTokens: number, readonly contextTokens: number, perSlot: boolean) {
-        super(`the prompt needs ${promptTokens} tokens (image and audio tokens included) but the context holds ${contextTokens}${perSlot ? " per slot" : ""}; start with a larger --ctx-size`);
+    /** atLeast: promptTokens is a lower bound (the text was too long to be worth tokenizing). */
+    constructor(readonly promptTokens: number, readonly contextTokens: number, perSlot: boolean, atLeast = false) {
+        super(`the prompt needs ${atLeast ? "at least " : ""}${promptTokens} tokens (image and audio tokens included) but the context holds ${contextTokens}${perSlot ? " per slot" : ""}; start with a larger --ctx-size`);
     }
 }
 

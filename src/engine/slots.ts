@@ -19,8 +19,13 @@ export class QueueFullError extends UserError {}
 /** The caller went away while it waited (HTTP 499). */
 export class WaitAbortedError extends UserError {}
 
+/** A place held in the pool (a slot or a queue position) by a request still preparing, e.g. decoding its media. */
+export interface Place { release(): void }
+
 export class SlotPool {
     private uses = 0;
+    /** Places held by reserve() and not yet taken by acquire(). */
+    private reserved = 0;
     private readonly waiting: { text: string; resolve: (s: Slot) => void; reject: (e: Error) => void; signal?: AbortSignal; onAbort: () => void }[] = [];
 
     constructor(readonly slots: Slot[], private readonly maxQueue: number) {}
@@ -28,14 +33,28 @@ export class SlotPool {
     get busy(): number { return this.slots.filter((s) => s.busy).length; }
     get queued(): number { return this.waiting.length; }
     /** Whether a request would be refused now (checked before any media is decoded). */
-    get full(): boolean { return !this.slots.some((s) => !s.busy) && this.waiting.length >= this.maxQueue; }
+    get full(): boolean { return this.busy + this.waiting.length + this.reserved >= this.slots.length + this.maxQueue; }
 
-    /** An idle slot for a prompt that renders to `text`; waits (bounded) when none is idle. */
-    acquire(text: string, signal?: AbortSignal): Promise<Slot> {
+    /**
+     * Holds a place for a request before its expensive preparation (media decoding), so a request
+     * that would be refused is refused before it, and no more requests prepare at once than the
+     * slots and the queue can take. The place passes to acquire(); release() it on failure.
+     */
+    reserve(): Place {
+        if (this.full) throw new QueueFullError(`all ${this.slots.length} slots are busy and ${this.maxQueue} requests are waiting; try again later`);
+        this.reserved++;
+        let held = true;
+        return { release: () => { if (held) { held = false; this.reserved--; } } };
+    }
+
+    /** An idle slot for a prompt that renders to `text`; waits (bounded) when none is idle. A reserved `place` is never refused. */
+    acquire(text: string, signal?: AbortSignal, place?: Place): Promise<Slot> {
+        const placed = place !== undefined;
+        place?.release();
         if (signal?.aborted) return Promise.reject(new WaitAbortedError("the request was cancelled"));
         const idle = this.best(text);
         if (idle) { this.take(idle); return Promise.resolve(idle); }
-        if (this.waiting.length >= this.maxQueue) return Promise.reject(new QueueFullError(`all ${this.slots.length} slots are busy and ${this.maxQueue} requests are waiting; try again later`));
+        if (!placed && this.full) return Promise.reject(new QueueFullError(`all ${this.slots.length} slots are busy and ${this.maxQueue} requests are waiting; try again later`));
         return new Promise((resolve, reject) => {
             const entry = {
                 text, resolve, reject, signal,

@@ -2,6 +2,7 @@
 // (AutoGLM-Phone-9B has no audio encoder). It is a one-slot Runtime of its own, loaded on first use:
 // one context, reused by every request and queued like any job; released after an idle time.
 
+import { ResourceLoadError, UserError } from "../core/errors.js";
 import type { ContextSettings } from "./context.js";
 import { readMmproj } from "./encoders.js";
 import { LazyResource } from "./lazy-resource.js";
@@ -23,22 +24,34 @@ export class SpeechModel {
 
     constructor(paths: () => Promise<{ model: string; mmproj: string }>, base: { load?: LoadOptions; context?: Partial<ContextSettings> }, idleSeconds?: number, onChange?: (e: "loaded" | "released", m?: LoadedModel) => void) {
         this.runtime = new LazyResource<Runtime>(async () => {
-            const { model, mmproj } = await paths();
-            const caps = await readMmproj(mmproj, "audio encoder");
-            const rt = await Runtime.open({ model, mmproj, encoderCaps: caps, load: base.load, context: base.context, slots: 1 });
+            let rt: Runtime;
+            try {
+                const { model, mmproj } = await paths();
+                const caps = await readMmproj(mmproj, "audio encoder");
+                rt = await Runtime.open({ model, mmproj, encoderCaps: caps, load: base.load, context: base.context, slots: 1 });
+            } catch (e) {
+                if (!(e instanceof UserError) || e instanceof ResourceLoadError) throw e;
+                throw new ResourceLoadError("speech model", e.message);
+            }
             this.opened++;
             this.loaded = rt.loaded;
             return rt;
         }, (rt) => rt.dispose(), idleSeconds, (e) => onChange?.(e, this.loaded));
     }
 
-    transcribe(samples: Float32Array, signal?: AbortSignal): Promise<TurnResult> {
-        return this.runtime.use(async (rt) => {
-            rt.media.requireHearing();
-            return rt.oneShot({ text: TRANSCRIBE_PROMPT, media: [{ type: "audio", item: withMediaId({ samples }) }] }, {
-                maxTokens: MAX_TRANSCRIPT_TOKENS, sampling: { temperature: 0 }, signal,
+    async transcribe(samples: Float32Array, signal?: AbortSignal): Promise<TurnResult> {
+        try {
+            return await this.runtime.use(async (rt) => {
+                rt.media.requireHearing();
+                return rt.oneShot({ text: TRANSCRIBE_PROMPT, media: [{ type: "audio", item: withMediaId({ samples }) }] }, {
+                    maxTokens: MAX_TRANSCRIPT_TOKENS, sampling: { temperature: 0 }, signal,
+                });
             });
-        });
+        } catch (e) {
+            // Its audio encoder failing to load is the speech model failing, to a server's client.
+            if (e instanceof ResourceLoadError && e.resource !== "speech model") throw new ResourceLoadError("speech model", e.message);
+            throw e;
+        }
     }
 
     dispose(): Promise<void> { return this.runtime.release(); }

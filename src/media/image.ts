@@ -3,13 +3,45 @@
 // model's own resize and normalisation. The token budget is the media policy's (src/engine/media-policy.ts).
 
 import { stat } from "node:fs/promises";
+import type { Metadata } from "sharp";
 import { UserError } from "../core/errors.js";
 
 /** Decoded pixels; source* give the upright size before any resize. */
 export interface RgbImage { width: number; height: number; data: Uint8Array; format: string; sourceWidth: number; sourceHeight: number }
 
-/** Input size above which an image is refused outright (decoding it would take too much memory). */
-const MAX_INPUT_PIXELS = 16384 * 16384;
+/** What an image may declare (the media policy's values; src/engine/media-policy.ts). */
+export interface ImageLimits { maxSourcePixels: number; maxDecodedBytes: number }
+
+/** An image header that passed the limits, read without decoding any pixel. */
+export interface ImageHeader { width: number; height: number; format: string; decodedBytes: number }
+
+/** Vector and document formats render at any size they declare: not a photo or a screenshot. */
+const REFUSED_FORMATS = new Set(["svg", "pdf"]);
+
+const unreadable = (name: string) => new UserError(`${name} is not an image autoglm can read (JPEG, PNG, WebP, GIF, TIFF, AVIF...)`);
+
+/**
+ * Reads the image's header (sharp's metadata decodes no pixels) and checks it: a decompression
+ * bomb (a small PNG of 12000 x 12000 pixels) is refused before any memory goes to its pixels.
+ * decodedBytes: what decoding it holds at most (RGBA at the source size).
+ */
+export async function readImageHeader(input: string | Buffer, name: string, limits: ImageLimits): Promise<ImageHeader> {
+    let meta: Metadata;
+    try {
+        const { default: sharp } = await import("sharp"); // loaded on first use, as in decodeImage
+        meta = await sharp(input, { limitInputPixels: false, animated: false }).metadata();
+    } catch (e) {
+        if (/unsupported image format/i.test((e as Error).message)) throw unreadable(name);
+        throw new UserError(`${name} could not be decoded: ${(e as Error).message.split("\n")[0]}`);
+    }
+    if (REFUSED_FORMATS.has(meta.format ?? "")) throw new UserError(`${name} is ${meta.format?.toUpperCase()}: send a raster image (PNG, JPEG, WebP...)`);
+    const width = meta.width ?? 0, height = meta.pageHeight ?? meta.height ?? 0; // one frame of an animation
+    if (!(width > 0 && height > 0)) throw new UserError(`${name} declares no pixels (${width}x${height})`);
+    if (width * height > limits.maxSourcePixels) throw new UserError(`${name} is ${width}x${height} pixels; at most ${limits.maxSourcePixels} pixels are accepted`);
+    const decodedBytes = width * height * 4;
+    if (decodedBytes > limits.maxDecodedBytes) throw new UserError(`${name} would decode to ${decodedBytes} bytes; at most ${limits.maxDecodedBytes} are accepted`);
+    return { width, height, format: meta.format ?? "unknown", decodedBytes };
+}
 
 /**
  * Image tokens for a width x height input when one token covers unit x unit pixels (patch x merge;
@@ -49,9 +81,12 @@ export function fitToTokens(width: number, height: number, maxTokens: number, un
     }
 }
 
-/** Decodes to packed RGB; `resize` maps the upright source size to the size wanted (lanczos3), read from the header first. */
-export async function decodeImage(input: string | Buffer, opts: { resize?: (width: number, height: number) => { width: number; height: number }; maxPixels?: number } = {}): Promise<RgbImage> {
-    const maxPixels = opts.maxPixels ?? MAX_INPUT_PIXELS;
+/**
+ * Decodes to packed RGB after readImageHeader's checks; `resize` maps the upright source size to
+ * the size wanted (lanczos3). sharp decodes on its own thread pool, off the event loop.
+ */
+export async function decodeImage(input: string | Buffer, opts: { limits: ImageLimits; resize?: (width: number, height: number) => { width: number; height: number } }): Promise<RgbImage> {
+    const maxPixels = opts.limits.maxSourcePixels;
     const name = typeof input === "string" ? input : "the image";
     if (typeof input === "string") {
         const s = await stat(input).catch(() => undefined);
@@ -61,6 +96,7 @@ export async function decodeImage(input: string | Buffer, opts: { resize?: (widt
     } else if (input.length === 0) {
         throw new UserError("the image is empty");
     }
+    await readImageHeader(input, name, opts.limits);
     // sharp is loaded here, not at import, so that commands without images (and --help) never load it.
     const { default: sharp } = await import("sharp");
     try {
@@ -77,7 +113,7 @@ export async function decodeImage(input: string | Buffer, opts: { resize?: (widt
     } catch (e) {
         if (e instanceof UserError) throw e;
         const msg = (e as Error).message;
-        if (/unsupported image format/i.test(msg)) throw new UserError(`${name} is not an image autoglm can read (JPEG, PNG, WebP, GIF, TIFF, AVIF...)`);
+        if (/unsupported image format/i.test(msg)) throw unreadable(name);
         if (/pixel limit/i.test(msg)) throw new UserError(`${name} is larger than the ${maxPixels}-pixel limit`);
         throw new UserError(`${name} could not be decoded: ${msg.split("\n")[0]}`);
     }

@@ -4,17 +4,17 @@
 
 import { createHash, randomBytes, timingSafeEqual } from "node:crypto";
 import Fastify, { type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from "fastify";
-import { InternalError, UserError } from "../core/errors.js";
+import { ResourceLoadError, UserError } from "../core/errors.js";
 import { grammarFromJsonSchema, validateGrammar } from "../engine/grammar.js";
 import type { Runtime, TurnOptions, TurnResult } from "../engine/runtime.js";
 import { ContextOverflowError } from "../engine/sequence.js";
-import { QueueFullError, WaitAbortedError, type Slot } from "../engine/slots.js";
+import { QueueFullError, WaitAbortedError, type Place, type Slot } from "../engine/slots.js";
 import type { MediaPart } from "../engine/chat-template.js";
 import type { Piece } from "../engine/thinking.js";
 import type { AccessEntry } from "./access-log.js";
 import { ApiError, errorBody } from "./errors.js";
 import type { MediaSources } from "./media.js";
-import { chatMessages } from "./messages.js";
+import { decodeMessages, planMessages, type MessagePlan } from "./messages.js";
 import { Metrics } from "./metrics.js";
 import { chatCompletionBody, completionBody, type ChatCompletionBody, type CompletionBody, type SamplingBody } from "./schemas.js";
 import { webuiPlugin } from "./webui/plugin.js";
@@ -138,13 +138,17 @@ export function buildApp(opts: ServerOptions): { app: FastifyInstance; attach(b:
         if (err instanceof ApiError) return err;
         if (err instanceof QueueFullError) return new ApiError(503, err.message, "queue_full");
         if (err instanceof WaitAbortedError) return new ApiError(499, err.message, "client_closed");
+        if (err instanceof ResourceLoadError) {
+            process.stderr.write(`autoglm serve: the ${err.resource} failed to load: ${err.message}\n`);
+            return new ApiError(503, `the ${err.resource} of this server failed to load; the operator can see why in the server log`, "resource_unavailable");
+        }
         if (err instanceof ContextOverflowError) return new ApiError(400, err.message, "context_length_exceeded");
         if (err instanceof UserError) return new ApiError(400, err.message, "invalid_request");
         if (f?.validation) return new ApiError(400, `invalid request: ${f.message}`, "invalid_request");
         if (f?.code === "FST_ERR_CTP_BODY_TOO_LARGE") return tooLarge();
         if (f?.statusCode && f.statusCode < 500) return new ApiError(f.statusCode, f.message, f.code ?? null);
         process.stderr.write(`autoglm serve: internal error: ${(err as Error)?.stack ?? err}\n`);
-        return new ApiError(500, `internal error: ${err instanceof InternalError ? err.message : "see the server log"}`, "internal_error");
+        return new ApiError(500, "internal error: see the server log", "internal_error"); // the log has the detail (and the server's paths)
     };
     app.setErrorHandler((err: FastifyError | ApiError | Error, _req, reply) => {
         metrics.errors++;
@@ -215,7 +219,7 @@ export function buildApp(opts: ServerOptions): { app: FastifyInstance; attach(b:
     app.get("/metrics", async (_req, reply) => {
         const b = backend;
         const pool = b?.runtime.pool;
-        return reply.type("text/plain; version=0.0.4").send(metrics.render({ busySlots: pool?.busy ?? 0, slots: pool?.slots.length ?? 0, queued: pool?.queued ?? 0, speechModelsOpened: b?.runtime.speech?.opened ?? 0 }));
+        return reply.type("text/plain; version=0.0.4").send(metrics.render({ busySlots: pool?.busy ?? 0, slots: pool?.slots.length ?? 0, queued: pool?.queued ?? 0, speechModelsOpened: b?.runtime.speech?.opened ?? 0, mediaDecoding: b?.runtime.media.decoding ?? 0 }));
     });
 
     /** Sampling, limits and stop strings from the OpenAI fields (the model's defaults where absent, as llama-server). */
@@ -253,11 +257,11 @@ export function buildApp(opts: ServerOptions): { app: FastifyInstance; attach(b:
     };
 
     /** Runs one request on a slot: waits for one (the slot whose cache shares most with `promptText`) and releases it. */
-    const onSlot = async (abort: AbortController, promptText: string, run: (slot: Slot, signal: AbortSignal) => Promise<TurnResult>): Promise<TurnResult> => {
+    const onSlot = async (abort: AbortController, promptText: string, run: (slot: Slot, signal: AbortSignal) => Promise<TurnResult>, place?: Place): Promise<TurnResult> => {
         const rt = ready().runtime;
         if (stopping) throw new ApiError(503, "the server is shutting down", "shutting_down");
         if (abort.signal.aborted) throw new WaitAbortedError("the client went away");
-        const slot = await rt.acquire(promptText, abort.signal);
+        const slot = await rt.acquire(promptText, abort.signal, place);
         try {
             const r = await run(slot, abort.signal);
             // Cut by a shutdown, not finished: the client must not take it for a whole answer.
@@ -271,16 +275,11 @@ export function buildApp(opts: ServerOptions): { app: FastifyInstance; attach(b:
         }
     };
 
-    /** A request that would wait in a full queue is refused before its media are decoded. */
-    const requireRoom = () => {
-        if (ready().runtime.pool.full) throw new QueueFullError("all slots are busy and the queue is full; try again later");
-    };
-
     const responseGrammar = async (format: ChatCompletionBody["response_format"], gbnf: string | null | undefined): Promise<string | undefined> => {
         const llama = ready().runtime.loaded.llama;
         if (gbnf) {
             try {
-                await validateGrammar(llama, gbnf);
+                await validateGrammar(llama, gbnf, ready().runtime.loaded.vocabSize);
             } catch (e) {
                 throw new ApiError(400, (e as Error).message, "invalid_grammar");
             }
@@ -304,9 +303,20 @@ export function buildApp(opts: ServerOptions): { app: FastifyInstance; attach(b:
         // auto: clients that speak of thinking get it apart; others (Open-AutoGLM) get the model's raw text.
         const split = format === "deepseek" || (format === "auto" && (body.return_reasoning != null || enableThinking != null));
         const returnReasoning = split && body.return_reasoning !== false;
-        requireRoom();
+        const plan = planMessages(body.messages, b.runtime.media); // media kinds and counts: 400 before anything is read
+        // Its place in the slot queue first (or a 503): a request that is refused decodes nothing.
+        const place = b.runtime.pool.reserve();
+        try {
+            return await answerChat(req, reply, b, body, plan, place, { enableThinking, split, returnReasoning });
+        } finally {
+            place.release();
+        }
+    });
+
+    const answerChat = async (req: FastifyRequest, reply: FastifyReply, b: Backend, body: ChatCompletionBody, plan: MessagePlan, place: Place, t: { enableThinking?: boolean; split: boolean; returnReasoning: boolean }) => {
+        const { enableThinking, split, returnReasoning } = t;
         const abort = watch(req, reply);
-        const messages = await chatMessages(body.messages, opts.media, b.runtime.media, abort.signal);
+        const messages = await decodeMessages(plan, opts.media, b.runtime.media, abort.signal);
         const options = turnOptions(body, await responseGrammar(body.response_format, body.grammar));
         const created = Math.floor(Date.now() / 1000), cid = id("chatcmpl");
         const chunk = (delta: object, finish: string | null = null) => ({ id: cid, object: "chat.completion.chunk", created, model: opts.servedName, choices: [{ index: 0, delta, finish_reason: finish }] });
@@ -316,7 +326,7 @@ export function buildApp(opts: ServerOptions): { app: FastifyInstance; attach(b:
         const respond = (slot: Slot, signal: AbortSignal, onPiece?: (p: Piece) => void) => b.runtime.respond(slot, text, media, { ...options, raw: !split, signal, onPiece });
 
         if (!body.stream) {
-            const r = await onSlot(abort, text, (slot, signal) => respond(slot, signal));
+            const r = await onSlot(abort, text, (slot, signal) => respond(slot, signal), place);
             const message: Record<string, string> = { role: "assistant", content: r.content };
             if (returnReasoning && r.reasoning) message.reasoning_content = r.reasoning;
             return { id: cid, object: "chat.completion", created, model: opts.servedName, choices: [{ index: 0, message, finish_reason: finishReason(r) }], usage: usage(r), timings: timings(r) };
@@ -332,7 +342,7 @@ export function buildApp(opts: ServerOptions): { app: FastifyInstance; attach(b:
         };
         let r: TurnResult;
         try {
-            r = await onSlot(abort, text, (slot, signal) => respond(slot, signal, onPiece));
+            r = await onSlot(abort, text, (slot, signal) => respond(slot, signal, onPiece), place);
         } catch (e) {
             metrics.errors++;
             events.send(errorBody(streamError(e)));
@@ -343,7 +353,7 @@ export function buildApp(opts: ServerOptions): { app: FastifyInstance; attach(b:
         if (body.stream_options?.include_usage) events.send({ id: cid, object: "chat.completion.chunk", created, model: opts.servedName, choices: [], usage: usage(r) });
         events.end();
         return reply;
-    });
+    };
 
     app.post("/v1/completions", { schema: { body: completionBody } }, async (req, reply) => {
         const rt = ready().runtime;

@@ -17,7 +17,7 @@ export class Metrics {
         this.decodedTokens += Math.max(0, s.tokens.length - 1);
     }
 
-    render(gauges: { busySlots: number; slots: number; queued: number; speechModelsOpened: number }): string {
+    render(gauges: { busySlots: number; slots: number; queued: number; speechModelsOpened: number; mediaDecoding: number }): string {
         const rate = (n: number, ms: number) => (ms > 0 ? (n * 1000) / ms : 0);
         const lines: [string, string, string, number][] = [
             ["autoglm_requests_total", "counter", "Completion requests received.", this.requests],
@@ -29,6 +29,7 @@ export class Metrics {
             ["autoglm_slots_busy", "gauge", "Slots generating now.", gauges.busySlots],
             ["autoglm_slots_total", "gauge", "Slots (--parallel).", gauges.slots],
             ["autoglm_queue_length", "gauge", "Requests waiting for a slot.", gauges.queued],
+            ["autoglm_media_decoding", "gauge", "Images and audio clips being decoded now, or waiting to be.", gauges.mediaDecoding],
             ["autoglm_speech_model_loads_total", "counter", "Times the speech model (one context, shared by all audio requests) was loaded.", gauges.speechModelsOpened],
         ];
         return lines.map(([name, type, help, v]) => `# HELP ${name} ${help}\n# TYPE ${name} ${type}\n${name} ${Number.isFinite(v) ? v : 0}\n`).join("");

@@ -105,7 +105,7 @@ export function chatCommand(): Command {
             let chat: ChatSession;
             try {
                 const grammar = f.grammarFile ? readGrammarFile(f.grammarFile) : f.jsonSchema ? await grammarFromJsonSchema(runtime.loaded.llama, f.jsonSchema) : undefined;
-                if (grammar) await validateGrammar(runtime.loaded.llama, grammar);
+                if (grammar) await validateGrammar(runtime.loaded.llama, grammar, runtime.loaded.vocabSize);
                 chat = new ChatSession(runtime, runtime.pool.slots[0]!, {
                     system: f.system, enableThinking: f.think, maxTokens: f.maxTokens, ignoreEog: f.ignoreEos, stopStrings: f.stop,
                     sampling: runtime.sampling({ ...given, seed: f.seed, grammar }),

@@ -9,7 +9,7 @@ import { grammarFromJsonSchema, validateGrammar } from "../engine/grammar.js";
 import type { Runtime, TurnOptions, TurnResult } from "../engine/runtime.js";
 import { ContextOverflowError } from "../engine/sequence.js";
 import { QueueFullError, WaitAbortedError, type Place, type Slot } from "../engine/slots.js";
-import type { MediaPart } from "../engine/chat-template.js";
+import type { ChatMessage, MediaPart } from "../engine/chat-template.js";
 import type { Piece } from "../engine/thinking.js";
 import type { AccessEntry } from "./access-log.js";
 import { ApiError, errorBody } from "./errors.js";
@@ -316,42 +316,69 @@ export function buildApp(opts: ServerOptions): { app: FastifyInstance; attach(b:
     const answerChat = async (req: FastifyRequest, reply: FastifyReply, b: Backend, body: ChatCompletionBody, plan: MessagePlan, place: Place, t: { enableThinking?: boolean; split: boolean; returnReasoning: boolean }) => {
         const { enableThinking, split, returnReasoning } = t;
         const abort = watch(req, reply);
-        const messages = await decodeMessages(plan, opts.media, b.runtime.media, abort.signal);
-        const options = turnOptions(body, await responseGrammar(body.response_format, body.grammar));
         const created = Math.floor(Date.now() / 1000), cid = id("chatcmpl");
         const chunk = (delta: object, finish: string | null = null) => ({ id: cid, object: "chat.completion.chunk", created, model: opts.servedName, choices: [{ index: 0, delta, finish_reason: finish }] });
-        const text = b.runtime.render(messages, enableThinking); // once per request
-        const media = messages.flatMap((m) => (typeof m.content === "string" ? [] : m.content.filter((p): p is MediaPart => p.type !== "text")));
-        b.runtime.requireFits(text, media);
+        // A stream whose audio the speech model transcribes (a minute or more on a CPU) opens before it,
+        // so pings keep the client alive; then a prompt that does not fit is an error event, not a 400.
+        const events = body.stream && plan.audios > 0 && !b.runtime.media.hearsItself ? new EventStream(reply) : undefined;
+        const transcripts: string[] = [];
+        let messages: ChatMessage[];
+        let options: TurnOptions, text: string, media: MediaPart[];
+        try {
+            if (events) {
+                events.open(opts.ssePingSeconds);
+                events.send(chunk({ role: "assistant", content: "" }));
+            }
+            messages = await decodeMessages(plan, opts.media, b.runtime.media, abort.signal, (t) => {
+                transcripts.push(t);
+                // An extension chunk with no choices (as the usage chunk): clients that know it show the transcript.
+                events?.send({ id: cid, object: "chat.completion.chunk", created, model: opts.servedName, choices: [], transcript: t });
+            });
+            options = turnOptions(body, await responseGrammar(body.response_format, body.grammar));
+            text = b.runtime.render(messages, enableThinking); // once per request
+            media = messages.flatMap((m) => (typeof m.content === "string" ? [] : m.content.filter((p): p is MediaPart => p.type !== "text")));
+            b.runtime.requireFits(text, media);
+        } catch (e) {
+            if (!events) throw e;
+            metrics.errors++;
+            events.send(errorBody(streamError(e)));
+            events.end();
+            return reply;
+        }
         const respond = (slot: Slot, signal: AbortSignal, onPiece?: (p: Piece) => void) => b.runtime.respond(slot, text, media, { ...options, raw: !split, signal, onPiece });
 
         if (!body.stream) {
             const r = await onSlot(abort, text, (slot, signal) => respond(slot, signal), place);
             const message: Record<string, string> = { role: "assistant", content: r.content };
             if (returnReasoning && r.reasoning) message.reasoning_content = r.reasoning;
-            return { id: cid, object: "chat.completion", created, model: opts.servedName, choices: [{ index: 0, message, finish_reason: finishReason(r) }], usage: usage(r), timings: timings(r) };
+            return {
+                id: cid, object: "chat.completion", created, model: opts.servedName, choices: [{ index: 0, message, finish_reason: finishReason(r) }], usage: usage(r), timings: timings(r),
+                ...(transcripts.length ? { transcripts } : {}),
+            };
         }
         // Headers and the role chunk go out now (LangChain JS needs the role first); pings follow
         // while the prompt (a screenshot: seconds on a CPU) is evaluated.
-        const events = new EventStream(reply);
-        events.open(opts.ssePingSeconds);
-        events.send(chunk({ role: "assistant", content: "" }));
+        const stream = events ?? new EventStream(reply);
+        if (!events) {
+            stream.open(opts.ssePingSeconds);
+            stream.send(chunk({ role: "assistant", content: "" }));
+        }
         const onPiece = (p: Piece) => {
-            if (p.kind === "reasoning") { if (returnReasoning) events.send(chunk({ reasoning_content: p.text })); }
-            else events.send(chunk({ content: p.text }));
+            if (p.kind === "reasoning") { if (returnReasoning) stream.send(chunk({ reasoning_content: p.text })); }
+            else stream.send(chunk({ content: p.text }));
         };
         let r: TurnResult;
         try {
             r = await onSlot(abort, text, (slot, signal) => respond(slot, signal, onPiece), place);
         } catch (e) {
             metrics.errors++;
-            events.send(errorBody(streamError(e)));
-            events.end();
+            stream.send(errorBody(streamError(e)));
+            stream.end();
             return reply;
         }
-        events.send({ ...chunk({}, finishReason(r)), timings: timings(r) });
-        if (body.stream_options?.include_usage) events.send({ id: cid, object: "chat.completion.chunk", created, model: opts.servedName, choices: [], usage: usage(r) });
-        events.end();
+        stream.send({ ...chunk({}, finishReason(r)), timings: timings(r) });
+        if (body.stream_options?.include_usage) stream.send({ id: cid, object: "chat.completion.chunk", created, model: opts.servedName, choices: [], usage: usage(r) });
+        stream.end();
         return reply;
     };
 

@@ -95,7 +95,8 @@ async function asMediaError<T>(kind: "image" | "audio" | "media", job: () => Pro
 }
 
 /** Reads the plan's media, checks all their headers together, then decodes them in order. */
-export async function decodeMessages(plan: MessagePlan, sources: MediaSources, media: MediaPolicy, signal?: AbortSignal): Promise<ChatMessage[]> {
+/** onTranscript: each transcript the speech model made, in order (the server returns them to the client). */
+export async function decodeMessages(plan: MessagePlan, sources: MediaSources, media: MediaPolicy, signal?: AbortSignal, onTranscript?: (text: string) => void): Promise<ChatMessage[]> {
     const pending = new Map<PlannedPart, PendingMedia>();
     for (const m of plan.messages) {
         if (typeof m.content === "string") continue;
@@ -112,7 +113,11 @@ export async function decodeMessages(plan: MessagePlan, sources: MediaSources, m
         for (const p of m.content) {
             if (p.type === "text") parts.push(p);
             else if (p.type === "image") parts.push((await asMediaError("image", () => media.image(pending.get(p)!.bytes))).part);
-            else parts.push((await asMediaError("audio", () => media.audio(pending.get(p)!.bytes, signal))).part);
+            else {
+                const audio = await asMediaError("audio", () => media.audio(pending.get(p)!.bytes, signal));
+                if (audio.transcript !== undefined) onTranscript?.(audio.transcript);
+                parts.push(audio.part);
+            }
         }
         out.push({ role: m.role, content: merged(parts) });
     }

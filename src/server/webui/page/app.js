@@ -160,6 +160,8 @@ function assistantTurn() {
     const add = (where, text) => { queued[where] += text; if (!frame) frame = requestAnimationFrame(flush); };
     return {
         turn, stats,
+        // What the server's speech model heard in a recording (an extension chunk of autoglm's).
+        transcript: (t) => turn.insertBefore(el("p", { class: "transcript", text: `Heard: ${t}` }), thinking),
         thought: (t) => add("thought", t),
         text: (t) => add("content", t),
         end(note, isError) {
@@ -227,6 +229,7 @@ async function send() {
             for await (const ev of sseEvents(res)) {
                 if (ev.error) { failure = ev.error.message; break; }
                 if (ev.usage) usage = ev.usage;
+                if (typeof ev.transcript === "string") answer.transcript(ev.transcript);
                 const choice = ev.choices && ev.choices[0];
                 if (!choice) continue;
                 if (ev.timings) timings = ev.timings;

@@ -4,6 +4,7 @@
 import { existsSync, statSync } from "node:fs";
 import { getLlama, LlamaLogLevel, type Llama, type LlamaModel } from "node-llama-cpp";
 import { readGguf } from "../core/gguf/reader.js";
+import { validateTextModel } from "../core/gguf/validate.js";
 import { UserError } from "../core/errors.js";
 import { nativeAddon, type NativeAddon } from "./native.js";
 
@@ -30,23 +31,27 @@ export interface LoadedModel {
     /** The GGUF's general.architecture. */
     architecture: string;
     vocabSize: number;
+    /** The model's embedding length (an mmproj's projection must match it). */
+    embedding: number;
     dispose(): Promise<void>;
 }
 
-/** Checks that `path` is a readable GGUF language model before llama.cpp sees it (clear errors, no crash). */
-export async function checkGguf(path: string): Promise<{ architecture: string; vocabSize: number }> {
+/**
+ * Checks that `path` is a GGUF language model whose hyper-parameters, tokenizer and tensor shapes
+ * llama.cpp can load (src/core/gguf/validate.ts), before llama.cpp sees it: clear errors, no crash.
+ */
+export async function checkGguf(path: string): Promise<{ architecture: string; vocabSize: number; embedding: number }> {
     if (!existsSync(path)) throw new UserError(`model file not found: ${path}`);
     if (!statSync(path).isFile()) throw new UserError(`${path} is not a file`);
     const g = await readGguf(path);
-    const arch = g.metadata.value("general.architecture");
-    if (arch === "clip") throw new UserError(`${path} is an mmproj (vision/audio encoder) file, not a language model; pass it with --mmproj`);
-    const tokens = g.metadata.value("tokenizer.ggml.tokens");
-    if (!Array.isArray(tokens)) throw new UserError(`${path} has no tokenizer (tokenizer.ggml.tokens): not a model autoglm can chat with`);
-    return { architecture: String(arch ?? "unknown"), vocabSize: tokens.length };
+    if (g.metadata.value("general.architecture") === "clip") throw new UserError(`${path} is an mmproj (vision/audio encoder) file, not a language model; pass it with --mmproj`);
+    if (!Array.isArray(g.metadata.value("tokenizer.ggml.tokens"))) throw new UserError(`${path} has no tokenizer (tokenizer.ggml.tokens): not a model autoglm can chat with`);
+    const facts = validateTextModel(g, path);
+    return { architecture: facts.architecture, vocabSize: facts.vocabulary, embedding: facts.embedding };
 }
 
 export async function loadModel(path: string, opts: LoadOptions = {}): Promise<LoadedModel> {
-    const { architecture, vocabSize } = await checkGguf(path);
+    const { architecture, vocabSize, embedding } = await checkGguf(path);
     const started = performance.now();
     const gpu = opts.gpu ?? "auto";
     // Never a source build at run time: a backend this machine cannot run is a one-line error, and so
@@ -70,7 +75,7 @@ export async function loadModel(path: string, opts: LoadOptions = {}): Promise<L
     const addon = nativeAddon();
     const devices = llama.gpu ? await llama.getGpuDeviceNames().catch(() => [] as string[]) : [];
     return {
-        path, llama, model, addon, architecture, vocabSize, devices,
+        path, llama, model, addon, architecture, vocabSize, embedding, devices,
         loadMs: performance.now() - started,
         // A GPU backend that offloaded nothing is a CPU run, and is called one.
         backend: llama.gpu && model.gpuLayers > 0 ? llama.gpu : "cpu",

@@ -10,7 +10,7 @@ import { ChatTemplate, type ChatMessage, type MediaPart } from "./chat-template.
 import { contextSettings, createContext, type ContextSettings } from "./context.js";
 import { defaultContextSize } from "./context-size.js";
 import { StreamingDetokenizer } from "./detokenizer.js";
-import { lazyEncoder, openEncoder, type EncoderCaps } from "./encoders.js";
+import { checkEncoderFits, lazyEncoder, openEncoder, readMmproj, type EncoderCaps } from "./encoders.js";
 import type { LazyResource } from "./lazy-resource.js";
 import { MediaPolicy } from "./media-policy.js";
 import { countMarkers, MEDIA_MARKER, mediaPromptText } from "./media-prompt.js";
@@ -93,11 +93,14 @@ export class Runtime {
 
     static async open(o: RuntimeOptions): Promise<Runtime> {
         contextSettings({ ...o.context, sequences: o.slots ?? 1 }); // the flags are checked before the model loads
+        // The mmproj is checked before anything loads; its fit to the model once the model is known.
+        const encoderCaps = o.encoderCaps ?? (o.mmproj ? await readMmproj(o.mmproj) : undefined);
         const loaded = await loadModel(o.model, o.load);
         try {
+            if (o.mmproj && encoderCaps) checkEncoderFits(encoderCaps, loaded, o.mmproj);
             const chosen = o.context?.contextSize === undefined ? await defaultContextSize(loaded, o.slots ?? 1) : undefined;
             const settings = contextSettings({ ...o.context, contextSize: chosen?.size ?? o.context?.contextSize, sequences: o.slots ?? 1 });
-            const rt = new Runtime(loaded, settings, o);
+            const rt = new Runtime(loaded, settings, { ...o, encoderCaps });
             if (chosen) rt.contextNote = chosen.why;
             return rt;
         } catch (e) {

@@ -258,6 +258,26 @@ describe("hostile mmprojs", () => {
 });
 
 describe("hostile checkpoints", () => {
+    it("NaN and infinite weights: converted as they are, with a warning naming the tensor", async () => {
+        const dir = join(root, "nan");
+        cpSync(checkpoint, dir, { recursive: true });
+        const st = join(dir, "model.safetensors");
+        const b = readFileSync(st);
+        const headerBytes = Number(b.readBigUInt64LE(0));
+        const header = JSON.parse(b.subarray(8, 8 + headerBytes).toString("utf8"));
+        const name = "model.language_model.layers.0.self_attn.q_proj.weight";
+        const at = 8 + headerBytes + header[name].data_offsets[0];
+        b.writeUInt16LE(0x7fc0, at); // BF16 NaN
+        b.writeUInt16LE(0x7f80, at + 2); // BF16 +Inf
+        b.writeUInt16LE(0xff80, at + 4); // BF16 -Inf
+        writeFileSync(st, b);
+        const r = await runCli(["convert", dir, "--out", join(dir, "out"), "--outtype", "q8_0"]);
+        expect(r.code, r.stderr).toBe(0);
+        expect(r.stderr).toMatch(/^autoglm: warning: nan-Q8_0\.gguf: tensor blk\.0\.attn_q\.weight holds 3 NaN or infinite value\(s\)/m);
+        expect(r.stderr.match(/warning/g)).toHaveLength(1);
+        rmSync(dir, { recursive: true, force: true });
+    });
+
     it("convert refuses each before writing anything", LOOP, async () => {
         for (const [i, [name, edit]] of CHECKPOINT_EDITS.entries()) {
             const dir = join(root, `ckpt${i}`);

@@ -2,7 +2,7 @@
 // corrupted mmprojs into `describe --mmproj`, hostile checkpoints into `convert`. Every case built
 // deterministically (fixed edits, seeded corruptions). Each must end in a one-line error and exit 1:
 // no signal, no internal error, no hang. Random byte flips may also run normally (exit 0).
-import { closeSync, cpSync, existsSync, openSync, readdirSync, readFileSync, rmSync, writeFileSync, writeSync } from "node:fs";
+import { appendFileSync, closeSync, cpSync, existsSync, openSync, readdirSync, readFileSync, rmSync, writeFileSync, writeSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { GgmlType, ValueType } from "../src/core/gguf/constants.js";
@@ -36,15 +36,17 @@ function classify(r: CliResult): Outcome {
     return r.code === 1 && lines.length === 1 && lines[0]!.startsWith("autoglm: ") ? "refused" : "messy";
 }
 
-function count(command: string, o: Outcome) {
+function count(command: string, o: Outcome, name = "") {
     tally[command] ??= { refused: 0, ran: 0, crash: 0, internal: 0, hang: 0, messy: 0 };
     tally[command]![o]++;
+    // FUZZ_RESULTS=FILE keeps one JSON line per case (for comparing builds; the test does not need it).
+    if (process.env.FUZZ_RESULTS) appendFileSync(process.env.FUZZ_RESULTS, `${JSON.stringify({ command, name, outcome: o })}\n`);
 }
 
 async function expectClean(command: string, c: Case, args: string[]) {
     const r = await runCli(args, { input: "hi\n", timeoutMs: HANG_MS });
     const o = classify(r);
-    count(command, o);
+    count(command, o, c.name);
     const allowed: Outcome[] = c.mayRun ? ["refused", "ran"] : ["refused"];
     expect.soft(allowed, `${command} ${c.name}: ${o} (code ${r.code}, signal ${r.signal})\n${r.stderr.slice(-600)}`).toContain(o);
 }
@@ -292,9 +294,9 @@ describe("hostile checkpoints", () => {
                 // Accepted: does what it wrote crash llama.cpp?
                 const text = readdirSync(out).find((f) => !f.startsWith("mmproj") && f.endsWith(".gguf"))!;
                 const chat = classify(await runCli(["chat", "-m", join(out, text), "-n", "2", ...CPU], { input: "hi\n", timeoutMs: HANG_MS }));
-                count("convert-output-chat", chat);
+                count("convert-output-chat", chat, name);
             }
-            count("convert", o);
+            count("convert", o, name);
             expect.soft(o, `convert ${name}: ${o}\n${r.stderr.slice(-600)}`).toBe("refused");
             expect.soft(!existsSync(out) || readdirSync(out).length === 0, `convert ${name} left files`).toBe(true);
             rmSync(dir, { recursive: true, force: true });

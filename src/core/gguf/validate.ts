@@ -8,6 +8,7 @@
 
 import { GgmlType, ValueType } from "./constants.js";
 import type { Metadata } from "./metadata.js";
+import { ALL_TYPES } from "./type-table.js";
 import { UserError } from "../errors.js";
 
 export interface TensorShape { name: string; shape: number[]; type: number }
@@ -120,7 +121,7 @@ class Tensors {
             if (this.byName.has(t.name)) keys.fail(`tensor ${t.name} appears twice`);
             if (t.shape.some((d) => d === 0)) keys.fail(`tensor ${t.name} has a zero dimension [${t.shape}]`);
             // Norms and biases are added or multiplied element-wise: ggml needs them unquantized.
-            if (t.shape.length === 1 && !SMALL_TYPES.has(t.type)) keys.fail(`tensor ${t.name} is a vector in a quantized type (${t.type}); norms and biases must be F32, F16 or BF16`);
+            if (t.shape.length === 1 && !SMALL_TYPES.has(t.type)) keys.fail(`tensor ${t.name} is a vector in type ${ALL_TYPES[t.type]?.[0] ?? t.type}; norms and biases must be F32, F16 or BF16`);
             this.byName.set(t.name, t);
         }
     }
@@ -193,7 +194,7 @@ export function validateTextModel(h: ModelHeader, where: string): TextModelFacts
     k.f32(`${p}rope.scaling.factor`, (f) => Number.isFinite(f) && f >= 0, "a non-negative number");
     const scaling = k.str(`${p}rope.scaling.type`);
     if (scaling !== undefined && !ROPE_SCALING.includes(scaling)) k.fail(`${p}rope.scaling.type is "${scaling}"; llama.cpp knows ${ROPE_SCALING.join(", ")}`);
-    const experts = k.u32(`${p}expert_count`, 0, 0) ?? 0;
+    const experts = k.u32(`${p}expert_count`, 0, LIMITS.heads) ?? 0;
     if (experts) k.fail(`${p}expert_count is ${experts}; autoglm runs dense models`);
 
     const vocab = validateTokenizer(k);

@@ -3,6 +3,7 @@
 // from either layout (4.5x `rope_scaling` + root `rope_theta`, or 5.x `rope_parameters`).
 
 import { UserError } from "../src/core/errors.js";
+import { LIMITS } from "../src/core/gguf/validate.js";
 
 export type Json = Record<string, any>;
 
@@ -41,4 +42,27 @@ export function requireNumber(h: Json, what: string, ...keys: string[]): number 
 export function optionalNumber(h: Json, ...keys: string[]): number | undefined {
     for (const k of keys) if (typeof h[k] === "number" && Number.isFinite(h[k])) return h[k];
     return undefined;
+}
+
+/** Size keys of the configs autoglm converts (any nesting level) and the most each may be. */
+const SIZE_KEYS: Record<string, number> = {
+    num_hidden_layers: LIMITS.layers, depth: LIMITS.layers, encoder_layers: LIMITS.layers, num_layers: LIMITS.layers,
+    num_attention_heads: LIMITS.heads, num_key_value_heads: LIMITS.heads, num_heads: LIMITS.heads, encoder_attention_heads: LIMITS.heads,
+    hidden_size: LIMITS.embedding, d_model: LIMITS.embedding, out_hidden_size: LIMITS.embedding,
+    intermediate_size: LIMITS.feedForward, encoder_ffn_dim: LIMITS.feedForward,
+    vocab_size: LIMITS.vocabulary, head_dim: LIMITS.headDim, max_position_embeddings: LIMITS.context,
+    image_size: LIMITS.imageSize, patch_size: LIMITS.patchSize, num_mel_bins: LIMITS.melBins,
+};
+
+/**
+ * Refuses a size no model has (num_hidden_layers 1e9, 0 heads, 2.5 layers) before anything is
+ * planned or allocated from it; the planned files are then checked in full by the runtime's validator.
+ */
+export function checkConfigSizes(config: Json, path: string, at = ""): void {
+    for (const [k, v] of Object.entries(config)) {
+        if (v && typeof v === "object" && !Array.isArray(v)) { checkConfigSizes(v, path, `${at}${k}.`); continue; }
+        const max = SIZE_KEYS[k];
+        if (max === undefined || typeof v !== "number") continue;
+        if (!Number.isInteger(v) || v < 1 || v > max) throw new UserError(`${path}: ${at}${k} is ${v}; it must be a whole number from 1 to ${max}`);
+    }
 }

@@ -22,6 +22,10 @@ export interface GgufPlan {
 export interface WriteProgress {
     /** Source bytes consumed so far, and the total for this file. */
     onBytes?: (done: number, total: number) => void;
+    /** A tensor whose source holds NaN or infinite values (written as they are). */
+    onNonFinite?: (tensor: string, count: number) => void;
+    /** Leave the complete file as <path>.partial: the caller commits it with its other outputs (writer.commit()). */
+    deferCommit?: boolean;
 }
 
 const CHUNK_SOURCE_BYTES = 8 << 20;
@@ -67,8 +71,11 @@ export async function writeGguf(plan: GgufPlan, pool: EncodePool, progress: Writ
                 await writer.writeTensorData(await inFlight.shift()!);
                 progress.onBytes?.(done, total);
             }
+            const nonFinite = pool.takeNonFinite();
+            if (nonFinite) progress.onNonFinite?.(t.name, nonFinite);
         }
         await writer.finish();
+        if (!progress.deferCommit) await writer.commit();
         return writer.totalBytes;
     } catch (e) {
         await writer.abort();

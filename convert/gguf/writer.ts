@@ -1,6 +1,7 @@
 // Streams a GGUF v3 file: header, metadata and tensor table first (sizes are known from shapes),
 // then each tensor's bytes in order. Everything goes to "<out>.partial" and is renamed only once
-// complete, so an interrupted run never leaves a file that looks finished.
+// complete (commit(), which a caller writing several files calls once all of them are complete),
+// so an interrupted run never leaves a file that looks finished.
 
 import { open, rename, unlink, type FileHandle } from "node:fs/promises";
 import { GGUF_DEFAULT_ALIGNMENT, GGUF_MAGIC, GGUF_VERSION, GgmlType, alignUp, rowBytes } from "../../src/core/gguf/constants.js";
@@ -49,6 +50,8 @@ export class GgufWriter {
     private position = 0;
     private tensorIndex = 0;
     private writtenInTensor = 0;
+    private complete = false;
+    private committed = false;
     private readonly tempPath: string;
     readonly totalBytes: number;
     private readonly header: Buffer;
@@ -102,13 +105,20 @@ export class GgufWriter {
         await this.fh!.sync();
         await this.fh!.close();
         this.fh = undefined;
-        await rename(this.tempPath, this.path);
+        this.complete = true;
     }
 
-    /** Closes and deletes the partial file; safe to call at any point. */
+    /** Gives the finished file its name. */
+    async commit(): Promise<void> {
+        if (!this.complete) throw new Error(`GGUF writer: ${this.path} is not complete`);
+        await rename(this.tempPath, this.path);
+        this.committed = true;
+    }
+
+    /** Closes and deletes the partial file; safe to call at any point before commit(). */
     async abort(): Promise<void> {
         await this.fh?.close().catch(() => {});
         this.fh = undefined;
-        await unlink(this.tempPath).catch(() => {});
+        if (!this.committed) await unlink(this.tempPath).catch(() => {});
     }
 }

@@ -32,6 +32,20 @@ export function decodeToF32(dtype: SourceDtype, bytes: Uint8Array): Float32Array
     return out;
 }
 
+/** Elements of a source buffer that are NaN or infinite (all exponent bits set), counted from the bits. */
+export function countNonFinite(dtype: SourceDtype, bytes: Uint8Array): number {
+    let bad = 0;
+    if (dtype === "F32") {
+        const n = bytes.byteLength >>> 2;
+        const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+        for (let i = 0; i < n; i++) if ((dv.getUint32(i * 4, true) & 0x7f800000) === 0x7f800000) bad++;
+        return bad;
+    }
+    const mask = dtype === "BF16" ? 0x7f80 : 0x7c00;
+    for (let i = 0; i + 1 < bytes.byteLength; i += 2) if (((bytes[i]! | (bytes[i + 1]! << 8)) & mask) === mask) bad++;
+    return bad;
+}
+
 const SAME: Partial<Record<SourceDtype, GgmlType>> = { F32: GgmlType.F32, F16: GgmlType.F16, BF16: GgmlType.BF16 };
 
 type BlockQuantizer = (src: Float32Array, dst: Uint8Array, dstOffset?: number) => void;

@@ -7,7 +7,7 @@ import { coreCount } from "../../src/core/threads.js";
 import { fileURLToPath } from "node:url";
 import { Worker } from "node:worker_threads";
 import type { GgmlType } from "../../src/core/gguf/constants.js";
-import { encodeRows, type SourceDtype } from "./codec.js";
+import { countNonFinite, encodeRows, type SourceDtype } from "./codec.js";
 
 interface Pending { resolve: (b: Uint8Array) => void; reject: (e: Error) => void }
 
@@ -17,6 +17,8 @@ export class EncodePool {
     private nextId = 0;
     private failure?: Error;
     private closing = false;
+    /** NaN/Inf source values seen since the last takeNonFinite(). */
+    private nonFinite = 0;
 
     constructor(threads = defaultThreads()) {
         const url = new URL("./worker.js", import.meta.url);
@@ -24,8 +26,9 @@ export class EncodePool {
         for (let i = 0; i < threads; i++) {
             const worker = new Worker(url);
             const slot = { worker, busy: 0 };
-            worker.on("message", (msg: { id: number; bytes?: Uint8Array; error?: string }) => {
+            worker.on("message", (msg: { id: number; bytes?: Uint8Array; nonFinite?: number; error?: string }) => {
                 slot.busy--;
+                this.nonFinite += msg.nonFinite ?? 0;
                 const p = this.pending.get(msg.id);
                 if (!p) return; // already rejected when a worker failed
                 this.pending.delete(msg.id);
@@ -50,7 +53,10 @@ export class EncodePool {
     encode(dtype: SourceDtype, type: GgmlType, rowLength: number, bytes: Uint8Array): Promise<Uint8Array> {
         if (this.failure) return Promise.reject(this.failure);
         if (this.workers.length === 0) {
-            try { return Promise.resolve(encodeRows(dtype, type, rowLength, bytes)); } catch (e) { return Promise.reject(e); }
+            try {
+                this.nonFinite += countNonFinite(dtype, bytes);
+                return Promise.resolve(encodeRows(dtype, type, rowLength, bytes));
+            } catch (e) { return Promise.reject(e); }
         }
         const slot = this.workers.reduce((a, b) => (b.busy < a.busy ? b : a));
         slot.busy++;
@@ -60,6 +66,13 @@ export class EncodePool {
             const owned = bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength ? bytes : bytes.slice();
             slot.worker.postMessage({ id, dtype, type, rowLength, bytes: owned }, [owned.buffer as ArrayBuffer]);
         });
+    }
+
+    /** NaN/Inf values in the sources encoded since the last call (every encode awaited), and resets the count. */
+    takeNonFinite(): number {
+        const n = this.nonFinite;
+        this.nonFinite = 0;
+        return n;
     }
 
     async close(): Promise<void> {

@@ -79,6 +79,9 @@ ${Object.entries(COMMAND_ALIASES).map(([a, c]) => `${a} is autoglm ${c}.`).join(
 }
 
 export async function main(argv: string[]): Promise<number> {
+    // Past `ulimit -f` the kernel kills a writer with SIGXFSZ; handled, the write fails with EFBIG
+    // instead, and the command removes its partial output and says so.
+    if (process.platform !== "win32") process.on("SIGXFSZ", () => {});
     const program = buildProgram();
     try {
         await program.parseAsync(rewriteArgv(argv, program.commands.flatMap((c) => [c.name(), ...c.aliases()])));
@@ -96,6 +99,10 @@ export async function main(argv: string[]): Promise<number> {
         const err = e as NodeJS.ErrnoException;
         if (err?.code === "ENOSPC") {
             process.stderr.write(`autoglm: no space left on the device (${err.path ?? "output"}); nothing was left half-written\n`);
+            return 1;
+        }
+        if (err?.code === "EFBIG") {
+            process.stderr.write(`autoglm: a file grew past this system's file size limit (ulimit -f) (${err.path ?? "output"}); nothing was left half-written\n`);
             return 1;
         }
         if (err?.code === "ENOENT" || err?.code === "EACCES" || err?.code === "EISDIR" || err?.code === "ENOTDIR") {

@@ -2,7 +2,8 @@
 // the whole history each turn, and lets the slot's record reuse the KV cache for everything
 // already evaluated (the previous prompts and answers, images included).
 
-import { existsSync, readFileSync, renameSync, writeFileSync } from "node:fs";
+import { createHash } from "node:crypto";
+import { closeSync, existsSync, openSync, readFileSync, readSync, renameSync, statSync, writeFileSync } from "node:fs";
 import { UserError } from "../core/errors.js";
 import type { ChatMessage, MediaPart } from "./chat-template.js";
 import type { Runtime, TurnOptions, TurnResult, UserTurn } from "./runtime.js";
@@ -15,14 +16,54 @@ export interface ChatOptions extends TurnOptions {
     enableThinking?: boolean;
 }
 
-interface SavedChat { version: 2; messages: ChatMessage[]; record: { text: string | undefined; items: number[] } }
-/** Files saved before the runtime kept the record (autoglm 0.1 sessions 1-7). */
-interface SavedChatV1 { version: 1; messages: ChatMessage[]; lastText: string; lastTokens: number[] }
+/**
+ * FILE.json beside llama.cpp's session file FILE: the conversation, the slot's record, and FILE's
+ * size and SHA-256, checked before llama.cpp reads FILE (it asserts on a truncated file and
+ * allocates whatever a corrupt one claims).
+ */
+interface SavedChat { version: 3; messages: ChatMessage[]; record: { text: string | undefined; items: number[] }; session: { bytes: number; sha256: string } }
 
-function savedRecord(s: SavedChat | SavedChatV1): SavedChat["record"] | undefined {
-    if (s?.version === 2 && Array.isArray(s.record?.items)) return s.record;
-    if (s?.version === 1 && Array.isArray(s.lastTokens)) return { text: s.lastText || undefined, items: s.lastTokens };
-    return undefined;
+const ROLES = new Set(["system", "user", "assistant", "observation"]);
+/** llama.cpp's sequence state file: magic "ggsq" (LLAMA_FILE_MAGIC_GGSQ), version, token count, tokens. */
+const SESSION_MAGIC = 0x67677371;
+
+const isTokens = (a: unknown): a is number[] => Array.isArray(a) && a.every((t) => Number.isInteger(t) && t >= 0 && t < 2 ** 31);
+const isMessage = (m: any): m is ChatMessage => m && typeof m === "object" && ROLES.has(m.role) &&
+    (typeof m.content === "string" || (Array.isArray(m.content) && m.content.every((p: any) => p?.type === "text" && typeof p.text === "string")));
+
+/** The parsed FILE.json, or a one-line error saying what is wrong with it. */
+function readSaved(path: string): SavedChat {
+    const bad = (why: string) => new UserError(`${path}.json is not a saved autoglm conversation (${why})`);
+    let s: any;
+    try {
+        s = JSON.parse(readFileSync(`${path}.json`, "utf8"));
+    } catch (e) {
+        throw bad((e as Error).message.split("\n")[0]!);
+    }
+    if (!s || typeof s !== "object") throw bad("not a JSON object");
+    if (s.version === 1 || s.version === 2) throw new UserError(`${path}.json was saved by an older autoglm without a checksum of ${path}; it cannot be checked, so it is not loaded`);
+    if (s.version !== 3) throw bad(`version ${JSON.stringify(s.version)}`);
+    if (!Array.isArray(s.messages) || !s.messages.every(isMessage)) throw bad("messages must be system/user/assistant/observation messages with text content");
+    if (!s.record || typeof s.record !== "object" || !isTokens(s.record.items) || !(s.record.text === undefined || typeof s.record.text === "string")) throw bad("a bad record");
+    if (!s.session || !Number.isSafeInteger(s.session.bytes) || typeof s.session.sha256 !== "string") throw bad("no size and checksum of the session file");
+    return s as SavedChat;
+}
+
+function fileDigest(path: string): string {
+    return createHash("sha256").update(readFileSync(path)).digest("hex");
+}
+
+/** FILE is the session file FILE.json describes, and its header fits a sequence of `capacity` cells. */
+function checkSessionFile(path: string, saved: SavedChat, capacity: number): void {
+    const size = statSync(path).size;
+    if (size !== saved.session.bytes) throw new UserError(`${path} has ${size} bytes but was saved with ${saved.session.bytes} (truncated or replaced); not loaded`);
+    if (fileDigest(path) !== saved.session.sha256) throw new UserError(`${path} does not match the checksum saved in ${path}.json (corrupt or replaced); not loaded`);
+    const head = Buffer.alloc(12);
+    const fd = openSync(path, "r");
+    try { readSync(fd, head, 0, 12, 0); } finally { closeSync(fd); }
+    const tokens = head.readUInt32LE(8);
+    if (size < 12 || head.readUInt32LE(0) !== SESSION_MAGIC) throw new UserError(`${path} is not a llama.cpp session file`);
+    if (tokens > capacity || 12 + tokens * 4 > size) throw new UserError(`${path} holds ${tokens} tokens, more than this context's ${capacity} cells per sequence; start with a larger --ctx-size`);
 }
 
 const mediaParts = (messages: readonly ChatMessage[]) =>
@@ -60,14 +101,14 @@ export class ChatSession {
         }
     }
 
-    /** Saves the KV cache (llama.cpp's session file) and the conversation beside it (FILE.json), each through a temporary file. */
+    /** Saves the KV cache (llama.cpp's session file) and the conversation beside it (FILE.json, with FILE's size and checksum), each through a temporary file. */
     save(path: string): void {
         const record = this.slot.sequence.snapshot();
         if (!record) throw new UserError("a conversation with images or audio cannot be saved yet (llama.cpp session files hold text tokens only)");
-        const saved: SavedChat = { version: 2, messages: this.messages, record };
         const tmp = `${path}.partial`;
         try {
             this.slot.sequence.save(tmp);
+            const saved: SavedChat = { version: 3, messages: this.messages, record, session: { bytes: statSync(tmp).size, sha256: fileDigest(tmp) } };
             writeFileSync(`${tmp}.json`, JSON.stringify(saved));
             renameSync(tmp, path);
             renameSync(`${tmp}.json`, `${path}.json`);
@@ -76,23 +117,17 @@ export class ChatSession {
         }
     }
 
+    /**
+     * Restores a saved conversation. Everything is checked before llama.cpp reads the session file;
+     * a load that fails keeps the current conversation (if llama.cpp itself fails after the checks,
+     * the cache it cleared is rebuilt from the messages at the next turn).
+     */
     load(path: string): void {
         if (!existsSync(path) || !existsSync(`${path}.json`)) throw new UserError(`no saved conversation at ${path} (needs ${path} and ${path}.json)`);
-        let saved: SavedChat | SavedChatV1;
-        try {
-            saved = JSON.parse(readFileSync(`${path}.json`, "utf8"));
-        } catch {
-            throw new UserError(`${path}.json is not a saved autoglm conversation`);
-        }
-        const record = savedRecord(saved);
-        if (!record || !Array.isArray(saved.messages)) throw new UserError(`${path}.json is not a saved autoglm conversation`);
-        try {
-            this.slot.sequence.load(path);
-        } catch (e) {
-            this.reset(); // the cache was cleared: the old conversation cannot continue from it either
-            throw e;
-        }
-        this.slot.sequence.restore(record);
+        const saved = readSaved(path);
+        checkSessionFile(path, saved, this.slot.sequence.capacity);
+        this.slot.sequence.load(path); // on failure the sequence is reset, its record empty: the next turn evaluates all
+        this.slot.sequence.restore(saved.record);
         this.messages = saved.messages;
     }
 }

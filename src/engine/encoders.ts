@@ -4,6 +4,7 @@
 import { InternalError, ResourceLoadError, UserError } from "../core/errors.js";
 import { checkGgufPath } from "../core/gguf-path.js";
 import { readGguf } from "../core/gguf/reader.js";
+import { validateMmproj } from "../core/gguf/validate.js";
 import type { ThreadBudget } from "../core/threads.js";
 import { mediaLogWarnings } from "./library-log.js";
 import { LazyResource } from "./lazy-resource.js";
@@ -11,25 +12,30 @@ import { MEDIA_MARKER } from "./media-prompt.js";
 import { internalModelHandle, type LoadedModel } from "./model.js";
 import type { NativeMedia } from "./native.js";
 
-/** What an mmproj's encoders take in, and the pixel size of one image token (patch x merge). */
-export interface EncoderCaps { vision: boolean; audio: boolean; imageTokenPixels: number }
+/** What an mmproj's encoders take in, the pixel size of one image token (patch x merge), and the embedding length it projects to. */
+export interface EncoderCaps { vision: boolean; audio: boolean; imageTokenPixels: number; projectionDim: number }
 
 /** Spatial merge of projectors that merge patches into one token (llama.cpp's clip): GLM-4.1V merges 2 x 2. */
 const MERGE: Record<string, number> = { glm4v: 2, qwen2vl_merger: 2, qwen25vl_merger: 2, qwen3vl_merger: 2 };
 
 /**
- * Checks that `path` is an mmproj (not a language model) and reads from its header which encoders
- * it holds, without loading it: commands know what an encoder can do before its first use.
+ * Checks that `path` is an mmproj (not a language model) that libmtmd can load (hyper-parameters
+ * and tensor shapes, src/core/gguf/validate.ts) and reads from its header which encoders it holds,
+ * without loading it: commands know what an encoder can do before its first use.
  */
 export async function readMmproj(path: string, what = "encoder"): Promise<EncoderCaps> {
     checkGgufPath(path, "mmproj file");
-    const meta = (await readGguf(path)).metadata;
-    if (meta.value("general.architecture") !== "clip") throw new UserError(`${path} is a language model, not an mmproj (${what}) file`);
-    const vision = meta.value("clip.has_vision_encoder") === true;
-    const patch = Number(meta.value("clip.vision.patch_size") ?? 0);
-    if (vision && !(Number.isInteger(patch) && patch > 0 && patch <= 1024)) throw new UserError(`${path} declares no usable clip.vision.patch_size`);
-    const projector = String(meta.value("clip.vision.projector_type") ?? meta.value("clip.projector_type") ?? "");
-    return { vision, audio: meta.value("clip.has_audio_encoder") === true, imageTokenPixels: vision ? patch * (MERGE[projector] ?? 1) : 0 };
+    const g = await readGguf(path);
+    if (g.metadata.value("general.architecture") !== "clip") throw new UserError(`${path} is a language model, not an mmproj (${what}) file`);
+    const facts = validateMmproj(g, path);
+    return { vision: facts.vision, audio: facts.audio, imageTokenPixels: facts.vision ? facts.patchSize * (MERGE[facts.projector] ?? 1) : 0, projectionDim: facts.projectionDim };
+}
+
+/** An mmproj projects into the model's embedding space: a different width would overrun the embedding buffer. */
+export function checkEncoderFits(caps: EncoderCaps, loaded: LoadedModel, mmproj: string): void {
+    if (caps.projectionDim !== loaded.embedding) {
+        throw new UserError(`${mmproj} projects to ${caps.projectionDim}-wide embeddings but ${loaded.path} has embedding_length ${loaded.embedding}: not this model's encoder`);
+    }
 }
 
 /** Loads an mmproj for `loaded`; `need` says which encoder the caller requires. */

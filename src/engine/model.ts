@@ -4,6 +4,7 @@
 import type { Llama, LlamaModel } from "node-llama-cpp";
 import type { Metadata } from "../core/gguf/metadata.js";
 import { readGguf } from "../core/gguf/reader.js";
+import { validateTextModel } from "../core/gguf/validate.js";
 import { UserError } from "../core/errors.js";
 import { checkGgufPath } from "../core/gguf-path.js";
 import { nativeAddon, type NativeAddon } from "./native.js";
@@ -45,18 +46,22 @@ export interface LoadedModel {
     vocabSize: number;
     /** The GGUF's metadata, as read before loading (general.sampling.*, ...). */
     metadata: Metadata;
+    /** The model's embedding length (an mmproj's projection must match it). */
+    embedding: number;
     dispose(): Promise<void>;
 }
 
-/** Checks that `path` is a readable GGUF language model before llama.cpp sees it (clear errors, no crash). */
-export async function checkGguf(path: string): Promise<{ architecture: string; vocabSize: number; metadata: Metadata }> {
+/**
+ * Checks that `path` is a GGUF language model whose hyper-parameters, tokenizer and tensor shapes
+ * llama.cpp can load (src/core/gguf/validate.ts), before llama.cpp sees it: clear errors, no crash.
+ */
+export async function checkGguf(path: string): Promise<{ architecture: string; vocabSize: number; embedding: number; metadata: Metadata }> {
     checkGgufPath(path, "model file");
     const g = await readGguf(path);
-    const arch = g.metadata.value("general.architecture");
-    if (arch === "clip") throw new UserError(`${path} is an mmproj (vision/audio encoder) file, not a language model; pass it with --mmproj`);
-    const tokens = g.metadata.value("tokenizer.ggml.tokens");
-    if (!Array.isArray(tokens)) throw new UserError(`${path} has no tokenizer (tokenizer.ggml.tokens): not a model autoglm can chat with`);
-    return { architecture: String(arch ?? "unknown"), vocabSize: tokens.length, metadata: g.metadata };
+    if (g.metadata.value("general.architecture") === "clip") throw new UserError(`${path} is an mmproj (vision/audio encoder) file, not a language model; pass it with --mmproj`);
+    if (!Array.isArray(g.metadata.value("tokenizer.ggml.tokens"))) throw new UserError(`${path} has no tokenizer (tokenizer.ggml.tokens): not a model autoglm can chat with`);
+    const facts = validateTextModel(g, path);
+    return { architecture: facts.architecture, vocabSize: facts.vocabulary, embedding: facts.embedding, metadata: g.metadata };
 }
 
 /**
@@ -78,7 +83,7 @@ export async function openBackend(gpu: GpuChoice): Promise<Llama> {
 }
 
 export async function loadModel(path: string, opts: LoadOptions = {}): Promise<LoadedModel> {
-    const { architecture, vocabSize, metadata } = await checkGguf(path);
+    const { architecture, vocabSize, embedding, metadata } = await checkGguf(path);
     const started = performance.now();
     const gpu = opts.gpu ?? "auto";
     const signal = opts.signal;
@@ -110,7 +115,7 @@ export async function loadModel(path: string, opts: LoadOptions = {}): Promise<L
     const addon = nativeAddon(llama.gpu);
     const devices = llama.gpu ? await llama.getGpuDeviceNames().catch(() => [] as string[]) : [];
     return {
-        path, llama, model, addon, architecture, vocabSize, metadata, devices,
+        path, llama, model, addon, architecture, vocabSize, metadata, embedding, devices,
         loadMs: performance.now() - started,
         // A GPU backend that offloaded nothing is a CPU run, and is called one.
         backend: llama.gpu && model.gpuLayers > 0 ? llama.gpu : "cpu",

@@ -10,7 +10,7 @@ import { ChatTemplate, type ChatMessage, type MediaPart } from "./chat-template.
 import { contextSettings, createContext, flashAttentionFor, type ContextSettings } from "./context.js";
 import { defaultContextSize } from "./context-size.js";
 import { StreamingDetokenizer } from "./detokenizer.js";
-import { lazyEncoder, openEncoder, type EncoderCaps } from "./encoders.js";
+import { checkEncoderFits, lazyEncoder, openEncoder, readMmproj, type EncoderCaps } from "./encoders.js";
 import type { LazyResource } from "./lazy-resource.js";
 import { MediaPolicy } from "./media-policy.js";
 import { countMarkers, MEDIA_MARKER, mediaPromptText } from "./media-prompt.js";
@@ -95,13 +95,16 @@ export class Runtime {
 
     static async open(o: RuntimeOptions): Promise<Runtime> {
         contextSettings({ ...o.context, sequences: o.slots ?? 1 }); // the flags are checked before the model loads
+        // The mmproj is checked before anything loads; its fit to the model once the model is known.
+        const encoderCaps = o.encoderCaps ?? (o.mmproj ? await readMmproj(o.mmproj) : undefined);
         const loaded = await loadModel(o.model, o.load);
         let rt: Runtime;
         try {
+            if (o.mmproj && encoderCaps) checkEncoderFits(encoderCaps, loaded, o.mmproj);
             const chosen = o.context?.contextSize === undefined ? await defaultContextSize(loaded, o.slots ?? 1) : undefined;
             const settings = contextSettings({ ...o.context, contextSize: chosen?.size ?? o.context?.contextSize, sequences: o.slots ?? 1 });
             settings.flashAttention = flashAttentionFor(loaded.backend, settings.flashAttention); // the text model's; the encoder keeps the mode asked for
-            rt = new Runtime(loaded, settings, o);
+            rt = new Runtime(loaded, settings, { ...o, encoderCaps });
             if (chosen) rt.contextNote = chosen.why;
         } catch (e) {
             await loaded.dispose();

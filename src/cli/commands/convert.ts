@@ -31,6 +31,7 @@ export function convertCommand(): Command {
                     dir, outDir: opts.out, force: opts.force, threads: opts.threads, signal,
                     types: { text: opts.outtype as OutType, mmproj: typeFromName(opts.mmprojOuttype)! },
                     onBytes: (done, total) => progress.update(done, total),
+                    onWarning: (message) => { progress.stop(); process.stderr.write(`autoglm: warning: ${message}\n`); },
                 }));
                 progress.stop();
                 const rows = result.files.map((f) => [f.role, f.path, opts[f.role === "text" ? "outtype" : "mmprojOuttype"], String(f.tensors), formatBytes(f.bytes), formatDuration(f.seconds * 1000)]);

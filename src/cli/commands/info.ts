@@ -5,6 +5,7 @@ import { ValueType } from "../../core/gguf/constants.js";
 import { readGguf, typeNameOf } from "../../core/gguf/reader.js";
 import { checkGgufPath } from "../../core/gguf-path.js";
 import { modelSampling, samplingLines } from "../../engine/sampling-defaults.js";
+import { validateMmproj, validateTextModel } from "../../core/gguf/validate.js";
 import { formatBytes, table } from "../format.js";
 
 const LONG_ARRAY = 8;
@@ -27,6 +28,9 @@ export function infoCommand(): Command {
             checkGgufPath(file, "file");
             const g = await readGguf(file);
             const arch = g.metadata.value("general.architecture");
+            // A file llama.cpp would crash on is refused here too, by the same rules as chat and describe.
+            if (arch === "clip") validateMmproj(g, file);
+            else validateTextModel(g, file);
             if (opts.json) {
                 const metadata: Record<string, unknown> = {};
                 for (const [k, v] of g.metadata.entries) {

@@ -1,5 +1,7 @@
 // Reads a GGUF file's header, metadata and tensor table, checking every count and offset against
 // the file size, so a truncated or corrupt file is reported instead of crashing a loader later.
+// Every length is checked before it is read: a lying string or array length in a file of any
+// size is refused by name, and the header is never read past MAX_HEADER_BYTES.
 
 import { open, stat } from "node:fs/promises";
 import { GGUF_DEFAULT_ALIGNMENT, GGUF_MAGIC, ValueType, alignUp } from "./constants.js";
@@ -30,10 +32,20 @@ export interface GgufFile {
 
 class OutOfData extends Error {}
 
+/** Far above a real header (GLM's 151k-token vocabulary and merges take about 10 MB). */
+export const MAX_HEADER_BYTES = 512 << 20;
+/** One metadata string (a token, a chat template); V8 cannot hold strings near 2^29 characters anyway. */
+export const MAX_STRING_BYTES = 64 << 20;
+
 class Cursor {
     pos = 0;
-    constructor(private buf: Buffer) {}
-    need(n: number) { if (this.pos + n > this.buf.length) throw new OutOfData(); }
+    /** What is being read, for the error a lying length gets. */
+    what = "the header";
+    constructor(private buf: Buffer, private readonly fileSize: number) {}
+    need(n: number) {
+        if (this.pos + n > this.fileSize) throw new GgufFormatError(`${this.what} needs ${n} bytes at offset ${this.pos}, past the end of the ${this.fileSize}-byte file (a lying length, or truncated)`);
+        if (this.pos + n > this.buf.length) throw new OutOfData();
+    }
     u8() { this.need(1); return this.buf.readUInt8(this.pos++); }
     u32() { this.need(4); const v = this.buf.readUInt32LE(this.pos); this.pos += 4; return v; }
     u64(): number {
@@ -45,6 +57,7 @@ class Cursor {
     }
     string(): string {
         const n = this.u64();
+        if (n > MAX_STRING_BYTES) throw new GgufFormatError(`${this.what} declares a ${n}-byte string (at most ${MAX_STRING_BYTES})`);
         this.need(n);
         const s = this.buf.toString("utf8", this.pos, this.pos + n);
         this.pos += n;
@@ -71,8 +84,15 @@ class Cursor {
     }
 }
 
+/** Bytes of the smallest encoding of one array item of `type` (a string is at least its u64 length). */
+const MIN_ITEM_BYTES: Partial<Record<number, number>> = {
+    [ValueType.UINT8]: 1, [ValueType.INT8]: 1, [ValueType.BOOL]: 1, [ValueType.UINT16]: 2, [ValueType.INT16]: 2,
+    [ValueType.UINT32]: 4, [ValueType.INT32]: 4, [ValueType.FLOAT32]: 4, [ValueType.UINT64]: 8, [ValueType.INT64]: 8,
+    [ValueType.FLOAT64]: 8, [ValueType.STRING]: 8,
+};
+
 function parse(buf: Buffer, path: string, fileSize: number): GgufFile {
-    const c = new Cursor(buf);
+    const c = new Cursor(buf, fileSize);
     if (buf.length < 4 || buf.readUInt32LE(0) !== GGUF_MAGIC) throw new GgufFormatError(`${path} is not a GGUF file (bad magic)`);
     c.pos = 4;
     const version = c.u32();
@@ -83,37 +103,46 @@ function parse(buf: Buffer, path: string, fileSize: number): GgufFile {
     if (kvCount * 12 + tensorCount * 24 > fileSize) throw new GgufFormatError(`${path}: header counts exceed the file size (corrupt or truncated)`);
     const metadata = new Metadata();
     for (let i = 0; i < kvCount; i++) {
+        c.what = `${path}: metadata key ${i}`;
         const key = c.string();
+        c.what = `${path}: metadata ${key}`;
         const type = c.u32();
         let value: MetaValue;
         if (type === ValueType.ARRAY) {
             const itemType = c.u32();
             if (itemType === ValueType.ARRAY) throw new GgufFormatError(`${path}: nested arrays are not supported (key ${key})`);
             const n = c.u64();
-            if (n > fileSize) throw new GgufFormatError(`${path}: array ${key} claims ${n} items`);
+            const itemBytes = MIN_ITEM_BYTES[itemType];
+            if (itemBytes === undefined) throw new GgufFormatError(`${path}: array ${key} has unknown item type ${itemType}`);
+            if (n * itemBytes > fileSize - c.pos) throw new GgufFormatError(`${path}: array ${key} claims ${n} items, more than the file holds`);
             const values: Scalar[] = new Array(n);
             for (let j = 0; j < n; j++) values[j] = c.scalar(itemType);
             value = { type: ValueType.ARRAY, itemType: itemType as ScalarType, values };
         } else {
             value = { type: type as ScalarType, value: c.scalar(type) };
         }
+        if (metadata.get(key)) throw new GgufFormatError(`${path}: metadata key ${key} appears twice`);
         metadata.set(key, value);
     }
-    const alignment = Number(metadata.value("general.alignment") ?? GGUF_DEFAULT_ALIGNMENT);
+    const alignment = alignmentOf(metadata, path);
     const tensors: GgufTensor[] = [];
     for (let i = 0; i < tensorCount; i++) {
+        c.what = `${path}: tensor info ${i}`;
         const name = c.string();
+        c.what = `${path}: tensor ${name}`;
         const nDims = c.u32();
         if (nDims < 1 || nDims > 4) throw new GgufFormatError(`${path}: tensor ${name} has ${nDims} dimensions`);
         const shape: number[] = [];
         for (let d = 0; d < nDims; d++) shape.push(c.u64());
         const type = c.u32();
         const offset = c.u64();
+        if (offset % alignment !== 0) throw new GgufFormatError(`${path}: tensor ${name} has offset ${offset}, not a multiple of the alignment ${alignment}`);
         const layout = ALL_TYPES[type];
         if (!layout) throw new GgufFormatError(`${path}: tensor ${name} has unknown type ${type}`);
         const [, blockSize, blockBytes] = layout;
         if (shape[0] % blockSize !== 0) throw new GgufFormatError(`${path}: tensor ${name} row length ${shape[0]} is not a multiple of ${blockSize}`);
         const elements = shape.reduce((a, b) => a * b, 1);
+        if (!Number.isSafeInteger(elements)) throw new GgufFormatError(`${path}: tensor ${name} shape [${shape}] is implausibly large`);
         tensors.push({ name, shape, type, offset, bytes: (elements / blockSize) * blockBytes });
     }
     const dataOffset = alignUp(c.pos, alignment);
@@ -126,21 +155,33 @@ function parse(buf: Buffer, path: string, fileSize: number): GgufFile {
     return { path, version, metadata, tensors, dataOffset, fileSize, alignment };
 }
 
+/** general.alignment as gguf.cpp reads it: a uint32 power of two, or the default when absent. */
+function alignmentOf(metadata: Metadata, path: string): number {
+    const v = metadata.get("general.alignment");
+    if (!v) return GGUF_DEFAULT_ALIGNMENT;
+    const a = v.type === ValueType.UINT32 ? Number(v.value) : 0;
+    if (v.type !== ValueType.UINT32) throw new GgufFormatError(`${path}: general.alignment must be a uint32`);
+    if (a === 0 || (a & (a - 1)) !== 0) throw new GgufFormatError(`${path}: general.alignment is ${a}, not a power of two`);
+    return a;
+}
+
 /** Reads and validates the header of a GGUF file without loading tensor data. */
 export async function readGguf(path: string): Promise<GgufFile> {
     const { size } = await stat(path);
     const fh = await open(path, "r");
     try {
-        let want = Math.min(size, 4 << 20);
+        let want = Math.min(size, 4 << 20, MAX_HEADER_BYTES);
         for (;;) {
             const buf = Buffer.alloc(want);
-            await fh.read(buf, 0, want, 0);
+            const { bytesRead } = await fh.read(buf, 0, want, 0);
+            if (bytesRead < want) throw new GgufFormatError(`${path}: could read only ${bytesRead} of ${want} bytes`);
             try {
                 return parse(buf, path, size);
             } catch (e) {
                 if (!(e instanceof OutOfData)) throw e;
                 if (want >= size) throw new GgufFormatError(`${path}: file ends inside the GGUF header (truncated)`);
-                want = Math.min(size, want * 4);
+                if (want >= MAX_HEADER_BYTES) throw new GgufFormatError(`${path}: the GGUF header is larger than ${MAX_HEADER_BYTES >> 20} MiB (corrupt?)`);
+                want = Math.min(size, want * 4, MAX_HEADER_BYTES);
             }
         }
     } finally {

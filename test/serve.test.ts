@@ -99,11 +99,22 @@ describe("autoglm serve", () => {
         expect(composite.status, await composite.clone().text()).toBe(200);
         const body = await composite.json();
         expect(body.usage.prompt_tokens).toBeGreaterThan(12);
-        const part = await client.chat.completions.create({
-            model: MODEL, max_tokens: 4, temperature: 0,
+        expect(body.transcripts).toHaveLength(1); // what the speech model heard, beside the answer
+        expect(typeof body.transcripts[0]).toBe("string");
+        // Streamed: the role chunk comes before the transcription (the stream is open while the speech
+        // model runs), then the transcript chunk, then the answer.
+        const stream = await client.chat.completions.create({
+            model: MODEL, max_tokens: 4, temperature: 0, stream: true,
             messages: [{ role: "user", content: [{ type: "input_audio", input_audio: { data: wav, format: "wav" } }, { type: "text", text: "Answer it." }] }],
         });
-        expect(part.choices[0]!.message.role).toBe("assistant");
+        const chunks: any[] = [];
+        for await (const c of stream) chunks.push(c);
+        expect(chunks[0].choices[0].delta.role).toBe("assistant");
+        const heard = chunks.findIndex((c) => typeof c.transcript === "string");
+        const finish = chunks.findIndex((c) => c.choices[0]?.finish_reason);
+        expect(heard).toBeGreaterThan(0);
+        expect(chunks[heard].choices).toEqual([]);
+        expect(finish).toBeGreaterThan(heard);
     });
 
     it("LangChain ChatOpenAI, streaming with enable_thinking/return_reasoning: reasoning in additional_kwargs.reasoning_content, the answer in content", async () => {

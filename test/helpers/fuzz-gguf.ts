@@ -6,18 +6,10 @@ import { ValueType } from "../../src/core/gguf/constants.js";
 import { Metadata, type MetaValue } from "../../src/core/gguf/metadata.js";
 import { readGguf, type GgufFile } from "../../src/core/gguf/reader.js";
 import { encodeHeader, tensorBytes, type TensorInfo } from "../../convert/gguf/writer.js";
+import { mulberry32 } from "../../models/synthetic/random.js";
 
-/** mulberry32: a small seeded generator, so every run builds the same files. */
-export function seeded(seed: number): () => number {
-    let a = seed >>> 0;
-    return () => {
-        a = (a + 0x6d2b79f5) >>> 0;
-        let t = a;
-        t = Math.imul(t ^ (t >>> 15), t | 1);
-        t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-        return ((t ^ (t >>> 14)) >>> 0) / 2 ** 32;
-    };
-}
+/** A seeded generator (mulberry32, shared with the synthetic checkpoints), so a fuzz run is the same run every time. */
+export const seeded = mulberry32;
 
 export interface Source { file: GgufFile; bytes: Buffer }
 

@@ -4,6 +4,7 @@
 import { createDeflate, crc32 } from "node:zlib";
 import sharp from "sharp";
 import { encodeWav, tone } from "./wav.js";
+import { mulberry32 } from "../../models/synthetic/random.js";
 
 /** Fields of a plain 44-byte PCM header, written as given (no consistency fixed up). */
 export interface WavHeaderFields { tag?: number; channels?: number; rate?: number; byteRate?: number; blockAlign?: number; bits?: number; dataSize?: number }
@@ -111,17 +112,8 @@ export async function animatedGif(): Promise<Buffer> {
     return sharp([await frame(10), await frame(200)], { join: { animated: true } }).gif().toBuffer();
 }
 
-/** mulberry32: a small seeded generator, so a fuzz run is the same run every time. */
-export function seeded(seed: number): () => number {
-    let a = seed >>> 0;
-    return () => {
-        a = (a + 0x6d2b79f5) >>> 0;
-        let t = a;
-        t = Math.imul(t ^ (t >>> 15), t | 1);
-        t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-        return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-    };
-}
+/** A seeded generator (mulberry32, shared with the synthetic checkpoints), so a fuzz run is the same run every time. */
+export const seeded = mulberry32;
 
 const INTERESTING = [0, 1, 2, 3, 4, 7, 8, 9, 16, 24, 32, 64, 255, 256, 1000, 8000, 16000, 44100, 65535, 65536, 192000, 192001, 0x7fffffff, 0xffffffff];
 

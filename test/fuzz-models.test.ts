@@ -33,7 +33,8 @@ function classify(r: CliResult): Outcome {
     if (r.signal) return "crash";
     if (r.code === 70) return "internal";
     if (r.code === 0) return "ran";
-    const lines = r.stderr.trim().split("\n").filter((l) => !/^model .* \| backend /.test(l));
+    // The start-up lines (the model's, the sampling defaults in effect) are not part of the refusal.
+    const lines = r.stderr.trim().split("\n").filter((l) => !/^model .* \| backend /.test(l) && !/^sampling: /.test(l));
     return r.code === 1 && lines.length === 1 && lines[0]!.startsWith("autoglm: ") ? "refused" : "messy";
 }
 

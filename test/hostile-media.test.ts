@@ -198,18 +198,20 @@ describe("the server's order: refusals before decoding, decoding off the event l
 
 describe("server-side faults are not the client's", () => {
     it("an encoder or speech model that fails to load is a 503 naming only the resource; the server log has the detail", async () => {
-        // Headers autoglm accepts at start-up, values llama.cpp refuses when it loads them at first use.
-        const spoil = (file: string, key: string, name: string) => {
+        // Good files at start-up (their headers are checked then), spoiled before their first use (both
+        // load lazily): the load itself fails, as a file changed under a running server would.
+        const copy = (file: string, name: string) => { const out = join(root, name); writeFileSync(out, readFileSync(file)); return out; };
+        const spoil = (file: string, key: string) => {
             const b = Buffer.from(readFileSync(file));
             const at = b.indexOf(key) + key.length + 4; // after the key: the value's type (string), its length, its bytes
             const n = Number(b.readBigUInt64LE(at));
             b.fill("x", at + 8, at + 8 + n);
-            const out = join(root, name);
-            writeFileSync(out, b);
-            return out;
+            writeFileSync(file, b);
         };
-        const vision = spoil(chat.vision, "clip.projector_type", "bad-projector.gguf"), speech = spoil(asr.text, "general.architecture", "bad-asr.gguf");
+        const vision = copy(chat.vision, "bad-projector.gguf"), speech = copy(asr.text, "bad-asr.gguf");
         const sf = await serve(["-m", chat.text, "--mmproj", vision, "--asr-model", speech, "--asr-mmproj", asr.audio]);
+        spoil(vision, "clip.projector_type");
+        spoil(speech, "general.architecture");
         const wav = encodeWav({ rate: 16000, channels: 1, bits: 16 }, [tone(16000, 0.5, 440)]);
         const png = await animatedGif();
         for (const [content, what] of [[[imagePart(png)], "encoder"], [[audioPart(wav)], "speech model"]] as const) {

@@ -167,6 +167,9 @@ export class Runtime {
 
     /** The prompt text `messages` render to, media as libmtmd markers. */
     render(messages: ChatMessage[], enableThinking?: boolean): string {
+        // The prompt holds every message's text: messages that cannot fit are refused before the
+        // template renders them (its output is capped, which would misname the fault).
+        this.requireTokenizable(messages.map((m) => (typeof m.content === "string" ? m.content : m.content.map((p) => (p.type === "text" ? p.text : "")).join(""))).join(""));
         return mediaPromptText(this.template, messages, { enableThinking });
     }
 

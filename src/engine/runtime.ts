@@ -27,6 +27,9 @@ import { ThinkingSplitter, type Piece } from "./thinking.js";
 /** llama.cpp's sampling defaults; a model's general.sampling.* keys override them (Runtime.samplingDefaults). */
 export const SAMPLING_DEFAULTS = LLAMA_CPP_SAMPLING;
 
+/** Texts up to this size are tokenized to count them exactly; larger ones that cannot fit are refused unread. */
+const QUICK_TOKENIZE_BYTES = 256 * 1024;
+
 /** Open-AutoGLM's max_pixels for vLLM: a 1440x3200 screenshot keeps about 5,800 image tokens. */
 export const IMAGE_MAX_PIXELS = 5_000_000;
 
@@ -188,7 +191,8 @@ export class Runtime {
         const tokens = this.loaded.model.fileInfo.metadata.tokenizer?.ggml?.tokens as readonly string[] | undefined;
         this.longestTokenBytes ??= (tokens ?? []).reduce((m, t) => Math.max(m, Buffer.byteLength(t)), 1);
         const bytes = Buffer.byteLength(text);
-        if (bytes > this.slotCells * this.longestTokenBytes) throw new ContextOverflowError(Math.ceil(bytes / this.longestTokenBytes), this.slotCells, this.pool.slots.length > 1, true);
+        // Below QUICK_TOKENIZE_BYTES the text is tokenized instead (well under a second), so the error gives its exact count.
+        if (bytes > QUICK_TOKENIZE_BYTES && bytes > this.slotCells * this.longestTokenBytes) throw new ContextOverflowError(Math.ceil(bytes / this.longestTokenBytes), this.slotCells, this.pool.slots.length > 1, true);
     }
 
     /**

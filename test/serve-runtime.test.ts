@@ -164,7 +164,7 @@ describe("internal failures are reported as internal", () => {
         const r = await runCli(["chat", "-m", files.text, "-n", "4"], { input: "hello\n", env: { AUTOGLM_TEST_FAULT: "decode" } });
         expect(r.code).toBe(70);
         expect(r.stderr).toMatch(/^autoglm: internal error: .*llama_decode failed/m);
-        const bad = await runCli(["chat", "-m", files.text, "--ctx-size", "0"], { env: { AUTOGLM_TEST_FAULT: "decode" } });
+        const bad = await runCli(["chat", "-m", files.text, "--ctx-size", "-5"], { env: { AUTOGLM_TEST_FAULT: "decode" } });
         expect(bad.code).toBe(1);
     });
 });

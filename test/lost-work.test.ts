@@ -40,9 +40,10 @@ function convertStoppedAt(stage: string, signal: NodeJS.Signals, out: string): P
         let stdout = "", stderr = "";
         const timer = setTimeout(() => child.kill("SIGKILL"), 120_000);
         child.stdout.on("data", (d) => { stdout += d; });
+        let sent = false; // one signal: a second one while it winds down ends it at once, by design
         child.stderr.on("data", (d) => {
             stderr += d;
-            if (stderr.includes(`paused at ${stage}`)) child.kill(signal);
+            if (!sent && stderr.includes(`paused at ${stage}`)) { sent = true; child.kill(signal); }
         });
         child.on("error", reject);
         child.on("close", (code, sig) => { clearTimeout(timer); resolve({ code, signal: sig, stdout, stderr }); });

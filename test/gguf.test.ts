@@ -36,6 +36,7 @@ async function writeSample(path: string) {
     await w.writeTensorData(new Uint8Array(68).fill(2));
     await w.writeTensorData(new Uint8Array(10).fill(3));
     await w.finish();
+    await w.commit(); // the file keeps its .partial name until committed
 }
 
 describe("GGUF", () => {

@@ -48,19 +48,24 @@ export function quantizeQ8_0(src: Float32Array, dst: Uint8Array, dstOffset = 0):
     }
 }
 
+/** The block's value of largest magnitude, sign kept (the first such one, as ggml's loop keeps it). */
+function signedAbsMax(src: Float32Array, b: number): number {
+    let amax = 0, max = 0;
+    for (let j = 0; j < QK; j++) {
+        const v = src[b + j];
+        const a = Math.abs(v);
+        if (amax < a) { amax = a; max = v; }
+    }
+    return max;
+}
+
 /** Q4_0: per block an fp16 scale d = max/-8 (max = value of largest magnitude, sign kept) and
  * 32 nibbles min(15, trunc(x/d + 8.5)); element j in the low nibble of byte j, j+16 in the high. */
 export function quantizeQ4_0(src: Float32Array, dst: Uint8Array, dstOffset = 0): void {
     if (src.length % QK !== 0) throw new Error(`q4_0 needs a multiple of ${QK} values, got ${src.length}`);
     let o = dstOffset;
     for (let b = 0; b < src.length; b += QK) {
-        let amax = 0;
-        let max = 0;
-        for (let j = 0; j < QK; j++) {
-            const v = src[b + j];
-            const a = Math.abs(v);
-            if (amax < a) { amax = a; max = v; }
-        }
+        const max = signedAbsMax(src, b);
         const d = fround(max / -8);
         const id = d ? fround(1 / d) : 0;
         const h = fp32ToFp16Bits(d);
@@ -95,13 +100,7 @@ export function quantizeQ5_0(src: Float32Array, dst: Uint8Array, dstOffset = 0):
     if (src.length % QK !== 0) throw new Error(`q5_0 needs a multiple of ${QK} values, got ${src.length}`);
     let o = dstOffset;
     for (let b = 0; b < src.length; b += QK) {
-        let amax = 0;
-        let max = 0;
-        for (let j = 0; j < QK; j++) {
-            const v = src[b + j];
-            const a = Math.abs(v);
-            if (amax < a) { amax = a; max = v; }
-        }
+        const max = signedAbsMax(src, b);
         const d = fround(max / -16);
         const id = d !== 0 ? fround(1 / d) : 0;
         const h = fp32ToFp16Bits(d);

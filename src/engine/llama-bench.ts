@@ -13,6 +13,11 @@ import { UserError } from "../core/errors.js";
 const run = promisify(execFile);
 const SCRIPT = fileURLToPath(new URL("../../../scripts/build-llama-tools.sh", import.meta.url));
 
+/** A failed child process's last line of stderr (or its error message): the reason, in one line. */
+function lastLine(e: unknown): string {
+    return String((e as { stderr?: string }).stderr ?? (e as Error).message).trim().split("\n").pop() ?? "";
+}
+
 export interface ReferenceResult { pp: number; tg: number; command: string }
 
 /** Builds (once) and locates the tools linked to `variant`'s libraries (a node-llama-cpp package name). */
@@ -21,7 +26,7 @@ export async function llamaToolsDir(variant?: string): Promise<string> {
         const { stdout } = await run("bash", [SCRIPT], { maxBuffer: 1 << 20, env: { ...process.env, ...(variant ? { AUTOGLM_VARIANT: variant } : {}) } });
         return stdout.trim();
     } catch (e) {
-        throw new UserError(`could not build llama.cpp's reference tools: ${String((e as { stderr?: string }).stderr ?? (e as Error).message).trim().split("\n").pop()}`);
+        throw new UserError(`could not build llama.cpp's reference tools: ${lastLine(e)}`);
     }
 }
 
@@ -38,7 +43,7 @@ export async function runLlamaBench(model: string, s: ContextSettings, o: BenchO
         const { stdout } = await run(bin, args, { maxBuffer: 16 << 20 });
         rows = JSON.parse(stdout);
     } catch (e) {
-        throw new UserError(`llama-bench failed: ${String((e as { stderr?: string }).stderr ?? (e as Error).message).trim().split("\n").pop()}`);
+        throw new UserError(`llama-bench failed: ${lastLine(e)}`);
     }
     const pp = rows.find((r) => r.n_prompt > 0 && r.n_gen === 0)?.avg_ts ?? NaN;
     const tg = rows.find((r) => r.n_gen > 0 && r.n_prompt === 0)?.avg_ts ?? NaN;
@@ -60,7 +65,7 @@ export async function runMtmdEncode(model: string, mmproj: string, image: string
             const { stdout, stderr } = await run(bin, args, { maxBuffer: 16 << 20 });
             out = stdout + stderr;
         } catch (e) {
-            throw new UserError(`llama-mtmd-cli failed: ${String((e as { stderr?: string }).stderr ?? (e as Error).message).trim().split("\n").pop()}`);
+            throw new UserError(`llama-mtmd-cli failed: ${lastLine(e)}`);
         }
         const m = /encoding done in (\d+(?:\.\d+)?) ms/.exec(out);
         if (!m) throw new UserError("llama-mtmd-cli printed no encode time (\"mtmd batch encoding done in N ms\")");

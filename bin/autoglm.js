@@ -3,6 +3,11 @@
 import { main } from "../dist/src/cli/main.js";
 
 main(process.argv).then(
-    (code) => { process.exitCode = code; },
-    (err) => { console.error(`autoglm: ${err?.stack ?? err}`); process.exitCode = 1; }
+    (code) => {
+        process.exitCode = code;
+    },
+    (err) => {
+        console.error(`autoglm: ${err?.stack ?? err}`);
+        process.exitCode = 1;
+    },
 );

@@ -70,7 +70,9 @@ function validatePlans(plans: (GgufPlan & { role: OutputRole })[], configPath: s
         if (p.role === "text") continue;
         const m = validateMmproj(p, where(p));
         if (facts && m.projectionDim !== facts.embedding) {
-            throw new UserError(`${where(p)}: the ${p.role} encoder projects to ${m.projectionDim} but the language model's embedding is ${facts.embedding}`);
+            throw new UserError(
+                `${where(p)}: the ${p.role} encoder projects to ${m.projectionDim} but the language model's embedding is ${facts.embedding}`,
+            );
         }
     }
 }
@@ -101,7 +103,9 @@ export async function convertModel(opts: ConvertOptions): Promise<{ architecture
         const fs = await statfs(outDir);
         const free = fs.bavail * fs.bsize;
         if (needed > free) {
-            throw new UserError(`not enough space in ${outDir}: the output needs ${(needed / 2 ** 30).toFixed(2)} GiB, ${(free / 2 ** 30).toFixed(2)} GiB is free`);
+            throw new UserError(
+                `not enough space in ${outDir}: the output needs ${(needed / 2 ** 30).toFixed(2)} GiB, ${(free / 2 ** 30).toFixed(2)} GiB is free`,
+            );
         }
         const total = plans.reduce((n, p) => n + sourceBytesOf(p), 0);
         let before = 0;
@@ -110,11 +114,20 @@ export async function convertModel(opts: ConvertOptions): Promise<{ architecture
             const writer = writers[i];
             const started = performance.now();
             const file: ConvertedFile = { role: p.role, path: p.path, type: p.type, tensors: p.tensors.length, bytes: 0, seconds: 0 };
-            file.bytes = await writeGguf(p, pool, {
-                onBytes: (done) => opts.onBytes?.(before + done, total),
-                onNonFinite: (tensor, n) => opts.onWarning?.(`${basename(p.path)}: tensor ${tensor} holds ${n} NaN or infinite value(s) in the checkpoint, written as they are`),
-                deferCommit: true,
-            }, opts.signal, writer);
+            file.bytes = await writeGguf(
+                p,
+                pool,
+                {
+                    onBytes: (done) => opts.onBytes?.(before + done, total),
+                    onNonFinite: (tensor, n) =>
+                        opts.onWarning?.(
+                            `${basename(p.path)}: tensor ${tensor} holds ${n} NaN or infinite value(s) in the checkpoint, written as they are`,
+                        ),
+                    deferCommit: true,
+                },
+                opts.signal,
+                writer,
+            );
             before += sourceBytesOf(p);
             file.seconds = (performance.now() - started) / 1000;
             files.push(file);

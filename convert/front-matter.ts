@@ -14,6 +14,7 @@ export class Unreadable {
 export type FrontMatter = Record<string, YamlValue | Unreadable>;
 
 /** Python's str.splitlines() separators. */
+// biome-ignore lint/suspicious/noControlCharactersInRegex: these control characters are line breaks to Python
 const LINE_BREAKS = /\r\n|[\n\r\v\f\x1c\x1d\x1e\x85\u2028\u2029]/;
 
 /** The front matter's YAML text, or undefined when the card has none (first line not `---`). */
@@ -26,20 +27,30 @@ export function frontMatterText(readme: string): string | undefined {
         yaml.push(line);
     }
     // metadata.py's fixes: `- no` (Norway) stays a string; tabs become two spaces.
-    return (yaml.join("\n") + "\n").replaceAll("- no\n", '- "no"\n').replaceAll("\t", "  ");
+    return `${yaml.join("\n")}\n`.replaceAll("- no\n", '- "no"\n').replaceAll("\t", "  ");
 }
 
 class YamlError extends Error {}
 
-interface Line { indent: number; text: string; n: number }
+interface Line {
+    indent: number;
+    text: string;
+    n: number;
+}
 
 /** Strips a ` #` comment outside quotes. */
 function stripComment(s: string): string {
     let quote: string | undefined;
     for (let i = 0; i < s.length; i++) {
         const c = s[i];
-        if (quote) { if (c === quote) quote = undefined; continue; }
-        if (c === '"' || c === "'") { if (i === 0 || /[\s[,]/.test(s[i - 1])) quote = c; continue; }
+        if (quote) {
+            if (c === quote) quote = undefined;
+            continue;
+        }
+        if (c === '"' || c === "'") {
+            if (i === 0 || /[\s[,]/.test(s[i - 1])) quote = c;
+            continue;
+        }
         if (c === "#" && (i === 0 || /\s/.test(s[i - 1]))) return s.slice(0, i).trimEnd();
     }
     return s.trimEnd();
@@ -50,7 +61,16 @@ export function scalar(raw: string): YamlValue {
     const s = raw.trim();
     if (s.startsWith('"')) {
         if (!s.endsWith('"') || s.length < 2) throw new YamlError(`unterminated string ${s}`);
-        return JSON.parse(s.replace(/\\x([0-9a-fA-F]{2})/g, "\\u00$1").replace(/\\([0abtnvfre /])/g, (_, c) => ({ "0": "\\u0000", a: "\\u0007", v: "\\u000b", e: "\\u001b", " ": " ", "/": "/" } as Record<string, string>)[c] ?? `\\${c}`));
+        return JSON.parse(
+            s
+                .replace(/\\x([0-9a-fA-F]{2})/g, "\\u00$1")
+                .replace(
+                    /\\([0abtnvfre /])/g,
+                    (_, c) =>
+                        (({ "0": "\\u0000", a: "\\u0007", v: "\\u000b", e: "\\u001b", " ": " ", "/": "/" }) as Record<string, string>)[c] ??
+                        `\\${c}`,
+                ),
+        );
     }
     if (s.startsWith("'")) {
         if (!s.endsWith("'") || s.length < 2) throw new YamlError(`unterminated string ${s}`);
@@ -73,12 +93,25 @@ function flowList(s: string): YamlValue[] {
     if (!body.endsWith("]")) throw new YamlError("a flow list must end on its line");
     const inner = body.slice(1, -1);
     const items: string[] = [];
-    let cur = "", quote: string | undefined;
+    let cur = "",
+        quote: string | undefined;
     for (const c of inner) {
-        if (quote) { cur += c; if (c === quote) quote = undefined; continue; }
-        if (c === '"' || c === "'") { quote = c; cur += c; continue; }
+        if (quote) {
+            cur += c;
+            if (c === quote) quote = undefined;
+            continue;
+        }
+        if (c === '"' || c === "'") {
+            quote = c;
+            cur += c;
+            continue;
+        }
         if (c === "[" || c === "{") throw new YamlError("nested flow collections are not supported");
-        if (c === ",") { items.push(cur); cur = ""; continue; }
+        if (c === ",") {
+            items.push(cur);
+            cur = "";
+            continue;
+        }
         cur += c;
     }
     if (cur.trim() !== "" || items.length) items.push(cur);
@@ -122,7 +155,7 @@ class Parser {
             this.i++;
         }
         const text = style.startsWith("|") ? out.join("\n") : out.join(" ").replace(/ {2,}/g, " ");
-        return style.endsWith("-") ? text : text + "\n";
+        return style.endsWith("-") ? text : `${text}\n`;
     }
 
     /** A block (map or list) whose lines start at exactly `indent`. */
@@ -141,7 +174,10 @@ class Parser {
             this.i++;
             const item = l.text.slice(1).trimStart();
             const itemIndent = indent + (l.text.length - item.length);
-            if (item === "") { out.push(this.value("", indent)); continue; }
+            if (item === "") {
+                out.push(this.value("", indent));
+                continue;
+            }
             const kv = item.startsWith("[") ? undefined : splitKey(stripComment(item));
             if (kv) {
                 // `- key: value` starts a map whose other keys are indented like `key`.
@@ -180,7 +216,9 @@ export function parseFrontMatter(yaml: string): FrontMatter {
     });
     // Top-level entries are parsed one at a time, so one unreadable entry does not hide the others.
     const starts: number[] = [];
-    lines.forEach((l, k) => { if (l.indent === 0 && l.text !== "" && !/^-(\s|$)/.test(l.text)) starts.push(k); });
+    lines.forEach((l, k) => {
+        if (l.indent === 0 && l.text !== "" && !/^-(\s|$)/.test(l.text)) starts.push(k);
+    });
     const out: FrontMatter = {};
     for (const [k, start] of starts.entries()) {
         const slice = lines.slice(start, starts[k + 1] ?? lines.length);

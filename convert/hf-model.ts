@@ -11,6 +11,7 @@ import { UserError } from "../src/core/errors.js";
 import { SafetensorsCheckpoint } from "./safetensors.js";
 import { loadTokenizerFiles } from "./tokenizer.js";
 
+// biome-ignore lint/suspicious/noExplicitAny: Hugging Face JSON of any shape; each reader checks the fields it uses
 export async function readConfig(dir: string): Promise<Record<string, any>> {
     const path = join(dir, "config.json");
     if (!existsSync(dir)) throw new UserError(`${dir} does not exist`);
@@ -23,6 +24,7 @@ export async function readConfig(dir: string): Promise<Record<string, any>> {
         throw new UserError(`config.json in ${dir} is not valid JSON (${(e as Error).message})`);
     }
     if (!config || typeof config !== "object" || Array.isArray(config)) throw new UserError(`config.json in ${dir} is not a JSON object`);
+    // biome-ignore lint/suspicious/noExplicitAny: as readConfig
     return config as Record<string, any>;
 }
 

@@ -5,6 +5,7 @@
 import { UserError } from "../src/core/errors.js";
 import { LIMITS } from "../src/core/gguf/validate.js";
 
+// biome-ignore lint/suspicious/noExplicitAny: Hugging Face JSON of any shape; each reader checks the fields it uses
 export type Json = Record<string, any>;
 
 /** Root keys overlaid with text_config's (the 4.57+/5.x nested layout), as one flat view. */
@@ -46,12 +47,25 @@ export function optionalNumber(h: Json, ...keys: string[]): number | undefined {
 
 /** Size keys of the configs autoglm converts (any nesting level) and the most each may be. */
 const SIZE_KEYS: Record<string, number> = {
-    num_hidden_layers: LIMITS.layers, depth: LIMITS.layers, encoder_layers: LIMITS.layers, num_layers: LIMITS.layers,
-    num_attention_heads: LIMITS.heads, num_key_value_heads: LIMITS.heads, num_heads: LIMITS.heads, encoder_attention_heads: LIMITS.heads,
-    hidden_size: LIMITS.embedding, d_model: LIMITS.embedding, out_hidden_size: LIMITS.embedding,
-    intermediate_size: LIMITS.feedForward, encoder_ffn_dim: LIMITS.feedForward,
-    vocab_size: LIMITS.vocabulary, head_dim: LIMITS.headDim, max_position_embeddings: LIMITS.context,
-    image_size: LIMITS.imageSize, patch_size: LIMITS.patchSize, num_mel_bins: LIMITS.melBins,
+    num_hidden_layers: LIMITS.layers,
+    depth: LIMITS.layers,
+    encoder_layers: LIMITS.layers,
+    num_layers: LIMITS.layers,
+    num_attention_heads: LIMITS.heads,
+    num_key_value_heads: LIMITS.heads,
+    num_heads: LIMITS.heads,
+    encoder_attention_heads: LIMITS.heads,
+    hidden_size: LIMITS.embedding,
+    d_model: LIMITS.embedding,
+    out_hidden_size: LIMITS.embedding,
+    intermediate_size: LIMITS.feedForward,
+    encoder_ffn_dim: LIMITS.feedForward,
+    vocab_size: LIMITS.vocabulary,
+    head_dim: LIMITS.headDim,
+    max_position_embeddings: LIMITS.context,
+    image_size: LIMITS.imageSize,
+    patch_size: LIMITS.patchSize,
+    num_mel_bins: LIMITS.melBins,
 };
 
 /**
@@ -60,9 +74,13 @@ const SIZE_KEYS: Record<string, number> = {
  */
 export function checkConfigSizes(config: Json, path: string, at = ""): void {
     for (const [k, v] of Object.entries(config)) {
-        if (v && typeof v === "object" && !Array.isArray(v)) { checkConfigSizes(v, path, `${at}${k}.`); continue; }
+        if (v && typeof v === "object" && !Array.isArray(v)) {
+            checkConfigSizes(v, path, `${at}${k}.`);
+            continue;
+        }
         const max = SIZE_KEYS[k];
         if (max === undefined || typeof v !== "number") continue;
-        if (!Number.isInteger(v) || v < 1 || v > max) throw new UserError(`${path}: ${at}${k} is ${v}; it must be a whole number from 1 to ${max}`);
+        if (!Number.isInteger(v) || v < 1 || v > max)
+            throw new UserError(`${path}: ${at}${k} is ${v}; it must be a whole number from 1 to ${max}`);
     }
 }

@@ -32,10 +32,25 @@ type Entry = Record<string, YamlValue>;
 
 /** What metadata.py's Metadata holds (authorship fields; the sampler is kept apart). */
 interface CardFields {
-    name?: YamlValue; author?: YamlValue; version?: YamlValue; organization?: YamlValue; finetune?: YamlValue;
-    basename?: YamlValue; description?: YamlValue; size_label?: YamlValue; source_url?: YamlValue; source_doi?: YamlValue;
-    source_uuid?: YamlValue; source_repo_url?: YamlValue; license?: YamlValue; license_name?: YamlValue; license_link?: YamlValue;
-    base_models?: Entry[]; datasets?: Entry[]; tags?: YamlValue[]; languages?: YamlValue[];
+    name?: YamlValue;
+    author?: YamlValue;
+    version?: YamlValue;
+    organization?: YamlValue;
+    finetune?: YamlValue;
+    basename?: YamlValue;
+    description?: YamlValue;
+    size_label?: YamlValue;
+    source_url?: YamlValue;
+    source_doi?: YamlValue;
+    source_uuid?: YamlValue;
+    source_repo_url?: YamlValue;
+    license?: YamlValue;
+    license_name?: YamlValue;
+    license_link?: YamlValue;
+    base_models?: Entry[];
+    datasets?: Entry[];
+    tags?: YamlValue[];
+    languages?: YamlValue[];
 }
 
 export interface ModelCard {
@@ -55,18 +70,29 @@ function isLower(s: string): boolean {
 
 /** Python's str.title(): a cased character after an uncased one is upper case, the rest lower. */
 function title(s: string): string {
-    let out = "", prevCased = false;
+    let out = "",
+        prevCased = false;
     for (const c of s) {
-        if (isCased(c)) { out += prevCased ? c.toLowerCase() : c.toUpperCase(); prevCased = true; }
-        else { out += c; prevCased = false; }
+        if (isCased(c)) {
+            out += prevCased ? c.toLowerCase() : c.toUpperCase();
+            prevCased = true;
+        } else {
+            out += c;
+            prevCased = false;
+        }
     }
     return out;
 }
 
 /** metadata.py's id_to_title: words title-cased unless they are acronyms or version numbers. */
 export function idToTitle(s: string): string {
-    return s.trim().replaceAll("-", " ").split(/\s+/).filter(Boolean)
-        .map((w) => (isLower(w) && !/^(v\d+(?:\.\d+)*|\d.*)$/.test(w) ? title(w) : w)).join(" ");
+    return s
+        .trim()
+        .replaceAll("-", " ")
+        .split(/\s+/)
+        .filter(Boolean)
+        .map((w) => (isLower(w) && !/^(v\d+(?:\.\d+)*|\d.*)$/.test(w) ? title(w) : w))
+        .join(" ");
 }
 
 /** Python's float() on a string, or undefined where it raises ValueError. */
@@ -79,7 +105,12 @@ function pyFloat(s: string): number | undefined {
 }
 
 export interface IdComponents {
-    full?: string; org?: string; basename?: string; finetune?: string; version?: string; sizeLabel?: string;
+    full?: string;
+    org?: string;
+    basename?: string;
+    finetune?: string;
+    version?: string;
+    sizeLabel?: string;
 }
 
 /** metadata.py's get_model_id_components: splits `org/Name-Size-Finetune-Version` into its parts. */
@@ -88,8 +119,10 @@ export function modelIdComponents(modelId: string | undefined, totalParams: numb
     if (modelId.includes(" ")) return { full: modelId };
     let org: string | undefined, full: string;
     const slash = modelId.indexOf("/");
-    if (slash >= 0) { org = modelId.slice(0, slash); full = modelId.slice(slash + 1); }
-    else full = modelId;
+    if (slash >= 0) {
+        org = modelId.slice(0, slash);
+        full = modelId.slice(slash + 1);
+    } else full = modelId;
     if (org !== undefined && org.length > 0 && org[0] === ".") org = undefined;
 
     const parts = full.split("-").filter((p) => p.length > 0);
@@ -104,7 +137,7 @@ export function modelIdComponents(modelId: string | undefined, totalParams: numb
         } else if (i > 0 && /^(([A]|\d+[x])?\d+([._]\d+)?[KMBT][\d]?|small|mini|medium|large|x?xl)$/i.test(part)) {
             part = part.replaceAll("_", ".");
             // bloom-7b1 means 7.1B
-            if (isDecimal(part[part.length - 1])) part = part.slice(0, -2) + "." + part[part.length - 1] + part[part.length - 2];
+            if (isDecimal(part[part.length - 1])) part = `${part.slice(0, -2)}.${part[part.length - 1]}${part[part.length - 2]}`;
             if (part.length > 1 && isDecimal(part[part.length - 2]) && "kmbt".includes(part[part.length - 1])) {
                 part = part.slice(0, -1) + part[part.length - 1].toUpperCase();
             }
@@ -113,8 +146,10 @@ export function modelIdComponents(modelId: string | undefined, totalParams: numb
                 if (n !== undefined) {
                     const labelParams = n * 1000 ** " KMBT".indexOf(part[part.length - 1]);
                     // A label far from the real size is likely a context length (a finetune part).
-                    if ((totalParams < 0 && labelParams < Math.floor(Math.abs(totalParams) / 8))
-                        || (totalParams > 0 && Math.abs(labelParams - totalParams) > Math.floor((7 * totalParams) / 8))) {
+                    if (
+                        (totalParams < 0 && labelParams < Math.floor(Math.abs(totalParams) / 8)) ||
+                        (totalParams > 0 && Math.abs(labelParams - totalParams) > Math.floor((7 * totalParams) / 8))
+                    ) {
                         types[i].add("finetune");
                         part = part.slice(0, -1) + part[part.length - 1].toLowerCase();
                     }
@@ -128,7 +163,9 @@ export function modelIdComponents(modelId: string | undefined, totalParams: numb
     }
     // Word-based size labels give way to a number-based one.
     if (parts.some((n, i) => types[i].has("size_label") && [...n].some(isDecimal))) {
-        parts.forEach((n, i) => { if (types[i].has("size_label") && [...n].every(isAlpha)) types[i].delete("size_label"); });
+        parts.forEach((n, i) => {
+            if (types[i].has("size_label") && [...n].every(isAlpha)) types[i].delete("size_label");
+        });
     }
     let atStart = true;
     parts.forEach((part, i) => {
@@ -168,8 +205,10 @@ function roundHalfEven(x: number): number {
 function pyFixed(x: number, d: number): string {
     const exact = x.toPrecision(100);
     const [int, frac = ""] = exact.split(".");
-    const kept = frac.slice(0, d), rest = frac.slice(d);
-    const tie = /^50*$/.test(rest), up = rest > "5" && !tie ? true : tie ? Number((d ? kept : int).slice(-1)) % 2 === 1 : false;
+    const kept = frac.slice(0, d),
+        rest = frac.slice(d);
+    const tie = /^50*$/.test(rest),
+        up = rest > "5" && !tie ? true : tie ? Number((d ? kept : int).slice(-1)) % 2 === 1 : false;
     if (!up) return d ? `${int}.${kept}` : int;
     const digits = (BigInt(int + kept) + 1n).toString().padStart(int.length + d, "0");
     return d ? `${digits.slice(0, digits.length - d)}.${digits.slice(digits.length - d)}` : digits;
@@ -177,8 +216,14 @@ function pyFixed(x: number, d: number): string {
 
 /** utility.py's size_label for a model without experts: 1.5B, 24M, 0.50K. */
 export function sizeLabel(totalParams: number): string {
-    const [scaled, suffix] = totalParams > 1e12 ? [totalParams * 1e-12, "T"] : totalParams > 1e9 ? [totalParams * 1e-9, "B"]
-        : totalParams > 1e6 ? [totalParams * 1e-6, "M"] : [totalParams * 1e-3, "K"];
+    const [scaled, suffix] =
+        totalParams > 1e12
+            ? [totalParams * 1e-12, "T"]
+            : totalParams > 1e9
+              ? [totalParams * 1e-9, "B"]
+              : totalParams > 1e6
+                ? [totalParams * 1e-6, "M"]
+                : [totalParams * 1e-3, "K"];
     const digits = String(roundHalfEven(scaled)).replace(/^0+/, "").length;
     return `${pyFixed(scaled, Math.max(2 - digits, 0))}${suffix}`;
 }
@@ -227,7 +272,9 @@ function entriesOf(value: YamlValue | undefined, totalParams: number): Entry[] {
         if (c?.org !== undefined) e.organization = idToTitle(c.org);
         if (c?.version !== undefined) e.version = c.version;
         // key order as metadata.py fills the dict: repo_url comes first only for URLs
-        return /^(https?|ssh):\/\//.test(id) ? e : Object.fromEntries(Object.entries(e).sort(([a], [b]) => (a === "repo_url" ? 1 : b === "repo_url" ? -1 : 0)));
+        return /^(https?|ssh):\/\//.test(id)
+            ? e
+            : Object.fromEntries(Object.entries(e).sort(([a], [b]) => (a === "repo_url" ? 1 : b === "repo_url" ? -1 : 0)));
     });
 }
 
@@ -247,18 +294,34 @@ export async function readModelCard(dir: string, config: Json, folderName: strin
         else if (Array.isArray(v)) cur.push(...v);
         f[field] = cur;
     };
-    for (const [field, key] of [["name", "name"], ["author", "author"], ["version", "version"], ["organization", "organization"],
-        ["description", "description"], ["finetune", "finetune"], ["basename", "basename"], ["size_label", "size_label"],
-        ["source_url", "url"], ["source_doi", "doi"], ["source_uuid", "uuid"], ["source_repo_url", "repo_url"]] as const) {
+    for (const [field, key] of [
+        ["name", "name"],
+        ["author", "author"],
+        ["version", "version"],
+        ["organization", "organization"],
+        ["description", "description"],
+        ["finetune", "finetune"],
+        ["basename", "basename"],
+        ["size_label", "size_label"],
+        ["source_url", "url"],
+        ["source_doi", "doi"],
+        ["source_uuid", "uuid"],
+        ["source_repo_url", "repo_url"],
+    ] as const) {
         use(field, key);
         use(field, `model_${key}`);
     }
     use("author", "model_creator");
     use("basename", "model_type");
-    for (const keys of [["base_model", "base_models", "base_model_sources"], ["datasets", "dataset", "dataset_sources"]]) {
+    for (const keys of [
+        ["base_model", "base_models", "base_model_sources"],
+        ["datasets", "dataset", "dataset_sources"],
+    ]) {
         if (!keys.some((k) => k in card)) continue;
         const value = keys.map((k) => cardValue(card, k)).find((v) => v !== undefined);
-        const list = keys[0] === "base_model" ? (f.base_models ??= []) : (f.datasets ??= []);
+        if (keys[0] === "base_model") f.base_models ??= [];
+        else f.datasets ??= [];
+        const list = keys[0] === "base_model" ? f.base_models! : f.datasets!;
         list.push(...entriesOf(value ?? null, totalParams));
     }
     use("license", "license");
@@ -287,7 +350,7 @@ export async function readModelCard(dir: string, config: Json, folderName: strin
 
     const sampling = new Map<string, unknown>();
     for (const { field } of SAMPLING_FIELDS) {
-        const v = field === "penalty_repeat" ? gen.penalty_repeat ?? gen.repetition_penalty : gen[field];
+        const v = field === "penalty_repeat" ? (gen.penalty_repeat ?? gen.repetition_penalty) : gen[field];
         if (v !== undefined && v !== null) sampling.set(field, v);
     }
     return { fields: f, sampling };
@@ -328,12 +391,15 @@ export function writeModelCard(meta: Metadata, card: ModelCard): void {
             }
             meta.i32(key, num);
         } else {
-            if (typeof num !== "number") throw new UserError(`generation_config.json: "${field}" should be a number, is ${JSON.stringify(v)}`);
+            if (typeof num !== "number")
+                throw new UserError(`generation_config.json: "${field}" should be a number, is ${JSON.stringify(v)}`);
             meta.f32(key, num);
         }
     }
     const f = card.fields;
-    const str = (key: string, field: string, v: YamlValue | undefined) => { if (v !== undefined && v !== null) meta.str(key, text(field, v)); };
+    const str = (key: string, field: string, v: YamlValue | undefined) => {
+        if (v !== undefined && v !== null) meta.str(key, text(field, v));
+    };
     str("general.name", "name", f.name);
     str("general.author", "author", f.author);
     str("general.version", "version", f.version);
@@ -343,7 +409,10 @@ export function writeModelCard(meta: Metadata, card: ModelCard): void {
     str("general.description", "description", f.description);
     str("general.size_label", "size_label", f.size_label);
     if (f.license !== undefined && f.license !== null) {
-        meta.str("general.license", Array.isArray(f.license) ? f.license.map((l) => text("license", l)).join(",") : text("license", f.license));
+        meta.str(
+            "general.license",
+            Array.isArray(f.license) ? f.license.map((l) => text("license", l)).join(",") : text("license", f.license),
+        );
     }
     str("general.license.name", "license_name", f.license_name);
     str("general.license.link", "license_link", f.license_link);
@@ -351,7 +420,10 @@ export function writeModelCard(meta: Metadata, card: ModelCard): void {
     str("general.source.doi", "doi", f.source_doi);
     str("general.source.uuid", "uuid", f.source_uuid);
     str("general.source.repo_url", "repo_url", f.source_repo_url);
-    for (const [list, prefix] of [[f.base_models, "general.base_model"], [f.datasets, "general.dataset"]] as const) {
+    for (const [list, prefix] of [
+        [f.base_models, "general.base_model"],
+        [f.datasets, "general.dataset"],
+    ] as const) {
         if (!list) continue;
         meta.u32(`${prefix}.count`, list.length);
         list.forEach((e, i) => {
@@ -360,7 +432,15 @@ export function writeModelCard(meta: Metadata, card: ModelCard): void {
             }
         });
     }
-    for (const [list, key] of [[f.tags, "general.tags"], [f.languages, "general.languages"]] as const) {
-        if (list?.length) meta.array(key, ValueType.STRING, list.map((v) => text(key, v))); // gguf-py skips empty arrays
+    for (const [list, key] of [
+        [f.tags, "general.tags"],
+        [f.languages, "general.languages"],
+    ] as const) {
+        if (list?.length)
+            meta.array(
+                key,
+                ValueType.STRING,
+                list.map((v) => text(key, v)),
+            ); // gguf-py skips empty arrays
     }
 }

@@ -14,9 +14,14 @@ const FLOAT_OUT: Partial<Record<OutType, GgmlType>> = { f16: GgmlType.F16, bf16:
 
 /** general.file_type (enum llama_ftype) of each out type. */
 const FILE_TYPE: Record<OutType, FileType> = {
-    q4_k_m: FileType.MOSTLY_Q4_K_M, q5_k_m: FileType.MOSTLY_Q5_K_M, q6_k: FileType.MOSTLY_Q6_K,
-    q4_0: FileType.MOSTLY_Q4_0, q8_0: FileType.MOSTLY_Q8_0,
-    f16: FileType.MOSTLY_F16, bf16: FileType.MOSTLY_BF16, f32: FileType.ALL_F32,
+    q4_k_m: FileType.MOSTLY_Q4_K_M,
+    q5_k_m: FileType.MOSTLY_Q5_K_M,
+    q6_k: FileType.MOSTLY_Q6_K,
+    q4_0: FileType.MOSTLY_Q4_0,
+    q8_0: FileType.MOSTLY_Q8_0,
+    f16: FileType.MOSTLY_F16,
+    bf16: FileType.MOSTLY_BF16,
+    f32: FileType.ALL_F32,
 };
 
 export function isOutType(s: string): s is OutType {

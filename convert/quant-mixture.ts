@@ -18,19 +18,51 @@ export interface MixtureTensor {
 
 /** The type every weight starts from (llama_ftype_get_default_type). */
 const DEFAULT_TYPE: Record<MixtureType, GgmlType> = {
-    q4_k_m: GgmlType.Q4_K, q5_k_m: GgmlType.Q5_K, q6_k: GgmlType.Q6_K, q4_0: GgmlType.Q4_0, q8_0: GgmlType.Q8_0,
+    q4_k_m: GgmlType.Q4_K,
+    q5_k_m: GgmlType.Q5_K,
+    q6_k: GgmlType.Q6_K,
+    q4_0: GgmlType.Q4_0,
+    q8_0: GgmlType.Q8_0,
 };
 
 /** Substrings of names never quantized (tensor_allows_quantization): small, positional or
  * convolution tensors, and multimodal ones. */
 const NEVER_QUANTIZED = [
-    "_norm.weight", "ffn_gate_inp.weight", "ffn_gate_tid2eid.weight", "altup", "laurel", "per_layer_model_proj",
-    "ssm_conv1d", "shortconv.conv.weight", "indexer.k_proj.weight", "indexer.q_proj.weight",
-    "time_mix_first.weight", "time_mix_w0.weight", "time_mix_w1.weight", "time_mix_w2.weight", "time_mix_v0.weight",
-    "time_mix_v1.weight", "time_mix_v2.weight", "time_mix_a0.weight", "time_mix_a1.weight", "time_mix_a2.weight",
-    "time_mix_g1.weight", "time_mix_g2.weight", "time_mix_decay_w1.weight", "time_mix_decay_w2.weight",
-    "time_mix_lerp_fused.weight", "attn_rel_b.weight", ".position_embd", "sam.pos_embd", "sam.neck.", "sam.net_",
-    ".rel_pos", ".patch_embd", ".patch_merger", "a.rvq.codebook", "mm.a.code_embd",
+    "_norm.weight",
+    "ffn_gate_inp.weight",
+    "ffn_gate_tid2eid.weight",
+    "altup",
+    "laurel",
+    "per_layer_model_proj",
+    "ssm_conv1d",
+    "shortconv.conv.weight",
+    "indexer.k_proj.weight",
+    "indexer.q_proj.weight",
+    "time_mix_first.weight",
+    "time_mix_w0.weight",
+    "time_mix_w1.weight",
+    "time_mix_w2.weight",
+    "time_mix_v0.weight",
+    "time_mix_v1.weight",
+    "time_mix_v2.weight",
+    "time_mix_a0.weight",
+    "time_mix_a1.weight",
+    "time_mix_a2.weight",
+    "time_mix_g1.weight",
+    "time_mix_g2.weight",
+    "time_mix_decay_w1.weight",
+    "time_mix_decay_w2.weight",
+    "time_mix_lerp_fused.weight",
+    "attn_rel_b.weight",
+    ".position_embd",
+    "sam.pos_embd",
+    "sam.neck.",
+    "sam.net_",
+    ".rel_pos",
+    ".patch_embd",
+    ".patch_merger",
+    "a.rvq.codebook",
+    "mm.a.code_embd",
 ];
 /** Whole names never quantized: positional embeddings and token types (BERT). */
 const NEVER_QUANTIZED_NAMES = ["position_embd.weight", "token_types.weight"];
@@ -75,13 +107,20 @@ function useMoreBits(i: number, n: number): boolean {
 /** The order llama-quantize visits tensors in (its weights map): by layer number ("blk.N.", -1 for
  * the rest), then by name. The attn_v and ffn_down counters run in this order. */
 function visitOrder(tensors: MixtureTensor[]): number[] {
-    const layer = (n: string) => { const m = /^blk\.(\d+)/.exec(n); return m ? Number(m[1]) : -1; };
-    return tensors.map((_, i) => i).sort((a, b) => {
-        const la = layer(tensors[a].name), lb = layer(tensors[b].name);
-        if (la !== lb) return la - lb;
-        const na = tensors[a].name, nb = tensors[b].name;
-        return na < nb ? -1 : na > nb ? 1 : 0;
-    });
+    const layer = (n: string) => {
+        const m = /^blk\.(\d+)/.exec(n);
+        return m ? Number(m[1]) : -1;
+    };
+    return tensors
+        .map((_, i) => i)
+        .sort((a, b) => {
+            const la = layer(tensors[a].name),
+                lb = layer(tensors[b].name);
+            if (la !== lb) return la - lb;
+            const na = tensors[a].name,
+                nb = tensors[b].name;
+            return na < nb ? -1 : na > nb ? 1 : 0;
+        });
 }
 
 /** tensor_type_fallback: a row length the chosen type's blocks do not divide. */
@@ -89,7 +128,11 @@ function fallback(type: GgmlType, rowLength: number): GgmlType {
     const fits = (t: GgmlType) => rowLength % TYPE_LAYOUT[t].blockSize === 0;
     if (fits(type)) return type;
     // Rule: each 256-block K type has a 32-block stand-in; a 32-block type has none.
-    const standIn: Partial<Record<GgmlType, GgmlType>> = { [GgmlType.Q4_K]: GgmlType.Q5_0, [GgmlType.Q5_K]: GgmlType.Q5_1, [GgmlType.Q6_K]: GgmlType.Q8_0 };
+    const standIn: Partial<Record<GgmlType, GgmlType>> = {
+        [GgmlType.Q4_K]: GgmlType.Q5_0,
+        [GgmlType.Q5_K]: GgmlType.Q5_1,
+        [GgmlType.Q6_K]: GgmlType.Q8_0,
+    };
     const t = standIn[type] ?? type;
     // Rule: when even that does not fit (a row length not a multiple of 32), F16.
     return fits(t) ? t : GgmlType.F16;
@@ -105,7 +148,8 @@ export function mixtureTypes(tensors: MixtureTensor[], mixture: MixtureType, lay
     // Rule: without an output.weight the token embeddings are the output too, and take its rule.
     const tied = !tensors.some((t) => t.name === "output.weight");
     const attnVCount = tensors.filter((t) => categoryOf(t.name) === "attn_v").length;
-    let attnV = 0, ffnDown = 0;
+    let attnV = 0,
+        ffnDown = 0;
     const types = tensors.map((t) => t.type);
     for (const i of visitOrder(tensors)) {
         const { name, shape } = tensors[i];

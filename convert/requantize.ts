@@ -22,7 +22,9 @@ const FLOAT_SOURCES: Partial<Record<number, SourceDtype>> = { [GgmlType.F32]: "F
 function ggufTensorSource(path: string, t: GgufTensor, dtype: SourceDtype): TensorSource {
     const rowBytes = t.shape[0] * SOURCE_BYTES[dtype];
     return {
-        dtype, rowLength: t.shape[0], rows: t.shape.slice(1).reduce((a, b) => a * b, 1),
+        dtype,
+        rowLength: t.shape[0],
+        rows: t.shape.slice(1).reduce((a, b) => a * b, 1),
         async readRows(start, count) {
             const fh = await open(path, "r");
             try {
@@ -40,22 +42,30 @@ function ggufTensorSource(path: string, t: GgufTensor, dtype: SourceDtype): Tens
 /** Text models: llama-quantize's choice. Under a float type every quantizable weight takes it;
  * what llama-quantize never quantizes (norms, biases...) keeps its stored type either way. */
 function textTypes(g: GgufFile, path: string, out: OutType): GgmlType[] {
-    if (!isMixture(out)) return g.tensors.map((t) => (allowsQuantization(t.name, t.shape) ? floatTypeOf(out) : t.type as GgmlType));
+    if (!isMixture(out)) return g.tensors.map((t) => (allowsQuantization(t.name, t.shape) ? floatTypeOf(out) : (t.type as GgmlType)));
     const arch = g.metadata.value("general.architecture");
     const layers = g.metadata.value(`${arch}.block_count`);
     if (typeof layers !== "number") throw new UserError(`${path} has no ${arch}.block_count, which the ${out} rules need`);
-    return mixtureTypes(g.tensors.map((t) => ({ name: t.name, shape: t.shape, type: t.type as GgmlType })), out, layers);
+    return mixtureTypes(
+        g.tensors.map((t) => ({ name: t.name, shape: t.shape, type: t.type as GgmlType })),
+        out,
+        layers,
+    );
 }
 
 /** The single weight type an mmproj file may be re-encoded as (the K mixtures are for text models). */
 const MMPROJ_TYPES: Partial<Record<OutType, GgmlType>> = {
-    f32: GgmlType.F32, f16: GgmlType.F16, bf16: GgmlType.BF16, q8_0: GgmlType.Q8_0, q4_0: GgmlType.Q4_0,
+    f32: GgmlType.F32,
+    f16: GgmlType.F16,
+    bf16: GgmlType.BF16,
+    q8_0: GgmlType.Q8_0,
+    q4_0: GgmlType.Q4_0,
 };
 
 function mmprojTypes(tensors: GgufTensor[], out: OutType): GgmlType[] {
     const type = MMPROJ_TYPES[out];
     if (type === undefined) throw new UserError(`${out} is a text-model mixture; an mmproj file takes f16, bf16, f32, q8_0 or q4_0`);
-    return tensors.map((t) => (keepsSourceType(t.name) ? t.type as GgmlType : tensorType(t.name, t.shape, type)));
+    return tensors.map((t) => (keepsSourceType(t.name) ? (t.type as GgmlType) : tensorType(t.name, t.shape, type)));
 }
 
 export interface RequantizeOptions {
@@ -74,8 +84,13 @@ export async function requantize(o: RequantizeOptions): Promise<number> {
     const g = await readGguf(o.input);
     const quantized = g.tensors.filter((t) => FLOAT_SOURCES[t.type] === undefined);
     if (quantized.length) {
-        const names = quantized.slice(0, 3).map((t) => `${t.name} (${typeNameOf(t.type)})`).join(", ");
-        throw new UserError(`${o.input} has tensors that are already quantized (${names}${quantized.length > 3 ? ", ..." : ""}); re-quantizing is not supported`);
+        const names = quantized
+            .slice(0, 3)
+            .map((t) => `${t.name} (${typeNameOf(t.type)})`)
+            .join(", ");
+        throw new UserError(
+            `${o.input} has tensors that are already quantized (${names}${quantized.length > 3 ? ", ..." : ""}); re-quantizing is not supported`,
+        );
     }
     const meta = new Metadata();
     for (const [k, v] of g.metadata.entries) meta.set(k, v);
@@ -85,7 +100,9 @@ export async function requantize(o: RequantizeOptions): Promise<number> {
     meta.set("general.file_type", { type: ValueType.UINT32, value: fileType });
     meta.set("general.quantization_version", { type: ValueType.UINT32, value: GGML_QUANT_VERSION });
     const tensors: TensorPlan[] = g.tensors.map((t, i) => ({
-        name: t.name, shape: t.shape, type: types[i],
+        name: t.name,
+        shape: t.shape,
+        type: types[i],
         source: ggufTensorSource(o.input, t, FLOAT_SOURCES[t.type]!),
     }));
     const pool = new EncodePool(o.threads);

@@ -22,7 +22,18 @@ export interface StoredTensor {
 }
 
 const DTYPE_BYTES: Record<string, number> = {
-    F64: 8, F32: 4, F16: 2, BF16: 2, I64: 8, I32: 4, I16: 2, I8: 1, U8: 1, BOOL: 1, F8_E4M3: 1, F8_E5M2: 1,
+    F64: 8,
+    F32: 4,
+    F16: 2,
+    BF16: 2,
+    I64: 8,
+    I32: 4,
+    I16: 2,
+    I8: 1,
+    U8: 1,
+    BOOL: 1,
+    F8_E4M3: 1,
+    F8_E5M2: 1,
 };
 
 export function isSourceDtype(d: string): d is SourceDtype {
@@ -78,7 +89,11 @@ export async function readSafetensorsHeader(file: string): Promise<StoredTensor[
 export class SafetensorsCheckpoint {
     private handles = new Map<string, FileHandle>();
 
-    private constructor(readonly dir: string, readonly tensors: Map<string, StoredTensor>, readonly files: string[]) {}
+    private constructor(
+        readonly dir: string,
+        readonly tensors: Map<string, StoredTensor>,
+        readonly files: string[],
+    ) {}
 
     static async open(dir: string): Promise<SafetensorsCheckpoint> {
         const indexPath = join(dir, "model.safetensors.index.json");

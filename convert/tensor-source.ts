@@ -26,7 +26,9 @@ export function storedTensor(ckpt: SafetensorsCheckpoint, name: string, rowLengt
     const rows = elements / rowLength;
     const rowBytes = rowLength * SOURCE_BYTES[dtype];
     return {
-        dtype, rowLength, rows,
+        dtype,
+        rowLength,
+        rows,
         readRows: (start, count) => ckpt.read(name, start * rowBytes, count * rowBytes),
     };
 }
@@ -36,7 +38,9 @@ export function computedTensor(dtype: SourceDtype, rowLength: number, rows: numb
     let data: Promise<Uint8Array> | undefined;
     const rowBytes = rowLength * SOURCE_BYTES[dtype];
     return {
-        dtype, rowLength, rows,
+        dtype,
+        rowLength,
+        rows,
         async readRows(start, count) {
             data ??= compute().then((d) => {
                 if (d.length !== rows * rowBytes) throw new Error(`computed tensor has ${d.length} bytes, expected ${rows * rowBytes}`);
@@ -67,7 +71,13 @@ export function permutedRows(ckpt: SafetensorsCheckpoint, name: string, perm: (r
 /** Selected elements of a stored tensor, gathered into a new tensor of `rows` x `rowLength`.
  * `pick(outIndex)` gives the source element index of each output element, in output order, by runs:
  * it returns [sourceStart, runLength] for the run starting at output element `outIndex`. */
-export function gatheredTensor(ckpt: SafetensorsCheckpoint, name: string, rowLength: number, rows: number, run: (outIndex: number) => [number, number]): TensorSource {
+export function gatheredTensor(
+    ckpt: SafetensorsCheckpoint,
+    name: string,
+    rowLength: number,
+    rows: number,
+    run: (outIndex: number) => [number, number],
+): TensorSource {
     const base = storedTensor(ckpt, name);
     const eb = SOURCE_BYTES[base.dtype];
     return computedTensor(base.dtype, rowLength, rows, async () => {

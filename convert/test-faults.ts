@@ -16,7 +16,14 @@ export async function pauseAt(stage: string, signal?: AbortSignal): Promise<void
     process.stderr.write(`autoglm: test fault: paused at ${stage}\n`);
     await new Promise<never>((_, reject) => {
         const timer = setInterval(() => {}, 1 << 30); // keeps the process alive while it waits
-        signal?.addEventListener("abort", () => { clearInterval(timer); reject(signal.reason); }, { once: true });
+        signal?.addEventListener(
+            "abort",
+            () => {
+                clearInterval(timer);
+                reject(signal.reason);
+            },
+            { once: true },
+        );
     });
 }
 
@@ -28,7 +35,8 @@ export function withFaults(writer: GgufWriter, role: string, signal?: AbortSigna
     writer.writeTensorData = async (chunk) => {
         if (first) {
             first = false;
-            if (fault("enospc", role)) throw Object.assign(new Error("ENOSPC: no space left on device, write"), { code: "ENOSPC", path: writer.path });
+            if (fault("enospc", role))
+                throw Object.assign(new Error("ENOSPC: no space left on device, write"), { code: "ENOSPC", path: writer.path });
             await pauseAt(role, signal);
         }
         return write(chunk);

@@ -8,10 +8,23 @@ import { join } from "node:path";
 import { ValueType } from "../src/core/gguf/constants.js";
 import type { Metadata } from "../src/core/gguf/metadata.js";
 import { UserError } from "../src/core/errors.js";
+import type { Json } from "./hparams.js";
 
-export enum TokenType { NORMAL = 1, UNKNOWN = 2, CONTROL = 3, USER_DEFINED = 4, UNUSED = 5, BYTE = 6 }
+export enum TokenType {
+    NORMAL = 1,
+    UNKNOWN = 2,
+    CONTROL = 3,
+    USER_DEFINED = 4,
+    UNUSED = 5,
+    BYTE = 6,
+}
 
-interface AddedToken { id: number; content: string; special?: boolean; normalized?: boolean }
+interface AddedToken {
+    id: number;
+    content: string;
+    special?: boolean;
+    normalized?: boolean;
+}
 
 export interface TokenizerFiles {
     tokenizerJson: {
@@ -30,6 +43,7 @@ export interface Vocabulary {
     added: Map<string, number>;
 }
 
+// biome-ignore lint/suspicious/noExplicitAny: Hugging Face JSON of any shape; each reader checks the fields it uses
 async function readJson(path: string, what: string): Promise<any> {
     try {
         return JSON.parse(await readFile(path, "utf8"));
@@ -57,10 +71,12 @@ export async function loadTokenizerFiles(dir: string): Promise<TokenizerFiles> {
 
 /** convert_hf_to_gguf's does_token_look_special. */
 function looksSpecial(t: string): boolean {
-    return ["<pad>", "<mask>", "<2mass>", "[@BOS@]"].includes(t)
-        || (t.startsWith("<|") && t.endsWith("|>"))
-        || (t.startsWith("<\uff5c") && t.endsWith("\uff5c>"))
-        || (t.startsWith("<unused") && t.endsWith(">"));
+    return (
+        ["<pad>", "<mask>", "<2mass>", "[@BOS@]"].includes(t) ||
+        (t.startsWith("<|") && t.endsWith("|>")) ||
+        (t.startsWith("<\uff5c") && t.endsWith("\uff5c>")) ||
+        (t.startsWith("<unused") && t.endsWith(">"))
+    );
 }
 
 export function buildVocabulary(files: TokenizerFiles, vocabSize: number): Vocabulary {
@@ -71,13 +87,15 @@ export function buildVocabulary(files: TokenizerFiles, vocabSize: number): Vocab
     const tokens: string[] = new Array(vocabSize);
     const types: TokenType[] = new Array(vocabSize);
     for (const [text, id] of Object.entries(model.vocab)) {
-        if (!Number.isInteger(id) || id < 0 || id >= vocabSize) throw new UserError(`tokenizer.json: token ${JSON.stringify(text)} has id ${id}, outside vocab_size ${vocabSize}`);
+        if (!Number.isInteger(id) || id < 0 || id >= vocabSize)
+            throw new UserError(`tokenizer.json: token ${JSON.stringify(text)} has id ${id}, outside vocab_size ${vocabSize}`);
         tokens[id] = text;
         types[id] = TokenType.NORMAL;
     }
     const added = new Map<string, number>();
     for (const t of files.tokenizerJson.added_tokens ?? []) {
-        if (!Number.isInteger(t.id) || t.id < 0 || t.id >= vocabSize) throw new UserError(`tokenizer.json: added token ${JSON.stringify(t.content)} has id ${t.id}, outside vocab_size ${vocabSize}`);
+        if (!Number.isInteger(t.id) || t.id < 0 || t.id >= vocabSize)
+            throw new UserError(`tokenizer.json: added token ${JSON.stringify(t.content)} has id ${t.id}, outside vocab_size ${vocabSize}`);
         added.set(t.content, t.id);
         if (t.special || looksSpecial(t.content)) {
             tokens[t.id] = t.content;
@@ -88,7 +106,10 @@ export function buildVocabulary(files: TokenizerFiles, vocabSize: number): Vocab
         }
     }
     for (let i = 0; i < vocabSize; i++) {
-        if (tokens[i] === undefined) { tokens[i] = `[PAD${i}]`; types[i] = TokenType.UNUSED; }
+        if (tokens[i] === undefined) {
+            tokens[i] = `[PAD${i}]`;
+            types[i] = TokenType.UNUSED;
+        }
     }
     const merges = (model.merges ?? []).map((m) => {
         if (typeof m === "string") return m;
@@ -107,14 +128,26 @@ export interface SpecialTokenRule {
 }
 
 const CONFIG_SPECIALS: [configName: string, key: SpecialTokenRule["key"]][] = [
-    ["bos", "bos"], ["eos", "eos"], ["unk", "unknown"], ["sep", "seperator"], ["pad", "padding"], ["mask", "mask"],
+    ["bos", "bos"],
+    ["eos", "eos"],
+    ["unk", "unknown"],
+    ["sep", "seperator"],
+    ["pad", "padding"],
+    ["mask", "mask"],
 ];
 
 /**
  * Writes tokenizer.* keys. Special ids come first from tokenizer_config.json (matched against the
  * added tokens), then from config.json when an int, then from the architecture's own rules.
  */
-export function addVocabularyMetadata(meta: Metadata, vocab: Vocabulary, files: TokenizerFiles, config: Record<string, any>, pre: string, archRules: SpecialTokenRule[]): void {
+export function addVocabularyMetadata(
+    meta: Metadata,
+    vocab: Vocabulary,
+    files: TokenizerFiles,
+    config: Json,
+    pre: string,
+    archRules: SpecialTokenRule[],
+): void {
     meta.str("tokenizer.ggml.model", "gpt2");
     meta.str("tokenizer.ggml.pre", pre);
     meta.array("tokenizer.ggml.tokens", ValueType.STRING, vocab.tokens);

@@ -39,13 +39,21 @@ export function prepareGguf(plan: GgufPlan): GgufWriter {
     for (const t of plan.tensors) {
         const elements = t.shape.reduce((a, b) => a * b, 1);
         if (elements !== t.source.rows * t.source.rowLength || t.shape[0] !== t.source.rowLength) {
-            throw new Error(`internal: tensor ${t.name} shape [${t.shape}] does not match its source (${t.source.rows} x ${t.source.rowLength})`);
+            throw new Error(
+                `internal: tensor ${t.name} shape [${t.shape}] does not match its source (${t.source.rows} x ${t.source.rowLength})`,
+            );
         }
     }
     return new GgufWriter(plan.path, plan.metadata, plan.tensors); // throws if a row does not fit its type's blocks
 }
 
-export async function writeGguf(plan: GgufPlan, pool: EncodePool, progress: WriteProgress = {}, signal?: AbortSignal, writer = prepareGguf(plan)): Promise<number> {
+export async function writeGguf(
+    plan: GgufPlan,
+    pool: EncodePool,
+    progress: WriteProgress = {},
+    signal?: AbortSignal,
+    writer = prepareGguf(plan),
+): Promise<number> {
     const total = sourceBytesOf(plan);
     let done = 0;
     const window = Math.max(2, pool.threads * 2);

@@ -9,8 +9,10 @@ import { GgmlType } from "../src/core/gguf/constants.js";
 import { convertModel } from "../convert/convert-model.js";
 import { generateCheckpoint, type SyntheticArch } from "./synthetic/generate.js";
 
-export const DEFAULT_MODEL_NOTE = "no --model given: using autoglm's built-in random-weight demo model (tiny GLM-4.1V layout); its answers are noise";
-export const DEFAULT_ASR_NOTE = "no --asr-model given: using autoglm's built-in random-weight speech demo model (tiny GLM-ASR layout); its transcripts are noise";
+export const DEFAULT_MODEL_NOTE =
+    "no --model given: using autoglm's built-in random-weight demo model (tiny GLM-4.1V layout); its answers are noise";
+export const DEFAULT_ASR_NOTE =
+    "no --asr-model given: using autoglm's built-in random-weight speech demo model (tiny GLM-ASR layout); its transcripts are noise";
 
 /**
  * The demo model's recommended sampler, in its generation_config.json as a real checkpoint has it:
@@ -20,7 +22,13 @@ export const DEFAULT_ASR_NOTE = "no --asr-model given: using autoglm's built-in 
 const PHONE_GENERATION = { do_sample: true, temperature: 0.8, top_k: 2, top_p: 0.6, repetition_penalty: 1.1 };
 
 /** Builds (once) a converted demo pair: the Q8_0 text GGUF and its F16 mmproj of `role`. */
-async function demoPair(folder: string, name: string, arch: SyntheticArch, role: "vision" | "audio", generation?: Record<string, unknown>): Promise<{ text: string; mmproj: string }> {
+async function demoPair(
+    folder: string,
+    name: string,
+    arch: SyntheticArch,
+    role: "vision" | "audio",
+    generation?: Record<string, unknown>,
+): Promise<{ text: string; mmproj: string }> {
     const dir = join(process.env.AUTOGLM_CACHE ?? join(homedir(), ".cache", "autoglm"), folder);
     const text = join(dir, "gguf", `${name}-Q8_0.gguf`);
     const mmproj = join(dir, "gguf", `mmproj-${name}-${role}-F16.gguf`);

@@ -10,19 +10,26 @@ export const bin = join(root, "bin/autoglm.js");
 
 const args = process.argv.slice(2);
 /** The value after `--name` on the command line, or `fallback`. */
-export const flag = (name, fallback) => { const i = args.indexOf(name); return i >= 0 ? args[i + 1] : fallback; };
+export const flag = (name, fallback) => {
+    const i = args.indexOf(name);
+    return i >= 0 ? args[i + 1] : fallback;
+};
 
 export const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 export const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
 /** llama.cpp's tools (llama-server included) built from the bundled source; their folder. */
 export function referenceTools() {
-    return execFileSync("bash", [join(root, "scripts/build-llama-tools.sh"), "--with-server"], { encoding: "utf8" }).trim().split("\n").pop();
+    return execFileSync("bash", [join(root, "scripts/build-llama-tools.sh"), "--with-server"], { encoding: "utf8" })
+        .trim()
+        .split("\n")
+        .pop();
 }
 
 /** The --model / --mmproj pair, or autoglm's demo pair (tiny GLM-4.1V layout). */
 export async function visionPair() {
-    const model = flag("--model"), mmproj = flag("--mmproj");
+    const model = flag("--model"),
+        mmproj = flag("--mmproj");
     if (model) return { model, mmproj };
     const { defaultModel } = await import(join(root, "dist/models/default-model.js"));
     const demo = await defaultModel();
@@ -33,11 +40,26 @@ export async function visionPair() {
 export async function startServer(cmd, argv, port) {
     const child = spawn(cmd, argv, { stdio: ["ignore", "ignore", "pipe"] });
     let err = "";
-    child.stderr.on("data", (d) => { err += d; });
+    child.stderr.on("data", (d) => {
+        err += d;
+    });
     const url = `http://127.0.0.1:${port}`;
     for (let i = 0; i < 1200; i++) {
         if (child.exitCode !== null) throw new Error(`${cmd} exited:\n${err.slice(-2000)}`);
-        if (await fetch(`${url}/health`).then((r) => r.ok, () => false)) return { url, stop: () => new Promise((r) => { child.on("close", r); child.kill("SIGTERM"); }) };
+        if (
+            await fetch(`${url}/health`).then(
+                (r) => r.ok,
+                () => false,
+            )
+        )
+            return {
+                url,
+                stop: () =>
+                    new Promise((r) => {
+                        child.on("close", r);
+                        child.kill("SIGTERM");
+                    }),
+            };
         await sleep(100);
     }
     throw new Error(`${cmd} did not become ready:\n${err.slice(-2000)}`);
@@ -48,8 +70,18 @@ let shots = 0;
 export async function screenshot() {
     const salt = ++shots;
     const rgb = Buffer.alloc(1080 * 2400 * 3);
-    for (let y = 0; y < 2400; y++) for (let x = 0; x < 1080; x++) { const i = (y * 1080 + x) * 3; rgb[i] = ((y >> 4) * 13 + salt * 31) & 255; rgb[i + 1] = (x >> 3) * 7; rgb[i + 2] = ((x ^ y) >> 5) * 29; }
-    return `data:image/png;base64,${(await sharp(rgb, { raw: { width: 1080, height: 2400, channels: 3 } }).png().toBuffer()).toString("base64")}`;
+    for (let y = 0; y < 2400; y++)
+        for (let x = 0; x < 1080; x++) {
+            const i = (y * 1080 + x) * 3;
+            rgb[i] = ((y >> 4) * 13 + salt * 31) & 255;
+            rgb[i + 1] = (x >> 3) * 7;
+            rgb[i + 2] = ((x ^ y) >> 5) * 29;
+        }
+    return `data:image/png;base64,${(
+        await sharp(rgb, { raw: { width: 1080, height: 2400, channels: 3 } })
+            .png()
+            .toBuffer()
+    ).toString("base64")}`;
 }
 
 /** Calls `onEvent` with each JSON `data:` event of a streamed response, as it arrives. */
@@ -59,8 +91,7 @@ export async function sseEvents(res, onEvent) {
     let buf = "";
     for await (const chunk of res.body) {
         buf += dec.decode(chunk, { stream: true });
-        let i;
-        while ((i = buf.indexOf("\n\n")) >= 0) {
+        for (let i = buf.indexOf("\n\n"); i >= 0; i = buf.indexOf("\n\n")) {
             const ev = buf.slice(0, i);
             buf = buf.slice(i + 2);
             if (ev.startsWith("data: ") && ev !== "data: [DONE]") onEvent(JSON.parse(ev.slice(6)));

@@ -18,33 +18,58 @@ import sharp from "sharp";
 
 const root = fileURLToPath(new URL("..", import.meta.url));
 const args = process.argv.slice(2);
-const flag = (name, d) => { const i = args.indexOf(name); return i >= 0 ? args[i + 1] : d; };
+const flag = (name, d) => {
+    const i = args.indexOf(name);
+    return i >= 0 ? args[i + 1] : d;
+};
 const runs = Number(flag("--runs", "3"));
 const { defaultModel, defaultAsrModel } = await import(join(root, "dist/models/default-model.js"));
 const demo = flag("--model") ? undefined : await defaultModel();
 const vision = { model: flag("--model", demo?.text), mmproj: flag("--mmproj", demo?.vision) };
 const demoAsr = flag("--asr-model") ? undefined : await defaultAsrModel();
 const speech = { model: flag("--asr-model", demoAsr?.text), mmproj: flag("--asr-mmproj", demoAsr?.audio) };
-const tools = execFileSync("bash", [join(root, "scripts/build-llama-tools.sh")], { encoding: "utf8" }).trim().split("\n").pop();
+const tools = execFileSync("bash", [join(root, "scripts/build-llama-tools.sh")], { encoding: "utf8" })
+    .trim()
+    .split("\n")
+    .pop();
 const threads = String(Number(flag("--threads", String((await import("node:os")).availableParallelism()))));
 
 const dir = mkdtempSync(join(tmpdir(), "autoglm-bench-media-"));
 async function png(path, width, height) {
     // A screenshot-like picture: bands and gradients, not noise (PNG size and decode cost like a real one).
     const rgb = Buffer.alloc(width * height * 3);
-    for (let y = 0; y < height; y++) for (let x = 0; x < width; x++) {
-        const i = (y * width + x) * 3, band = Math.floor(y / 120) % 3;
-        rgb[i] = band === 0 ? 240 : (x * 255) / width; rgb[i + 1] = band === 1 ? 250 : (y * 255) / height; rgb[i + 2] = band === 2 ? 245 : 128;
-    }
-    await sharp(rgb, { raw: { width, height, channels: 3 } }).png().toFile(path);
+    for (let y = 0; y < height; y++)
+        for (let x = 0; x < width; x++) {
+            const i = (y * width + x) * 3,
+                band = Math.floor(y / 120) % 3;
+            rgb[i] = band === 0 ? 240 : (x * 255) / width;
+            rgb[i + 1] = band === 1 ? 250 : (y * 255) / height;
+            rgb[i + 2] = band === 2 ? 245 : 128;
+        }
+    await sharp(rgb, { raw: { width, height, channels: 3 } })
+        .png()
+        .toFile(path);
     return path;
 }
 function wav(path, seconds) {
-    const rate = 16000, n = seconds * rate, b = Buffer.alloc(44 + n * 2);
-    b.write("RIFF", 0); b.writeUInt32LE(36 + n * 2, 4); b.write("WAVE", 8); b.write("fmt ", 12); b.writeUInt32LE(16, 16);
-    b.writeUInt16LE(1, 20); b.writeUInt16LE(1, 22); b.writeUInt32LE(rate, 24); b.writeUInt32LE(rate * 2, 28); b.writeUInt16LE(2, 32); b.writeUInt16LE(16, 34);
-    b.write("data", 36); b.writeUInt32LE(n * 2, 40);
-    for (let i = 0; i < n; i++) b.writeInt16LE(Math.round(6000 * Math.sin((2 * Math.PI * (300 + (i % 16000) / 40) * i) / rate)), 44 + 2 * i);
+    const rate = 16000,
+        n = seconds * rate,
+        b = Buffer.alloc(44 + n * 2);
+    b.write("RIFF", 0);
+    b.writeUInt32LE(36 + n * 2, 4);
+    b.write("WAVE", 8);
+    b.write("fmt ", 12);
+    b.writeUInt32LE(16, 16);
+    b.writeUInt16LE(1, 20);
+    b.writeUInt16LE(1, 22);
+    b.writeUInt32LE(rate, 24);
+    b.writeUInt32LE(rate * 2, 28);
+    b.writeUInt16LE(2, 32);
+    b.writeUInt16LE(16, 34);
+    b.write("data", 36);
+    b.writeUInt32LE(n * 2, 40);
+    for (let i = 0; i < n; i++)
+        b.writeInt16LE(Math.round(6000 * Math.sin((2 * Math.PI * (300 + (i % 16000) / 40) * i) / rate)), 44 + 2 * i);
     writeFileSync(path, b);
     return path;
 }
@@ -60,7 +85,8 @@ const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
 /** Median media cost (big - small) for both tools, runs alternating between them. */
 function compare(ours, theirs) {
-    const o = [], t = [];
+    const o = [],
+        t = [];
     for (let i = 0; i < runs; i++) {
         o.push(timed(process.execPath, ours("big")) - timed(process.execPath, ours("small")));
         t.push(timed(join(tools, "llama-mtmd-cli"), theirs("big")) - timed(join(tools, "llama-mtmd-cli"), theirs("small")));
@@ -73,8 +99,38 @@ const rows = [];
 if (vision.model && vision.mmproj) {
     const img = { big: await png(join(dir, "screen-1080x2400.png"), 1080, 2400), small: await png(join(dir, "dot-28x28.png"), 28, 28) };
     const r = compare(
-        (k) => [bin, "describe", img[k], "-m", vision.model, "--mmproj", vision.mmproj, "-n", "1", "-t", threads, "-p", "What is on the screen?"],
-        (k) => ["-m", vision.model, "--mmproj", vision.mmproj, "--image", img[k], "-p", "What is on the screen?", "-n", "1", "--temp", "0", "-t", threads, "--jinja"],
+        (k) => [
+            bin,
+            "describe",
+            img[k],
+            "-m",
+            vision.model,
+            "--mmproj",
+            vision.mmproj,
+            "-n",
+            "1",
+            "-t",
+            threads,
+            "-p",
+            "What is on the screen?",
+        ],
+        (k) => [
+            "-m",
+            vision.model,
+            "--mmproj",
+            vision.mmproj,
+            "--image",
+            img[k],
+            "-p",
+            "What is on the screen?",
+            "-n",
+            "1",
+            "--temp",
+            "0",
+            "-t",
+            threads,
+            "--jinja",
+        ],
     );
     rows.push(["image 1080x2400: decode, preprocess, encode, prefill", r.ours, r.theirs]);
 }
@@ -84,7 +140,23 @@ if (speech.model && speech.mmproj) {
     const q = "Please transcribe this audio into text";
     const r = compare(
         (k) => [bin, "transcribe-and-answer", clip[k], "-m", speech.model, "--mmproj", speech.mmproj, "-q", q, "-n", "1", "-t", threads],
-        (k) => ["-m", speech.model, "--mmproj", speech.mmproj, "--audio", clip[k], "-p", q, "-n", "1", "--temp", "0", "-t", threads, "--jinja"],
+        (k) => [
+            "-m",
+            speech.model,
+            "--mmproj",
+            speech.mmproj,
+            "--audio",
+            clip[k],
+            "-p",
+            q,
+            "-n",
+            "1",
+            "--temp",
+            "0",
+            "-t",
+            threads,
+            "--jinja",
+        ],
     );
     rows.push(["audio: 30 s more (per second of audio)", r.ours / 30, r.theirs / 30]);
 }

@@ -9,21 +9,30 @@
 // Without --model it uses autoglm's demo pair (tiny GLM-4.1V layout, random weights).
 import { availableParallelism } from "node:os";
 import { join } from "node:path";
-import { bin, flag, median, referenceTools, screenshot, sleep, sseEvents, startServer, visionPair } from "./bench-common.mjs";
+import { bin, flag, median, referenceTools, screenshot, sseEvents, startServer, visionPair } from "./bench-common.mjs";
 
 const rounds = Number(flag("--rounds", "3"));
 const threads = flag("--threads", String(availableParallelism()));
 const { model, mmproj } = await visionPair();
 const tools = referenceTools();
 
-const SYSTEM = ("You are a phone-operating agent. Think inside <think></think>, then give one action inside <answer></answer>: "
-    + 'do(action="Tap", element=[x,y]), do(action="Type", text="..."), do(action="Swipe", start=[x1,y1], end=[x2,y2]), do(action="Back"), finish(message="..."). ').repeat(12).slice(0, 2400);
+const SYSTEM = (
+    "You are a phone-operating agent. Think inside <think></think>, then give one action inside <answer></answer>: " +
+    'do(action="Tap", element=[x,y]), do(action="Type", text="..."), do(action="Swipe", start=[x1,y1], end=[x2,y2]), do(action="Back"), finish(message="..."). '
+)
+    .repeat(12)
+    .slice(0, 2400);
 
 /** One streamed step; first-token time as the client sees it (first content or finish event). */
 async function step(url, messages) {
     const sent = performance.now();
-    const res = await fetch(`${url}/v1/chat/completions`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ model: "m", stream: true, max_tokens: 16, temperature: 0, top_p: 0.85, frequency_penalty: 0.2, messages }) });
-    let first, content = "";
+    const res = await fetch(`${url}/v1/chat/completions`, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify({ model: "m", stream: true, max_tokens: 16, temperature: 0, top_p: 0.85, frequency_penalty: 0.2, messages }),
+    });
+    let first,
+        content = "";
     await sseEvents(res, (e) => {
         const c = e.choices?.[0];
         if (c?.delta?.content || c?.finish_reason) first ??= performance.now();
@@ -35,28 +44,77 @@ async function step(url, messages) {
 async function round(start) {
     const srv = await start();
     try {
-        const task = (url) => ({ role: "user", content: [{ type: "text", text: "Task: open the settings app.\n\n** Screen Info **\n{\"current_app\": \"Launcher\"}" }, { type: "image_url", image_url: { url } }] });
+        const task = (url) => ({
+            role: "user",
+            content: [
+                { type: "text", text: 'Task: open the settings app.\n\n** Screen Info **\n{"current_app": "Launcher"}' },
+                { type: "image_url", image_url: { url } },
+            ],
+        });
         await step(srv.url, [{ role: "system", content: "warm-up" }, task(await screenshot())]); // encoder loaded, graphs built
         const history = [{ role: "system", content: SYSTEM }, task(await screenshot())];
         const one = await step(srv.url, history);
         history[1] = { role: "user", content: [history[1].content[0]] };
-        history.push({ role: "assistant", content: `<think>${one.content.slice(0, 20)}</think><answer>do(action="Tap", element=[500,500])</answer>` });
-        history.push({ role: "user", content: [{ type: "text", text: "** Screen Info **\n{\"current_app\": \"Settings\"}" }, { type: "image_url", image_url: { url: await screenshot() } }] });
+        history.push({
+            role: "assistant",
+            content: `<think>${one.content.slice(0, 20)}</think><answer>do(action="Tap", element=[500,500])</answer>`,
+        });
+        history.push({
+            role: "user",
+            content: [
+                { type: "text", text: '** Screen Info **\n{"current_app": "Settings"}' },
+                { type: "image_url", image_url: { url: await screenshot() } },
+            ],
+        });
         const two = await step(srv.url, history);
         return { one: one.ttft, two: two.ttft };
-    } finally { await srv.stop(); }
+    } finally {
+        await srv.stop();
+    }
 }
 
-const ours = () => startServer(process.execPath, [bin, "serve", "-m", model, "--mmproj", mmproj, "--port", "18451", "-c", "25480", "-t", threads], 18451);
-const theirs = () => startServer(join(tools, "llama-server"), ["-m", model, "--mmproj", mmproj, "--port", "18452", "-np", "1", "-c", "25480", "-t", threads, "-b", "512", "-ub", "512", "--jinja"], 18452);
+const ours = () =>
+    startServer(process.execPath, [bin, "serve", "-m", model, "--mmproj", mmproj, "--port", "18451", "-c", "25480", "-t", threads], 18451);
+const theirs = () =>
+    startServer(
+        join(tools, "llama-server"),
+        [
+            "-m",
+            model,
+            "--mmproj",
+            mmproj,
+            "--port",
+            "18452",
+            "-np",
+            "1",
+            "-c",
+            "25480",
+            "-t",
+            threads,
+            "-b",
+            "512",
+            "-ub",
+            "512",
+            "--jinja",
+        ],
+        18452,
+    );
 const rows = { ours: [], theirs: [] };
 for (let i = 0; i < rounds; i++) {
     rows.ours.push(await round(ours));
     rows.theirs.push(await round(theirs));
-    process.stderr.write(`round ${i + 1}: step 1 ${rows.ours[i].one.toFixed(0)} vs ${rows.theirs[i].one.toFixed(0)} ms; step 2 ${rows.ours[i].two.toFixed(0)} vs ${rows.theirs[i].two.toFixed(0)} ms\n`);
+    process.stderr.write(
+        `round ${i + 1}: step 1 ${rows.ours[i].one.toFixed(0)} vs ${rows.theirs[i].one.toFixed(0)} ms; step 2 ${rows.ours[i].two.toFixed(0)} vs ${rows.theirs[i].two.toFixed(0)} ms\n`,
+    );
 }
 const m = (k, f) => median(rows[k].map((r) => r[f]));
-console.log(`| phone-agent step, 1080x2400 screenshot, ${threads} threads, ${rounds} rounds (median) | autoglm serve | llama-server | ratio |`);
+console.log(
+    `| phone-agent step, 1080x2400 screenshot, ${threads} threads, ${rounds} rounds (median) | autoglm serve | llama-server | ratio |`,
+);
 console.log("| --- | --- | --- | --- |");
-console.log(`| step 1 first token (system prompt + screenshot + task) | ${m("ours", "one").toFixed(0)} ms | ${m("theirs", "one").toFixed(0)} ms | ${(m("ours", "one") / m("theirs", "one")).toFixed(3)} |`);
-console.log(`| step 2 first token (history reused + new screenshot) | ${m("ours", "two").toFixed(0)} ms | ${m("theirs", "two").toFixed(0)} ms | ${(m("ours", "two") / m("theirs", "two")).toFixed(3)} |`);
+console.log(
+    `| step 1 first token (system prompt + screenshot + task) | ${m("ours", "one").toFixed(0)} ms | ${m("theirs", "one").toFixed(0)} ms | ${(m("ours", "one") / m("theirs", "one")).toFixed(3)} |`,
+);
+console.log(
+    `| step 2 first token (history reused + new screenshot) | ${m("ours", "two").toFixed(0)} ms | ${m("theirs", "two").toFixed(0)} ms | ${(m("ours", "two") / m("theirs", "two")).toFixed(3)} |`,
+);

@@ -23,14 +23,24 @@ let model = flag("--model");
 if (!model) {
     model = join(work, "glm4-bench-out/glm4-bench-Q4_0.gguf");
     if (!existsSync(model)) {
-        execFileSync(process.execPath, [bin, "synthesize", "glm4", join(work, "glm4-bench"), "--shape", "bench", "--force"], { stdio: "inherit" });
-        execFileSync(process.execPath, [bin, "convert", join(work, "glm4-bench"), "--outtype", "q4_0", "--out", join(work, "glm4-bench-out"), "--force"], { stdio: "inherit" });
+        execFileSync(process.execPath, [bin, "synthesize", "glm4", join(work, "glm4-bench"), "--shape", "bench", "--force"], {
+            stdio: "inherit",
+        });
+        execFileSync(
+            process.execPath,
+            [bin, "convert", join(work, "glm4-bench"), "--outtype", "q4_0", "--out", join(work, "glm4-bench-out"), "--force"],
+            { stdio: "inherit" },
+        );
     }
 }
 const tools = referenceTools();
 
 function llamaBenchTg() {
-    const out = execFileSync(join(tools, "llama-bench"), ["-m", model, "-p", "0", "-n", String(tokens), "-t", threads, "-r", "3", "-o", "json"], { encoding: "utf8" });
+    const out = execFileSync(
+        join(tools, "llama-bench"),
+        ["-m", model, "-p", "0", "-n", String(tokens), "-t", threads, "-r", "3", "-o", "json"],
+        { encoding: "utf8" },
+    );
     return JSON.parse(out)[0].avg_ts;
 }
 
@@ -41,19 +51,56 @@ function llamaBenchTg() {
 async function stream(url, prompt) {
     const started = performance.now();
     const res = await fetch(`${url}/v1/chat/completions`, {
-        method: "POST", headers: { "content-type": "application/json" },
-        body: JSON.stringify({ model: "bench", stream: true, stream_options: { include_usage: true }, max_tokens: tokens, ignore_eos: true, temperature: 0, messages: [{ role: "user", content: prompt }] }),
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify({
+            model: "bench",
+            stream: true,
+            stream_options: { include_usage: true },
+            max_tokens: tokens,
+            ignore_eos: true,
+            temperature: 0,
+            messages: [{ role: "user", content: prompt }],
+        }),
     });
     let usage, timings;
-    await sseEvents(res, (d) => { usage = d.usage ?? usage; timings = d.timings ?? timings; });
+    await sseEvents(res, (d) => {
+        usage = d.usage ?? usage;
+        timings = d.timings ?? timings;
+    });
     const wallMs = performance.now() - started;
     if (!usage || !timings) throw new Error(`${url}: no usage or timings in the stream`);
     return { tokens: usage.completion_tokens, wallMs, promptMs: timings.prompt_ms };
 }
 
 const PROMPTS = ["Tell me about the sea.", "Explain how a phone agent works.", "List some colours.", "Describe a city at night."];
-const ours = (port, parallel) => startServer(process.execPath, [bin, "serve", "-m", model, "--port", String(port), "--parallel", String(parallel), "-c", "4096", "-t", threads], port); // the context llama-server gets, per slot
-const theirs = (port, parallel) => startServer(join(tools, "llama-server"), ["-m", model, "--port", String(port), "-np", String(parallel), "-c", String(4096 * parallel), "-t", threads, "-b", "512", "-ub", "512"], port);
+const ours = (port, parallel) =>
+    startServer(
+        process.execPath,
+        [bin, "serve", "-m", model, "--port", String(port), "--parallel", String(parallel), "-c", "4096", "-t", threads],
+        port,
+    ); // the context llama-server gets, per slot
+const theirs = (port, parallel) =>
+    startServer(
+        join(tools, "llama-server"),
+        [
+            "-m",
+            model,
+            "--port",
+            String(port),
+            "-np",
+            String(parallel),
+            "-c",
+            String(4096 * parallel),
+            "-t",
+            threads,
+            "-b",
+            "512",
+            "-ub",
+            "512",
+        ],
+        port,
+    );
 
 async function single(start) {
     const s = await start(18431, 1);
@@ -62,7 +109,9 @@ async function single(start) {
         const r = await stream(s.url, PROMPTS[0]);
         // Decode rate seen by the client: the whole request's wall time less the prompt's evaluation.
         return (r.tokens * 1000) / (r.wallMs - r.promptMs);
-    } finally { await s.stop(); }
+    } finally {
+        await s.stop();
+    }
 }
 
 async function aggregate(start) {
@@ -72,7 +121,9 @@ async function aggregate(start) {
         const t = performance.now();
         const rs = await Promise.all(PROMPTS.map((p) => stream(s.url, p)));
         return (rs.reduce((n, r) => n + r.tokens, 0) * 1000) / (performance.now() - t);
-    } finally { await s.stop(); }
+    } finally {
+        await s.stop();
+    }
 }
 
 const rows = { single: [], bench: [], aggOurs: [], aggTheirs: [] };
@@ -81,10 +132,18 @@ for (let i = 0; i < rounds; i++) {
     rows.bench.push(llamaBenchTg());
     rows.aggOurs.push(await aggregate(ours));
     rows.aggTheirs.push(await aggregate(theirs));
-    process.stderr.write(`round ${i + 1}: single ${rows.single[i].toFixed(1)} vs llama-bench ${rows.bench[i].toFixed(1)}; 4 streams ${rows.aggOurs[i].toFixed(1)} vs llama-server ${rows.aggTheirs[i].toFixed(1)} tok/s\n`);
+    process.stderr.write(
+        `round ${i + 1}: single ${rows.single[i].toFixed(1)} vs llama-bench ${rows.bench[i].toFixed(1)}; 4 streams ${rows.aggOurs[i].toFixed(1)} vs llama-server ${rows.aggTheirs[i].toFixed(1)} tok/s\n`,
+    );
 }
 const m = Object.fromEntries(Object.entries(rows).map(([k, v]) => [k, median(v)]));
-console.log(`| ${model.split("/").pop()}, ${threads} threads, ${tokens} tokens, ${rounds} rounds (median) | autoglm tok/s | reference tok/s | ratio |`);
+console.log(
+    `| ${model.split("/").pop()}, ${threads} threads, ${tokens} tokens, ${rounds} rounds (median) | autoglm tok/s | reference tok/s | ratio |`,
+);
 console.log("| --- | --- | --- | --- |");
-console.log(`| one stream through HTTP vs llama-bench tg${tokens} | ${m.single.toFixed(1)} | ${m.bench.toFixed(1)} | ${(m.single / m.bench).toFixed(3)} |`);
-console.log(`| 4 concurrent streams vs llama-server -np 4 | ${m.aggOurs.toFixed(1)} | ${m.aggTheirs.toFixed(1)} | ${(m.aggOurs / m.aggTheirs).toFixed(3)} |`);
+console.log(
+    `| one stream through HTTP vs llama-bench tg${tokens} | ${m.single.toFixed(1)} | ${m.bench.toFixed(1)} | ${(m.single / m.bench).toFixed(3)} |`,
+);
+console.log(
+    `| 4 concurrent streams vs llama-server -np 4 | ${m.aggOurs.toFixed(1)} | ${m.aggTheirs.toFixed(1)} | ${(m.aggOurs / m.aggTheirs).toFixed(3)} |`,
+);

@@ -17,18 +17,28 @@ const threads = flag("--threads", String(availableParallelism()));
 const { model, mmproj } = await visionPair();
 const tools = referenceTools();
 
-
 /** A streamed request; `events` collects the arrival time of every answer event (content or reasoning). */
 function stream(url, body) {
     const abort = new AbortController();
     const s = { events: [], first: undefined, sent: performance.now(), done: undefined };
     s.done = (async () => {
-        const res = await fetch(`${url}/v1/chat/completions`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ model: "m", stream: true, temperature: 0, ...body }), signal: abort.signal });
+        const res = await fetch(`${url}/v1/chat/completions`, {
+            method: "POST",
+            headers: { "content-type": "application/json" },
+            body: JSON.stringify({ model: "m", stream: true, temperature: 0, ...body }),
+            signal: abort.signal,
+        });
         await sseEvents(res, (e) => {
             const c = e.choices?.[0];
-            if (c?.delta?.content || c?.delta?.reasoning_content || c?.finish_reason) { const t = performance.now(); s.events.push(t); s.first ??= t; }
+            if (c?.delta?.content || c?.delta?.reasoning_content || c?.finish_reason) {
+                const t = performance.now();
+                s.events.push(t);
+                s.first ??= t;
+            }
         });
-    })().catch((e) => { if (e.name !== "AbortError") throw e; });
+    })().catch((e) => {
+        if (e.name !== "AbortError") throw e;
+    });
     s.abort = () => abort.abort();
     return s;
 }
@@ -37,8 +47,20 @@ async function round(start) {
     const srv = await start();
     try {
         const talk = (i) => ({ messages: [{ role: "user", content: `Talk forever, stream ${i}.` }], max_tokens: 6000, ignore_eos: true });
-        const shot = async () => ({ messages: [{ role: "user", content: [{ type: "image_url", image_url: { url: await screenshot() } }, { type: "text", text: "What is on the screen?" }] }], max_tokens: 4 });
-        const w = stream(srv.url, await shot()); await w.done; // warm-up: encoder loaded, graphs built
+        const shot = async () => ({
+            messages: [
+                {
+                    role: "user",
+                    content: [
+                        { type: "image_url", image_url: { url: await screenshot() } },
+                        { type: "text", text: "What is on the screen?" },
+                    ],
+                },
+            ],
+            max_tokens: 4,
+        });
+        const w = stream(srv.url, await shot());
+        await w.done; // warm-up: encoder loaded, graphs built
         const joiningBody = await shot();
         const streams = [0, 1, 2].map((i) => stream(srv.url, talk(i)));
         while (!streams.every((s) => s.events.length >= 20)) await sleep(10);
@@ -46,18 +68,49 @@ async function round(start) {
         await joining.done;
         for (const s of streams) s.abort();
         await Promise.all(streams.map((s) => s.done));
-        const from = joining.sent, to = joining.first;
+        const from = joining.sent,
+            to = joining.first;
         let gap = 0;
         for (const s of streams) {
             const ts = [from, ...s.events.filter((t) => t > from && t < to), to];
             for (let i = 1; i < ts.length; i++) gap = Math.max(gap, ts[i] - ts[i - 1]);
         }
         return { ttft: to - from, gap, ratio: gap / (to - from) };
-    } finally { await srv.stop(); }
+    } finally {
+        await srv.stop();
+    }
 }
 
-const ours = () => startServer(process.execPath, [bin, "serve", "-m", model, "--mmproj", mmproj, "--port", "18441", "--parallel", "4", "-c", "8192", "-t", threads], 18441);
-const theirs = () => startServer(join(tools, "llama-server"), ["-m", model, "--mmproj", mmproj, "--port", "18442", "-np", "4", "-c", String(4 * 8192), "-t", threads, "-b", "512", "-ub", "512", "--jinja"], 18442);
+const ours = () =>
+    startServer(
+        process.execPath,
+        [bin, "serve", "-m", model, "--mmproj", mmproj, "--port", "18441", "--parallel", "4", "-c", "8192", "-t", threads],
+        18441,
+    );
+const theirs = () =>
+    startServer(
+        join(tools, "llama-server"),
+        [
+            "-m",
+            model,
+            "--mmproj",
+            mmproj,
+            "--port",
+            "18442",
+            "-np",
+            "4",
+            "-c",
+            String(4 * 8192),
+            "-t",
+            threads,
+            "-b",
+            "512",
+            "-ub",
+            "512",
+            "--jinja",
+        ],
+        18442,
+    );
 const rows = { ours: [], theirs: [] };
 for (let i = 0; i < rounds; i++) {
     rows.ours.push(await round(ours));
@@ -66,7 +119,13 @@ for (let i = 0; i < rounds; i++) {
     process.stderr.write(`round ${i + 1}: autoglm ${f(rows.ours[i])}; llama-server ${f(rows.theirs[i])}\n`);
 }
 const med = (k, f) => median(rows[k].map((r) => r[f]));
-console.log(`| 3 streams + a 1080x2400 screenshot joining, ${threads} threads, ${rounds} rounds (median) | longest stream gap ms | screenshot first token ms | stall ratio |`);
+console.log(
+    `| 3 streams + a 1080x2400 screenshot joining, ${threads} threads, ${rounds} rounds (median) | longest stream gap ms | screenshot first token ms | stall ratio |`,
+);
 console.log("| --- | --- | --- | --- |");
-console.log(`| autoglm serve --parallel 4 | ${med("ours", "gap").toFixed(0)} | ${med("ours", "ttft").toFixed(0)} | ${med("ours", "ratio").toFixed(3)} |`);
-console.log(`| llama-server -np 4 | ${med("theirs", "gap").toFixed(0)} | ${med("theirs", "ttft").toFixed(0)} | ${med("theirs", "ratio").toFixed(3)} |`);
+console.log(
+    `| autoglm serve --parallel 4 | ${med("ours", "gap").toFixed(0)} | ${med("ours", "ttft").toFixed(0)} | ${med("ours", "ratio").toFixed(3)} |`,
+);
+console.log(
+    `| llama-server -np 4 | ${med("theirs", "gap").toFixed(0)} | ${med("theirs", "ttft").toFixed(0)} | ${med("theirs", "ratio").toFixed(3)} |`,
+);

@@ -4,8 +4,8 @@ import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
 import { runCli } from "./helpers/cli.js";
-import { noiseWarnings } from "../dist/src/cli/commands/bench.js";
-import { stat } from "../dist/src/engine/stats.js";
+import { noiseWarnings } from "../src/cli/commands/bench.js";
+import { stat } from "../src/engine/stats.js";
 import { convert, synthesize } from "./helpers/models.js";
 import { tempDir } from "./helpers/tmp.js";
 
@@ -26,7 +26,9 @@ function oneLineError(r: { code: number | null; stderr: string }, pattern: RegEx
 
 describe("autoglm bench", () => {
     it("measures prefill, decode and first-token times, side by side with llama-bench", async () => {
-        const r = await runCli(["bench", "-m", model, "-p", "64", "-n", "16", "-r", "2", "--json", "--compare-llama-bench"], { timeoutMs: 300_000 });
+        const r = await runCli(["bench", "-m", model, "-p", "64", "-n", "16", "-r", "2", "--json", "--compare-llama-bench"], {
+            timeoutMs: 300_000,
+        });
         expect(r.code, r.stderr).toBe(0);
         const j = JSON.parse(r.stdout);
         expect(j.pp.samples).toHaveLength(2);
@@ -47,8 +49,16 @@ describe("autoglm bench", () => {
 
     it("the noise warning: over 10 % spread between repetitions, with the figures", () => {
         const s = (samples: number[]) => stat(samples);
-        expect(noiseWarnings([["pp512", s([100, 105, 109])], ["tg128", s([10])]])).toEqual([]);
-        const [w, ...rest] = noiseWarnings([["pp512", s([100, 111])], ["tg128", s([0.01, 10])]]);
+        expect(
+            noiseWarnings([
+                ["pp512", s([100, 105, 109])],
+                ["tg128", s([10])],
+            ]),
+        ).toEqual([]);
+        const [w, ...rest] = noiseWarnings([
+            ["pp512", s([100, 111])],
+            ["tg128", s([0.01, 10])],
+        ]);
         expect(w).toMatch(/^pp512 varied x1\.11 between repetitions \(100\.0 to 111\.0\)/);
         expect(rest).toHaveLength(1);
         expect(rest[0]).toMatch(/^tg128 varied x1000\.00/);
@@ -63,7 +73,12 @@ describe("autoglm bench", () => {
         const phases = r.stderr.split("\n").filter((l) => l.startsWith("bench: "));
         expect(phases).toEqual([
             "bench: warm-up",
-            ...[1, 2].flatMap((k) => [`bench: prefill 16 tokens (repetition ${k}/2)`, `bench: decode 4 tokens (repetition ${k}/2)`, `bench: first token (repetition ${k}/2)`, `bench: follow-up first token (repetition ${k}/2)`]),
+            ...[1, 2].flatMap((k) => [
+                `bench: prefill 16 tokens (repetition ${k}/2)`,
+                `bench: decode 4 tokens (repetition ${k}/2)`,
+                `bench: first token (repetition ${k}/2)`,
+                `bench: follow-up first token (repetition ${k}/2)`,
+            ]),
         ]);
         expect(r.stdout).toMatch(/^measure\s+median of 2\s+min-max$/m);
         expect(r.stdout).not.toMatch(/llama-bench|ratio/);
@@ -75,12 +90,20 @@ describe("autoglm bench", () => {
 
     it("keeps its own measurement, and prints the reference's error, when llama-bench cannot run", async () => {
         // No bash on PATH: the reference tools cannot be built or found; autoglm itself needs neither.
-        const r = await runCli(["bench", "-m", model, "-p", "16", "-n", "4", "-r", "1", "--compare-llama-bench"], { timeoutMs: 300_000, env: { PATH: "/nonexistent" } });
+        const r = await runCli(["bench", "-m", model, "-p", "16", "-n", "4", "-r", "1", "--compare-llama-bench"], {
+            timeoutMs: 300_000,
+            env: { PATH: "/nonexistent" },
+        });
         expect(r.code).toBe(1);
         expect(r.stdout).toMatch(/^pp16\s+\S+ tok\/s\s+\S+\s+-\s+-$/m);
         expect(r.stdout).toMatch(/^measure\s+median of 1\s+min-max\s+llama-bench\s+ratio$/m);
-        expect(r.stderr.trim().split("\n").pop()).toMatch(/^autoglm: the comparison failed \(autoglm's own figures above are kept\): could not build llama\.cpp's reference tools/);
-        const j = await runCli(["bench", "-m", model, "-p", "16", "-n", "4", "-r", "1", "--compare-llama-bench", "--json"], { timeoutMs: 300_000, env: { PATH: "/nonexistent" } });
+        expect(r.stderr.trim().split("\n").pop()).toMatch(
+            /^autoglm: the comparison failed \(autoglm's own figures above are kept\): could not build llama\.cpp's reference tools/,
+        );
+        const j = await runCli(["bench", "-m", model, "-p", "16", "-n", "4", "-r", "1", "--compare-llama-bench", "--json"], {
+            timeoutMs: 300_000,
+            env: { PATH: "/nonexistent" },
+        });
         expect(j.code).toBe(1);
         const out = JSON.parse(j.stdout);
         expect(out.pp.median).toBeGreaterThan(0);

@@ -12,13 +12,26 @@ const GREEDY = ["--temp", "0", "--stats", "--json"];
 
 /** The answers of a --json line-mode run (answers may contain newlines; JSON lines do not). */
 function answers(stdout: string): string[] {
-    return stdout.trim().split("\n").filter(Boolean).map((l) => JSON.parse(l).content);
+    return stdout
+        .trim()
+        .split("\n")
+        .filter(Boolean)
+        .map((l) => JSON.parse(l).content);
 }
 
-interface Stats { fresh: number; reused: number; answer: number; reason: string }
+interface Stats {
+    fresh: number;
+    reused: number;
+    answer: number;
+    reason: string;
+}
 function stats(stderr: string): Stats[] {
-    return [...stderr.matchAll(/\[prompt: (\d+) new tokens, (\d+) reused, .* answer: (\d+) tokens, .* tok\/s, (\w+)\]/g)]
-        .map((m) => ({ fresh: Number(m[1]), reused: Number(m[2]), answer: Number(m[3]), reason: m[4] }));
+    return [...stderr.matchAll(/\[prompt: (\d+) new tokens, (\d+) reused, .* answer: (\d+) tokens, .* tok\/s, (\w+)\]/g)].map((m) => ({
+        fresh: Number(m[1]),
+        reused: Number(m[2]),
+        answer: Number(m[3]),
+        reason: m[4],
+    }));
 }
 
 beforeAll(async () => {
@@ -47,7 +60,8 @@ describe("autoglm chat (line mode)", () => {
         expect(a.code, a.stderr).toBe(0);
         const b = await runCli(["chat", "-m", model, ...GREEDY, "-n", "12"], { input: `/load ${file}\nThen what?\n` });
         expect(b.code, b.stderr).toBe(0);
-        const answersA = answers(a.stdout), answersB = answers(b.stdout);
+        const answersA = answers(a.stdout),
+            answersB = answers(b.stdout);
         expect(answersB[0]).toBe(answersA[1]);
         // Restored from the file, the follow-up evaluated only its own tokens.
         expect(stats(b.stderr)[0].reused).toBe(stats(a.stderr)[1].reused);
@@ -57,7 +71,9 @@ describe("autoglm chat (line mode)", () => {
         const broken = join(root, "broken.bin");
         writeFileSync(broken, "junk");
         writeFileSync(`${broken}.json`, JSON.stringify({ version: 1, messages: [], lastText: "", lastTokens: [] }));
-        const r = await runCli(["chat", "-m", model, ...GREEDY, "-n", "6"], { input: `Hi\n/save /nonexistent-dir/x.bin\n/load ${broken}\nHi\n` });
+        const r = await runCli(["chat", "-m", model, ...GREEDY, "-n", "6"], {
+            input: `Hi\n/save /nonexistent-dir/x.bin\n/load ${broken}\nHi\n`,
+        });
         expect(r.stderr).toMatch(/^autoglm: could not save the session/m);
         expect(r.stderr).toMatch(/^autoglm: .*broken.bin.json was saved by an older autoglm without a checksum/m);
         expect(r.stderr).not.toMatch(/internal error/);
@@ -79,7 +95,10 @@ describe("autoglm chat (line mode)", () => {
 
     it("Ctrl-C stops the current answer and the conversation goes on", async () => {
         // /help answers at once; the next line, already read, starts the endless answer: signal after it.
-        const run = startCli(["chat", "-m", model, ...GREEDY, "--ignore-eos", "-n", "1000000", "-c", "1000100"], "/help\nTalk forever\n/exit\n");
+        const run = startCli(
+            ["chat", "-m", model, ...GREEDY, "--ignore-eos", "-n", "1000000", "-c", "1000100"],
+            "/help\nTalk forever\n/exit\n",
+        );
         while (!/\/exit +quit/.test(run.stderr())) await new Promise((r) => setTimeout(r, 20));
         await new Promise((r) => setTimeout(r, 300));
         run.child.kill("SIGINT");
@@ -95,12 +114,16 @@ describe("autoglm chat (line mode)", () => {
     it("answers follow a GBNF grammar or a JSON schema; a broken grammar is a one-line error", async () => {
         const gbnf = join(root, "yes-no.gbnf");
         writeFileSync(gbnf, 'root ::= "yes" | "no"\n');
-        const g = await runCli(["chat", "-m", model, "--temp", "0.9", "--seed", "7", "-n", "20", "--json", "--grammar-file", gbnf], { input: "Is it?\nReally?\n" });
+        const g = await runCli(["chat", "-m", model, "--temp", "0.9", "--seed", "7", "-n", "20", "--json", "--grammar-file", gbnf], {
+            input: "Is it?\nReally?\n",
+        });
         expect(g.code, g.stderr).toBe(0);
         expect(answers(g.stdout)).toHaveLength(2);
         for (const a of answers(g.stdout)) expect(["yes", "no"]).toContain(a);
         const schema = JSON.stringify({ type: "object", properties: { answer: { enum: ["yes", "no"] } } });
-        const j = await runCli(["chat", "-m", model, "--temp", "0", "-n", "40", "--json", "--json-schema", schema], { input: "Is the sky blue?\n" });
+        const j = await runCli(["chat", "-m", model, "--temp", "0", "-n", "40", "--json", "--json-schema", schema], {
+            input: "Is the sky blue?\n",
+        });
         expect(j.code, j.stderr).toBe(0);
         expect(["yes", "no"]).toContain(JSON.parse(answers(j.stdout)[0]).answer);
         const bad = join(root, "bad.gbnf");
@@ -119,7 +142,10 @@ describe("autoglm chat (line mode)", () => {
         const cut = full.slice(0, full.indexOf(stop)).trim();
         const r = await runCli(["chat", "-m", model, ...GREEDY, "-n", "24", "--stop", stop], { input: "Open the settings\nAnd then?\n" });
         expect(r.code, r.stderr).toBe(0);
-        const lines = r.stdout.trim().split("\n").map((l) => JSON.parse(l));
+        const lines = r.stdout
+            .trim()
+            .split("\n")
+            .map((l) => JSON.parse(l));
         expect(lines[0].content).toBe(cut);
         expect(lines[0].stats.reason).toBe("stop");
         expect(lines).toHaveLength(2);

@@ -5,10 +5,10 @@ import { spawn } from "node:child_process";
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
-import { MEDIA_MARKER } from "../dist/src/engine/media-prompt.js";
-import { readMmproj } from "../dist/src/engine/encoders.js";
-import { Runtime } from "../dist/src/engine/runtime.js";
-import { promptItems } from "../dist/src/engine/sequence.js";
+import { MEDIA_MARKER } from "../src/engine/media-prompt.js";
+import { readMmproj } from "../src/engine/encoders.js";
+import { Runtime } from "../src/engine/runtime.js";
+import { promptItems } from "../src/engine/sequence.js";
 import { BIN, ROOT, runCli } from "./helpers/cli.js";
 import { writeTestPng } from "./helpers/media.js";
 import { convert, synthesize } from "./helpers/models.js";
@@ -30,12 +30,18 @@ beforeAll(async () => {
     writeFileSync(wav, encodeWav({ rate: 16000, channels: 1, bits: 16 }, [tone(16000, 1, 440)]));
 });
 
-const jsonLines = (s: string) => s.trim().split("\n").map((l) => JSON.parse(l));
+const jsonLines = (s: string) =>
+    s
+        .trim()
+        .split("\n")
+        .map((l) => JSON.parse(l));
 
 describe("chat with images and audio", () => {
     it("/image answers about the image; the next turn reuses it from the KV cache; the encoder loads only at the first image", async () => {
         const input = ["hello", `/image ${png} What is on the screen?`, "and the colours?", `/image "${png2}"`, ""].join("\n");
-        const r = await runCli(["chat", "-m", files.text, "--mmproj", files.vision, "--temp", "0", "-n", "6", "--ignore-eos", "--json"], { input });
+        const r = await runCli(["chat", "-m", files.text, "--mmproj", files.vision, "--temp", "0", "-n", "6", "--ignore-eos", "--json"], {
+            input,
+        });
         expect(r.code, r.stderr).toBe(0);
         const [hello, image, follow, second] = jsonLines(r.stdout);
         // The text turn ran before any encoder existed; it loaded once, at the first image.
@@ -54,10 +60,17 @@ describe("chat with images and audio", () => {
 
     it("an image reused from the KV cache gives the same greedy tokens as evaluating the whole prompt again", async () => {
         // Two slots of one runtime: slot 0 keeps the conversation in its cache, slot 1 starts empty.
-        const rt = await Runtime.open({ model: files.text, load: { gpu: "cpu" }, context: { contextSize: 2048 }, slots: 2, mmproj: files.vision, encoderCaps: await readMmproj(files.vision) });
+        const rt = await Runtime.open({
+            model: files.text,
+            load: { gpu: "cpu" },
+            context: { contextSize: 2048 },
+            slots: 2,
+            mmproj: files.vision,
+            encoderCaps: await readMmproj(files.vision),
+        });
         try {
             const item = (await rt.media.image(png)).part.item;
-            await rt.encoder.use(async (enc: any) => {
+            await rt.encoder!.use(async (enc: any) => {
                 const greedy = { maxTokens: 8, ignoreEog: true };
                 const turn1 = promptItems(enc.tokenize(`[gMASK]<sop><|user|>\n${MEDIA_MARKER}What is this?<|assistant|>\n`, [item]));
                 const cached = rt.pool.slots[0].sequence;
@@ -78,11 +91,22 @@ describe("chat with images and audio", () => {
     });
 
     it("--encoder-idle-unload releases the encoder when unused and the next /image loads it again", async () => {
-        const child = spawn(process.execPath, [BIN, "chat", "-m", files.text, "--mmproj", files.vision, "--temp", "0", "-n", "3", "--json", "--encoder-idle-unload", "0.3"], { cwd: ROOT, stdio: ["pipe", "pipe", "pipe"] });
-        let stdout = "", stderr = "";
-        child.stdout.on("data", (d) => { stdout += d; });
-        child.stderr.on("data", (d) => { stderr += d; });
-        const until = async (cond: () => boolean) => { while (!cond()) await new Promise((r) => setTimeout(r, 50)); };
+        const child = spawn(
+            process.execPath,
+            [BIN, "chat", "-m", files.text, "--mmproj", files.vision, "--temp", "0", "-n", "3", "--json", "--encoder-idle-unload", "0.3"],
+            { cwd: ROOT, stdio: ["pipe", "pipe", "pipe"] },
+        );
+        let stdout = "",
+            stderr = "";
+        child.stdout.on("data", (d) => {
+            stdout += d;
+        });
+        child.stderr.on("data", (d) => {
+            stderr += d;
+        });
+        const until = async (cond: () => boolean) => {
+            while (!cond()) await new Promise((r) => setTimeout(r, 50));
+        };
         child.stdin.write(`/image ${png}\n`);
         await until(() => stdout.split("\n").length > 1);
         await until(() => /encoder released after idle/.test(stderr));
@@ -97,9 +121,28 @@ describe("chat with images and audio", () => {
     });
 
     it("/audio: the speech model transcribes, the chat model answers the transcript; bad /image and /audio are one-line errors", async () => {
-        const notPng = join(root, "notes.png"); writeFileSync(notPng, "plain text");
+        const notPng = join(root, "notes.png");
+        writeFileSync(notPng, "plain text");
         const input = [`/audio ${wav} what was asked?`, `/image ${notPng}`, `/audio ${notPng}`, "/image", "still here?", ""].join("\n");
-        const r = await runCli(["chat", "-m", files.text, "--mmproj", files.vision, "--asr-model", asr.text, "--asr-mmproj", asr.audio, "--temp", "0", "-n", "4", "--json"], { input });
+        const r = await runCli(
+            [
+                "chat",
+                "-m",
+                files.text,
+                "--mmproj",
+                files.vision,
+                "--asr-model",
+                asr.text,
+                "--asr-mmproj",
+                asr.audio,
+                "--temp",
+                "0",
+                "-n",
+                "4",
+                "--json",
+            ],
+            { input },
+        );
         expect(r.code).toBe(1); // line mode: a failed line makes the exit status 1, the chat goes on
         expect(r.stderr).toMatch(/transcript: /);
         expect(r.stderr).toMatch(/notes\.png.*(not an image|unsupported image)/i);
@@ -115,4 +158,3 @@ describe("chat with images and audio", () => {
         expect(jsonLines(r.stdout)).toHaveLength(1);
     });
 });
-

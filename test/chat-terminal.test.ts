@@ -23,7 +23,10 @@ function tty(args: string[], env: Record<string, string> = {}): Tty {
     open.push(t);
     return t;
 }
-afterEach(() => { for (const t of open) t.close(); open = []; });
+afterEach(() => {
+    for (const t of open) t.close();
+    open = [];
+});
 
 const stats = (screen: string) => [...screen.matchAll(STATS)].map((m) => ({ fresh: Number(m[1]), reused: Number(m[2]), reason: m[3] }));
 /** Waits for the n-th answer's stats line and the prompt after it. */
@@ -39,7 +42,7 @@ describe("autoglm chat in a terminal", () => {
         await t.waitFor(/› half typed\^C\n\(to quit: Ctrl-D or \/exit, or Ctrl-C again at an empty prompt\)\n› ?$/m, "the hint");
         t.send("/help", { literal: true });
         t.send("Enter");
-        const s = await t.waitFor(/\/save FILE[^]*\n› ?$/m, "/help");
+        const s = await t.waitFor(/\/save FILE[\s\S]*\n› ?$/m, "/help");
         expect(s).toMatch(/^› \/help$/m); // the cleared text did not come back with the next line
         t.send(["C-c", "C-c"]);
         expect(await t.exitCode()).toBe(0);
@@ -84,7 +87,7 @@ describe("autoglm chat in a terminal", () => {
         expect(s).not.toMatch(/released after idle/);
     });
 
-    it("a bracketed paste, lines arriving together, a \"\"\" block, a trailing \\ and Alt-Enter are each one turn", async () => {
+    it('a bracketed paste, lines arriving together, a """ block, a trailing \\ and Alt-Enter are each one turn', async () => {
         const t = tty([...CHAT, "-n", "2", "--stats"]);
         await t.waitFor(PROMPT, "the prompt");
         // A paste as a terminal in bracketed paste mode sends it; Enter then sends the turn.
@@ -144,7 +147,10 @@ describe("autoglm chat in a terminal", () => {
         const kept = "remember this line\n/exit\nremember this line\n"; // the recalled line, sent again
         expect(readFileSync(file, "utf8")).toBe(kept);
 
-        for (const [args, env] of [[["--no-history"], {}], [[], { AUTOGLM_NO_HISTORY: "1" }]] as const) {
+        for (const [args, env] of [
+            [["--no-history"], {}],
+            [[], { AUTOGLM_NO_HISTORY: "1" }],
+        ] as const) {
             const c = tty([...CHAT, ...args], { XDG_STATE_HOME: state, ...env });
             await c.waitFor(PROMPT, "the prompt");
             c.send(["Up", "x"]);

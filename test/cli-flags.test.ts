@@ -23,15 +23,25 @@ function oneLineError(r: { code: number | null; stderr: string }, pattern: RegEx
 }
 
 /** The token counts of a chat --json run's answers. */
-const answerTokens = (stdout: string) => stdout.trim().split("\n").filter(Boolean).map((l) => JSON.parse(l).stats.answerTokens as number);
+const answerTokens = (stdout: string) =>
+    stdout
+        .trim()
+        .split("\n")
+        .filter(Boolean)
+        .map((l) => JSON.parse(l).stats.answerTokens as number);
 
 describe("llama.cpp's flag names", () => {
     it("-ngl 99 and -c 0 run (all layers / the model's trained context), where -ngl was read as -n gl", async () => {
-        const r = await runCli(["chat", "-m", demo.text, "-ngl", "99", "-c", "0", "--temp", "0", "-n", "3", "--ignore-eos", "--json"], { input: "Hello\n" });
+        const r = await runCli(["chat", "-m", demo.text, "-ngl", "99", "-c", "0", "--temp", "0", "-n", "3", "--ignore-eos", "--json"], {
+            input: "Hello\n",
+        });
         expect(r.code, r.stderr).toBe(0);
         expect(answerTokens(r.stdout)).toEqual([3]);
         expect(r.stderr).not.toMatch(/must be a positive integer/);
-        const spelled = await runCli(["chat", "-m", demo.text, "--n-gpu-layers=max", "--n-predict", "2", "--temp", "0", "--ignore-eos", "--json"], { input: "Hello\n" });
+        const spelled = await runCli(
+            ["chat", "-m", demo.text, "--n-gpu-layers=max", "--n-predict", "2", "--temp", "0", "--ignore-eos", "--json"],
+            { input: "Hello\n" },
+        );
         expect(spelled.code, spelled.stderr).toBe(0);
         expect(answerTokens(spelled.stdout)).toEqual([2]);
         oneLineError(await runCli(["chat", "-ngl", "lots"]), /--gpu-layers must be a number of layers >= 0, max, all or auto, got "lots"/);
@@ -60,7 +70,10 @@ describe("llama.cpp's flag names", () => {
             expect(h.stdout, cmd).toMatch(/--question = --prompt/);
         }
         // The alias reaches the command: a missing recording is reported, not an unknown option.
-        oneLineError(await runCli(["transcribe-and-answer", join(root, "missing.wav"), "-q", "what?", "--asr-model", demo.text]), /give both --asr-model and --asr-mmproj/);
+        oneLineError(
+            await runCli(["transcribe-and-answer", join(root, "missing.wav"), "-q", "what?", "--asr-model", demo.text]),
+            /give both --asr-model and --asr-mmproj/,
+        );
     });
 });
 
@@ -77,8 +90,14 @@ describe("environment variables", () => {
         const off = await runCli(["chat"], { input: "Hello\n", env: { ...env, AUTOGLM_JSON: "0" } });
         expect(off.code, off.stderr).toBe(0);
         expect(() => JSON.parse(off.stdout.trim().split("\n")[0]!)).toThrow();
-        oneLineError(await runCli(["chat"], { env: { AUTOGLM_GPU: "quantum" } }), /AUTOGLM_GPU="quantum": Allowed choices are auto, cuda, vulkan, metal, cpu/);
-        oneLineError(await runCli(["chat"], { env: { AUTOGLM_MAX_TOKENS: "many" } }), /AUTOGLM_MAX_TOKENS="many": --max-tokens must be a positive integer/);
+        oneLineError(
+            await runCli(["chat"], { env: { AUTOGLM_GPU: "quantum" } }),
+            /AUTOGLM_GPU="quantum": Allowed choices are auto, cuda, vulkan, metal, cpu/,
+        );
+        oneLineError(
+            await runCli(["chat"], { env: { AUTOGLM_MAX_TOKENS: "many" } }),
+            /AUTOGLM_MAX_TOKENS="many": --max-tokens must be a positive integer/,
+        );
     }, 300_000);
 });
 
@@ -86,11 +105,16 @@ describe("start-up", () => {
     it("--help and --version load neither node-llama-cpp nor sharp nor fastify (module-load log, not time)", () => {
         for (const args of [["--help"], ["--version"], ["chat", "--help"], ["serve", "--help"]]) {
             const log = join(root, `modules-${args.join("-")}.txt`);
-            const r = spawnSync(process.execPath, ["--import", join(ROOT, "test/helpers/module-log.mjs"), BIN, ...args], { cwd: ROOT, env: { ...process.env, AUTOGLM_MODULE_LOG: log }, encoding: "utf8" });
+            const r = spawnSync(process.execPath, ["--import", join(ROOT, "test/helpers/module-log.mjs"), BIN, ...args], {
+                cwd: ROOT,
+                env: { ...process.env, AUTOGLM_MODULE_LOG: log },
+                encoding: "utf8",
+            });
             expect(r.status, r.stderr).toBe(0);
             const loaded = readFileSync(log, "utf8");
             expect(loaded, "the log sees the CLI's own modules").toMatch(/dist\/src\/cli\/main\.js/);
-            for (const pkg of ["node-llama-cpp", "sharp", "fastify", "ora"]) expect(loaded, `${args.join(" ")} loaded ${pkg}`).not.toMatch(new RegExp(`node_modules/${pkg}/`));
+            for (const pkg of ["node-llama-cpp", "sharp", "fastify", "ora"])
+                expect(loaded, `${args.join(" ")} loaded ${pkg}`).not.toMatch(new RegExp(`node_modules/${pkg}/`));
         }
     });
 });
@@ -100,7 +124,8 @@ function snapshot(dir: string): string {
     const out: string[] = [];
     const walk = (d: string) => {
         for (const name of readdirSync(d)) {
-            const p = join(d, name), s = statSync(p);
+            const p = join(d, name),
+                s = statSync(p);
             if (s.isDirectory()) walk(p);
             else out.push(`${p} ${s.size} ${s.mtimeMs}`);
         }
@@ -113,7 +138,10 @@ describe("devices and GPU choice", () => {
     it("autoglm devices (and --list-devices) lists the loadable backends and the --gpu auto pick", async () => {
         const r = await runCli(["devices", "--json"], { timeoutMs: 120_000 });
         expect(r.code, r.stderr).toBe(0);
-        const j = JSON.parse(r.stdout) as { backends: { backend: string; loads: boolean; devices: string[]; vram?: { total: number } }[]; auto: string };
+        const j = JSON.parse(r.stdout) as {
+            backends: { backend: string; loads: boolean; devices: string[]; vram?: { total: number } }[];
+            auto: string;
+        };
         const cpu = j.backends.find((b) => b.backend === "cpu")!;
         expect(cpu.loads).toBe(true);
         expect(cpu.vram!.total).toBeGreaterThan(0);
@@ -125,16 +153,20 @@ describe("devices and GPU choice", () => {
         expect(text.stdout).toMatch(new RegExp(`--gpu auto uses: ${j.auto}`));
     }, 300_000);
 
-    it.skipIf(existsSync("/dev/nvidiactl"))("--gpu cuda without CUDA is one line and a non-zero exit, and writes nothing under node_modules", async () => {
-        const pkg = join(ROOT, "node_modules", "node-llama-cpp");
-        const before = snapshot(pkg);
-        const du = () => execFileSync("du", ["-sb", join(ROOT, "node_modules/")], { encoding: "utf8" }).split("\t")[0];
-        const size = du();
-        const r = await runCli(["chat", "-m", demo.text, "--gpu", "cuda"], { input: "Hello\n", timeoutMs: 120_000 });
-        oneLineError(r, /--gpu cuda: this machine cannot run node-llama-cpp's cuda backend/);
-        expect(snapshot(pkg)).toBe(before);
-        expect(du()).toBe(size);
-    }, 300_000);
+    it.skipIf(existsSync("/dev/nvidiactl"))(
+        "--gpu cuda without CUDA is one line and a non-zero exit, and writes nothing under node_modules",
+        async () => {
+            const pkg = join(ROOT, "node_modules", "node-llama-cpp");
+            const before = snapshot(pkg);
+            const du = () => execFileSync("du", ["-sb", join(ROOT, "node_modules/")], { encoding: "utf8" }).split("\t")[0];
+            const size = du();
+            const r = await runCli(["chat", "-m", demo.text, "--gpu", "cuda"], { input: "Hello\n", timeoutMs: 120_000 });
+            oneLineError(r, /--gpu cuda: this machine cannot run node-llama-cpp's cuda backend/);
+            expect(snapshot(pkg)).toBe(before);
+            expect(du()).toBe(size);
+        },
+        300_000,
+    );
 });
 
 describe("the models folder", () => {
@@ -156,7 +188,10 @@ describe("the models folder", () => {
         expect(j.models[0]).toMatchObject({ architecture: "clip", kind: "mmproj (vision)" });
         const text = await runCli(["models"], { env: { AUTOGLM_MODELS: dir } });
         expect(text.stdout).toMatch(/^demo\.gguf\s+\S+ \S+\s+glm4\s+model\s+q8_0$/m);
-        const byName = await runCli(["chat", "-m", "demo", "--temp", "0", "-n", "2", "--ignore-eos", "--json"], { input: "Hello\n", env: { AUTOGLM_MODELS: dir } });
+        const byName = await runCli(["chat", "-m", "demo", "--temp", "0", "-n", "2", "--ignore-eos", "--json"], {
+            input: "Hello\n",
+            env: { AUTOGLM_MODELS: dir },
+        });
         expect(byName.code, byName.stderr).toBe(0);
         expect(byName.stderr).toContain(`model ${join(dir, "demo.gguf")} |`);
     }, 300_000);
@@ -170,14 +205,19 @@ describe("one-line errors for paths", () => {
         writeFileSync(join(hf, "model.safetensors"), "x");
         oneLineError(await runCli(["info", join(root, "nope.gguf")]), /^autoglm: file not found: /);
         oneLineError(await runCli(["info", root]), /is a folder, not a GGUF file/);
-        oneLineError(await runCli(["info", hf]), /is a Hugging Face checkpoint folder, not a GGUF file: convert it first with `autoglm convert /);
+        oneLineError(
+            await runCli(["info", hf]),
+            /is a Hugging Face checkpoint folder, not a GGUF file: convert it first with `autoglm convert /,
+        );
         oneLineError(await runCli(["chat", "-m", hf]), /Hugging Face checkpoint folder.*autoglm convert/);
         oneLineError(await runCli(["chat", "-m", join(hf, "model.safetensors")]), /safetensors file, not GGUF: convert .*autoglm convert/);
         oneLineError(await runCli(["chat", "-m", demo.text, "--mmproj", hf]), /Hugging Face checkpoint folder/);
     });
 
     it("/audio with a missing file or a folder says so in one line, as /image does", async () => {
-        const r = await runCli(["chat", "-m", demo.text, "--mmproj", demo.vision, "--temp", "0"], { input: `/audio ${join(root, "missing.wav")}\n/audio ${root}\n/image ${join(root, "missing.png")}\n` });
+        const r = await runCli(["chat", "-m", demo.text, "--mmproj", demo.vision, "--temp", "0"], {
+            input: `/audio ${join(root, "missing.wav")}\n/audio ${root}\n/image ${join(root, "missing.png")}\n`,
+        });
         expect(r.code).toBe(1); // line mode: a failed command is recorded
         expect(r.stderr).toContain(`autoglm: audio not found: ${join(root, "missing.wav")}`);
         expect(r.stderr).toContain(`autoglm: ${root} is not a file`);
@@ -193,7 +233,11 @@ describe("shell completion", () => {
     };
 
     it("the bash script loads and completes commands, flags (with llama.cpp spellings) and choices", () => {
-        expect(execFileSync("bash", ["-c", `source <("${process.execPath}" "${BIN}" completion bash) && complete -p autoglm`], { encoding: "utf8" })).toMatch(/-F _autoglm autoglm/);
+        expect(
+            execFileSync("bash", ["-c", `source <("${process.execPath}" "${BIN}" completion bash) && complete -p autoglm`], {
+                encoding: "utf8",
+            }),
+        ).toMatch(/-F _autoglm autoglm/);
         expect(bash(["autoglm", "de"])).toEqual(["describe", "devices"]);
         expect(bash(["autoglm", "chat", "--gpu"])).toEqual(expect.arrayContaining(["--gpu", "--gpu-layers"]));
         expect(bash(["autoglm", "chat", "-ng"])).toEqual(["-ngl"]);

@@ -36,7 +36,8 @@ beforeAll(async () => {
 
 describe("convert rejects bad input", () => {
     it("a folder without config.json", async () => {
-        const dir = join(root, "empty"); mkdirSync(dir, { recursive: true });
+        const dir = join(root, "empty");
+        mkdirSync(dir, { recursive: true });
         expectOneLineError(await runCli(["convert", dir]), /not a Hugging Face checkpoint: no config.json/);
     });
 
@@ -51,7 +52,10 @@ describe("convert rejects bad input", () => {
         cfg.architectures = ["LlamaForCausalLM"];
         writeFileSync(join(dir, "config.json"), JSON.stringify(cfg));
         const r = await runCli(["convert", dir]);
-        expectOneLineError(r, /unsupported architecture LlamaForCausalLM .*supported: Glm4vForConditionalGeneration, Glm4ForCausalLM, GlmasrModel/);
+        expectOneLineError(
+            r,
+            /unsupported architecture LlamaForCausalLM .*supported: Glm4vForConditionalGeneration, Glm4ForCausalLM, GlmasrModel/,
+        );
     });
 
     it("config.json that is not JSON", async () => {
@@ -95,7 +99,10 @@ describe("convert rejects bad input", () => {
 
     it("a shard listed in the index that is missing", async () => {
         const dir = copy("sharded");
-        writeFileSync(join(dir, "model.safetensors.index.json"), JSON.stringify({ weight_map: { "lm_head.weight": "model-00002-of-00002.safetensors" } }));
+        writeFileSync(
+            join(dir, "model.safetensors.index.json"),
+            JSON.stringify({ weight_map: { "lm_head.weight": "model-00002-of-00002.safetensors" } }),
+        );
         expectOneLineError(await runCli(["convert", dir]), /shard model-00002-of-00002.safetensors .* is missing/);
     });
 
@@ -136,7 +143,8 @@ describe("convert rejects bad input", () => {
 
 describe("quantize and info reject bad input", () => {
     it("info on a file that is not GGUF, and on a missing file", async () => {
-        const f = join(root, "text.gguf"); writeFileSync(f, "hello");
+        const f = join(root, "text.gguf");
+        writeFileSync(f, "hello");
         expectOneLineError(await runCli(["info", f]), /not a GGUF file/);
         expectOneLineError(await runCli(["info", join(root, "missing.gguf")]), /file not found/);
     });
@@ -160,9 +168,14 @@ describe("an interrupted conversion leaves no file that looks finished", () => {
         const big = await synthesize(join(root, "bench"), "glm4", ["--shape", "bench"]);
         const out = join(root, "interrupted");
         let pid = 0;
-        const run = runCli(["convert", big, "--out", out, "--outtype", "q4_0"], { onSpawn: (p) => { pid = p; } });
+        const run = runCli(["convert", big, "--out", out, "--outtype", "q4_0"], {
+            onSpawn: (p) => {
+                pid = p;
+            },
+        });
         // Wait for the partial file to appear, then interrupt.
-        for (let i = 0; i < 200 && !(existsSync(out) && readdirSync(out).some((f) => f.endsWith(".partial"))); i++) await new Promise((r) => setTimeout(r, 50));
+        for (let i = 0; i < 200 && !(existsSync(out) && readdirSync(out).some((f) => f.endsWith(".partial"))); i++)
+            await new Promise((r) => setTimeout(r, 50));
         process.kill(pid, "SIGINT");
         const r = await run;
         expect(r.code).toBe(130);

@@ -25,34 +25,58 @@ const root = tempDir("convert-ref");
 
 function pythonProblem(): string | undefined {
     const r = spawnSync(PYTHON, ["-c", "import torch, numpy, yaml, regex, tqdm"], { encoding: "utf8" });
-    return r.status === 0 ? undefined : `${PYTHON} cannot import torch/numpy/yaml/regex/tqdm (run: bash scripts/install-system-deps.sh): ${r.stderr.trim().split("\n").pop()}`;
+    return r.status === 0
+        ? undefined
+        : `${PYTHON} cannot import torch/numpy/yaml/regex/tqdm (run: bash scripts/install-system-deps.sh): ${r.stderr.trim().split("\n").pop()}`;
 }
 
 interface Case {
-    label: string; arch: string; extra: string[]; folder: string; roles: ("text" | "vision" | "audio")[];
+    label: string;
+    arch: string;
+    extra: string[];
+    folder: string;
+    roles: ("text" | "vision" | "audio")[];
     /** README.md front matter and generation_config.json fields this case adds. */
-    card: string; generation: Record<string, unknown>; nameOrPath?: string;
+    card: string;
+    generation: Record<string, unknown>;
+    nameOrPath?: string;
 }
 
 const CASES: Case[] = [
     {
-        label: "glm4", arch: "glm4", extra: [], folder: "GLM-4-9B-0414", roles: ["text"],
+        label: "glm4",
+        arch: "glm4",
+        extra: [],
+        folder: "GLM-4-9B-0414",
+        roles: ["text"],
         card: "license: mit\nlanguage:\n  - zh\n  - en\npipeline_tag: text-generation\nlibrary_name: transformers\n",
         generation: { temperature: 0.6, top_p: 0.95, top_k: 40, repetition_penalty: 1.05, min_p: 0.01 },
     },
     {
-        label: "glm4v (transformers 5.x layout)", arch: "glm4v", extra: ["--layout", "5.x"], folder: "AutoGLM-Phone-9B", roles: ["text", "vision"],
+        label: "glm4v (transformers 5.x layout)",
+        arch: "glm4v",
+        extra: ["--layout", "5.x"],
+        folder: "AutoGLM-Phone-9B",
+        roles: ["text", "vision"],
         card: "license: mit\nlanguage: [zh, en]\nbase_model:\n- zai-org/GLM-4.1V-9B-Base\npipeline_tag: image-text-to-text\ntags:\n  - agent\n  - 'phone use'\n",
         generation: { temperature: 0.8, top_p: 0.6, top_k: 2, repetition_penalty: 1.1, penalty_last_n: 128 },
     },
     {
-        label: "glm4v (transformers 4.5x layout)", arch: "glm4v", extra: ["--layout", "4.5x"], folder: "glm41v-thinking-local", roles: ["text", "vision"],
+        label: "glm4v (transformers 4.5x layout)",
+        arch: "glm4v",
+        extra: ["--layout", "4.5x"],
+        folder: "glm41v-thinking-local",
+        roles: ["text", "vision"],
         nameOrPath: "THUDM/GLM-4.1V-9B-Thinking",
         card: "license: mit\nlanguage:\n- en\n- zh\nbase_model: https://huggingface.co/THUDM/GLM-4.1V-9B-Base\ndatasets:\n- some-org/screens-v2\n",
         generation: { temperature: 1.0, top_k: 1, repetition_penalty: null },
     },
     {
-        label: "glmasr", arch: "glmasr", extra: [], folder: "GLM-ASR-Nano-2512", roles: ["text", "audio"],
+        label: "glmasr",
+        arch: "glmasr",
+        extra: [],
+        folder: "GLM-ASR-Nano-2512",
+        roles: ["text", "audio"],
         card: "license: mit\nlanguage:\n- zh\n- en\npipeline_tag: automatic-speech-recognition\ntags: [asr, speech]\n",
         generation: { do_sample: false, temperature: 0 },
     },
@@ -66,9 +90,13 @@ function llamaConvert(jobs: string[][], jobsFile: string): Promise<void> {
     return new Promise((resolve, reject) => {
         const child = spawn(PYTHON, [RUNNER, llamaSourceDir(), jobsFile], { stdio: ["ignore", "ignore", "pipe"] });
         let err = "";
-        child.stderr.on("data", (d) => { err += d; });
+        child.stderr.on("data", (d) => {
+            err += d;
+        });
         child.on("error", reject);
-        child.on("close", (code) => (code === 0 ? resolve() : reject(new Error(`convert_hf_to_gguf.py failed (${code}):\n${err.split("\n").slice(-8).join("\n")}`))));
+        child.on("close", (code) =>
+            code === 0 ? resolve() : reject(new Error(`convert_hf_to_gguf.py failed (${code}):\n${err.split("\n").slice(-8).join("\n")}`)),
+        );
     });
 }
 
@@ -92,7 +120,8 @@ async function contents(g: GgufFile) {
 
 /** Differences, one line each (empty when the two files hold the same keys and tensors). */
 async function differences(ours: string, reference: string): Promise<string[]> {
-    const a = await contents(await readGguf(ours)), b = await contents(await readGguf(reference));
+    const a = await contents(await readGguf(ours)),
+        b = await contents(await readGguf(reference));
     const out: string[] = [];
     for (const k of new Set([...Object.keys(a.meta), ...Object.keys(b.meta)])) {
         const x = JSON.stringify(a.meta[k], (_, v) => (typeof v === "bigint" ? String(v) : v));
@@ -100,9 +129,11 @@ async function differences(ours: string, reference: string): Promise<string[]> {
         if (x !== y) out.push(`key ${k}: autoglm ${(x ?? "(absent)").slice(0, 200)} vs llama.cpp ${(y ?? "(absent)").slice(0, 200)}`);
     }
     for (const n of new Set([...Object.keys(a.tensors), ...Object.keys(b.tensors)])) {
-        const x = a.tensors[n], y = b.tensors[n];
+        const x = a.tensors[n],
+            y = b.tensors[n];
         if (!x || !y) out.push(`tensor ${n}: ${x ? "only autoglm" : "only llama.cpp"} has it`);
-        else if (x.type !== y.type || x.shape.join() !== y.shape.join()) out.push(`tensor ${n}: autoglm type ${x.type} [${x.shape}] vs llama.cpp type ${y.type} [${y.shape}]`);
+        else if (x.type !== y.type || x.shape.join() !== y.shape.join())
+            out.push(`tensor ${n}: autoglm type ${x.type} [${x.shape}] vs llama.cpp type ${y.type} [${y.shape}]`);
         else if (!x.data.equals(y.data)) out.push(`tensor ${n}: bytes differ`);
     }
     return out;
@@ -133,13 +164,16 @@ describe("autoglm convert writes what llama.cpp's convert_hf_to_gguf.py writes",
                 for (const type of TYPES) {
                     files[type] = { ours: {}, ref: {} };
                     for (const role of c.roles) {
-                        const ref = (files[type].ref[role] = join(dir, "..", `llama-${type}-${role}.gguf`));
+                        const ref = join(dir, "..", `llama-${type}-${role}.gguf`);
+                        files[type].ref[role] = ref;
                         jobs.push([dir, "--outtype", type, "--outfile", ref, ...(role === "text" ? [] : ["--mmproj"])]);
                     }
                 }
                 const reference = llamaConvert(jobs, join(dir, "..", "jobs.json"));
                 for (const type of TYPES) {
-                    files[type].ours = (await convert(dir, join(dir, "..", `autoglm-${type}`), ["--outtype", type, "--mmproj-outtype", type])).files;
+                    files[type].ours = (
+                        await convert(dir, join(dir, "..", `autoglm-${type}`), ["--outtype", type, "--mmproj-outtype", type])
+                    ).files;
                 }
                 await reference;
             }, 600_000);
@@ -155,7 +189,7 @@ describe("autoglm convert writes what llama.cpp's convert_hf_to_gguf.py writes",
             }
             it("the comparison sees a difference (autoglm's q8_0 against llama.cpp's f16)", async () => {
                 const d = await differences(files.q8_0.ours.text, files.f16.ref.text);
-                expect(d).toContain("key general.file_type: autoglm {\"type\":4,\"value\":7} vs llama.cpp {\"type\":4,\"value\":1}");
+                expect(d).toContain('key general.file_type: autoglm {"type":4,"value":7} vs llama.cpp {"type":4,"value":1}');
                 expect(d.some((l) => /^tensor blk\.0\..* type 8 .* vs llama\.cpp type 1 /.test(l))).toBe(true);
             });
         });

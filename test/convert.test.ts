@@ -77,10 +77,16 @@ describe("glm4v (AutoGLM-Phone-9B layout)", () => {
         const { files } = await convert(ckpt("glm4v"), join(root, "bf16"), ["--outtype", "bf16", "--mmproj-outtype", "f32"]);
         const st = readFileSync(join(ckpt("glm4v"), "model.safetensors"));
         const header = JSON.parse(st.subarray(8, 8 + Number(st.readBigUInt64LE(0))).toString());
-        const data = (name: string) => { const [a, b] = header[name].data_offsets; const base = 8 + Number(st.readBigUInt64LE(0)); return st.subarray(base + a, base + b); };
+        const data = (name: string) => {
+            const [a, b] = header[name].data_offsets;
+            const base = 8 + Number(st.readBigUInt64LE(0));
+            return st.subarray(base + a, base + b);
+        };
         const text = await info(files.text);
         // Untouched BF16 tensors are copied bit for bit.
-        expect(tensorBytes(files.text, text, "blk.0.attn_v.weight").equals(data("model.language_model.layers.0.self_attn.v_proj.weight"))).toBe(true);
+        expect(
+            tensorBytes(files.text, text, "blk.0.attn_v.weight").equals(data("model.language_model.layers.0.self_attn.v_proj.weight")),
+        ).toBe(true);
         // q rows within each 32-row head: the 16 rotary rows become evens then odds, the rest stay.
         const q = tensorBytes(files.text, text, "blk.1.attn_q.weight");
         const src = data("model.language_model.layers.1.self_attn.q_proj.weight");
@@ -94,7 +100,10 @@ describe("glm4v (AutoGLM-Phone-9B layout)", () => {
             }
         }
         // The q and k biases get the same reordering as their weights' rows (element by element).
-        for (const [gguf, hf, heads] of [["blk.0.attn_q.bias", "model.language_model.layers.0.self_attn.q_proj.bias", 4], ["blk.1.attn_k.bias", "model.language_model.layers.1.self_attn.k_proj.bias", 2]] as const) {
+        for (const [gguf, hf, heads] of [
+            ["blk.0.attn_q.bias", "model.language_model.layers.0.self_attn.q_proj.bias", 4],
+            ["blk.1.attn_k.bias", "model.language_model.layers.1.self_attn.k_proj.bias", 2],
+        ] as const) {
             const outBias = tensorBytes(files.text, text, gguf); // f32 (biases stay F32)
             const inBias = data(hf); // bf16
             for (let h = 0; h < heads; h++) {
@@ -108,7 +117,11 @@ describe("glm4v (AutoGLM-Phone-9B layout)", () => {
         const vis = await info(files.vision);
         const p1 = tensorBytes(files.vision, vis, "v.patch_embd.weight.1");
         const kernel = data("model.visual.patch_embed.proj.weight");
-        for (const [o, c, y, x] of [[0, 0, 0, 0], [5, 2, 13, 7], [63, 1, 6, 13]]) {
+        for (const [o, c, y, x] of [
+            [0, 0, 0, 0],
+            [5, 2, 13, 7],
+            [63, 1, 6, 13],
+        ]) {
             const bf = kernel.readUInt16LE(2 * ((((o * 3 + c) * 2 + 1) * 14 + y) * 14 + x));
             const f = p1.readFloatLE(4 * (((o * 3 + c) * 14 + y) * 14 + x));
             const expected = new Float32Array(new Uint32Array([bf << 16]).buffer)[0];
@@ -120,9 +133,11 @@ describe("glm4v (AutoGLM-Phone-9B layout)", () => {
         const a = await convert(ckpt("glm4v"), join(root, "layout-a"), ["--outtype", "q8_0"]);
         const b = await convert(join(root, "legacy", "glm4v"), join(root, "layout-b"), ["--outtype", "q8_0"]);
         for (const role of ["text", "vision"]) {
-            const ia = await info(a.files[role]), ib = await info(b.files[role]);
+            const ia = await info(a.files[role]),
+                ib = await info(b.files[role]);
             expect(ia.tensors.map((t) => [t.name, t.type, t.shape])).toEqual(ib.tensors.map((t) => [t.name, t.type, t.shape]));
-            for (const t of ia.tensors) expect(tensorBytes(a.files[role], ia, t.name).equals(tensorBytes(b.files[role], ib, t.name)), t.name).toBe(true);
+            for (const t of ia.tensors)
+                expect(tensorBytes(a.files[role], ia, t.name).equals(tensorBytes(b.files[role], ib, t.name)), t.name).toBe(true);
         }
     });
 

@@ -32,7 +32,10 @@ describe("text GGUFs load in node-llama-cpp and generate", () => {
             try {
                 const run = async () => {
                     const sequence = context.getSequence();
-                    const text = await new LlamaCompletion({ contextSequence: sequence }).generateCompletion("Open the settings and", { maxTokens: 12, temperature: 0 });
+                    const text = await new LlamaCompletion({ contextSequence: sequence }).generateCompletion("Open the settings and", {
+                        maxTokens: 12,
+                        temperature: 0,
+                    });
                     sequence.dispose();
                     return text;
                 };
@@ -66,7 +69,16 @@ function expectEncoded(r: { status: number | null; log: string }, shape: RegExp)
 
 describe("mmproj files load in llama.cpp's mtmd and encode media", () => {
     it("vision mmproj (glm4v) encodes a PNG into text-width embeddings placed with M-RoPE", () => {
-        const r = mtmd(["-m", files.glm4v.text, "--mmproj", files.glm4v.vision, "--image", join(root, "image.png"), "-p", "Describe this image."]);
+        const r = mtmd([
+            "-m",
+            files.glm4v.text,
+            "--mmproj",
+            files.glm4v.vision,
+            "--image",
+            join(root, "image.png"),
+            "-p",
+            "Describe this image.",
+        ]);
         expectEncoded(r, /\[128, \d+, 1\]/);
     });
 
@@ -76,7 +88,16 @@ describe("mmproj files load in llama.cpp's mtmd and encode media", () => {
     });
 
     it("a file that is not an mmproj makes the same run fail (the check above can fail)", () => {
-        const r = mtmd(["-m", files.glm4v.text, "--mmproj", files.glm4v.text, "--image", join(root, "image.png"), "-p", "Describe this image."]);
+        const r = mtmd([
+            "-m",
+            files.glm4v.text,
+            "--mmproj",
+            files.glm4v.text,
+            "--image",
+            join(root, "image.png"),
+            "-p",
+            "Describe this image.",
+        ]);
         expect(r.status).not.toBe(0);
     });
 });

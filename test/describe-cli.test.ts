@@ -32,7 +32,9 @@ describe("autoglm describe", () => {
         expect(j.image).toMatchObject({ width: 96, height: 64, format: "png" });
         expect(j.stats.answerTokens).toBe(12);
         // 96x64 -> 112x84 after GLM's 28-px alignment -> 4 x 3 = 12 image embeddings, plus the text.
-        const textOnly = await runCli(["chat", "-m", files.text, "--temp", "0", "-n", "1", "--json", "--stats"], { input: "Describe this image.\n" });
+        const textOnly = await runCli(["chat", "-m", files.text, "--temp", "0", "-n", "1", "--json", "--stats"], {
+            input: "Describe this image.\n",
+        });
         const textTokens = Number(/\[prompt: (\d+) new tokens/.exec(textOnly.stderr)![1]);
         expect(j.stats.promptTokens).toBeGreaterThanOrEqual(textTokens + 12);
     });
@@ -47,7 +49,11 @@ describe("autoglm describe", () => {
         // at exit (llama.cpp issue 22142): a truncated print is run again, up to 3 times.
         let printed = "";
         for (let i = 0; i < 3 && !ascii(printed).includes(expected); i++) {
-            const r = spawnSync(bin, ["-m", files.text, "--mmproj", files.vision, "--image", image, "-p", "Describe this image.", "-n", "16", "--temp", "0"], { encoding: "utf8", timeout: 120_000 });
+            const r = spawnSync(
+                bin,
+                ["-m", files.text, "--mmproj", files.vision, "--image", image, "-p", "Describe this image.", "-n", "16", "--temp", "0"],
+                { encoding: "utf8", timeout: 120_000 },
+            );
             expect(r.status).toBe(0);
             printed = r.stdout;
         }
@@ -55,10 +61,14 @@ describe("autoglm describe", () => {
     });
 
     it("bad input: a text file named .jpg, a truncated PNG, an empty file, an image beyond the pixel limit, no --mmproj, a missing mmproj, a text model as --mmproj", async () => {
-        const txt = join(root, "photo.jpg"); writeFileSync(txt, "not really a photo");
-        const cut = join(root, "cut.png"); writeFileSync(cut, readFileSync(image).subarray(0, 60));
-        const empty = join(root, "empty.png"); writeFileSync(empty, "");
-        const huge = join(root, "huge.png"); writeFileSync(huge, pngHeaderOnly(50_000, 50_000));
+        const txt = join(root, "photo.jpg");
+        writeFileSync(txt, "not really a photo");
+        const cut = join(root, "cut.png");
+        writeFileSync(cut, readFileSync(image).subarray(0, 60));
+        const empty = join(root, "empty.png");
+        writeFileSync(empty, "");
+        const huge = join(root, "huge.png");
+        writeFileSync(huge, pngHeaderOnly(50_000, 50_000));
         const cases: [string[], RegExp][] = [
             [[txt], /not an image autoglm can read/],
             [[cut], /could not be decoded|not an image/],
@@ -81,12 +91,22 @@ describe("autoglm describe", () => {
 /** A PNG that declares width x height but holds no pixels: the size check must refuse it before decoding. */
 function pngHeaderOnly(width: number, height: number): Buffer {
     const chunk = (type: string, data: Buffer) => {
-        const len = Buffer.alloc(4); len.writeUInt32BE(data.length);
+        const len = Buffer.alloc(4);
+        len.writeUInt32BE(data.length);
         const body = Buffer.concat([Buffer.from(type, "ascii"), data]);
-        const crc = Buffer.alloc(4); crc.writeUInt32BE(crc32(body));
+        const crc = Buffer.alloc(4);
+        crc.writeUInt32BE(crc32(body));
         return Buffer.concat([len, body, crc]);
     };
     const ihdr = Buffer.alloc(13);
-    ihdr.writeUInt32BE(width, 0); ihdr.writeUInt32BE(height, 4); ihdr[8] = 8; ihdr[9] = 2; // 8-bit RGB
-    return Buffer.concat([Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]), chunk("IHDR", ihdr), chunk("IDAT", deflateSync(Buffer.alloc(0))), chunk("IEND", Buffer.alloc(0))]);
+    ihdr.writeUInt32BE(width, 0);
+    ihdr.writeUInt32BE(height, 4);
+    ihdr[8] = 8;
+    ihdr[9] = 2; // 8-bit RGB
+    return Buffer.concat([
+        Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]),
+        chunk("IHDR", ihdr),
+        chunk("IDAT", deflateSync(Buffer.alloc(0))),
+        chunk("IEND", Buffer.alloc(0)),
+    ]);
 }

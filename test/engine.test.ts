@@ -5,12 +5,9 @@ import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { LlamaCompletion } from "node-llama-cpp";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-// @ts-ignore: the compiled build, which loads the native addon
-import { loadModel, checkGguf } from "../dist/src/engine/model.js";
-// @ts-ignore
-import { contextSettings, createContext } from "../dist/src/engine/context.js";
-// @ts-ignore
-import { Sequence as Session } from "../dist/src/engine/sequence.js";
+import { loadModel, checkGguf } from "../src/engine/model.js";
+import { contextSettings, createContext } from "../src/engine/context.js";
+import { Sequence as Session } from "../src/engine/sequence.js";
 import { convert, synthesize } from "./helpers/models.js";
 import { llamaToolsDir } from "./helpers/llama-tools.js";
 import { tempDir } from "./helpers/tmp.js";
@@ -45,7 +42,10 @@ describe("greedy generation matches llama.cpp", () => {
             const seq = ref.getSequence();
             const refTokens: number[] = [];
             await new LlamaCompletion({ contextSequence: seq }).generateCompletion(prompt, {
-                maxTokens: 24, temperature: 0, customStopTriggers: [], onToken: (t: number[]) => refTokens.push(...t),
+                maxTokens: 24,
+                temperature: 0,
+                customStopTriggers: [],
+                onToken: (t: number[]) => refTokens.push(...t),
             });
             await ref.dispose();
             // node-llama-cpp may report a token beyond maxTokens; compare the common length.
@@ -69,11 +69,18 @@ describe("greedy generation matches llama.cpp's own llama-completion", () => {
             // lines at exit (llama.cpp issue 22142): a truncated print is run again, up to 3 times.
             let printed = "";
             for (let attempt = 0; attempt < 3 && !printed.startsWith(expected); attempt++) {
-                const r = spawnSync(bin, ["-m", models[arch], "-p", PROMPT, "-n", "24", "--temp", "0", "--ignore-eos", "-no-cnv", "-t", "2"], { encoding: "utf8", timeout: 120_000 });
+                const r = spawnSync(
+                    bin,
+                    ["-m", models[arch], "-p", PROMPT, "-n", "24", "--temp", "0", "--ignore-eos", "-no-cnv", "-t", "2"],
+                    { encoding: "utf8", timeout: 120_000 },
+                );
                 expect(r.status).toBe(0);
                 printed = r.stdout;
             }
-            expect(printed.startsWith(expected), `llama-completion printed ${JSON.stringify(printed)}, autoglm generated ${JSON.stringify(expected)}`).toBe(true);
+            expect(
+                printed.startsWith(expected),
+                `llama-completion printed ${JSON.stringify(printed)}, autoglm generated ${JSON.stringify(expected)}`,
+            ).toBe(true);
         });
     }
 });
@@ -104,7 +111,9 @@ describe("sessions", () => {
         const m = loaded.glm4v;
         const ctx = createContext(m, contextSettings({ contextSize: 4096 }));
         const controller = new AbortController();
-        let atAbort = -1, afterCancel = -1, job = -1;
+        let atAbort = -1,
+            afterCancel = -1,
+            job = -1;
         const timer = setInterval(() => {
             if (job >= 0 && ctx.produced(job) >= 50) {
                 atAbort = ctx.produced(job);
@@ -113,7 +122,14 @@ describe("sessions", () => {
                 clearInterval(timer);
             }
         }, 0);
-        const r = await new Session(ctx).generate(m.model.tokenize(PROMPT), { maxTokens: 3500, ignoreEog: true, signal: controller.signal, onSubmit: (id: number) => { job = id; } });
+        const r = await new Session(ctx).generate(m.model.tokenize(PROMPT), {
+            maxTokens: 3500,
+            ignoreEog: true,
+            signal: controller.signal,
+            onSubmit: (id: number) => {
+                job = id;
+            },
+        });
         clearInterval(timer);
         expect(r.reason).toBe("aborted");
         expect(atAbort).toBeGreaterThanOrEqual(50);

@@ -2,12 +2,38 @@
 // corrupted mmprojs into `describe --mmproj`, hostile checkpoints into `convert`. Every case built
 // deterministically (fixed edits, seeded corruptions). Each must end in a one-line error and exit 1:
 // no signal, no internal error, no hang. Random byte flips may also run normally (exit 0).
-import { appendFileSync, closeSync, cpSync, existsSync, openSync, readdirSync, readFileSync, rmSync, writeFileSync, writeSync } from "node:fs";
+import {
+    appendFileSync,
+    closeSync,
+    cpSync,
+    existsSync,
+    openSync,
+    readdirSync,
+    readFileSync,
+    rmSync,
+    writeFileSync,
+    writeSync,
+} from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { GgmlType, ValueType } from "../src/core/gguf/constants.js";
 import { runCli, type CliResult } from "./helpers/cli.js";
-import { arrayCountOffset, f32, flips, keyOffset, lieAt, loadSource, rewrite, save, seeded, str, stringValueOffset, u32, type Edit, type Source } from "./helpers/fuzz-gguf.js";
+import {
+    arrayCountOffset,
+    f32,
+    flips,
+    keyOffset,
+    lieAt,
+    loadSource,
+    rewrite,
+    save,
+    seeded,
+    str,
+    stringValueOffset,
+    u32,
+    type Edit,
+    type Source,
+} from "./helpers/fuzz-gguf.js";
 import { writeTestPng } from "./helpers/media.js";
 import { convert, synthesize } from "./helpers/models.js";
 import { tempDir } from "./helpers/tmp.js";
@@ -25,7 +51,12 @@ const LOOP = { timeout: 20 * 60_000 };
 
 type Outcome = "refused" | "ran" | "crash" | "internal" | "hang" | "messy";
 /** mayRun: a random flip may be harmless; infoMayRun: info shows the file without rendering its template. */
-interface Case { name: string; path: string; mayRun?: boolean; infoMayRun?: boolean }
+interface Case {
+    name: string;
+    path: string;
+    mayRun?: boolean;
+    infoMayRun?: boolean;
+}
 const tally: Record<string, Record<Outcome, number>> = {};
 
 function classify(r: CliResult): Outcome {
@@ -34,7 +65,10 @@ function classify(r: CliResult): Outcome {
     if (r.code === 70) return "internal";
     if (r.code === 0) return "ran";
     // The start-up lines (the model's, the sampling defaults in effect) are not part of the refusal.
-    const lines = r.stderr.trim().split("\n").filter((l) => !/^model .* \| backend /.test(l) && !/^sampling: /.test(l));
+    const lines = r.stderr
+        .trim()
+        .split("\n")
+        .filter((l) => !/^model .* \| backend /.test(l) && !/^sampling: /.test(l));
     return r.code === 1 && lines.length === 1 && lines[0]!.startsWith("autoglm: ") ? "refused" : "messy";
 }
 
@@ -55,8 +89,15 @@ async function expectClean(command: string, c: Case, args: string[]) {
 
 // ---- text GGUF cases -------------------------------------------------------------------------
 
-const meta = (key: string, value: ReturnType<typeof u32> | undefined): Edit => ({ metadata: (m) => { if (value) m.set(key, value); else m.entries.delete(key); } });
-const arr = (key: string, itemType: ValueType, values: (number | string)[]): Edit => ({ metadata: (m) => m.array(key, itemType as never, values) });
+const meta = (key: string, value: ReturnType<typeof u32> | undefined): Edit => ({
+    metadata: (m) => {
+        if (value) m.set(key, value);
+        else m.entries.delete(key);
+    },
+});
+const arr = (key: string, itemType: ValueType, values: (number | string)[]): Edit => ({
+    metadata: (m) => m.array(key, itemType as never, values),
+});
 
 function textCases(src: Source, dir: string): Case[] {
     const b = src.bytes;
@@ -102,29 +143,119 @@ function textCases(src: Source, dir: string): Case[] {
         ["tokenizer model nonsense", meta("tokenizer.ggml.model", str("nonsense"))],
         ["tokenizer model missing", meta("tokenizer.ggml.model", undefined)],
         ["tokens one short", arr("tokenizer.ggml.tokens", ValueType.STRING, tokens.slice(0, -1))],
-        ["tokens as numbers", arr("tokenizer.ggml.tokens", ValueType.INT32, tokens.map((_, i) => i))],
-        ["token types out of range", arr("tokenizer.ggml.token_type", ValueType.INT32, tokens.map(() => 99))],
-        ["token types one short", arr("tokenizer.ggml.token_type", ValueType.INT32, tokens.slice(1).map(() => 1))],
+        [
+            "tokens as numbers",
+            arr(
+                "tokenizer.ggml.tokens",
+                ValueType.INT32,
+                tokens.map((_, i) => i),
+            ),
+        ],
+        [
+            "token types out of range",
+            arr(
+                "tokenizer.ggml.token_type",
+                ValueType.INT32,
+                tokens.map(() => 99),
+            ),
+        ],
+        [
+            "token types one short",
+            arr(
+                "tokenizer.ggml.token_type",
+                ValueType.INT32,
+                tokens.slice(1).map(() => 1),
+            ),
+        ],
         ["bos id 100000", meta("tokenizer.ggml.bos_token_id", u32(100000))],
         ["eos id = vocabulary size", meta("tokenizer.ggml.eos_token_id", u32(tokens.length))],
         ["merges without a space", arr("tokenizer.ggml.merges", ValueType.STRING, ["abc", "def"])],
         ["merges missing", meta("tokenizer.ggml.merges", undefined)],
         ["template: a 10^8 loop", meta("tokenizer.chat_template", str("{% for i in range(100000000) %}{% endfor %}x"))],
-        ["template: a 50 MB render", meta("tokenizer.chat_template", str(`{% for i in range(1000) %}{% for j in range(1000) %}${"x".repeat(50)}{% endfor %}{% endfor %}`))],
+        [
+            "template: a 50 MB render",
+            meta(
+                "tokenizer.chat_template",
+                str(`{% for i in range(1000) %}{% for j in range(1000) %}${"x".repeat(50)}{% endfor %}{% endfor %}`),
+            ),
+        ],
         ["template: deep recursion", meta("tokenizer.chat_template", str("{% macro f(n) %}{{ f(n + 1) }}{% endmacro %}{{ f(0) }}"))],
         ["template: syntax error", meta("tokenizer.chat_template", str("{% for %}"))],
         ["template: raises", meta("tokenizer.chat_template", str("{{ raise_exception('hostile') }}"))],
         ["template as a number", meta("tokenizer.chat_template", u32(7))],
-        ["token_embd shape [128, 320]", { tensors: (t) => { t.find((x) => x.name === "token_embd.weight")!.shape = [128, 320]; } }],
-        ["attn_q shape [128, 96]", { tensors: (t) => { t.find((x) => x.name === "blk.0.attn_q.weight")!.shape = [128, 96]; } }],
-        ["ffn_up shape [128, 0]", { tensors: (t) => { t.find((x) => x.name === "blk.1.ffn_up.weight")!.shape = [128, 0]; } }],
-        ["output_norm as q8_0", { tensors: (t) => { t.find((x) => x.name === "output_norm.weight")!.type = GgmlType.Q8_0; } }],
-        ["output_norm 2-D", { tensors: (t) => { t.find((x) => x.name === "output_norm.weight")!.shape = [64, 2]; } }],
-        ["a tensor for layer 2 of 2", { tensors: (t) => { t.push({ name: "blk.2.attn_norm.weight", shape: [128], type: GgmlType.F32, from: "blk.1.attn_norm.weight" }); } }],
-        ["a duplicated tensor", { tensors: (t) => { t.push({ ...t[3]! }); } }],
-        ["token_embd missing", { tensors: (t) => { t.splice(t.findIndex((x) => x.name === "token_embd.weight"), 1); } }],
+        [
+            "token_embd shape [128, 320]",
+            {
+                tensors: (t) => {
+                    t.find((x) => x.name === "token_embd.weight")!.shape = [128, 320];
+                },
+            },
+        ],
+        [
+            "attn_q shape [128, 96]",
+            {
+                tensors: (t) => {
+                    t.find((x) => x.name === "blk.0.attn_q.weight")!.shape = [128, 96];
+                },
+            },
+        ],
+        [
+            "ffn_up shape [128, 0]",
+            {
+                tensors: (t) => {
+                    t.find((x) => x.name === "blk.1.ffn_up.weight")!.shape = [128, 0];
+                },
+            },
+        ],
+        [
+            "output_norm as q8_0",
+            {
+                tensors: (t) => {
+                    t.find((x) => x.name === "output_norm.weight")!.type = GgmlType.Q8_0;
+                },
+            },
+        ],
+        [
+            "output_norm 2-D",
+            {
+                tensors: (t) => {
+                    t.find((x) => x.name === "output_norm.weight")!.shape = [64, 2];
+                },
+            },
+        ],
+        [
+            "a tensor for layer 2 of 2",
+            {
+                tensors: (t) => {
+                    t.push({ name: "blk.2.attn_norm.weight", shape: [128], type: GgmlType.F32, from: "blk.1.attn_norm.weight" });
+                },
+            },
+        ],
+        [
+            "a duplicated tensor",
+            {
+                tensors: (t) => {
+                    t.push({ ...t[3]! });
+                },
+            },
+        ],
+        [
+            "token_embd missing",
+            {
+                tensors: (t) => {
+                    t.splice(
+                        t.findIndex((x) => x.name === "token_embd.weight"),
+                        1,
+                    );
+                },
+            },
+        ],
     ];
-    const cases: Case[] = edits.map(([name, e], i) => ({ name, path: save(join(dir, `t${i}.gguf`), rewrite(src, e)), infoMayRun: name.startsWith("template:") }));
+    const cases: Case[] = edits.map(([name, e], i) => ({
+        name,
+        path: save(join(dir, `t${i}.gguf`), rewrite(src, e)),
+        infoMayRun: name.startsWith("template:"),
+    }));
     const raw: [string, Buffer][] = [
         ["first key's length 2^40", lieAt(b, keyOffset(b, "general.architecture"), 2n ** 40n)],
         ["tokens count 2^40", lieAt(b, arrayCountOffset(b, "tokenizer.ggml.tokens"), 2n ** 40n)],
@@ -135,11 +266,17 @@ function textCases(src: Source, dir: string): Case[] {
     ];
     const rnd = seeded(20261201);
     for (let i = 0; i < 8; i++) {
-        const at = i < 5 ? Math.floor(rnd() * src.file.dataOffset) : src.file.dataOffset + Math.floor(rnd() * (b.length - src.file.dataOffset));
+        const at =
+            i < 5 ? Math.floor(rnd() * src.file.dataOffset) : src.file.dataOffset + Math.floor(rnd() * (b.length - src.file.dataOffset));
         raw.push([`truncated at ${at}`, b.subarray(0, at)]);
     }
-    raw.forEach(([name, bytes], i) => cases.push({ name, path: save(join(dir, `r${i}.gguf`), bytes) }));
-    for (let i = 0; i < 8; i++) cases.push({ name: `3 seeded byte flips #${i}`, path: save(join(dir, `f${i}.gguf`), flips(b, rnd, 3, src.file.dataOffset)), mayRun: true });
+    for (const [i, [name, bytes]] of raw.entries()) cases.push({ name, path: save(join(dir, `r${i}.gguf`), bytes) });
+    for (let i = 0; i < 8; i++)
+        cases.push({
+            name: `3 seeded byte flips #${i}`,
+            path: save(join(dir, `f${i}.gguf`), flips(b, rnd, 3, src.file.dataOffset)),
+            mayRun: true,
+        });
     return cases;
 }
 
@@ -180,22 +317,75 @@ function mmprojCases(src: Source, dir: string): Case[] {
         ["no encoder", meta("clip.has_vision_encoder", { type: ValueType.BOOL, value: false })],
         ["gelu and silu", meta("clip.use_gelu", { type: ValueType.BOOL, value: true })],
         ["alignment 1", { ...meta("general.alignment", u32(1)), layout: 1 }],
-        ["patch kernel [7,7,3,64]", { tensors: (t) => { for (const x of t) if (x.name.startsWith("v.patch_embd.weight")) x.shape = [7, 7, 3, 64]; } }],
-        ["attn_qkv [64, 96]", { tensors: (t) => { t.find((x) => x.name === "v.blk.0.attn_qkv.weight")!.shape = [64, 96]; } }],
-        ["merger fc [128, 64]", { tensors: (t) => { t.find((x) => x.name === "mm.model.fc.weight")!.shape = [128, 64]; } }],
-        ["position_embd [64, 4]", { tensors: (t) => { t.find((x) => x.name === "v.position_embd.weight")!.shape = [64, 4]; } }],
-        ["mm.down missing", { tensors: (t) => { t.splice(t.findIndex((x) => x.name === "mm.down.weight"), 1); } }],
-        ["ln1 as f16 [32, 2]", { tensors: (t) => { t.find((x) => x.name === "v.blk.1.ln1.weight")!.shape = [32, 2]; } }],
+        [
+            "patch kernel [7,7,3,64]",
+            {
+                tensors: (t) => {
+                    for (const x of t) if (x.name.startsWith("v.patch_embd.weight")) x.shape = [7, 7, 3, 64];
+                },
+            },
+        ],
+        [
+            "attn_qkv [64, 96]",
+            {
+                tensors: (t) => {
+                    t.find((x) => x.name === "v.blk.0.attn_qkv.weight")!.shape = [64, 96];
+                },
+            },
+        ],
+        [
+            "merger fc [128, 64]",
+            {
+                tensors: (t) => {
+                    t.find((x) => x.name === "mm.model.fc.weight")!.shape = [128, 64];
+                },
+            },
+        ],
+        [
+            "position_embd [64, 4]",
+            {
+                tensors: (t) => {
+                    t.find((x) => x.name === "v.position_embd.weight")!.shape = [64, 4];
+                },
+            },
+        ],
+        [
+            "mm.down missing",
+            {
+                tensors: (t) => {
+                    t.splice(
+                        t.findIndex((x) => x.name === "mm.down.weight"),
+                        1,
+                    );
+                },
+            },
+        ],
+        [
+            "ln1 as f16 [32, 2]",
+            {
+                tensors: (t) => {
+                    t.find((x) => x.name === "v.blk.1.ln1.weight")!.shape = [32, 2];
+                },
+            },
+        ],
     ];
     const cases: Case[] = edits.map(([name, e], i) => ({ name, path: save(join(dir, `m${i}.gguf`), rewrite(src, e)) }));
     const rnd = seeded(7);
-    const raw: [string, Buffer][] = [["patch_size key length 2^40", lieAt(b, keyOffset(b, "clip.vision.patch_size"), 2n ** 40n)], ["image_mean count 2^40", lieAt(b, arrayCountOffset(b, "clip.vision.image_mean"), 2n ** 40n)]];
+    const raw: [string, Buffer][] = [
+        ["patch_size key length 2^40", lieAt(b, keyOffset(b, "clip.vision.patch_size"), 2n ** 40n)],
+        ["image_mean count 2^40", lieAt(b, arrayCountOffset(b, "clip.vision.image_mean"), 2n ** 40n)],
+    ];
     for (let i = 0; i < 3; i++) {
         const at = Math.floor(rnd() * b.length);
         raw.push([`truncated at ${at}`, b.subarray(0, at)]);
     }
-    raw.forEach(([name, bytes], i) => cases.push({ name, path: save(join(dir, `mr${i}.gguf`), bytes) }));
-    for (let i = 0; i < 4; i++) cases.push({ name: `3 seeded byte flips #${i}`, path: save(join(dir, `mf${i}.gguf`), flips(b, rnd, 3, src.file.dataOffset)), mayRun: true });
+    for (const [i, [name, bytes]] of raw.entries()) cases.push({ name, path: save(join(dir, `mr${i}.gguf`), bytes) });
+    for (let i = 0; i < 4; i++)
+        cases.push({
+            name: `3 seeded byte flips #${i}`,
+            path: save(join(dir, `mf${i}.gguf`), flips(b, rnd, 3, src.file.dataOffset)),
+            mayRun: true,
+        });
     return cases;
 }
 
@@ -203,32 +393,138 @@ function mmprojCases(src: Source, dir: string): Case[] {
 
 type Cfg = Record<string, any>;
 const CHECKPOINT_EDITS: [string, (c: Cfg) => void][] = [
-    ["num_hidden_layers 1e9", (c) => { c.text_config.num_hidden_layers = 1e9; }],
-    ["num_hidden_layers 0", (c) => { c.text_config.num_hidden_layers = 0; }],
-    ["num_hidden_layers 2.5", (c) => { c.text_config.num_hidden_layers = 2.5; }],
-    ["hidden_size 64 (weights have 128)", (c) => { c.text_config.hidden_size = 64; }],
-    ["num_attention_heads 0", (c) => { c.text_config.num_attention_heads = 0; }],
-    ["num_attention_heads 3", (c) => { c.text_config.num_attention_heads = 3; }],
-    ["num_key_value_heads 3", (c) => { c.text_config.num_key_value_heads = 3; }],
-    ["num_key_value_heads 4 (weights have 2)", (c) => { c.text_config.num_key_value_heads = 4; }],
-    ["vocab_size 2^40", (c) => { c.text_config.vocab_size = 2 ** 40; }],
-    ["intermediate_size 100 (weights have 256)", (c) => { c.text_config.intermediate_size = 100; }],
-    ["rms_norm_eps 0", (c) => { c.text_config.rms_norm_eps = 0; }],
-    ["rms_norm_eps 1e300 (Inf in f32)", (c) => { c.text_config.rms_norm_eps = 1e300; }],
-    ["partial_rotary_factor 10", (c) => { c.text_config.rope_parameters.partial_rotary_factor = 10; }],
-    ["mrope_section [100, 0, 0]", (c) => { c.text_config.rope_parameters.mrope_section = [100, 0, 0]; }],
-    ["max_position_embeddings 0", (c) => { c.text_config.max_position_embeddings = 0; }],
-    ["head_dim 1000", (c) => { c.text_config.head_dim = 1000; }],
-    ["vision depth 1e9", (c) => { c.vision_config.depth = 1e9; }],
-    ["vision hidden_size 32 (weights have 64)", (c) => { c.vision_config.hidden_size = 32; }],
-    ["vision num_heads 0", (c) => { c.vision_config.num_heads = 0; }],
-    ["vision patch_size 0", (c) => { c.vision_config.patch_size = 0; }],
-    ["vision image_size 7", (c) => { c.vision_config.image_size = 7; }],
+    [
+        "num_hidden_layers 1e9",
+        (c) => {
+            c.text_config.num_hidden_layers = 1e9;
+        },
+    ],
+    [
+        "num_hidden_layers 0",
+        (c) => {
+            c.text_config.num_hidden_layers = 0;
+        },
+    ],
+    [
+        "num_hidden_layers 2.5",
+        (c) => {
+            c.text_config.num_hidden_layers = 2.5;
+        },
+    ],
+    [
+        "hidden_size 64 (weights have 128)",
+        (c) => {
+            c.text_config.hidden_size = 64;
+        },
+    ],
+    [
+        "num_attention_heads 0",
+        (c) => {
+            c.text_config.num_attention_heads = 0;
+        },
+    ],
+    [
+        "num_attention_heads 3",
+        (c) => {
+            c.text_config.num_attention_heads = 3;
+        },
+    ],
+    [
+        "num_key_value_heads 3",
+        (c) => {
+            c.text_config.num_key_value_heads = 3;
+        },
+    ],
+    [
+        "num_key_value_heads 4 (weights have 2)",
+        (c) => {
+            c.text_config.num_key_value_heads = 4;
+        },
+    ],
+    [
+        "vocab_size 2^40",
+        (c) => {
+            c.text_config.vocab_size = 2 ** 40;
+        },
+    ],
+    [
+        "intermediate_size 100 (weights have 256)",
+        (c) => {
+            c.text_config.intermediate_size = 100;
+        },
+    ],
+    [
+        "rms_norm_eps 0",
+        (c) => {
+            c.text_config.rms_norm_eps = 0;
+        },
+    ],
+    [
+        "rms_norm_eps 1e300 (Inf in f32)",
+        (c) => {
+            c.text_config.rms_norm_eps = 1e300;
+        },
+    ],
+    [
+        "partial_rotary_factor 10",
+        (c) => {
+            c.text_config.rope_parameters.partial_rotary_factor = 10;
+        },
+    ],
+    [
+        "mrope_section [100, 0, 0]",
+        (c) => {
+            c.text_config.rope_parameters.mrope_section = [100, 0, 0];
+        },
+    ],
+    [
+        "max_position_embeddings 0",
+        (c) => {
+            c.text_config.max_position_embeddings = 0;
+        },
+    ],
+    [
+        "head_dim 1000",
+        (c) => {
+            c.text_config.head_dim = 1000;
+        },
+    ],
+    [
+        "vision depth 1e9",
+        (c) => {
+            c.vision_config.depth = 1e9;
+        },
+    ],
+    [
+        "vision hidden_size 32 (weights have 64)",
+        (c) => {
+            c.vision_config.hidden_size = 32;
+        },
+    ],
+    [
+        "vision num_heads 0",
+        (c) => {
+            c.vision_config.num_heads = 0;
+        },
+    ],
+    [
+        "vision patch_size 0",
+        (c) => {
+            c.vision_config.patch_size = 0;
+        },
+    ],
+    [
+        "vision image_size 7",
+        (c) => {
+            c.vision_config.image_size = 7;
+        },
+    ],
 ];
 
 // ---- the runs --------------------------------------------------------------------------------
 
-let text: Case[] = [], mmproj: Case[] = [];
+let text: Case[] = [],
+    mmproj: Case[] = [];
 
 beforeAll(async () => {
     checkpoint = await synthesize(join(root, "glm4v"), "glm4v");
@@ -257,7 +553,8 @@ describe("hostile text GGUFs", () => {
 
 describe("hostile mmprojs", () => {
     it("describe --mmproj refuses each with one line before the first image is encoded", LOOP, async () => {
-        for (const c of mmproj) await expectClean("describe", c, ["describe", image, "-m", files.text!, "--mmproj", c.path, "-n", "2", ...CPU]);
+        for (const c of mmproj)
+            await expectClean("describe", c, ["describe", image, "-m", files.text!, "--mmproj", c.path, "-n", "2", ...CPU]);
     });
 });
 
@@ -291,11 +588,13 @@ describe("hostile checkpoints", () => {
             writeFileSync(join(dir, "config.json"), JSON.stringify(cfg));
             const out = join(dir, "out");
             const r = await runCli(["convert", dir, "--out", out, "--outtype", "q8_0"], { timeoutMs: HANG_MS });
-            let o = classify(r);
+            const o = classify(r);
             if (o === "ran") {
                 // Accepted: does what it wrote crash llama.cpp?
                 const text = readdirSync(out).find((f) => !f.startsWith("mmproj") && f.endsWith(".gguf"))!;
-                const chat = classify(await runCli(["chat", "-m", join(out, text), "-n", "2", ...CPU], { input: "hi\n", timeoutMs: HANG_MS }));
+                const chat = classify(
+                    await runCli(["chat", "-m", join(out, text), "-n", "2", ...CPU], { input: "hi\n", timeoutMs: HANG_MS }),
+                );
                 count("convert-output-chat", chat, name);
             }
             count("convert", o, name);

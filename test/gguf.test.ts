@@ -48,7 +48,9 @@ describe("GGUF", () => {
         const g = await readGguf(path);
         expect(g.version).toBe(3);
         const m = g.metadata;
-        expect([m.value("u8"), m.value("i8"), m.value("u16"), m.value("i16"), m.value("u32"), m.value("i32")]).toEqual([200, -5, 60000, -30000, 4000000000, -2000000000]);
+        expect([m.value("u8"), m.value("i8"), m.value("u16"), m.value("i16"), m.value("u32"), m.value("i32")]).toEqual([
+            200, -5, 60000, -30000, 4000000000, -2000000000,
+        ]);
         expect(m.value("f32")).toBe(0.5);
         expect(m.value("bool")).toBe(true);
         expect(m.value("u64")).toBe(2n ** 40n);
@@ -57,7 +59,11 @@ describe("GGUF", () => {
         expect(m.value("unicode")).toBe("héllo 世界");
         expect(m.value("strings")).toEqual(["a", "", "Ġthe"]);
         expect(m.get("ints")).toMatchObject({ type: ValueType.ARRAY, itemType: ValueType.INT32, values: [1, -2, 3] });
-        expect(g.tensors.map((t) => [t.name, t.bytes])).toEqual([["a", 12], ["b", 68], ["c", 10]]);
+        expect(g.tensors.map((t) => [t.name, t.bytes])).toEqual([
+            ["a", 12],
+            ["b", 68],
+            ["c", 10],
+        ]);
         const bytes = readFileSync(path);
         for (const [i, t] of g.tensors.entries()) {
             expect((t.offset - g.dataOffset) % 32).toBe(0);

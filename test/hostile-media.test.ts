@@ -51,10 +51,23 @@ const imagePart = (b: Buffer) => ({ type: "image_url", image_url: { url: `data:i
 const audioPart = (b: Buffer) => ({ type: "input_audio", input_audio: { data: b64(b), format: "wav" } });
 
 /** POST /v1/chat/completions with `content` as one user message; a watchdog tells a hang apart. */
-async function ask(url: string, content: unknown[], extra: Record<string, unknown> = {}, watchdogMs = 120_000): Promise<{ status: number; body: { error?: { message: string; code: string } } }> {
+async function ask(
+    url: string,
+    content: unknown[],
+    extra: Record<string, unknown> = {},
+    watchdogMs = 120_000,
+): Promise<{ status: number; body: { error?: { message: string; code: string } } }> {
     const res = await fetch(`${url}/v1/chat/completions`, {
-        method: "POST", headers: { "content-type": "application/json" }, signal: AbortSignal.timeout(watchdogMs),
-        body: JSON.stringify({ model: "m", max_tokens: 1, temperature: 0, messages: [{ role: "user", content: [...content, { type: "text", text: "What is it?" }] }], ...extra }),
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        signal: AbortSignal.timeout(watchdogMs),
+        body: JSON.stringify({
+            model: "m",
+            max_tokens: 1,
+            temperature: 0,
+            messages: [{ role: "user", content: [...content, { type: "text", text: "What is it?" }] }],
+            ...extra,
+        }),
     });
     return { status: res.status, body: await res.json() };
 }
@@ -86,7 +99,18 @@ describe("hostile media through the CLI", () => {
         }
         // The transcribing route (the speech model) refuses the same clip before it loads.
         const one = join(root, `hostile-${wavs.findIndex((w) => w.name === "1 sample")}.wav`);
-        const t = await runCli(["transcribe-and-answer", one, "--asr-model", asr.text, "--asr-mmproj", asr.audio, "-m", chat.text, "-n", "1"]);
+        const t = await runCli([
+            "transcribe-and-answer",
+            one,
+            "--asr-model",
+            asr.text,
+            "--asr-mmproj",
+            asr.audio,
+            "-m",
+            chat.text,
+            "-n",
+            "1",
+        ]);
         expect(oneLineError(t)).toMatch(/too short/);
         for (const w of validWavs()) {
             const file = join(root, `valid-${w.name.replace(/\W+/g, "-")}.wav`);
@@ -103,7 +127,20 @@ let sv: RunningServer;
 
 describe("hostile media through the server", () => {
     beforeAll(async () => {
-        sv = await serve(["-m", chat.text, "--mmproj", chat.vision, "--asr-model", asr.text, "--asr-mmproj", asr.audio, "--parallel", "2", "--ctx-size", "2048"]);
+        sv = await serve([
+            "-m",
+            chat.text,
+            "--mmproj",
+            chat.vision,
+            "--asr-model",
+            asr.text,
+            "--asr-mmproj",
+            asr.audio,
+            "--parallel",
+            "2",
+            "--ctx-size",
+            "2048",
+        ]);
     });
 
     it("every hostile image and WAV is a 400 with its message and no server path; /health answers after each; the animated GIF is answered", async () => {
@@ -124,7 +161,10 @@ describe("hostile media through the server", () => {
     }, 600_000);
 
     it("too many images in one request is a 400 before any is decoded, naming the limit", async () => {
-        const r = await ask(sv.url, Array.from({ length: 33 }, () => imagePart(images[0]!.bytes))); // 33 bombs: none is looked at
+        const r = await ask(
+            sv.url,
+            Array.from({ length: 33 }, () => imagePart(images[0]!.bytes)),
+        ); // 33 bombs: none is looked at
         expect(r.status).toBe(400);
         expect(r.body.error!.message).toMatch(/33 images in one request; at most 32/);
     });
@@ -154,8 +194,16 @@ describe("the server's order: refusals before decoding, decoding off the event l
         // Hold the only slot with a stream that does not end by itself.
         const hold = new AbortController();
         const res = await fetch(`${sq.url}/v1/chat/completions`, {
-            method: "POST", headers: { "content-type": "application/json" }, signal: hold.signal,
-            body: JSON.stringify({ model: "m", stream: true, ignore_eos: true, max_tokens: 100_000, messages: [{ role: "user", content: "count" }] }),
+            method: "POST",
+            headers: { "content-type": "application/json" },
+            signal: hold.signal,
+            body: JSON.stringify({
+                model: "m",
+                stream: true,
+                ignore_eos: true,
+                max_tokens: 100_000,
+                messages: [{ role: "user", content: "count" }],
+            }),
         });
         const reader = res.body!.getReader();
         let seen = "";
@@ -179,10 +227,12 @@ describe("the server's order: refusals before decoding, decoding off the event l
         // 300 s of 8-bit 48 kHz: 14 MB to mix down and resample to 16 kHz; an invalid grammar answers right after the decode.
         const clip = encodeWav({ rate: 48000, channels: 1, bits: 8 }, [tone(48000, 300, 440)]);
         let answered = false;
-        const big = ask(sh.url, [audioPart(clip)], { grammar: "root ::= (" }).finally(() => { answered = true; });
+        const big = ask(sh.url, [audioPart(clip)], { grammar: "root ::= (" }).finally(() => {
+            answered = true;
+        });
         let during = false;
         while (!during && !answered) {
-            if (await metric() === 1) {
+            if ((await metric()) === 1) {
                 const h = await health(sh.url);
                 during = h === 200 && (await metric()) === 1; // still decoding after /health answered
             }
@@ -200,7 +250,11 @@ describe("server-side faults are not the client's", () => {
     it("an encoder or speech model that fails to load is a 503 naming only the resource; the server log has the detail", async () => {
         // Good files at start-up (their headers are checked then), spoiled before their first use (both
         // load lazily): the load itself fails, as a file changed under a running server would.
-        const copy = (file: string, name: string) => { const out = join(root, name); writeFileSync(out, readFileSync(file)); return out; };
+        const copy = (file: string, name: string) => {
+            const out = join(root, name);
+            writeFileSync(out, readFileSync(file));
+            return out;
+        };
         const spoil = (file: string, key: string) => {
             const b = Buffer.from(readFileSync(file));
             const at = b.indexOf(key) + key.length + 4; // after the key: the value's type (string), its length, its bytes
@@ -208,13 +262,17 @@ describe("server-side faults are not the client's", () => {
             b.fill("x", at + 8, at + 8 + n);
             writeFileSync(file, b);
         };
-        const vision = copy(chat.vision, "bad-projector.gguf"), speech = copy(asr.text, "bad-asr.gguf");
+        const vision = copy(chat.vision, "bad-projector.gguf"),
+            speech = copy(asr.text, "bad-asr.gguf");
         const sf = await serve(["-m", chat.text, "--mmproj", vision, "--asr-model", speech, "--asr-mmproj", asr.audio]);
         spoil(vision, "clip.projector_type");
         spoil(speech, "general.architecture");
         const wav = encodeWav({ rate: 16000, channels: 1, bits: 16 }, [tone(16000, 0.5, 440)]);
         const png = await animatedGif();
-        for (const [content, what] of [[[imagePart(png)], "encoder"], [[audioPart(wav)], "speech model"]] as const) {
+        for (const [content, what] of [
+            [[imagePart(png)], "encoder"],
+            [[audioPart(wav)], "speech model"],
+        ] as const) {
             const r = await ask(sf.url, [...content]);
             expect(r.status, JSON.stringify(r.body)).toBe(503);
             expect(r.body.error).toMatchObject({ code: "resource_unavailable" });
@@ -248,12 +306,22 @@ describe("a seeded fuzz of WAV headers and images", () => {
                 let ok = true;
                 try {
                     const r = await ask(s.url, [part], {}, 45_000);
-                    if (r.status >= 500) { counts.crash++; ok = false; } else { counts.clean++; if (r.status >= 400) counts.refused++; }
+                    if (r.status >= 500) {
+                        counts.crash++;
+                        ok = false;
+                    } else {
+                        counts.clean++;
+                        if (r.status >= 400) counts.refused++;
+                    }
                 } catch (e) {
-                    if ((e as Error).name === "TimeoutError") counts.hang++; else counts.crash++;
+                    if ((e as Error).name === "TimeoutError") counts.hang++;
+                    else counts.crash++;
                     ok = false;
                 }
-                if (ok && (await health(s.url).catch(() => 0)) !== 200) { counts.crash++; ok = false; }
+                if (ok && (await health(s.url).catch(() => 0)) !== 200) {
+                    counts.crash++;
+                    ok = false;
+                }
                 if (!ok) {
                     s.child.kill("SIGKILL");
                     servers.splice(servers.indexOf(s), 1);

@@ -35,18 +35,29 @@ function oneLine(r: CliResult, pattern: RegExp) {
 function convertStoppedAt(stage: string, signal: NodeJS.Signals, out: string): Promise<CliResult> {
     return new Promise((resolve, reject) => {
         const child = spawn(process.execPath, [BIN, "convert", checkpoint, "--out", out, ...ARGS], {
-            cwd: ROOT, env: { ...process.env, AUTOGLM_TEST_FAULT: `convert-pause:${stage}` }, stdio: ["ignore", "pipe", "pipe"],
+            cwd: ROOT,
+            env: { ...process.env, AUTOGLM_TEST_FAULT: `convert-pause:${stage}` },
+            stdio: ["ignore", "pipe", "pipe"],
         });
-        let stdout = "", stderr = "";
+        let stdout = "",
+            stderr = "";
         const timer = setTimeout(() => child.kill("SIGKILL"), 120_000);
-        child.stdout.on("data", (d) => { stdout += d; });
+        child.stdout.on("data", (d) => {
+            stdout += d;
+        });
         let sent = false; // one signal: a second one while it winds down ends it at once, by design
         child.stderr.on("data", (d) => {
             stderr += d;
-            if (!sent && stderr.includes(`paused at ${stage}`)) { sent = true; child.kill(signal); }
+            if (!sent && stderr.includes(`paused at ${stage}`)) {
+                sent = true;
+                child.kill(signal);
+            }
         });
         child.on("error", reject);
-        child.on("close", (code, sig) => { clearTimeout(timer); resolve({ code, signal: sig, stdout, stderr }); });
+        child.on("close", (code, sig) => {
+            clearTimeout(timer);
+            resolve({ code, signal: sig, stdout, stderr });
+        });
     });
 }
 
@@ -98,7 +109,10 @@ describe("an interrupted conversion leaves no finished-looking file", () => {
     it("ENOSPC in the second file: one line, nothing left, and the files a --force rerun would replace survive", async () => {
         const out = join(root, "enospc");
         const env = { AUTOGLM_TEST_FAULT: "convert-enospc:vision" };
-        oneLine(await runCli(["convert", checkpoint, "--out", out, ...ARGS], { env }), /no space left on the device .*mmproj-glm4v-vision-F16\.gguf.*nothing was left half-written/);
+        oneLine(
+            await runCli(["convert", checkpoint, "--out", out, ...ARGS], { env }),
+            /no space left on the device .*mmproj-glm4v-vision-F16\.gguf.*nothing was left half-written/,
+        );
         expect(finished(out)).toEqual([]);
         expect(partials(out)).toEqual([]);
         await expectRerunMatchesReference(out);
@@ -115,8 +129,15 @@ describe("an interrupted conversion leaves no finished-looking file", () => {
         const mmproj = sizes[Object.keys(reference).findIndex((f) => f.startsWith("mmproj"))]!;
         expect(mmproj).toBeGreaterThan(text + 4096); // a limit between the two sizes stops the second file only
         const limitKiB = Math.floor((text + mmproj) / 2 / 1024);
-        const r = spawnSync("bash", ["-c", `ulimit -f ${limitKiB}; exec "$0" "$@"`, process.execPath, BIN, "convert", checkpoint, "--out", out, ...ARGS], { cwd: ROOT, encoding: "utf8" });
-        oneLine({ code: r.status, signal: r.signal, stdout: r.stdout, stderr: r.stderr }, /file size limit \(ulimit -f\).*nothing was left half-written/);
+        const r = spawnSync(
+            "bash",
+            ["-c", `ulimit -f ${limitKiB}; exec "$0" "$@"`, process.execPath, BIN, "convert", checkpoint, "--out", out, ...ARGS],
+            { cwd: ROOT, encoding: "utf8" },
+        );
+        oneLine(
+            { code: r.status, signal: r.signal, stdout: r.stdout, stderr: r.stderr },
+            /file size limit \(ulimit -f\).*nothing was left half-written/,
+        );
         expect(finished(out)).toEqual([]);
         expect(partials(out)).toEqual([]);
     });
@@ -152,29 +173,57 @@ describe("session files", () => {
     }
 
     it("a truncated session file is refused before llama.cpp reads it", async () => {
-        await loadBroken("truncated.bin", (bin) => truncateSync(bin, Math.floor(statSync(bin).size / 2)), /truncated\.bin has \d+ bytes but was saved with \d+ .*not loaded/);
+        await loadBroken(
+            "truncated.bin",
+            (bin) => truncateSync(bin, Math.floor(statSync(bin).size / 2)),
+            /truncated\.bin has \d+ bytes but was saved with \d+ .*not loaded/,
+        );
     });
 
     it("an 80-byte session file is refused (no allocation from what it claims)", async () => {
-        await loadBroken("tiny.bin", (bin) => writeFileSync(bin, readFileSync(bin).subarray(0, 80)), /tiny\.bin has 80 bytes but was saved with/);
+        await loadBroken(
+            "tiny.bin",
+            (bin) => writeFileSync(bin, readFileSync(bin).subarray(0, 80)),
+            /tiny\.bin has 80 bytes but was saved with/,
+        );
     });
 
     it("a session file with its bytes changed fails the checksum", async () => {
-        await loadBroken("flipped.bin", (bin) => { const b = readFileSync(bin); b[b.length - 7] ^= 0xff; writeFileSync(bin, b); }, /does not match the checksum/);
+        await loadBroken(
+            "flipped.bin",
+            (bin) => {
+                const b = readFileSync(bin);
+                b[b.length - 7] ^= 0xff;
+                writeFileSync(bin, b);
+            },
+            /does not match the checksum/,
+        );
     });
 
     it("a malformed conversation JSON is a one-line error, not exit 70", async () => {
-        await loadBroken("badjson.bin", (bin) => writeFileSync(`${bin}.json`, "{ not json"), /badjson\.bin\.json is not a saved autoglm conversation/);
-        await loadBroken("badmsg.bin", (bin) => {
-            const j = JSON.parse(readFileSync(`${bin}.json`, "utf8"));
-            j.messages = [{ role: "wizard", content: 5 }];
-            writeFileSync(`${bin}.json`, JSON.stringify(j));
-        }, /badmsg\.bin\.json is not a saved autoglm conversation \(messages must be/);
-        await loadBroken("badrecord.bin", (bin) => {
-            const j = JSON.parse(readFileSync(`${bin}.json`, "utf8"));
-            j.record.items = ["x", -1];
-            writeFileSync(`${bin}.json`, JSON.stringify(j));
-        }, /a bad record/);
+        await loadBroken(
+            "badjson.bin",
+            (bin) => writeFileSync(`${bin}.json`, "{ not json"),
+            /badjson\.bin\.json is not a saved autoglm conversation/,
+        );
+        await loadBroken(
+            "badmsg.bin",
+            (bin) => {
+                const j = JSON.parse(readFileSync(`${bin}.json`, "utf8"));
+                j.messages = [{ role: "wizard", content: 5 }];
+                writeFileSync(`${bin}.json`, JSON.stringify(j));
+            },
+            /badmsg\.bin\.json is not a saved autoglm conversation \(messages must be/,
+        );
+        await loadBroken(
+            "badrecord.bin",
+            (bin) => {
+                const j = JSON.parse(readFileSync(`${bin}.json`, "utf8"));
+                j.record.items = ["x", -1];
+                writeFileSync(`${bin}.json`, JSON.stringify(j));
+            },
+            /a bad record/,
+        );
     });
 
     it("a good session still loads and continues from the cache", async () => {

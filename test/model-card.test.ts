@@ -15,18 +15,36 @@ const PYTHON = existsSync("/usr/bin/python3") ? "/usr/bin/python3" : "python3";
 const root = tempDir("model-card");
 
 function gguPy(script: string, input: unknown): any {
-    const r = spawnSync(PYTHON, ["-c", `import sys, json\nsys.path.insert(0, sys.argv[1])\nfrom gguf.metadata import Metadata\nfrom gguf.utility import size_label\ndata = json.load(sys.stdin)\n${script}`, join(llamaSourceDir(), "gguf-py")],
-        { input: JSON.stringify(input), encoding: "utf8" });
+    const r = spawnSync(
+        PYTHON,
+        [
+            "-c",
+            `import sys, json\nsys.path.insert(0, sys.argv[1])\nfrom gguf.metadata import Metadata\nfrom gguf.utility import size_label\ndata = json.load(sys.stdin)\n${script}`,
+            join(llamaSourceDir(), "gguf-py"),
+        ],
+        { input: JSON.stringify(input), encoding: "utf8" },
+    );
     if (r.status !== 0) throw new Error(`gguf-py failed: ${r.stderr}`);
     return JSON.parse(r.stdout);
 }
 
 const IDS: [string, number][] = [
-    ["zai-org/AutoGLM-Phone-9B", 9_400_000_000], ["THUDM/GLM-4.1V-9B-Thinking", 460_000], ["GLM-4.1V-9B-Thinking", 9_000_000_000],
-    ["zai-org/GLM-ASR-Nano-2512", 1_500_000_000], ["GLM-4-9B-0414", 9_000_000_000], ["meta-llama/Llama-2-7b-hf", 6_740_000_000],
-    ["bigscience/bloom-7b1", 7_070_000_000], ["mistralai/Mixtral-8x7B-Instruct-v0.1", 46_700_000_000], ["Qwen/Qwen2.5-VL-7B-Instruct", 8_300_000_000],
-    ["autoglm-demo-random", 460_000], ["./local-model", 100], ["some model with spaces", 0], ["TheBloke/Mistral-7B-Instruct-v0.2-GGUF", 0],
-    ["org/Model-128k-Instruct-Q4_K_M", 7_000_000_000], ["x/small-model-v2.1-lora", -1000], ["Phi-3-mini-4k-instruct", 3_800_000_000],
+    ["zai-org/AutoGLM-Phone-9B", 9_400_000_000],
+    ["THUDM/GLM-4.1V-9B-Thinking", 460_000],
+    ["GLM-4.1V-9B-Thinking", 9_000_000_000],
+    ["zai-org/GLM-ASR-Nano-2512", 1_500_000_000],
+    ["GLM-4-9B-0414", 9_000_000_000],
+    ["meta-llama/Llama-2-7b-hf", 6_740_000_000],
+    ["bigscience/bloom-7b1", 7_070_000_000],
+    ["mistralai/Mixtral-8x7B-Instruct-v0.1", 46_700_000_000],
+    ["Qwen/Qwen2.5-VL-7B-Instruct", 8_300_000_000],
+    ["autoglm-demo-random", 460_000],
+    ["./local-model", 100],
+    ["some model with spaces", 0],
+    ["TheBloke/Mistral-7B-Instruct-v0.2-GGUF", 0],
+    ["org/Model-128k-Instruct-Q4_K_M", 7_000_000_000],
+    ["x/small-model-v2.1-lora", -1000],
+    ["Phi-3-mini-4k-instruct", 3_800_000_000],
 ];
 
 describe("model card heuristics equal gguf-py's", () => {
@@ -44,7 +62,10 @@ describe("model card heuristics equal gguf-py's", () => {
 
     it("size_label", () => {
         // 24.5M, 1.25M, 12.5M: exact ties, which Python rounds to even.
-        const counts = [500, 999, 1000, 1500, 125_000, 460_123, 999_999, 1_000_001, 1_250_000, 12_500_000, 24_500_000, 999_999_999, 1_500_000_000, 9_400_000_000, 2_000_000_000_000];
+        const counts = [
+            500, 999, 1000, 1500, 125_000, 460_123, 999_999, 1_000_001, 1_250_000, 12_500_000, 24_500_000, 999_999_999, 1_500_000_000,
+            9_400_000_000, 2_000_000_000_000,
+        ];
         const ref = gguPy("print(json.dumps([size_label(n, n, 0, 0) for n in data]))", counts);
         expect(counts.map(sizeLabel)).toEqual(ref);
     });
@@ -66,7 +87,10 @@ describe("model card heuristics equal gguf-py's", () => {
         cards.forEach((card, i) => {
             const text = frontMatterText(card);
             const ours = text === undefined ? {} : parseFrontMatter(text);
-            expect(Object.values(ours).some((v) => v instanceof Unreadable), card).toBe(false);
+            expect(
+                Object.values(ours).some((v) => v instanceof Unreadable),
+                card,
+            ).toBe(false);
             expect(ours, card).toEqual(ref[i]);
         });
     });

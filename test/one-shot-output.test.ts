@@ -14,12 +14,23 @@ const root = tempDir("interrupt");
 /** Runs the CLI and sends SIGINT once stderr matches `when`. */
 function interruptWhen(args: string[], when: RegExp, env: NodeJS.ProcessEnv = {}): Promise<CliResult & { signalled: boolean }> {
     return new Promise((resolve) => {
-        const child = spawn(process.execPath, [BIN, ...args], { cwd: ROOT, env: { ...process.env, ...env }, stdio: ["ignore", "pipe", "pipe"] });
-        let stdout = "", stderr = "", signalled = false;
-        child.stdout.on("data", (d) => { stdout += d; });
+        const child = spawn(process.execPath, [BIN, ...args], {
+            cwd: ROOT,
+            env: { ...process.env, ...env },
+            stdio: ["ignore", "pipe", "pipe"],
+        });
+        let stdout = "",
+            stderr = "",
+            signalled = false;
+        child.stdout.on("data", (d) => {
+            stdout += d;
+        });
         child.stderr.on("data", (d) => {
             stderr += d;
-            if (!signalled && when.test(stderr)) { signalled = true; child.kill("SIGINT"); }
+            if (!signalled && when.test(stderr)) {
+                signalled = true;
+                child.kill("SIGINT");
+            }
         });
         child.on("close", (code, signal) => resolve({ code, signal, stdout, stderr, signalled }));
     });
@@ -33,9 +44,15 @@ describe("one-shot commands", () => {
         await writeTestPng(image);
         const wav = join(root, "tone.wav");
         writeToneWav(wav, 1);
-        for (const args of [["describe", image], ["transcribe-and-answer", wav], ["bench", "-r", "1"]]) {
+        for (const args of [
+            ["describe", image],
+            ["transcribe-and-answer", wav],
+            ["bench", "-r", "1"],
+        ]) {
             // The load waits for the interruption, so the signal lands inside it.
-            const r = await interruptWhen([...args, "--gpu", "cpu"], /the load waits for an interruption/, { AUTOGLM_TEST_FAULT: "hold-load" });
+            const r = await interruptWhen([...args, "--gpu", "cpu"], /the load waits for an interruption/, {
+                AUTOGLM_TEST_FAULT: "hold-load",
+            });
             expect(r.signalled, args[0]).toBe(true);
             expect(r.code, `${args[0]}: ${r.stderr}`).toBe(130);
             expect(lastLine(r.stderr)).toBe("autoglm: interrupted");
@@ -62,10 +79,18 @@ describe("one-shot commands", () => {
         await writeTestPng(image, 1000, 800);
         const r = await runCli(["describe", image, "--gpu", "cpu", "--image-max-pixels", "200000", "-n", "2", "--json"]);
         expect(r.code, r.stderr).toBe(0);
-        const m = /^image scaled from 1000x800 \((\d+) image tokens\) to (\d+)x(\d+) \((\d+) image tokens\) to fit --image-max-pixels 200000$/m.exec(r.stderr);
+        const m =
+            /^image scaled from 1000x800 \((\d+) image tokens\) to (\d+)x(\d+) \((\d+) image tokens\) to fit --image-max-pixels 200000$/m.exec(
+                r.stderr,
+            );
         expect(m, r.stderr).not.toBeNull();
         const j = JSON.parse(r.stdout);
-        expect(j.image).toMatchObject({ width: Number(m![2]), height: Number(m![3]), tokens: Number(m![4]), source: { width: 1000, height: 800 } });
+        expect(j.image).toMatchObject({
+            width: Number(m![2]),
+            height: Number(m![3]),
+            tokens: Number(m![4]),
+            source: { width: 1000, height: 800 },
+        });
         expect(j.image.width * j.image.height).toBeLessThanOrEqual(200000);
         expect(Number(m![1])).toBeGreaterThan(j.image.tokens);
         // The prompt the model evaluated holds the scaled image's tokens, not the unscaled count.

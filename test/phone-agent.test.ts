@@ -29,7 +29,7 @@ const SYSTEM = [
     '- finish(message="xxx"): the task is done; say what was achieved.',
     "Rules: check the screen before acting; if a page did not load, wait; if an app is missing, search for it; never guess a password.",
 ].join("\n");
-const system = (SYSTEM + "\n" + "Follow the rules strictly and keep every action on one line. ".repeat(40)).slice(0, 2400);
+const system = `${SYSTEM}\n${"Follow the rules strictly and keep every action on one line. ".repeat(40)}`.slice(0, 2400);
 
 const screens: string[] = [];
 const dataUrl = (file: string) => `data:image/png;base64,${readFileSync(file).toString("base64")}`;
@@ -56,7 +56,10 @@ const PARAMS = { model: "autoglm-phone-9b", max_tokens: 24, temperature: 0, top_
 
 async function step(messages: OpenAI.ChatCompletionMessageParam[]) {
     const stream = await client.chat.completions.create({ ...PARAMS, messages, stream_options: { include_usage: true } });
-    let content = "", finish: string | null = null, usage: any, reasoning = false;
+    let content = "",
+        finish: string | null = null,
+        usage: any,
+        reasoning = false;
     for await (const c of stream) {
         const d = c.choices[0]?.delta as any;
         content += d?.content ?? "";
@@ -75,7 +78,13 @@ describe("Open-AutoGLM against autoglm serve with no flags", () => {
         expect(m.meta.image_max_pixels).toBe(5_000_000);
         const r = await step([
             { role: "system", content: system },
-            { role: "user", content: [{ type: "text", text: "Task: open the settings app." }, { type: "image_url", image_url: { url: dataUrl(screens[0]!) } }] },
+            {
+                role: "user",
+                content: [
+                    { type: "text", text: "Task: open the settings app." },
+                    { type: "image_url", image_url: { url: dataUrl(screens[0]!) } },
+                ],
+            },
         ]);
         expect(["stop", "length"]).toContain(r.finish); // answered, whether by its end token or max_tokens
         expect(r.reasoning).toBe(false); // nothing is taken out of content for a client that did not ask
@@ -86,15 +95,30 @@ describe("Open-AutoGLM against autoglm serve with no flags", () => {
         const history: OpenAI.ChatCompletionMessageParam[] = [{ role: "system", content: system }];
         const cached: number[] = [];
         for (let i = 0; i < 3; i++) {
-            const text = i === 0 ? "Task: turn on wifi.\n\n** Screen Info **\n{\"current_app\": \"Launcher\"}" : "** Screen Info **\n{\"current_app\": \"Settings\"}";
-            history.push({ role: "user", content: [{ type: "text", text }, { type: "image_url", image_url: { url: dataUrl(screens[i]!) } }] });
+            const text =
+                i === 0
+                    ? 'Task: turn on wifi.\n\n** Screen Info **\n{"current_app": "Launcher"}'
+                    : '** Screen Info **\n{"current_app": "Settings"}';
+            history.push({
+                role: "user",
+                content: [
+                    { type: "text", text },
+                    { type: "image_url", image_url: { url: dataUrl(screens[i]!) } },
+                ],
+            });
             const r = await step(history);
             expect(["stop", "length"]).toContain(r.finish);
             cached.push(r.usage.prompt_tokens_details.cached_tokens);
             // As agent.py does: drop the screenshot from the message just sent, keep its text; append the answer.
             const last = history[history.length - 1] as { content: { type: string; text?: string }[] };
-            history[history.length - 1] = { role: "user", content: last.content.filter((p) => p.type === "text") as OpenAI.ChatCompletionContentPartText[] };
-            history.push({ role: "assistant", content: `<think>${r.content.slice(0, 8)}</think><answer>do(action="Tap", element=[500,500])</answer>` });
+            history[history.length - 1] = {
+                role: "user",
+                content: last.content.filter((p) => p.type === "text") as OpenAI.ChatCompletionContentPartText[],
+            };
+            history.push({
+                role: "assistant",
+                content: `<think>${r.content.slice(0, 8)}</think><answer>do(action="Tap", element=[500,500])</answer>`,
+            });
         }
         expect(cached[1]).toBeGreaterThan(300); // at least the system prompt came from the cache
         expect(cached[2]).toBeGreaterThan(cached[1]!); // and then the first step's text too
@@ -104,7 +128,18 @@ describe("Open-AutoGLM against autoglm serve with no flags", () => {
         // The random-weight model does not think by itself: llama-server's grammar field makes it.
         const grammar = 'root ::= "<think>" "abc" "</think>" "<answer>" "done" "</answer>"';
         const ask = async (extra: object) => {
-            const r = await fetch(`${agent.url}/v1/chat/completions`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ model: "m", max_tokens: 40, temperature: 0, grammar, messages: [{ role: "user", content: "Think." }], ...extra }) });
+            const r = await fetch(`${agent.url}/v1/chat/completions`, {
+                method: "POST",
+                headers: { "content-type": "application/json" },
+                body: JSON.stringify({
+                    model: "m",
+                    max_tokens: 40,
+                    temperature: 0,
+                    grammar,
+                    messages: [{ role: "user", content: "Think." }],
+                    ...extra,
+                }),
+            });
             expect(r.status).toBe(200);
             return (await r.json()).choices[0].message;
         };
@@ -120,11 +155,25 @@ describe("Open-AutoGLM against autoglm serve with no flags", () => {
     });
 
     it("a 1440x3200 screenshot keeps the image tokens vLLM's max_pixels 5,000,000 gives it (51 x 114 = 5,814)", async () => {
-        const big = join(root, "big.png"), tiny = join(root, "tiny.png");
+        const big = join(root, "big.png"),
+            tiny = join(root, "tiny.png");
         await writeTestPng(big, 1440, 3200);
         await writeTestPng(tiny, 96, 64); // 4 x 3 = 12 image tokens
         const promptTokens = async (file: string) => {
-            const r = await client.chat.completions.create({ model: "m", max_tokens: 1, temperature: 0, messages: [{ role: "user", content: [{ type: "image_url", image_url: { url: dataUrl(file) } }, { type: "text", text: "What is this?" }] }] });
+            const r = await client.chat.completions.create({
+                model: "m",
+                max_tokens: 1,
+                temperature: 0,
+                messages: [
+                    {
+                        role: "user",
+                        content: [
+                            { type: "image_url", image_url: { url: dataUrl(file) } },
+                            { type: "text", text: "What is this?" },
+                        ],
+                    },
+                ],
+            });
             return r.usage!.prompt_tokens;
         };
         expect((await promptTokens(big)) - (await promptTokens(tiny))).toBe(5814 - 12);
@@ -132,11 +181,27 @@ describe("Open-AutoGLM against autoglm serve with no flags", () => {
 
     it("a streamed request gets its headers and role chunk before its prompt is evaluated (here: while it waits for the one slot)", async () => {
         const abortA = new AbortController();
-        const a = await fetch(`${agent.url}/v1/chat/completions`, { method: "POST", headers: { "content-type": "application/json" }, signal: abortA.signal, body: JSON.stringify({ model: "m", stream: true, max_tokens: 100000, ignore_eos: true, temperature: 0, messages: [{ role: "user", content: "Talk forever." }] }) });
+        const a = await fetch(`${agent.url}/v1/chat/completions`, {
+            method: "POST",
+            headers: { "content-type": "application/json" },
+            signal: abortA.signal,
+            body: JSON.stringify({
+                model: "m",
+                stream: true,
+                max_tokens: 100000,
+                ignore_eos: true,
+                temperature: 0,
+                messages: [{ role: "user", content: "Talk forever." }],
+            }),
+        });
         const readerA = a.body!.getReader();
         await readerA.read();
         // B queues behind A (one slot): its headers and first event arrive while A still runs.
-        const b = await fetch(`${agent.url}/v1/chat/completions`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ model: "m", stream: true, max_tokens: 2, temperature: 0, messages: [{ role: "user", content: "Hi" }] }) });
+        const b = await fetch(`${agent.url}/v1/chat/completions`, {
+            method: "POST",
+            headers: { "content-type": "application/json" },
+            body: JSON.stringify({ model: "m", stream: true, max_tokens: 2, temperature: 0, messages: [{ role: "user", content: "Hi" }] }),
+        });
         expect(b.status).toBe(200);
         expect(b.headers.get("content-type")).toMatch(/text\/event-stream/);
         const readerB = b.body!.getReader();
@@ -146,7 +211,11 @@ describe("Open-AutoGLM against autoglm serve with no flags", () => {
         expect(metrics).toMatch(/autoglm_queue_length 1\n/); // B is still waiting: nothing of it was evaluated
         abortA.abort();
         let rest = "";
-        for (;;) { const { value, done } = await readerB.read(); if (done) break; rest += Buffer.from(value).toString(); }
+        for (;;) {
+            const { value, done } = await readerB.read();
+            if (done) break;
+            rest += Buffer.from(value).toString();
+        }
         expect(rest).toMatch(/"finish_reason":"length"/);
         expect(rest).toMatch(/data: \[DONE\]/);
     });
@@ -155,7 +224,23 @@ describe("Open-AutoGLM against autoglm serve with no flags", () => {
 describe("request text", () => {
     it("a text that contains the media marker itself is a 400, not a misplaced image or a 500", async () => {
         await writeTestPng(join(root, "tiny.png"), 96, 64);
-        const r = await fetch(`${small.url}/v1/chat/completions`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ model: "m", max_tokens: 2, messages: [{ role: "user", content: [{ type: "image_url", image_url: { url: dataUrl(join(root, "tiny.png")) } }, { type: "text", text: "what is <__media__> here?" }] }] }) });
+        const r = await fetch(`${small.url}/v1/chat/completions`, {
+            method: "POST",
+            headers: { "content-type": "application/json" },
+            body: JSON.stringify({
+                model: "m",
+                max_tokens: 2,
+                messages: [
+                    {
+                        role: "user",
+                        content: [
+                            { type: "image_url", image_url: { url: dataUrl(join(root, "tiny.png")) } },
+                            { type: "text", text: "what is <__media__> here?" },
+                        ],
+                    },
+                ],
+            }),
+        });
         expect(r.status).toBe(400);
         expect((await r.json()).error.message).toMatch(/contains <__media__>/);
     });
@@ -165,27 +250,57 @@ describe("context accounting in KV cells", () => {
     it("a prompt that cannot fit is a 400 at once, with its token count, the context size and the flag", async () => {
         const long = "word ".repeat(2000);
         for (const stream of [false, true]) {
-            const r = await fetch(`${small.url}/v1/chat/completions`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ model: "m", stream, max_tokens: 8, messages: [{ role: "user", content: long }] }) });
+            const r = await fetch(`${small.url}/v1/chat/completions`, {
+                method: "POST",
+                headers: { "content-type": "application/json" },
+                body: JSON.stringify({ model: "m", stream, max_tokens: 8, messages: [{ role: "user", content: long }] }),
+            });
             expect(r.status).toBe(400);
             const e = (await r.json()).error;
             expect(e.code).toBe("context_length_exceeded");
             expect(e.message).toMatch(/needs \d+ tokens .* holds 512\b.*--ctx-size/);
         }
         // A 1080x2400 screenshot is 3,354 KV cells, not its 86 M-RoPE positions: refused before it is encoded.
-        const r = await fetch(`${small.url}/v1/chat/completions`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ model: "m", max_tokens: 8, messages: [{ role: "user", content: [{ type: "image_url", image_url: { url: dataUrl(screens[0]!) } }, { type: "text", text: "hi" }] }] }) });
+        const r = await fetch(`${small.url}/v1/chat/completions`, {
+            method: "POST",
+            headers: { "content-type": "application/json" },
+            body: JSON.stringify({
+                model: "m",
+                max_tokens: 8,
+                messages: [
+                    {
+                        role: "user",
+                        content: [
+                            { type: "image_url", image_url: { url: dataUrl(screens[0]!) } },
+                            { type: "text", text: "hi" },
+                        ],
+                    },
+                ],
+            }),
+        });
         expect(r.status).toBe(400);
         expect((await r.json()).error.message).toMatch(/needs 33\d\d tokens/);
     });
 
     it("a prompt that fits with an answer that does not is generated to the end of the context: finish_reason length, streamed and not", async () => {
         const c = new OpenAI({ baseURL: `${small.url}/v1`, apiKey: "EMPTY", maxRetries: 0 });
-        const body = { model: "m", max_tokens: 5000, temperature: 0, ignore_eos: true, messages: [{ role: "user" as const, content: "Hello there" }] } as any;
+        const body = {
+            model: "m",
+            max_tokens: 5000,
+            temperature: 0,
+            ignore_eos: true,
+            messages: [{ role: "user" as const, content: "Hello there" }],
+        } as any;
         const r = await c.chat.completions.create(body);
         expect(r.choices[0]!.finish_reason).toBe("length");
         expect(r.usage!.prompt_tokens + r.usage!.completion_tokens).toBe(513); // 512 cells, the last token sampled only
         const s = await c.chat.completions.create({ ...body, stream: true, stream_options: { include_usage: true } });
-        let finish: string | null = null, usage: any;
-        for await (const ch of s as any) { finish = ch.choices[0]?.finish_reason ?? finish; usage = ch.usage ?? usage; }
+        let finish: string | null = null,
+            usage: any;
+        for await (const ch of s as any) {
+            finish = ch.choices[0]?.finish_reason ?? finish;
+            usage = ch.usage ?? usage;
+        }
         expect(finish).toBe("length");
         expect(usage.completion_tokens).toBe(r.usage!.completion_tokens);
     });

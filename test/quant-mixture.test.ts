@@ -38,13 +38,18 @@ function tensorData(path: string, g: GgufFile, name: string): Buffer {
     const t = g.tensors.find((x) => x.name === name)!;
     const buf = Buffer.alloc(t.bytes);
     const fd = openSync(path, "r");
-    try { readSync(fd, buf, 0, t.bytes, t.offset); } finally { closeSync(fd); }
+    try {
+        readSync(fd, buf, 0, t.bytes, t.offset);
+    } finally {
+        closeSync(fd);
+    }
     return buf;
 }
 
 /** Compares two files tensor by tensor (llama-quantize orders tensors by layer, autoglm as converted). */
 async function expectSameTensors(ours: string, reference: string): Promise<Record<string, string>> {
-    const a = await readGguf(ours), b = await readGguf(reference);
+    const a = await readGguf(ours),
+        b = await readGguf(reference);
     const typesOf = (g: GgufFile) => Object.fromEntries(g.tensors.map((t) => [t.name, typeNameOf(t.type)]));
     expect(typesOf(a)).toEqual(typesOf(b));
     for (const t of a.tensors) expect(tensorData(ours, a, t.name).equals(tensorData(reference, b, t.name)), t.name).toBe(true);
@@ -65,7 +70,11 @@ describe("autoglm quantize gives llama-quantize's file", () => {
     for (const model of QUANTIZED) {
         for (const input of ["f16", "bf16"] as const) {
             it(`${model}, from ${input}: q4_0, q4_k_m, q6_k`, async () => {
-                const types = { q4_0: await quantizeBoth(model, input, "q4_0"), q4_k_m: await quantizeBoth(model, input, "q4_k_m"), q6_k: await quantizeBoth(model, input, "q6_k") };
+                const types = {
+                    q4_0: await quantizeBoth(model, input, "q4_0"),
+                    q4_k_m: await quantizeBoth(model, input, "q4_k_m"),
+                    q6_k: await quantizeBoth(model, input, "q6_k"),
+                };
                 // Not vacuous: the mixtures differ per tensor as the rules say.
                 if (model === "k256") {
                     expect(types.q4_0["output.weight"]).toBe("q6_K");

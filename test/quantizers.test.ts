@@ -6,13 +6,24 @@ import { ggmlQuantize } from "./helpers/ggml-reference.js";
 import { ggufPyAvailable, ggufPyQuantize } from "./helpers/gguf-py.js";
 import { mulberry32 } from "../models/synthetic/random.js";
 
-const TYPES = [GgmlType.Q4_0, GgmlType.Q5_0, GgmlType.Q5_1, GgmlType.Q8_0, GgmlType.Q4_K, GgmlType.Q5_K, GgmlType.Q6_K, GgmlType.F16, GgmlType.BF16];
+const TYPES = [
+    GgmlType.Q4_0,
+    GgmlType.Q5_0,
+    GgmlType.Q5_1,
+    GgmlType.Q8_0,
+    GgmlType.Q4_K,
+    GgmlType.Q5_K,
+    GgmlType.Q6_K,
+    GgmlType.F16,
+    GgmlType.BF16,
+];
 
 function gaussian(n: number, seed: number, scale = 1): Float32Array {
     const rand = mulberry32(seed);
     const out = new Float32Array(n);
     for (let i = 0; i < n; i++) {
-        const u = Math.max(rand(), 1e-12), v = rand();
+        const u = Math.max(rand(), 1e-12),
+            v = rand();
         out[i] = scale * Math.sqrt(-2 * Math.log(u)) * Math.cos(2 * Math.PI * v);
     }
     return out;
@@ -25,18 +36,30 @@ function ours(type: GgmlType, src: Float32Array, rowLength: number): Uint8Array 
 /** Awkward inputs of `n` values (two K super-blocks for n = 512, 16 small blocks). */
 function edgeCases(n: number): Record<string, Float32Array> {
     const cases: Record<string, Float32Array> = {};
-    const fill = (f: (i: number) => number) => { const a = new Float32Array(n); for (let i = 0; i < n; i++) a[i] = f(i); return a; };
-    cases["zeros"] = new Float32Array(n);
+    const fill = (f: (i: number) => number) => {
+        const a = new Float32Array(n);
+        for (let i = 0; i < n; i++) a[i] = f(i);
+        return a;
+    };
+    cases.zeros = new Float32Array(n);
     cases["negative zeros"] = new Float32Array(n).fill(-0);
     cases["a constant row"] = new Float32Array(n).fill(0.37);
     cases["a negative constant row"] = new Float32Array(n).fill(-2.5);
-    const huge = gaussian(n, 7, 0.01); huge[5] = 3.0e4; huge[40] = -6.5e4; cases["one huge value per block"] = huge;
-    const outlier = gaussian(n, 8, 0.02); for (let i = 17; i < n; i += 97) outlier[i] = (i % 2 ? 1 : -1) * 4; cases["sparse outliers"] = outlier;
+    const huge = gaussian(n, 7, 0.01);
+    huge[5] = 3.0e4;
+    huge[40] = -6.5e4;
+    cases["one huge value per block"] = huge;
+    const outlier = gaussian(n, 8, 0.02);
+    for (let i = 17; i < n; i += 97) outlier[i] = (i % 2 ? 1 : -1) * 4;
+    cases["sparse outliers"] = outlier;
     cases["float32 subnormals"] = fill((i) => (i % 2 ? -1 : 1) * i * 1.0e-40);
     cases["fp16-subnormal scales"] = fill((i) => ((i % 64) - 31) * 3e-8);
     cases["tiny values"] = gaussian(n, 12, 1e-30);
     cases["exact halves (rounding ties)"] = fill((i) => ((i % 64) - 32) * 0.5);
-    const negmax = gaussian(n, 9); negmax[3] = -10; negmax[35] = 10; cases["equal +/- maxima"] = negmax;
+    const negmax = gaussian(n, 9);
+    negmax[3] = -10;
+    negmax[35] = 10;
+    cases["equal +/- maxima"] = negmax;
     cases["values beyond fp16 range"] = gaussian(n, 11, 1e5);
     cases["large values"] = gaussian(n, 13, 1e30);
     cases["all positive"] = fill((i) => 1 + (i % 7) * 0.125);
@@ -48,7 +71,12 @@ describe("quantizers are bit-identical to ggml_quantize_chunk", () => {
     for (const type of TYPES) {
         const rowLength = TYPE_LAYOUT[type].blockSize === 256 ? 256 : 32;
         it(`${TYPE_NAMES[type]}: random normal data, several scales`, () => {
-            for (const [seed, scale] of [[1, 1], [2, 0.02], [3, 300], [4, 1e-6]] as const) {
+            for (const [seed, scale] of [
+                [1, 1],
+                [2, 0.02],
+                [3, 300],
+                [4, 1e-6],
+            ] as const) {
                 const src = gaussian(256 * 64, seed, scale);
                 expect(Buffer.from(ours(type, src, 256)).equals(Buffer.from(ggmlQuantize(type, src, 256))), `seed ${seed}`).toBe(true);
             }
@@ -76,17 +104,31 @@ describe("quantizers are bit-identical to ggml_quantize_chunk", () => {
 });
 
 /** The edge cases also run through numpy: one python process each, so a few. */
-const NUMPY_CASES = ["zeros", "negative zeros", "one huge value per block", "float32 subnormals", "fp16-subnormal scales",
-    "exact halves (rounding ties)", "equal +/- maxima", "values beyond fp16 range"];
+const NUMPY_CASES = [
+    "zeros",
+    "negative zeros",
+    "one huge value per block",
+    "float32 subnormals",
+    "fp16-subnormal scales",
+    "exact halves (rounding ties)",
+    "equal +/- maxima",
+    "values beyond fp16 range",
+];
 
 // The numpy reference convert_hf_to_gguf.py uses. Runs where python3 has numpy (the image's python
 // does); ggml's C reference above runs everywhere.
 describe.runIf(ggufPyAvailable())("quantizers are bit-identical to gguf-py's numpy quantizers", () => {
-    for (const [type, name] of [[GgmlType.Q4_0, "q4_0"], [GgmlType.Q8_0, "q8_0"], [GgmlType.BF16, "bf16"], [GgmlType.F16, "f16"]] as const) {
+    for (const [type, name] of [
+        [GgmlType.Q4_0, "q4_0"],
+        [GgmlType.Q8_0, "q8_0"],
+        [GgmlType.BF16, "bf16"],
+        [GgmlType.F16, "f16"],
+    ] as const) {
         it(name, () => {
             const src = gaussian(256 * 16, 5, 0.5);
             for (const [edgeName, edge] of Object.entries(edgeCases(64)).filter(([n]) => NUMPY_CASES.includes(n))) {
-                const a = Buffer.from(ours(type, edge, 32)), b = Buffer.from(ggufPyQuantize(name, edge, 32));
+                const a = Buffer.from(ours(type, edge, 32)),
+                    b = Buffer.from(ggufPyQuantize(name, edge, 32));
                 if (name === "q4_0" && edgeName === "negative zeros") {
                     // The two references disagree here: ggml starts its signed max at +0 and keeps it
                     // (scale -0, bits 0x8000), numpy takes the -0 element (scale +0). autoglm follows ggml.

@@ -6,8 +6,8 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import type { Command, Option } from "commander";
 import { beforeAll, describe, expect, it } from "vitest";
-import { buildProgram } from "../dist/src/cli/main.js"; // compiled, as the CLI runs it (npm test builds first)
-import { aliasesFor } from "../dist/src/cli/aliases.js";
+import { buildProgram } from "../src/cli/main.js"; // compiled, as the CLI runs it (npm test builds first)
+import { aliasesFor } from "../src/cli/aliases.js";
 import { defaultModel } from "../models/default-model.js";
 import { BIN, ROOT } from "./helpers/cli.js";
 import { tempDir } from "./helpers/tmp.js";
@@ -37,7 +37,9 @@ function readmeCommands(): string[] {
 function invocations(line: string): { command: string; flags: string[] }[] {
     const unquoted = line.replace(/'[^']*'|"[^"]*"/g, "STR");
     // A pipe into another program splits; "[--think | --no-think]" is one synopsis.
-    return unquoted.split(/\|(?=\s+[^\s-])|&&/).map((s) => s.trim())
+    return unquoted
+        .split(/\|(?=\s+[^\s-])|&&/)
+        .map((s) => s.trim())
         .map((s) => /^(?:npx\s+)?(?:\.\/bin\/autoglm\.js|autoglm)\s+(\S+)(.*)$/.exec(s))
         .filter((m): m is RegExpExecArray => m !== null)
         .map((m) => ({ command: m[1]!, flags: [...m[2]!.matchAll(/(?<![\w-])(--?[A-Za-z][\w-]*)/g)].map((f) => f[1]!) }));
@@ -66,7 +68,10 @@ describe("README commands", () => {
                     continue;
                 }
                 const cmd = program.commands.find((x) => x.name() === inv.command || x.aliases().includes(inv.command));
-                if (!cmd) { problems.push(`${c}: no command ${inv.command}`); continue; }
+                if (!cmd) {
+                    problems.push(`${c}: no command ${inv.command}`);
+                    continue;
+                }
                 const known = flagsOf(cmd);
                 for (const f of inv.flags) if (!known.has(f)) problems.push(`${c}: ${inv.command} has no ${f}`);
             }
@@ -77,18 +82,34 @@ describe("README commands", () => {
     describe("the concrete commands run as written", () => {
         const concrete = commands.filter((c) => !isSynopsis(c) && (invocations(c).length > 0 || /^npm /.test(c) || /^printf /.test(c)));
         const demoDir = tempDir("readme");
-        beforeAll(async () => { await defaultModel(); }, 300_000);
+        beforeAll(async () => {
+            await defaultModel();
+        }, 300_000);
         for (const c of concrete) {
             const skip = SKIP.find(([re]) => re.test(c));
-            it.skipIf(skip !== undefined)(`${c}${skip ? ` (skipped: ${skip[1]})` : ""}`, () => {
-                // `autoglm` is the CLI on PATH after npm link; here it is this checkout's.
-                const shim = `autoglm() { "${process.execPath}" "${BIN}" "$@"; }; export -f autoglm 2>/dev/null;`;
-                const out = execFileSync("bash", ["-c", `${shim} set -o pipefail; ${c}`], { cwd: ROOT, encoding: "utf8", env: { ...process.env, AUTOGLM_DEMO_DIR: demoDir }, timeout: 600_000 });
-                expect(out.length).toBeGreaterThan(0);
-            }, 900_000);
+            it.skipIf(skip !== undefined)(
+                `${c}${skip ? ` (skipped: ${skip[1]})` : ""}`,
+                () => {
+                    // `autoglm` is the CLI on PATH after npm link; here it is this checkout's.
+                    const shim = `autoglm() { "${process.execPath}" "${BIN}" "$@"; }; export -f autoglm 2>/dev/null;`;
+                    const out = execFileSync("bash", ["-c", `${shim} set -o pipefail; ${c}`], {
+                        cwd: ROOT,
+                        encoding: "utf8",
+                        env: { ...process.env, AUTOGLM_DEMO_DIR: demoDir },
+                        timeout: 600_000,
+                    });
+                    expect(out.length).toBeGreaterThan(0);
+                },
+                900_000,
+            );
         }
         it("npm run demo (the quick start's second half) runs", () => {
-            const out = execFileSync("npm", ["run", "demo"], { cwd: ROOT, encoding: "utf8", env: { ...process.env, AUTOGLM_DEMO_DIR: demoDir }, timeout: 600_000 });
+            const out = execFileSync("npm", ["run", "demo"], {
+                cwd: ROOT,
+                encoding: "utf8",
+                env: { ...process.env, AUTOGLM_DEMO_DIR: demoDir },
+                timeout: 600_000,
+            });
             expect(out).toMatch(/random-weight demo model/);
         }, 900_000);
     });

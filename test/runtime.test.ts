@@ -3,10 +3,8 @@
 // the prompt is done, and the JS <-> C++ contract refuses values of the wrong type.
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-// @ts-ignore: the compiled build, which loads the native addon
-import { Runtime } from "../dist/src/engine/runtime.js";
-// @ts-ignore
-import { createContext, contextSettings } from "../dist/src/engine/context.js";
+import { Runtime } from "../src/engine/runtime.js";
+import { createContext, contextSettings } from "../src/engine/context.js";
 import { convert, synthesize } from "./helpers/models.js";
 import { tempDir } from "./helpers/tmp.js";
 
@@ -19,7 +17,9 @@ beforeAll(async () => {
     rt = await Runtime.open({ model: text, load: { gpu: "cpu" }, context: { contextSize: 8192, batchSize: 32 }, slots: 2 });
 });
 
-afterAll(async () => { await rt?.dispose(); });
+afterAll(async () => {
+    await rt?.dispose();
+});
 
 /** Deterministic prompt tokens spread over the vocabulary. */
 const tokens = (n: number, salt: number) => Array.from({ length: n }, (_, i) => (i * 7919 + salt * 104729 + 17) % rt.loaded.vocabSize);
@@ -29,12 +29,20 @@ function endlessStream() {
     const stop = new AbortController();
     const state = { tokens: 0, onToken: () => {} };
     const done = rt.pool.slots[0].sequence.generate(tokens(8, 1), {
-        maxTokens: 7000, ignoreEog: true, signal: stop.signal, onToken: () => { state.tokens++; state.onToken(); },
+        maxTokens: 7000,
+        ignoreEog: true,
+        signal: stop.signal,
+        onToken: () => {
+            state.tokens++;
+            state.onToken();
+        },
     });
     return { state, done, stop: () => stop.abort() };
 }
 
-const until = async (cond: () => boolean) => { while (!cond()) await new Promise((r) => setTimeout(r, 5)); };
+const until = async (cond: () => boolean) => {
+    while (!cond()) await new Promise((r) => setTimeout(r, 5));
+};
 
 describe("one decode loop with chunked prefill", () => {
     it("a long prompt joining a running stream is evaluated in chunks inside the stream's decode steps", async () => {
@@ -60,7 +68,9 @@ describe("one decode loop with chunked prefill", () => {
         const cancel = new AbortController();
         const at = a.state.tokens;
         // Cancel once the running stream has decoded three more tokens: the joining prompt is then in progress.
-        a.state.onToken = () => { if (a.state.tokens - at >= 3) cancel.abort(); };
+        a.state.onToken = () => {
+            if (a.state.tokens - at >= 3) cancel.abort();
+        };
         const prompt = tokens(6000, 3);
         const b = await joining.generate(prompt, { maxTokens: 8, ignoreEog: true, signal: cancel.signal });
         expect(b.reason).toBe("aborted");
@@ -84,7 +94,9 @@ describe("one decode loop with chunked prefill", () => {
         await until(() => a.state.tokens > 0);
         const cancel = new AbortController();
         const at = a.state.tokens;
-        a.state.onToken = () => { if (a.state.tokens - at >= 3) cancel.abort(); };
+        a.state.onToken = () => {
+            if (a.state.tokens - at >= 3) cancel.abort();
+        };
         const first = await rt.respond(slot, text, [], { maxTokens: 4, ignoreEog: true, signal: cancel.signal });
         a.stop();
         await a.done;
@@ -108,14 +120,28 @@ describe("the native contract", () => {
     it("a value of the wrong type is a TypeError naming the field, not a default", () => {
         const ctx = createContext(rt.loaded, contextSettings({ contextSize: 256 }));
         try {
-            expect(() => ctx.submit({ seq: "0", startPos: 0, prompt: [Int32Array.of(1)], maxTokens: 1 })).toThrow(/seq must be a number/);
+            expect(() => ctx.submit({ seq: "0" as unknown as number, startPos: 0, prompt: [Int32Array.of(1)], maxTokens: 1 })).toThrow(
+                /seq must be a number/,
+            );
             expect(() => ctx.submit({ seq: 0, startPos: 0, prompt: [[1, 2]], maxTokens: 1 })).toThrow(/prompt piece/);
-            expect(() => ctx.submit({ seq: 0, startPos: 0, prompt: [Int32Array.of(1)], maxTokens: 1, sampling: { temperature: "hot" } })).toThrow(/temperature must be a number/);
-            expect(() => ctx.submit({ seq: 0, startPos: 0, prompt: [Int32Array.of(1)], maxTokens: 1.5 })).toThrow(/maxTokens must be a 32-bit integer/);
+            expect(() =>
+                ctx.submit({
+                    seq: 0,
+                    startPos: 0,
+                    prompt: [Int32Array.of(1)],
+                    maxTokens: 1,
+                    sampling: { temperature: "hot" as unknown as number },
+                }),
+            ).toThrow(/temperature must be a number/);
+            expect(() => ctx.submit({ seq: 0, startPos: 0, prompt: [Int32Array.of(1)], maxTokens: 1.5 })).toThrow(
+                /maxTokens must be a 32-bit integer/,
+            );
             expect(() => ctx.submit({ seq: 5, startPos: 0, prompt: [Int32Array.of(1)], maxTokens: 1 })).toThrow(/no such sequence/);
         } finally {
             ctx.dispose();
         }
-        expect(() => createContext(rt.loaded, { ...contextSettings({ contextSize: 256 }), flashAttention: "sometimes" })).toThrow(/flashAttention must be auto, on or off/);
+        expect(() => createContext(rt.loaded, { ...contextSettings({ contextSize: 256 }), flashAttention: "sometimes" as "on" })).toThrow(
+            /flashAttention must be auto, on or off/,
+        );
     });
 });

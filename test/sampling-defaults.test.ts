@@ -26,7 +26,10 @@ const ascii = (s: string) => s.replace(/[^\x20-\x7e]/g, "");
 beforeAll(async () => {
     const dir = await synthesize(join(root, "hf"), "glm4");
     const gen = JSON.parse(readFileSync(join(dir, "generation_config.json"), "utf8"));
-    writeFileSync(join(dir, "generation_config.json"), JSON.stringify({ ...gen, do_sample: true, temperature: 0.8, top_k: 1, repetition_penalty: 1.5 }));
+    writeFileSync(
+        join(dir, "generation_config.json"),
+        JSON.stringify({ ...gen, do_sample: true, temperature: 0.8, top_k: 1, repetition_penalty: 1.5 }),
+    );
     model = (await convert(dir, join(root, "out"), ["--outtype", "f16"])).files.text;
     template = new ChatTemplate(String((await readGguf(model)).metadata.value("tokenizer.chat_template")));
 });
@@ -43,7 +46,11 @@ function llamaCompletion(flags: string[], expected: string, question = QUESTION)
     const prompt = template.render([{ role: "user", content: question }], { addGenerationPrompt: true });
     let printed = "";
     for (let attempt = 0; attempt < 3 && !ascii(printed).includes(expected); attempt++) {
-        const r = spawnSync(join(llamaToolsDir(), "llama-completion"), ["-m", model, "-p", prompt, "-n", N, "-no-cnv", "-t", "2", ...flags], { encoding: "utf8", timeout: 120_000 });
+        const r = spawnSync(
+            join(llamaToolsDir(), "llama-completion"),
+            ["-m", model, "-p", prompt, "-n", N, "-no-cnv", "-t", "2", ...flags],
+            { encoding: "utf8", timeout: 120_000 },
+        );
         expect(r.status, r.stderr).toBe(0);
         printed = r.stdout;
     }
@@ -56,22 +63,32 @@ describe("sampling defaults from the model", () => {
         expect(j.metadata["general.sampling.top_k"]).toBe(1);
         expect(j.metadata["general.sampling.penalty_repeat"]).toBeCloseTo(1.5, 6);
         const r = await runCli(["info", model]);
-        expect(r.stdout).toContain("sampling defaults: temp 0.8 (model), top_k 1 (model), top_p 0.95 (llama.cpp), min_p 0.05 (llama.cpp), repeat_penalty 1.5 (model), penalty_last_n 64 (llama.cpp)");
+        expect(r.stdout).toContain(
+            "sampling defaults: temp 0.8 (model), top_k 1 (model), top_p 0.95 (llama.cpp), min_p 0.05 (llama.cpp), repeat_penalty 1.5 (model), penalty_last_n 64 (llama.cpp)",
+        );
     });
 
     it("with no sampling flags, autoglm chat and llama-completion give the same answer", async () => {
         const ours = await autoglmChat([]);
-        expect(ours.stderr).toContain("sampling: temp 0.8 (model), top_k 1 (model), top_p 0.95 (llama.cpp), min_p 0.05 (llama.cpp), repeat_penalty 1.5 (model)");
+        expect(ours.stderr).toContain(
+            "sampling: temp 0.8 (model), top_k 1 (model), top_p 0.95 (llama.cpp), min_p 0.05 (llama.cpp), repeat_penalty 1.5 (model)",
+        );
         expect(ours.text.length).toBeGreaterThan(5);
         const theirs = llamaCompletion([], ours.text);
-        expect(theirs.endsWith(ours.text), `llama-completion printed ${JSON.stringify(theirs)}, autoglm answered ${JSON.stringify(ours.text)}`).toBe(true);
+        expect(
+            theirs.endsWith(ours.text),
+            `llama-completion printed ${JSON.stringify(theirs)}, autoglm answered ${JSON.stringify(ours.text)}`,
+        ).toBe(true);
 
         // The penalty is what makes this answer: without it both tools answer something else.
         const plain = await autoglmChat(["--repeat-penalty", "1"]);
         expect(plain.stderr).toContain("repeat_penalty 1 (--repeat-penalty)");
         expect(plain.text).not.toBe(ours.text);
         const plainTheirs = llamaCompletion(["--repeat-penalty", "1"], plain.text);
-        expect(plainTheirs.endsWith(plain.text), `llama-completion printed ${JSON.stringify(plainTheirs)}, autoglm answered ${JSON.stringify(plain.text)}`).toBe(true);
+        expect(
+            plainTheirs.endsWith(plain.text),
+            `llama-completion printed ${JSON.stringify(plainTheirs)}, autoglm answered ${JSON.stringify(plain.text)}`,
+        ).toBe(true);
     });
 
     it("the penalty covers the prompt's tokens, as llama.cpp's sampler does", async () => {
@@ -80,7 +97,10 @@ describe("sampling defaults from the model", () => {
         const liked = (await autoglmChat(["--repeat-penalty", "1"])).text;
         const ours = await autoglmChat([], liked);
         const theirs = llamaCompletion([], ours.text, liked);
-        expect(theirs.endsWith(ours.text), `llama-completion printed ${JSON.stringify(theirs)}, autoglm answered ${JSON.stringify(ours.text)}`).toBe(true);
+        expect(
+            theirs.endsWith(ours.text),
+            `llama-completion printed ${JSON.stringify(theirs)}, autoglm answered ${JSON.stringify(ours.text)}`,
+        ).toBe(true);
     });
 
     it("a flag wins over the model's value, and the start-up line says so", async () => {

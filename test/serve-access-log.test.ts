@@ -5,7 +5,9 @@ import { runCli } from "./helpers/cli.js";
 import { startServer, type RunningServer } from "./helpers/server.js";
 
 const servers: RunningServer[] = [];
-afterAll(async () => { for (const s of servers) await s.stop(); });
+afterAll(async () => {
+    for (const s of servers) await s.stop();
+});
 
 async function start(args: string[]): Promise<RunningServer> {
     const s = await startServer(["--sse-ping-interval", "0", ...args], 240_000);
@@ -14,14 +16,26 @@ async function start(args: string[]): Promise<RunningServer> {
 }
 
 const chat = (stream: boolean) => ({
-    method: "POST", headers: { "content-type": "application/json" },
-    body: JSON.stringify({ model: "autoglm-phone-9b", messages: [{ role: "user", content: "Hello" }], max_tokens: 3, ignore_eos: true, temperature: 0, stream }),
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify({
+        model: "autoglm-phone-9b",
+        messages: [{ role: "user", content: "Hello" }],
+        max_tokens: 3,
+        ignore_eos: true,
+        temperature: 0,
+        stream,
+    }),
 });
 
 /** The access lines of a server's stderr after `from`, once `count` have appeared (the hook runs as the response finishes). */
 async function accessLines(s: RunningServer, from: number, count: number, pattern: RegExp): Promise<string[]> {
     for (;;) {
-        const lines = s.stderr().slice(from).split("\n").filter((l) => pattern.test(l));
+        const lines = s
+            .stderr()
+            .slice(from)
+            .split("\n")
+            .filter((l) => pattern.test(l));
         if (lines.length >= count) return lines;
         await new Promise((r) => setTimeout(r, 50));
     }
@@ -40,7 +54,15 @@ describe("serve access log", () => {
         const plain = await (await fetch(`${text.url}/v1/chat/completions`, chat(false))).json();
         await (await fetch(`${text.url}/v1/chat/completions`, chat(true))).text();
         expect((await fetch(`${text.url}/v1/nothing-here`)).status).toBe(404);
-        expect((await fetch(`${text.url}/v1/chat/completions`, { method: "POST", headers: { "content-type": "application/json" }, body: "{}" })).status).toBe(400);
+        expect(
+            (
+                await fetch(`${text.url}/v1/chat/completions`, {
+                    method: "POST",
+                    headers: { "content-type": "application/json" },
+                    body: "{}",
+                })
+            ).status,
+        ).toBe(400);
         const lines = await accessLines(text, from, 5, /^\S+Z (GET|POST) /);
         expect(lines).toHaveLength(5);
         const p = plain.usage.prompt_tokens;
@@ -57,7 +79,13 @@ describe("serve access log", () => {
         const r = await (await fetch(`${json.url}/v1/chat/completions`, chat(false))).json();
         const [line] = await accessLines(json, from, 1, /^\{"time"/);
         const e = JSON.parse(line!);
-        expect(e).toMatchObject({ method: "POST", route: "/v1/chat/completions", status: 200, prompt_tokens: r.usage.prompt_tokens, completion_tokens: 3 });
+        expect(e).toMatchObject({
+            method: "POST",
+            route: "/v1/chat/completions",
+            status: 200,
+            prompt_tokens: r.usage.prompt_tokens,
+            completion_tokens: 3,
+        });
         expect(e.ms).toBeGreaterThan(0);
         expect(Number.isNaN(Date.parse(e.time))).toBe(false);
     });

@@ -21,7 +21,20 @@ beforeAll(async () => {
     files = (await convert(await synthesize(join(root, "glm4v"), "glm4v"), join(root, "out"), ["--outtype", "q8_0"])).files;
     asr = (await convert(await synthesize(join(root, "asr"), "glmasr"), join(root, "asr-out"), ["--outtype", "q8_0"])).files;
     await writeTestPng(screenshot, 1080, 2400);
-    server = await startServer(["-m", files.text, "--mmproj", files.vision, "--asr-model", asr.text, "--asr-mmproj", asr.audio, "--parallel", "4", "--ctx-size", "4096"]);
+    server = await startServer([
+        "-m",
+        files.text,
+        "--mmproj",
+        files.vision,
+        "--asr-model",
+        asr.text,
+        "--asr-mmproj",
+        asr.audio,
+        "--parallel",
+        "4",
+        "--ctx-size",
+        "4096",
+    ]);
 });
 
 afterAll(async () => {
@@ -33,7 +46,12 @@ function stream(url: string, body: object) {
     const abort = new AbortController();
     const state = { events: [] as Record<string, any>[], done: false };
     const finished = (async () => {
-        const res = await fetch(`${url}/v1/chat/completions`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ ...body, stream: true }), signal: abort.signal });
+        const res = await fetch(`${url}/v1/chat/completions`, {
+            method: "POST",
+            headers: { "content-type": "application/json" },
+            body: JSON.stringify({ ...body, stream: true }),
+            signal: abort.signal,
+        });
         expect(res.status).toBe(200);
         const reader = res.body!.getReader();
         let buf = "";
@@ -41,32 +59,62 @@ function stream(url: string, body: object) {
             const { value, done } = await reader.read();
             if (done) break;
             buf += Buffer.from(value).toString("utf8");
-            let i;
-            while ((i = buf.indexOf("\n\n")) >= 0) {
+            for (let i = buf.indexOf("\n\n"); i >= 0; i = buf.indexOf("\n\n")) {
                 const line = buf.slice(0, i).trim();
                 buf = buf.slice(i + 2);
                 if (line.startsWith("data: ") && line !== "data: [DONE]") state.events.push(JSON.parse(line.slice(6)));
             }
         }
         state.done = true;
-    })().catch((e) => { if ((e as Error).name !== "AbortError") throw e; });
+    })().catch((e) => {
+        if ((e as Error).name !== "AbortError") throw e;
+    });
     return { state, finished, abort: () => abort.abort() };
 }
 
 /** Events that carry generated text or end the answer (after the prompt was evaluated). */
-const answered = (events: Record<string, any>[]) => events.filter((e) => e.choices?.[0]?.delta?.content || e.choices?.[0]?.delta?.reasoning_content || e.choices?.[0]?.finish_reason).length;
-const until = async (cond: () => boolean) => { while (!cond()) await new Promise((r) => setTimeout(r, 10)); };
+const answered = (events: Record<string, any>[]) =>
+    events.filter((e) => e.choices?.[0]?.delta?.content || e.choices?.[0]?.delta?.reasoning_content || e.choices?.[0]?.finish_reason)
+        .length;
+const until = async (cond: () => boolean) => {
+    while (!cond()) await new Promise((r) => setTimeout(r, 10));
+};
 
 describe("autoglm serve on one decode loop", () => {
     it("three streams keep receiving tokens while a 1080x2400 screenshot request is evaluated", async () => {
-        const streams = [0, 1, 2].map((i) => stream(server.url, { model: "m", messages: [{ role: "user", content: `Talk forever, stream ${i}` }], max_tokens: 3500, temperature: 0, ignore_eos: true }));
+        const streams = [0, 1, 2].map((i) =>
+            stream(server.url, {
+                model: "m",
+                messages: [{ role: "user", content: `Talk forever, stream ${i}` }],
+                max_tokens: 3500,
+                temperature: 0,
+                ignore_eos: true,
+            }),
+        );
         await until(() => streams.every((s) => answered(s.state.events) >= 2));
         const before = streams.map((s) => answered(s.state.events));
         const url = `data:image/png;base64,${readFileSync(screenshot).toString("base64")}`;
-        const shot = stream(server.url, { model: "m", messages: [{ role: "user", content: [{ type: "image_url", image_url: { url } }, { type: "text", text: "What is on the screen?" }] }], max_tokens: 2, temperature: 0, stream_options: { include_usage: true } });
+        const shot = stream(server.url, {
+            model: "m",
+            messages: [
+                {
+                    role: "user",
+                    content: [
+                        { type: "image_url", image_url: { url } },
+                        { type: "text", text: "What is on the screen?" },
+                    ],
+                },
+            ],
+            max_tokens: 2,
+            temperature: 0,
+            stream_options: { include_usage: true },
+        });
         await until(() => answered(shot.state.events) > 0);
         const during = streams.map((s, i) => answered(s.state.events) - before[i]!);
-        for (const s of streams) { expect(s.state.done).toBe(false); s.abort(); }
+        for (const s of streams) {
+            expect(s.state.done).toBe(false);
+            s.abort();
+        }
         await shot.finished;
         // The screenshot's 3,354 image tokens are decoded 512 at a time inside the streams' steps (and
         // encoded on the encoder's thread meanwhile): every stream produced while it was evaluated.
@@ -84,10 +132,25 @@ describe("autoglm serve on one decode loop", () => {
 
     it("one speech model, with one context, serves several audio requests", async () => {
         const wav = encodeWav({ rate: 16000, channels: 1, bits: 16 }, [tone(16000, 1, 440)]).toString("base64");
-        const ask = () => fetch(`${server.url}/v1/chat/completions`, {
-            method: "POST", headers: { "content-type": "application/json" },
-            body: JSON.stringify({ model: "m", max_tokens: 4, temperature: 0, messages: [{ role: "user", content: [{ type: "input_audio", input_audio: { data: wav, format: "wav" } }, { type: "text", text: "What was said?" }] }] }),
-        });
+        const ask = () =>
+            fetch(`${server.url}/v1/chat/completions`, {
+                method: "POST",
+                headers: { "content-type": "application/json" },
+                body: JSON.stringify({
+                    model: "m",
+                    max_tokens: 4,
+                    temperature: 0,
+                    messages: [
+                        {
+                            role: "user",
+                            content: [
+                                { type: "input_audio", input_audio: { data: wav, format: "wav" } },
+                                { type: "text", text: "What was said?" },
+                            ],
+                        },
+                    ],
+                }),
+            });
         const first = await Promise.all([ask(), ask()]);
         const third = await ask();
         for (const r of [...first, third]) expect(r.status).toBe(200);
@@ -99,14 +162,35 @@ describe("autoglm serve on one decode loop", () => {
 
 describe("a slot's record and the request's media", () => {
     it("the same prompt text with other pixels evaluates the new image; the same pixels again come from the cache", async () => {
-        const a = join(root, "a.png"), b = join(root, "b.png");
+        const a = join(root, "a.png"),
+            b = join(root, "b.png");
         await writeTestPng(a, 96, 64);
-        writeFileSync(b, await (await import("sharp")).default({ create: { width: 96, height: 64, channels: 3, background: "#204060" } }).png().toBuffer());
+        writeFileSync(
+            b,
+            await (await import("sharp"))
+                .default({ create: { width: 96, height: 64, channels: 3, background: "#204060" } })
+                .png()
+                .toBuffer(),
+        );
         const ask = async (file: string) => {
             const url = `data:image/png;base64,${readFileSync(file).toString("base64")}`;
             const r = await fetch(`${server.url}/v1/chat/completions`, {
-                method: "POST", headers: { "content-type": "application/json" },
-                body: JSON.stringify({ model: "m", max_tokens: 1, temperature: 0, messages: [{ role: "user", content: [{ type: "image_url", image_url: { url } }, { type: "text", text: "Same words." }] }] }),
+                method: "POST",
+                headers: { "content-type": "application/json" },
+                body: JSON.stringify({
+                    model: "m",
+                    max_tokens: 1,
+                    temperature: 0,
+                    messages: [
+                        {
+                            role: "user",
+                            content: [
+                                { type: "image_url", image_url: { url } },
+                                { type: "text", text: "Same words." },
+                            ],
+                        },
+                    ],
+                }),
             });
             expect(r.status).toBe(200);
             return (await r.json()).timings;
@@ -123,9 +207,19 @@ describe("a slot's record and the request's media", () => {
 describe("shutdown", () => {
     it("SIGTERM cuts a running stream with an error event (not a finished-looking answer), refuses the queued request with 503, and exits 0", async () => {
         const s = await startServer(["-m", files.text]); // one slot: the second request queues
-        const running = stream(s.url, { model: "m", messages: [{ role: "user", content: "Talk forever." }], max_tokens: 100000, ignore_eos: true, temperature: 0 });
+        const running = stream(s.url, {
+            model: "m",
+            messages: [{ role: "user", content: "Talk forever." }],
+            max_tokens: 100000,
+            ignore_eos: true,
+            temperature: 0,
+        });
         await until(() => running.state.events.length >= 2);
-        const queued = fetch(`${s.url}/v1/chat/completions`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ model: "m", max_tokens: 4, messages: [{ role: "user", content: "hi" }] }) });
+        const queued = fetch(`${s.url}/v1/chat/completions`, {
+            method: "POST",
+            headers: { "content-type": "application/json" },
+            body: JSON.stringify({ model: "m", max_tokens: 4, messages: [{ role: "user", content: "hi" }] }),
+        });
         let waiting = "";
         while (!/autoglm_queue_length 1\n/.test(waiting)) waiting = await (await fetch(`${s.url}/metrics`)).text();
         const code = await s.stop();
@@ -143,7 +237,8 @@ describe("internal failures are reported as internal", () => {
     it("an injected native decode failure: HTTP 500 with an OpenAI-shaped body, a bad request still 400, /health still up", async () => {
         const faulty = await startServer(["-m", files.text], 60_000, { AUTOGLM_TEST_FAULT: "decode" });
         try {
-            const post = (body: string) => fetch(`${faulty.url}/v1/chat/completions`, { method: "POST", headers: { "content-type": "application/json" }, body });
+            const post = (body: string) =>
+                fetch(`${faulty.url}/v1/chat/completions`, { method: "POST", headers: { "content-type": "application/json" }, body });
             const r = await post(JSON.stringify({ model: "m", messages: [{ role: "user", content: "hello" }], max_tokens: 4 }));
             expect(r.status).toBe(500);
             const j = await r.json();

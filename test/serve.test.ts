@@ -25,7 +25,20 @@ beforeAll(async () => {
     files = (await convert(await synthesize(join(root, "glm4v"), "glm4v"), join(root, "out"), ["--outtype", "q8_0"])).files;
     asr = (await convert(await synthesize(join(root, "asr"), "glmasr"), join(root, "asr-out"), ["--outtype", "q8_0"])).files;
     await writeTestPng(png);
-    server = await startServer(["-m", files.text, "--mmproj", files.vision, "--asr-model", asr.text, "--asr-mmproj", asr.audio, "--parallel", "4", "--ctx-size", "2048"]);
+    server = await startServer([
+        "-m",
+        files.text,
+        "--mmproj",
+        files.vision,
+        "--asr-model",
+        asr.text,
+        "--asr-mmproj",
+        asr.audio,
+        "--parallel",
+        "4",
+        "--ctx-size",
+        "2048",
+    ]);
     client = new OpenAI({ baseURL: `${server.url}/v1`, apiKey: "EMPTY" });
 });
 
@@ -59,7 +72,13 @@ describe("autoglm serve", () => {
         expect(r.usage!.completion_tokens).toBeGreaterThan(0);
         expect(r.usage!.total_tokens).toBe(r.usage!.prompt_tokens + r.usage!.completion_tokens);
 
-        const stream = await client.chat.completions.create({ model: MODEL, messages: [{ role: "user", content: "Hello, who are you?" }], ...greedy, stream: true, stream_options: { include_usage: true } });
+        const stream = await client.chat.completions.create({
+            model: MODEL,
+            messages: [{ role: "user", content: "Hello, who are you?" }],
+            ...greedy,
+            stream: true,
+            stream_options: { include_usage: true },
+        });
         const chunks = [];
         for await (const c of stream) chunks.push(c);
         expect(chunks[0]!.choices[0]!.delta).toEqual({ role: "assistant", content: "" });
@@ -79,8 +98,18 @@ describe("autoglm serve", () => {
     it("openai SDK: an image part is encoded (the same greedy answer as autoglm describe)", async () => {
         const url = `data:image/png;base64,${readFileSync(png).toString("base64")}`;
         const r = await client.chat.completions.create({
-            model: MODEL, temperature: 0, max_tokens: 12,
-            messages: [{ role: "user", content: [{ type: "image_url", image_url: { url } }, { type: "text", text: "Describe this image." }] }],
+            model: MODEL,
+            temperature: 0,
+            max_tokens: 12,
+            messages: [
+                {
+                    role: "user",
+                    content: [
+                        { type: "image_url", image_url: { url } },
+                        { type: "text", text: "Describe this image." },
+                    ],
+                },
+            ],
         });
         const textOnly = await ask("Describe this image.");
         expect(r.usage!.prompt_tokens).toBeGreaterThanOrEqual(textOnly.usage!.prompt_tokens + 12); // 4 x 3 image embeddings
@@ -93,8 +122,14 @@ describe("autoglm serve", () => {
         const wav = encodeWav({ rate: 16000, channels: 1, bits: 16 }, [tone(16000, 1, 440)]).toString("base64");
         const image = readFileSync(png).toString("base64");
         const composite = await fetch(`${server.url}/v1/chat/completions`, {
-            method: "POST", headers: { "content-type": "application/json" },
-            body: JSON.stringify({ model: MODEL, max_tokens: 4, temperature: 0, messages: [{ role: "user", content: { text: "What do you see and hear?", image, audio: wav } }] }),
+            method: "POST",
+            headers: { "content-type": "application/json" },
+            body: JSON.stringify({
+                model: MODEL,
+                max_tokens: 4,
+                temperature: 0,
+                messages: [{ role: "user", content: { text: "What do you see and hear?", image, audio: wav } }],
+            }),
         });
         expect(composite.status, await composite.clone().text()).toBe(200);
         const body = await composite.json();
@@ -104,8 +139,19 @@ describe("autoglm serve", () => {
         // Streamed: the role chunk comes before the transcription (the stream is open while the speech
         // model runs), then the transcript chunk, then the answer.
         const stream = await client.chat.completions.create({
-            model: MODEL, max_tokens: 4, temperature: 0, stream: true,
-            messages: [{ role: "user", content: [{ type: "input_audio", input_audio: { data: wav, format: "wav" } }, { type: "text", text: "Answer it." }] }],
+            model: MODEL,
+            max_tokens: 4,
+            temperature: 0,
+            stream: true,
+            messages: [
+                {
+                    role: "user",
+                    content: [
+                        { type: "input_audio", input_audio: { data: wav, format: "wav" } },
+                        { type: "text", text: "Answer it." },
+                    ],
+                },
+            ],
         });
         const chunks: any[] = [];
         for await (const c of stream) chunks.push(c);
@@ -122,10 +168,16 @@ describe("autoglm serve", () => {
         // write a <think> block first, so the routing of reasoning and answer is what is tested.
         const grammar = 'root ::= "<think>" [a-z ]{3,12} "</think>" [a-z]{2,8}';
         const llm = new ChatOpenAI({
-            model: MODEL, apiKey: "EMPTY", configuration: { baseURL: `${server.url}/v1` }, streaming: true, temperature: 0, maxTokens: 40,
+            model: MODEL,
+            apiKey: "EMPTY",
+            configuration: { baseURL: `${server.url}/v1` },
+            streaming: true,
+            temperature: 0,
+            maxTokens: 40,
             modelKwargs: { enable_thinking: true, return_reasoning: true, grammar },
         });
-        let reasoning = "", content = "";
+        let reasoning = "",
+            content = "";
         for await (const chunk of await llm.stream("Who are you?")) {
             reasoning += (chunk.additional_kwargs.reasoning_content as string | undefined) ?? "";
             content += typeof chunk.content === "string" ? chunk.content : "";
@@ -134,8 +186,17 @@ describe("autoglm serve", () => {
         expect(content).toMatch(/^[a-z]{2,8}$/);
         // return_reasoning false: the thinking is generated but left out.
         const hidden = await fetch(`${server.url}/v1/chat/completions`, {
-            method: "POST", headers: { "content-type": "application/json" },
-            body: JSON.stringify({ model: MODEL, temperature: 0, max_tokens: 40, grammar, enable_thinking: true, return_reasoning: false, messages: [{ role: "user", content: "Who are you?" }] }),
+            method: "POST",
+            headers: { "content-type": "application/json" },
+            body: JSON.stringify({
+                model: MODEL,
+                temperature: 0,
+                max_tokens: 40,
+                grammar,
+                enable_thinking: true,
+                return_reasoning: false,
+                messages: [{ role: "user", content: "Who are you?" }],
+            }),
         }).then((r) => r.json());
         expect(hidden.choices[0].message.reasoning_content).toBeUndefined();
         expect(hidden.choices[0].message.content).toBe(content);
@@ -157,7 +218,9 @@ describe("autoglm serve", () => {
             { role: "user" as const, content: "Which number?" },
         ];
         const r = await fetch(`${server.url}/v1/chat/completions`, {
-            method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ model: MODEL, messages, ...greedy }),
+            method: "POST",
+            headers: { "content-type": "application/json" },
+            body: JSON.stringify({ model: MODEL, messages, ...greedy }),
         }).then((x) => x.json());
         expect(r.timings.cache_n).toBeGreaterThanOrEqual(first.usage!.prompt_tokens - 1);
         expect(r.timings.prompt_n).toBeLessThan(r.usage.prompt_tokens);
@@ -165,10 +228,20 @@ describe("autoglm serve", () => {
     });
 
     it("a client that disconnects mid-stream frees its slot: the next request is served at once", async () => {
-        const long = (signal: AbortSignal) => fetch(`${server.url}/v1/chat/completions`, {
-            method: "POST", headers: { "content-type": "application/json" }, signal,
-            body: JSON.stringify({ model: MODEL, stream: true, max_tokens: 2000, ignore_eos: true, temperature: 0, messages: [{ role: "user", content: "Go on forever." }] }),
-        });
+        const long = (signal: AbortSignal) =>
+            fetch(`${server.url}/v1/chat/completions`, {
+                method: "POST",
+                headers: { "content-type": "application/json" },
+                signal,
+                body: JSON.stringify({
+                    model: MODEL,
+                    stream: true,
+                    max_tokens: 2000,
+                    ignore_eos: true,
+                    temperature: 0,
+                    messages: [{ role: "user", content: "Go on forever." }],
+                }),
+            });
         const clients = Array.from({ length: 4 }, () => new AbortController());
         const responses = await Promise.all(clients.map((c) => long(c.signal)));
         // All four slots stream; one client hangs up after its first event.
@@ -189,8 +262,11 @@ describe("autoglm serve", () => {
     });
 
     it("hostile input: 500+ bad requests get only 4xx JSON errors, and a valid request is answered afterwards", async () => {
-        const post = (body: string | Buffer, headers: Record<string, string> = { "content-type": "application/json" }, path = "/v1/chat/completions") =>
-            fetch(`${server.url}${path}`, { method: "POST", headers, body, signal: AbortSignal.timeout(30_000) });
+        const post = (
+            body: string | Buffer,
+            headers: Record<string, string> = { "content-type": "application/json" },
+            path = "/v1/chat/completions",
+        ) => fetch(`${server.url}${path}`, { method: "POST", headers, body: body as BodyInit, signal: AbortSignal.timeout(30_000) });
         const msg = (content: unknown) => JSON.stringify({ model: MODEL, max_tokens: 2, messages: [{ role: "user", content }] });
         const notImage = Buffer.from("this is plain text, not a picture").toString("base64");
         const cases: (() => Promise<Response>)[] = [
@@ -233,12 +309,29 @@ describe("autoglm serve", () => {
         let sent = 0;
         const failures: string[] = [];
         while (sent < 520) {
-            const batch = cases.map((make, i) => make().catch((e) => { failures.push(`case ${i}: ${(e as Error).message}`); return new Response("{}", { status: 499 }); }).then(async (r) => {
-                const text = await r.text();
-                let body: { error?: { message?: string; type?: string } } = {};
-                try { body = JSON.parse(text); } catch { /* checked below */ }
-                if (r.status < 400 || r.status >= 500 || typeof body.error?.message !== "string" || typeof body.error?.type !== "string") failures.push(`case ${i}: ${r.status} ${text.slice(0, 200)}`);
-            }));
+            const batch = cases.map((make, i) =>
+                make()
+                    .catch((e) => {
+                        failures.push(`case ${i}: ${(e as Error).message}`);
+                        return new Response("{}", { status: 499 });
+                    })
+                    .then(async (r) => {
+                        const text = await r.text();
+                        let body: { error?: { message?: string; type?: string } } = {};
+                        try {
+                            body = JSON.parse(text);
+                        } catch {
+                            /* checked below */
+                        }
+                        if (
+                            r.status < 400 ||
+                            r.status >= 500 ||
+                            typeof body.error?.message !== "string" ||
+                            typeof body.error?.type !== "string"
+                        )
+                            failures.push(`case ${i}: ${r.status} ${text.slice(0, 200)}`);
+                    }),
+            );
             await Promise.all(batch);
             sent += cases.length;
         }
@@ -271,7 +364,13 @@ describe("autoglm serve", () => {
     it("completions endpoint, streaming and not", async () => {
         const r = await client.completions.create({ model: MODEL, prompt: "Once upon a time", max_tokens: 6, temperature: 0 });
         expect(r.object).toBe("text_completion");
-        const stream = await client.completions.create({ model: MODEL, prompt: "Once upon a time", max_tokens: 6, temperature: 0, stream: true });
+        const stream = await client.completions.create({
+            model: MODEL,
+            prompt: "Once upon a time",
+            max_tokens: 6,
+            temperature: 0,
+            stream: true,
+        });
         let text = "";
         for await (const c of stream) text += c.choices[0]?.text ?? "";
         expect(text).toBe(r.choices[0]!.text);
@@ -284,23 +383,36 @@ describe("autoglm serve", () => {
  */
 function postHuge(url: string, bytes: number): Promise<Response> {
     return new Promise((resolve, reject) => {
-        const req = request(url, { method: "POST", agent: false, headers: { "content-type": "application/json", "content-length": bytes } }, (res) => {
-            let text = "";
-            res.on("data", (d) => { text += d; });
-            res.on("end", () => resolve(new Response(text, { status: res.statusCode })));
-        });
+        const req = request(
+            url,
+            { method: "POST", agent: false, headers: { "content-type": "application/json", "content-length": bytes } },
+            (res) => {
+                let text = "";
+                res.on("data", (d) => {
+                    text += d;
+                });
+                res.on("end", () => resolve(new Response(text, { status: res.statusCode })));
+            },
+        );
         let answered = false;
-        req.on("response", () => { answered = true; });
+        req.on("response", () => {
+            answered = true;
+        });
         // Writing may fail once the server has answered and stopped reading; no answer at all is the failure.
         req.on("error", () => {});
-        req.on("close", () => { if (!answered) reject(new Error("the connection closed without an answer to the oversized body")); });
+        req.on("close", () => {
+            if (!answered) reject(new Error("the connection closed without an answer to the oversized body"));
+        });
         req.setTimeout(30_000, () => req.destroy());
         const chunk = Buffer.alloc(1 << 20, 0x20);
         let sent = 0;
         const pump = () => {
             while (sent < bytes && !req.destroyed) {
                 sent += chunk.length;
-                if (!req.write(chunk)) { req.once("drain", pump); return; }
+                if (!req.write(chunk)) {
+                    req.once("drain", pump);
+                    return;
+                }
             }
             if (!req.destroyed) req.end();
         };

@@ -6,13 +6,19 @@ function split(chunks: string[]): { reasoning: string; content: string } {
     const s = new ThinkingSplitter();
     const pieces: Piece[] = [...chunks.flatMap((c) => s.push(c)), ...s.flush()];
     return {
-        reasoning: pieces.filter((p) => p.kind === "reasoning").map((p) => p.text).join(""),
-        content: pieces.filter((p) => p.kind === "content").map((p) => p.text).join(""),
+        reasoning: pieces
+            .filter((p) => p.kind === "reasoning")
+            .map((p) => p.text)
+            .join(""),
+        content: pieces
+            .filter((p) => p.kind === "content")
+            .map((p) => p.text)
+            .join(""),
     };
 }
 
 describe("ThinkingSplitter", () => {
-    const text = "<think>The icon is top left.</think><answer>do(action=\"Tap\", element=[120, 90])</answer>";
+    const text = '<think>The icon is top left.</think><answer>do(action="Tap", element=[120, 90])</answer>';
     it("separates <think> from the answer and drops the <answer> tags", () => {
         expect(split([text])).toEqual({ reasoning: "The icon is top left.", content: 'do(action="Tap", element=[120, 90])' });
     });

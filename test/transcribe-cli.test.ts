@@ -22,7 +22,19 @@ describe("autoglm transcribe-and-answer", () => {
     it("transcribes with the speech model's audio encoder, then answers with the chat model", async () => {
         const wav = join(root, "stereo.wav");
         writeFileSync(wav, encodeWav({ rate: 44100, channels: 2, bits: 24 }, [tone(44100, 1.5, 300), tone(44100, 1.5, 500)]));
-        const r = await runCli(["transcribe-and-answer", wav, "--asr-model", asr.text, "--asr-mmproj", asr.audio, "-m", chat.text, "-n", "8", "--json"]);
+        const r = await runCli([
+            "transcribe-and-answer",
+            wav,
+            "--asr-model",
+            asr.text,
+            "--asr-mmproj",
+            asr.audio,
+            "-m",
+            chat.text,
+            "-n",
+            "8",
+            "--json",
+        ]);
         expect(r.code, r.stderr).toBe(0);
         const j = JSON.parse(r.stdout);
         expect(typeof j.transcript).toBe("string");
@@ -37,11 +49,25 @@ describe("autoglm transcribe-and-answer", () => {
         // Seed 3: the tiny random GLM-ASR models degenerate into repeating one token after the audio;
         // this one repeats a printable token, so the two outputs can be compared as text. (With other
         // seeds the pick between near-tied tokens flips with the flash-attention setting in both tools.)
-        const hears = (await convert(await synthesize(join(root, "asr3"), "glmasr", ["--seed", "3"]), join(root, "asr3-out"), ["--outtype", "q8_0"])).files;
+        const hears = (
+            await convert(await synthesize(join(root, "asr3"), "glmasr", ["--seed", "3"]), join(root, "asr3-out"), ["--outtype", "q8_0"])
+        ).files;
         const wav = join(root, "tone.wav");
         writeFileSync(wav, encodeWav({ rate: 16000, channels: 1, bits: 16 }, [tone(16000, 2, 440, 0.25)]));
         const prompt = "Please transcribe this audio into text";
-        const ours = await runCli(["transcribe-and-answer", wav, "-m", hears.text, "--mmproj", hears.audio, "-q", prompt, "-n", "16", "--json"]);
+        const ours = await runCli([
+            "transcribe-and-answer",
+            wav,
+            "-m",
+            hears.text,
+            "--mmproj",
+            hears.audio,
+            "-q",
+            prompt,
+            "-n",
+            "16",
+            "--json",
+        ]);
         expect(ours.code, ours.stderr).toBe(0);
         const answer = JSON.parse(ours.stdout).answer as string;
         expect(answer.length).toBeGreaterThan(8);
@@ -49,7 +75,11 @@ describe("autoglm transcribe-and-answer", () => {
         // falls back to its built-in GLM-Edge format, which drops the newline after <|assistant|>).
         let printed = "";
         for (let i = 0; i < 3 && !printed.includes(answer); i++) {
-            const r = spawnSync(join(llamaToolsDir(), "llama-mtmd-cli"), ["-m", hears.text, "--mmproj", hears.audio, "--audio", wav, "-p", prompt, "-n", "16", "--temp", "0", "--jinja"], { encoding: "utf8", timeout: 120_000 });
+            const r = spawnSync(
+                join(llamaToolsDir(), "llama-mtmd-cli"),
+                ["-m", hears.text, "--mmproj", hears.audio, "--audio", wav, "-p", prompt, "-n", "16", "--temp", "0", "--jinja"],
+                { encoding: "utf8", timeout: 120_000 },
+            );
             expect(r.status).toBe(0);
             printed = r.stdout; // the async logger can drop the last line at exit (llama.cpp issue 22142): retried
         }
@@ -57,9 +87,12 @@ describe("autoglm transcribe-and-answer", () => {
     });
 
     it("bad input: not a WAV, an unsupported encoding, a missing file, half the ASR pair, a language model as the encoder", async () => {
-        const mp3 = join(root, "voice.wav"); writeFileSync(mp3, Buffer.concat([Buffer.from("ID3"), Buffer.alloc(200)]));
-        const mulaw = join(root, "mulaw.wav"); writeFileSync(mulaw, encodeWav({ rate: 8000, channels: 1, bits: 8, formatTag: 7 }, [tone(8000, 0.2, 440)]));
-        const good = join(root, "good.wav"); writeFileSync(good, encodeWav({ rate: 16000, channels: 1, bits: 16 }, [tone(16000, 0.5, 440)]));
+        const mp3 = join(root, "voice.wav");
+        writeFileSync(mp3, Buffer.concat([Buffer.from("ID3"), Buffer.alloc(200)]));
+        const mulaw = join(root, "mulaw.wav");
+        writeFileSync(mulaw, encodeWav({ rate: 8000, channels: 1, bits: 8, formatTag: 7 }, [tone(8000, 0.2, 440)]));
+        const good = join(root, "good.wav");
+        writeFileSync(good, encodeWav({ rate: 16000, channels: 1, bits: 16 }, [tone(16000, 0.5, 440)]));
         const cases: [string[], RegExp][] = [
             [[mp3], /not a WAV file/],
             [[mulaw], /unsupported WAV encoding mu-law/],

@@ -24,22 +24,42 @@ const VK_ENV = { GGML_VK_VISIBLE_DEVICES: "0" };
 const NEAR_TIE = 0.05;
 
 if (!ready && process.env.CI) {
-    throw new Error(`the Vulkan offload test needs the Vulkan addon build (${VULKAN_ADDON}) and Mesa's llvmpipe (${LLVMPIPE}): run scripts/install-system-deps.sh, then npm run build:native`);
+    throw new Error(
+        `the Vulkan offload test needs the Vulkan addon build (${VULKAN_ADDON}) and Mesa's llvmpipe (${LLVMPIPE}): run scripts/install-system-deps.sh, then npm run build:native`,
+    );
 }
-if (!ready) console.warn("vulkan-offload: SKIPPED, no Vulkan addon build or no llvmpipe here (scripts/install-system-deps.sh, then npm run build:native)");
+if (!ready)
+    console.warn(
+        "vulkan-offload: SKIPPED, no Vulkan addon build or no llvmpipe here (scripts/install-system-deps.sh, then npm run build:native)",
+    );
 
 interface GreedyRun {
-    backend: string; gpu: string | false; devices: string[]; gpuLayers: number; totalLayers: number;
-    textTokens: number[]; imageTokens: number[]; margins?: number[]; nodeLlamaCppTokens?: number[];
+    backend: string;
+    gpu: string | false;
+    devices: string[];
+    gpuLayers: number;
+    totalLayers: number;
+    textTokens: number[];
+    imageTokens: number[];
+    margins?: number[];
+    nodeLlamaCppTokens?: number[];
 }
 
 function greedyRun(gpu: string, env: NodeJS.ProcessEnv = {}): Promise<{ run: GreedyRun; stderr: string }> {
     return new Promise((resolve, reject) => {
-        const child = spawn(process.execPath, [join(ROOT, "test/helpers/greedy-run.mjs"), model, mmproj, gpu, image, "24", "8"],
-            { cwd: ROOT, env: { ...process.env, ...env }, stdio: ["ignore", "pipe", "pipe"] });
-        let stdout = "", stderr = "";
-        child.stdout.on("data", (d) => { stdout += d; });
-        child.stderr.on("data", (d) => { stderr += d; });
+        const child = spawn(process.execPath, [join(ROOT, "test/helpers/greedy-run.mjs"), model, mmproj, gpu, image, "24", "8"], {
+            cwd: ROOT,
+            env: { ...process.env, ...env },
+            stdio: ["ignore", "pipe", "pipe"],
+        });
+        let stdout = "",
+            stderr = "";
+        child.stdout.on("data", (d) => {
+            stdout += d;
+        });
+        child.stderr.on("data", (d) => {
+            stderr += d;
+        });
         child.on("error", reject);
         child.on("close", (code, signal) => {
             if (code !== 0) return reject(new Error(`greedy-run ${gpu} exited ${code ?? signal}: ${stderr.slice(-2000)}`));
@@ -56,12 +76,16 @@ function deviceOps(stderr: string): { text: string[]; image: string[] } {
 }
 
 const root = tempDir("vulkan");
-let model = "", mmproj = "", image = "", visionWidth = 0;
+let model = "",
+    mmproj = "",
+    image = "",
+    visionWidth = 0;
 
 beforeAll(async () => {
     if (!ready) return;
     const files = (await convert(await synthesize(join(root, "glm4v"), "glm4v"), join(root, "out"), ["--outtype", "q8_0"])).files;
-    model = files.text!; mmproj = files.vision!;
+    model = files.text!;
+    mmproj = files.vision!;
     visionWidth = Number((await info(mmproj)).metadata["clip.vision.embedding_length"]);
     image = join(root, "picture.png");
     await writeTestPng(image, 96, 64);
@@ -85,7 +109,8 @@ describe.skipIf(!ready)("Vulkan offload on llvmpipe", () => {
 
         const firstDiff = cpu.textTokens.findIndex((t, i) => vk.textTokens[i] !== t);
         const firstTie = cpu.margins!.findIndex((m) => m < NEAR_TIE);
-        if (firstDiff >= 0) expect(firstTie, `tokens part at ${firstDiff} with a margin of ${cpu.margins![firstDiff]}`).toBeGreaterThanOrEqual(0);
+        if (firstDiff >= 0)
+            expect(firstTie, `tokens part at ${firstDiff} with a margin of ${cpu.margins![firstDiff]}`).toBeGreaterThanOrEqual(0);
         if (firstDiff >= 0) expect(firstDiff).toBeGreaterThanOrEqual(firstTie);
         expect(vk.imageTokens).toHaveLength(8);
     }, 900_000);
@@ -93,7 +118,9 @@ describe.skipIf(!ready)("Vulkan offload on llvmpipe", () => {
     it("chat --gpu vulkan: a text turn then an image turn, three times over, ends clean each time", async () => {
         for (let i = 0; i < 3; i++) {
             const r = await runCli(["chat", "-m", model, "--mmproj", mmproj, "--gpu", "vulkan", "-n", "6", "--temp", "0"], {
-                input: `hello there\n/image ${image} what is this\n/exit\n`, env: VK_ENV, timeoutMs: 600_000,
+                input: `hello there\n/image ${image} what is this\n/exit\n`,
+                env: VK_ENV,
+                timeoutMs: 600_000,
             });
             expect(r.signal, r.stderr).toBeNull();
             expect(r.stderr).not.toMatch(/double free|corruption|Aborted|internal error/);

@@ -3,7 +3,7 @@
 // weights): the tests check what the page does with them, compared with what the server sent.
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { chromium, type Browser, type BrowserContext, type Page, type Request } from "playwright-core";
+import { chromium, type Browser, type BrowserContext, type Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { defaultAsrModel } from "../models/default-model.js";
 import { ROOT } from "./helpers/cli.js";
@@ -24,14 +24,29 @@ let keyed: RunningServer;
 let browser: Browser;
 
 if (!haveBrowser) {
-    process.stderr.write(`\n*** webui.test.ts: no Chromium at ${CHROMIUM}: the web page is NOT tested (install Debian's chromium; CI fails here) ***\n\n`);
+    process.stderr.write(
+        `\n*** webui.test.ts: no Chromium at ${CHROMIUM}: the web page is NOT tested (install Debian's chromium; CI fails here) ***\n\n`,
+    );
     // In CI a missing browser is a failure, not a skip.
-    if (process.env.CI === "true") it("has Chromium to test the web page with", () => { throw new Error(`no Chromium at ${CHROMIUM} (Debian package chromium, scripts/system-packages.txt)`); });
+    if (process.env.CI === "true")
+        it("has Chromium to test the web page with", () => {
+            throw new Error(`no Chromium at ${CHROMIUM} (Debian package chromium, scripts/system-packages.txt)`);
+        });
 }
 
-interface Sent { body: any; deltas: { content: string[]; reasoning: string[] } }
+interface Sent {
+    body: any;
+    deltas: { content: string[]; reasoning: string[] };
+}
 type AnswerShape = "short" | "long" | "thinking";
-interface Opened { page: Page; context: BrowserContext; sent: Sent[]; bodies: any[]; problems: string[]; answers(shape: AnswerShape): void }
+interface Opened {
+    page: Page;
+    context: BrowserContext;
+    sent: Sent[];
+    bodies: any[];
+    problems: string[];
+    answers(shape: AnswerShape): void;
+}
 
 /**
  * What the route adds to the page's requests. short: 48 tokens at most (the demo model's noise may
@@ -51,7 +66,8 @@ async function open(s: RunningServer, viewport = { width: 1000, height: 760 }): 
     // The answer's bytes as the page received them, read from a tee of its own fetch (the browser's
     // network log decodes an event stream without a charset as Latin-1; SSE is UTF-8).
     await context.addInitScript(() => {
-        const w = window as any, real = window.fetch.bind(window);
+        const w = window as any,
+            real = window.fetch.bind(window);
         w.__answers = [];
         window.fetch = async (input: RequestInfo | URL, init?: RequestInit) => {
             const res = await real(input, init);
@@ -59,14 +75,24 @@ async function open(s: RunningServer, viewport = { width: 1000, height: 760 }): 
             const [page, copy] = res.body.tee();
             const entry = { text: "", done: false };
             w.__answers.push(entry);
-            new Response(copy).text().then((t) => { entry.text = t; entry.done = true; }, () => { entry.done = true; });
+            new Response(copy).text().then(
+                (t) => {
+                    entry.text = t;
+                    entry.done = true;
+                },
+                () => {
+                    entry.done = true;
+                },
+            );
             return new Response(page, { status: res.status, statusText: res.statusText, headers: res.headers });
         };
     });
     const page = await context.newPage();
     const problems: string[] = [];
     page.on("pageerror", (e) => problems.push(`pageerror: ${e.message}`));
-    page.on("console", (m) => { if (m.type() === "error" && !/401 \(Unauthorized\)/.test(m.text())) problems.push(`console: ${m.text()}`); });
+    page.on("console", (m) => {
+        if (m.type() === "error" && !/401 \(Unauthorized\)/.test(m.text())) problems.push(`console: ${m.text()}`);
+    });
     const bodies: any[] = [];
     let cap = SHAPES.short;
     await page.route("**/v1/chat/completions", (route) => {
@@ -75,7 +101,16 @@ async function open(s: RunningServer, viewport = { width: 1000, height: 760 }): 
         return route.continue({ postData: JSON.stringify({ ...body, ...cap }) });
     });
     await page.goto(`${s.url}/`);
-    return { page, context, sent: [], bodies, problems, answers: (shape) => { cap = SHAPES[shape]; } };
+    return {
+        page,
+        context,
+        sent: [],
+        bodies,
+        problems,
+        answers: (shape) => {
+            cap = SHAPES[shape];
+        },
+    };
 }
 
 function deltasOf(sse: string): Sent["deltas"] {
@@ -105,7 +140,8 @@ async function lastAnswer(page: Page) {
     await until(() => turn.getAttribute("aria-busy")).toBe("false");
     return turn;
 }
-const metric = async (s: RunningServer, name: string) => Number(new RegExp(`^${name} (\\S+)$`, "m").exec(await (await fetch(`${s.url}/metrics`)).text())![1]);
+const metric = async (s: RunningServer, name: string) =>
+    Number(new RegExp(`^${name} (\\S+)$`, "m").exec(await (await fetch(`${s.url}/metrics`)).text())![1]);
 
 // Generous: on a busy 2-core machine the demo model's answers and the browser are slow (nothing here is timed).
 describe.skipIf(!haveBrowser)("web chat page", { timeout: 600_000 }, () => {
@@ -117,7 +153,10 @@ describe.skipIf(!haveBrowser)("web chat page", { timeout: 600_000 }, () => {
         // The demo model (vision) with the demo speech model, so the page offers images and audio.
         server = await startServer([...CPU, "--asr-model", asr.text, "--asr-mmproj", asr.audio]);
         keyed = await startServer([...CPU, "--api-key", KEY]);
-        browser = await chromium.launch({ executablePath: CHROMIUM, args: [...BROWSER_ARGS, "--use-fake-device-for-media-stream", "--use-fake-ui-for-media-stream"] });
+        browser = await chromium.launch({
+            executablePath: CHROMIUM,
+            args: [...BROWSER_ARGS, "--use-fake-device-for-media-stream", "--use-fake-ui-for-media-stream"],
+        });
     });
 
     afterAll(async () => {
@@ -127,7 +166,13 @@ describe.skipIf(!haveBrowser)("web chat page", { timeout: 600_000 }, () => {
 
     it("is served with its content types, a strict CSP and cache headers; off with --no-webui; public with --api-key", async () => {
         const sizes: Record<string, { bytes: number; gzip: number }> = {};
-        for (const [path, type] of [["/", "text/html"], ["/webui/app.js", "text/javascript"], ["/webui/api.js", "text/javascript"], ["/webui/audio.js", "text/javascript"], ["/webui/app.css", "text/css"]] as const) {
+        for (const [path, type] of [
+            ["/", "text/html"],
+            ["/webui/app.js", "text/javascript"],
+            ["/webui/api.js", "text/javascript"],
+            ["/webui/audio.js", "text/javascript"],
+            ["/webui/app.css", "text/css"],
+        ] as const) {
             const plain = await fetch(`${server.url}${path}`, { headers: { "accept-encoding": "identity" } });
             expect(plain.status, path).toBe(200);
             expect(plain.headers.get("content-type")).toContain(type);
@@ -171,11 +216,16 @@ describe.skipIf(!haveBrowser)("web chat page", { timeout: 600_000 }, () => {
         await ready(page);
         await until(() => page.locator("#model").textContent()).toBe("autoglm-phone-9b (text, images, audio)");
         expect(await page.evaluate(() => document.activeElement?.id)).toBe("input");
-        for (const id of ["attach-image", "attach-audio", "record", "send"]) expect(await page.locator(`#${id}`).isEnabled(), id).toBe(true);
+        for (const id of ["attach-image", "attach-audio", "record", "send"])
+            expect(await page.locator(`#${id}`).isEnabled(), id).toBe(true);
         expect(await page.locator("#stop").isEnabled()).toBe(false);
         const timing = await page.evaluate(() => {
             const nav = performance.getEntriesByType("navigation")[0] as PerformanceNavigationTiming;
-            return { domInteractiveMs: nav.domInteractive, domContentLoadedMs: nav.domContentLoadedEventEnd, readyMs: performance.getEntriesByName("autoglm:ready")[0]!.startTime };
+            return {
+                domInteractiveMs: nav.domInteractive,
+                domContentLoadedMs: nav.domContentLoadedEventEnd,
+                readyMs: performance.getEntriesByName("autoglm:ready")[0]!.startTime,
+            };
         });
         writeFileSync(join(artifacts, "webui-timing.json"), JSON.stringify(timing, null, 2));
         process.stdout.write(`web page time to interactive: ${JSON.stringify(timing)}\n`);
@@ -184,7 +234,8 @@ describe.skipIf(!haveBrowser)("web chat page", { timeout: 600_000 }, () => {
     });
 
     it("a text turn streams into the answer, thinking folded apart; the second turn sends the history and reuses the cache", async () => {
-        const o = await open(server), { page, context, sent, problems } = o;
+        const o = await open(server),
+            { page, context, sent, problems } = o;
         await ready(page);
         expect(await page.locator("#thinking").isChecked()).toBe(true); // GLM-4.1V thinks by default
         o.answers("thinking");
@@ -192,7 +243,12 @@ describe.skipIf(!haveBrowser)("web chat page", { timeout: 600_000 }, () => {
         await page.click("#send");
         let answer = await lastAnswer(page);
         await requests(o, 1);
-        expect(sent[0]!.body).toMatchObject({ stream: true, messages: [{ role: "user", content: "Hello, who are you?" }], chat_template_kwargs: { enable_thinking: true }, reasoning_format: "deepseek" });
+        expect(sent[0]!.body).toMatchObject({
+            stream: true,
+            messages: [{ role: "user", content: "Hello, who are you?" }],
+            chat_template_kwargs: { enable_thinking: true },
+            reasoning_format: "deepseek",
+        });
         // What the page shows is what the server streamed, piece by piece, as text.
         expect(sent[0]!.deltas.content.length + sent[0]!.deltas.reasoning.length).toBeGreaterThan(1);
         expect(await answer.locator(".text").evaluate((e) => e.textContent)).toBe(sent[0]!.deltas.content.join(""));
@@ -201,11 +257,16 @@ describe.skipIf(!haveBrowser)("web chat page", { timeout: 600_000 }, () => {
         expect(await answer.locator(".thinking .thought").evaluate((e) => e.textContent)).toBe(thought);
         // Folded: shown, closed, opened by its summary.
         const fold = answer.locator(".thinking");
-        expect(await fold.evaluate((e: HTMLDetailsElement) => ({ hidden: e.hidden, open: e.open }))).toEqual({ hidden: false, open: false });
+        expect(await fold.evaluate((e: HTMLDetailsElement) => ({ hidden: e.hidden, open: e.open }))).toEqual({
+            hidden: false,
+            open: false,
+        });
         await answer.locator(".thinking summary").click();
         expect(await fold.evaluate((e: HTMLDetailsElement) => e.open)).toBe(true);
         const first = answer.locator(".stats");
-        expect(await first.textContent()).toMatch(/^\d+ prompt tokens \(\d+ cached\) · first token \d+ ms · [\d.]+ tokens\/s · \d+ tokens$/);
+        expect(await first.textContent()).toMatch(
+            /^\d+ prompt tokens \(\d+ cached\) · first token \d+ ms · [\d.]+ tokens\/s · \d+ tokens$/,
+        );
 
         // Thinking off, a second turn: the whole conversation goes again and the slot's cache serves its start.
         o.answers("short");
@@ -233,7 +294,8 @@ describe.skipIf(!haveBrowser)("web chat page", { timeout: 600_000 }, () => {
     });
 
     it("an image picked from a file is shown as a thumbnail and sent as a data URL", async () => {
-        const o = await open(server), { page, context, sent, problems } = o;
+        const o = await open(server),
+            { page, context, sent, problems } = o;
         await ready(page);
         await page.click("#thinking"); // off (stored per browser profile; this one is fresh)
         await page.setInputFiles("#image-file", png);
@@ -243,7 +305,15 @@ describe.skipIf(!haveBrowser)("web chat page", { timeout: 600_000 }, () => {
         const answer = await lastAnswer(page);
         await requests(o, 1);
         const url = `data:image/png;base64,${readFileSync(png).toString("base64")}`;
-        expect(sent[0]!.body.messages).toEqual([{ role: "user", content: [{ type: "image_url", image_url: { url } }, { type: "text", text: "What is on the screen?" }] }]);
+        expect(sent[0]!.body.messages).toEqual([
+            {
+                role: "user",
+                content: [
+                    { type: "image_url", image_url: { url } },
+                    { type: "text", text: "What is on the screen?" },
+                ],
+            },
+        ]);
         expect(await page.locator(".turn.user img.thumb").last().getAttribute("src")).toBe(url);
         expect(await page.locator("#attachments li").count()).toBe(0);
         // The image's tokens are in the prompt: far more than the few of the text.
@@ -257,7 +327,8 @@ describe.skipIf(!haveBrowser)("web chat page", { timeout: 600_000 }, () => {
     // machine, so this test checks what the page sends and shows, then stops the turn (serve.test.ts
     // checks the server's answers to audio).
     it("audio: a picked WAV goes as it is, a microphone recording as 16 kHz mono 16-bit WAV; Stop cancels the transcription", async () => {
-        const o = await open(server), { page, context, bodies, problems } = o;
+        const o = await open(server),
+            { page, context, bodies, problems } = o;
         await ready(page);
         await page.setInputFiles("#audio-file", wav);
         await page.click("#record");
@@ -273,7 +344,12 @@ describe.skipIf(!haveBrowser)("web chat page", { timeout: 600_000 }, () => {
         expect(parts[0].input_audio).toEqual({ data: readFileSync(wav).toString("base64"), format: "wav" });
         const rec = Buffer.from(parts[1].input_audio.data, "base64");
         expect(rec.toString("ascii", 0, 4) + rec.toString("ascii", 8, 12)).toBe("RIFFWAVE");
-        expect({ format: rec.readUInt16LE(20), channels: rec.readUInt16LE(22), rate: rec.readUInt32LE(24), bits: rec.readUInt16LE(34) }).toEqual({ format: 1, channels: 1, rate: 16000, bits: 16 });
+        expect({
+            format: rec.readUInt16LE(20),
+            channels: rec.readUInt16LE(22),
+            rate: rec.readUInt32LE(24),
+            bits: rec.readUInt16LE(34),
+        }).toEqual({ format: 1, channels: 1, rate: 16000, bits: 16 });
         expect(rec.readUInt32LE(40)).toBe(rec.length - 44);
         expect(rec.readUInt32LE(40)).toBeGreaterThan(16000 * 2 * 0.1); // some of the beeps
         expect(await page.locator(".turn.user audio").count()).toBe(2);
@@ -286,14 +362,17 @@ describe.skipIf(!haveBrowser)("web chat page", { timeout: 600_000 }, () => {
     });
 
     it("Stop aborts the stream mid-answer; the server cancels and frees the slot", async () => {
-        const o = await open(server), { page, context, problems } = o;
+        const o = await open(server),
+            { page, context, problems } = o;
         await ready(page);
         o.answers("long"); // an answer that cannot end by itself before the click
         const before = await metric(server, "autoglm_completion_tokens_total");
         await page.fill("#input", "Tell me a very long story.");
         await page.click("#send");
         const answer = page.locator(".turn.assistant").last();
-        await until(async () => (await answer.locator(".text").textContent())!.length + (await answer.locator(".thought").textContent())!.length).toBeGreaterThan(0);
+        await until(
+            async () => (await answer.locator(".text").textContent())!.length + (await answer.locator(".thought").textContent())!.length,
+        ).toBeGreaterThan(0);
         expect(await page.locator("#send").isEnabled()).toBe(false);
         await page.click("#stop");
         await until(() => answer.getAttribute("aria-busy")).toBe("false");
@@ -309,13 +388,16 @@ describe.skipIf(!haveBrowser)("web chat page", { timeout: 600_000 }, () => {
     });
 
     it("New chat while an answer streams stops it and starts an empty conversation", async () => {
-        const o = await open(server), { page, context, bodies, problems } = o;
+        const o = await open(server),
+            { page, context, bodies, problems } = o;
         await ready(page);
         o.answers("long");
         await page.fill("#input", "The first conversation");
         await page.click("#send");
         const answer = page.locator(".turn.assistant").last();
-        await until(async () => (await answer.locator(".text").textContent())!.length + (await answer.locator(".thought").textContent())!.length).toBeGreaterThan(0);
+        await until(
+            async () => (await answer.locator(".text").textContent())!.length + (await answer.locator(".thought").textContent())!.length,
+        ).toBeGreaterThan(0);
         await page.click("#new-chat");
         expect(await page.locator(".turn").count()).toBe(0);
         await until(() => metric(server, "autoglm_slots_busy")).toBe(0);
@@ -330,7 +412,8 @@ describe.skipIf(!haveBrowser)("web chat page", { timeout: 600_000 }, () => {
     });
 
     it("asks for the API key on a 401, again when it is wrong, and keeps it", async () => {
-        const o = await open(keyed), { page, context, problems } = o;
+        const o = await open(keyed),
+            { page, context, problems } = o;
         const dialog = page.locator("#key-dialog");
         await until(() => dialog.evaluate((d: HTMLDialogElement) => d.open)).toBe(true);
         await page.fill("#key-input", "wrong");
@@ -356,7 +439,8 @@ describe.skipIf(!haveBrowser)("web chat page", { timeout: 600_000 }, () => {
     });
 
     it("works from the keyboard alone: Tab reaches the controls, Space switches, Enter sends, Escape stops", async () => {
-        const o = await open(server), { page, context, sent, problems } = o;
+        const o = await open(server),
+            { page, context, sent, problems } = o;
         await ready(page);
         const focused = () => page.evaluate(() => document.activeElement?.id ?? "");
         expect(await focused()).toBe("input");
@@ -374,7 +458,10 @@ describe.skipIf(!haveBrowser)("web chat page", { timeout: 600_000 }, () => {
         await page.keyboard.press("Enter");
         await lastAnswer(page);
         await requests(o, 1);
-        expect(sent[0]!.body).toMatchObject({ messages: [{ role: "user", content: "Hello from the keyboard" }], chat_template_kwargs: { enable_thinking: false } });
+        expect(sent[0]!.body).toMatchObject({
+            messages: [{ role: "user", content: "Hello from the keyboard" }],
+            chat_template_kwargs: { enable_thinking: false },
+        });
         expect(await focused()).toBe("input");
         // Shift+Enter is a new line, not a send.
         await page.keyboard.type("line one");
@@ -383,7 +470,10 @@ describe.skipIf(!haveBrowser)("web chat page", { timeout: 600_000 }, () => {
         expect(await page.inputValue("#input")).toBe("line one\nline two");
         // Tab walks the composer's controls in order (Stop is disabled while idle), and back.
         const order: string[] = [];
-        for (let i = 0; i < 4; i++) { await page.keyboard.press("Tab"); order.push(await focused()); }
+        for (let i = 0; i < 4; i++) {
+            await page.keyboard.press("Tab");
+            order.push(await focused());
+        }
         expect(order).toEqual(["attach-image", "attach-audio", "record", "send"]);
         for (let i = 0; i < 4; i++) await page.keyboard.press("Shift+Tab");
         expect(await focused()).toBe("input");
@@ -401,8 +491,12 @@ describe.skipIf(!haveBrowser)("web chat page", { timeout: 600_000 }, () => {
     });
 
     it("screenshots after a turn, desktop and phone (test-artifacts/)", async () => {
-        for (const [name, viewport] of [["webui-desktop.png", { width: 1000, height: 760 }], ["webui-phone.png", { width: 390, height: 844 }]] as const) {
-            const o = await open(server, viewport), { page, context, problems } = o;
+        for (const [name, viewport] of [
+            ["webui-desktop.png", { width: 1000, height: 760 }],
+            ["webui-phone.png", { width: 390, height: 844 }],
+        ] as const) {
+            const o = await open(server, viewport),
+                { page, context, problems } = o;
             await ready(page);
             o.answers("thinking");
             await page.setInputFiles("#image-file", png);

@@ -46,7 +46,13 @@ export function planTensors(model: HfModel, names: ResolvedName[], requested: Gg
  * would quantize the f16 file of the same checkpoint: the f16 plan (F32 where conversion keeps F32),
  * then its mixture rules; the values are still encoded from the checkpoint's own, unrounded ones.
  */
-export function planTextTensors(model: HfModel, names: ResolvedName[], out: OutType, layerCount: number, opts: PlanOptions = {}): TensorPlan[] {
+export function planTextTensors(
+    model: HfModel,
+    names: ResolvedName[],
+    out: OutType,
+    layerCount: number,
+    opts: PlanOptions = {},
+): TensorPlan[] {
     if (!isMixture(out)) return planTensors(model, names, floatTypeOf(out), opts);
     const tensors = planTensors(model, names, GgmlType.F16, opts);
     const types = mixtureTypes(tensors, out, layerCount);

@@ -32,7 +32,8 @@ export function normalizeTextName(name: string): string {
 export function neoxRowOrder(headDim: number, rotaryDim: number): (row: number) => number {
     const half = rotaryDim / 2;
     return (row) => {
-        const h = Math.floor(row / headDim), j = row % headDim;
+        const h = Math.floor(row / headDim),
+            j = row % headDim;
         const src = j < half ? 2 * j : j < rotaryDim ? 2 * (j - half) + 1 : j;
         return h * headDim + src;
     };
@@ -53,7 +54,19 @@ export async function planGlm4Text(model: HfModel, out: OutType): Promise<Planne
 
     const meta = generalMetadata("glm4", "model", fileTypeOf(out));
     meta.u32("glm4.block_count", layers)
-        .u32("glm4.context_length", requireNumber(h, "context length", "max_position_embeddings", "n_ctx", "n_positions", "max_length", "max_sequence_length", "model_max_length"))
+        .u32(
+            "glm4.context_length",
+            requireNumber(
+                h,
+                "context length",
+                "max_position_embeddings",
+                "n_ctx",
+                "n_positions",
+                "max_length",
+                "max_sequence_length",
+                "model_max_length",
+            ),
+        )
         .u32("glm4.embedding_length", hidden)
         .u32("glm4.feed_forward_length", requireNumber(h, "feed-forward size", "intermediate_size"))
         .u32("glm4.attention.head_count", heads)
@@ -80,7 +93,8 @@ export async function planGlm4Text(model: HfModel, out: OutType): Promise<Planne
 function checkNoStrayTextTensors(model: HfModel, used: Set<string>): void {
     for (const name of model.checkpoint.tensors.keys()) {
         const n = normalizeTextName(name);
-        const isText = n.startsWith("model.layers.") || n.startsWith("model.embed_tokens") || n === "model.norm.weight" || n.startsWith("lm_head.");
+        const isText =
+            n.startsWith("model.layers.") || n.startsWith("model.embed_tokens") || n === "model.norm.weight" || n.startsWith("lm_head.");
         if (isText && !used.has(name) && !n.endsWith(".rotary_emb.inv_freq")) {
             throw new UserError(`cannot map tensor ${name} (does config.json's num_hidden_layers match the weights?)`);
         }

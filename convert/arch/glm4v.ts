@@ -51,13 +51,15 @@ function normalizeVisionName(name: string): string {
 /** The Conv3d patch kernel [out, in, 2, kh, kw] becomes two Conv2d kernels, one per temporal slice. */
 function patchEmbedSlices(model: HfModel, hfName: string): [TensorSource, TensorSource, number[]] {
     const shape = model.checkpoint.get(hfName).shape;
-    if (shape.length !== 5 || shape[2] !== 2) throw new UserError(`${hfName} should be a Conv3d kernel with temporal size 2, has shape [${shape}]`);
+    if (shape.length !== 5 || shape[2] !== 2)
+        throw new UserError(`${hfName} should be a Conv3d kernel with temporal size 2, has shape [${shape}]`);
     const [out, inCh, t, kh, kw] = shape;
     const plane = kh * kw;
-    const slice = (ti: number) => gatheredTensor(model.checkpoint, hfName, kw, out * inCh * kh, (o) => {
-        const oc = Math.floor(o / plane); // index over (out, in)
-        return [(oc * t + ti) * plane, plane];
-    });
+    const slice = (ti: number) =>
+        gatheredTensor(model.checkpoint, hfName, kw, out * inCh * kh, (o) => {
+            const oc = Math.floor(o / plane); // index over (out, in)
+            return [(oc * t + ti) * plane, plane];
+        });
     return [slice(0), slice(1), [kw, kh, inCh, out]];
 }
 

@@ -61,7 +61,8 @@ const BOA_EOA = "audio_encoder.audio_bos_eos_token.weight";
 export function llamaRowOrder(headDim: number): (row: number) => number {
     const half = headDim / 2;
     return (row) => {
-        const h = Math.floor(row / headDim), j = row % headDim;
+        const h = Math.floor(row / headDim),
+            j = row % headDim;
         return h * headDim + (j % 2) * half + Math.floor(j / 2);
     };
 }
@@ -118,7 +119,10 @@ async function planAudio(model: HfModel, type: GgmlType): Promise<PlannedFile> {
         .str("clip.projector_type", "glma")
         .u32("clip.audio.num_mel_bins", requireNumber(w, "mel bin count", "num_mel_bins"))
         .f32("clip.audio.attention.layer_norm_epsilon", optionalNumber(w, "layer_norm_eps") ?? 1e-5)
-        .u32("clip.audio.projector.stack_factor", requireNumber(model.config, "merge_factor (frames stacked by the adapter)", "merge_factor"));
+        .u32(
+            "clip.audio.projector.stack_factor",
+            requireNumber(model.config, "merge_factor (frames stacked by the adapter)", "merge_factor"),
+        );
 
     const names = resolveNames(model.checkpoint, ENCODER_TENSORS, layers);
     // Conv kernels are F16 whatever the output type (llama.cpp forces them); positions stay F32.
@@ -131,8 +135,16 @@ async function planAudio(model: HfModel, type: GgmlType): Promise<PlannedFile> {
     const boa = model.checkpoint.get(BOA_EOA);
     if (boa.shape.length !== 2 || boa.shape[0] !== 2) throw new UserError(`${BOA_EOA} should have shape [2, hidden], has [${boa.shape}]`);
     const hidden = boa.shape[1];
-    for (const [row, gguf] of [[0, "v.boi"], [1, "v.eoi"]] as const) {
-        tensors.push({ name: gguf, shape: [hidden], type: GgmlType.F32, source: gatheredTensor(model.checkpoint, BOA_EOA, hidden, 1, () => [row * hidden, hidden]) });
+    for (const [row, gguf] of [
+        [0, "v.boi"],
+        [1, "v.eoi"],
+    ] as const) {
+        tensors.push({
+            name: gguf,
+            shape: [hidden],
+            type: GgmlType.F32,
+            source: gatheredTensor(model.checkpoint, BOA_EOA, hidden, 1, () => [row * hidden, hidden]),
+        });
     }
     return { role: "audio", metadata: meta, tensors };
 }

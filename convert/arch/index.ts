@@ -10,7 +10,8 @@ export const CONVERTERS: ArchitectureConverter[] = [glm4v, glm4, glmasr];
 
 /** Architectures we recognise but cannot convert, with the reason. */
 const KNOWN_UNSUPPORTED: Record<string, string> = {
-    GlmAsrForConditionalGeneration: "this is the transformers 5 layout of GLM-ASR, which llama.cpp's audio encoder cannot load yet; use the GlmasrModel (remote-code) checkpoint",
+    GlmAsrForConditionalGeneration:
+        "this is the transformers 5 layout of GLM-ASR, which llama.cpp's audio encoder cannot load yet; use the GlmasrModel (remote-code) checkpoint",
 };
 
 export function supportedArchitectures(): string[] {

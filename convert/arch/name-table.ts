@@ -10,13 +10,21 @@ export interface NameRule {
     optional?: boolean;
 }
 
-export interface ResolvedName { hf: string; gguf: string }
+export interface ResolvedName {
+    hf: string;
+    gguf: string;
+}
 
 /**
  * Resolves `rules` for layers 0..layers-1 against the checkpoint's names (after `normalize`).
  * Reports every required tensor that is missing in one error.
  */
-export function resolveNames(ckpt: SafetensorsCheckpoint, rules: NameRule[], layers: number, normalize: (n: string) => string = (n) => n): ResolvedName[] {
+export function resolveNames(
+    ckpt: SafetensorsCheckpoint,
+    rules: NameRule[],
+    layers: number,
+    normalize: (n: string) => string = (n) => n,
+): ResolvedName[] {
     const byNormal = new Map<string, string>();
     for (const name of ckpt.tensors.keys()) byNormal.set(normalize(name), name);
     const out: ResolvedName[] = [];
@@ -34,7 +42,9 @@ export function resolveNames(ckpt: SafetensorsCheckpoint, rules: NameRule[], lay
         }
     }
     if (missing.length) {
-        throw new CheckpointError(`missing tensors: ${missing.slice(0, 5).join(", ")}${missing.length > 5 ? ` and ${missing.length - 5} more` : ""}`);
+        throw new CheckpointError(
+            `missing tensors: ${missing.slice(0, 5).join(", ")}${missing.length > 5 ? ` and ${missing.length - 5} more` : ""}`,
+        );
     }
     return out;
 }

@@ -4,8 +4,8 @@
 // so an interrupted run never leaves a file that looks finished.
 
 import { open, rename, unlink, type FileHandle } from "node:fs/promises";
-import { GGUF_DEFAULT_ALIGNMENT, GGUF_MAGIC, GGUF_VERSION, GgmlType, alignUp, rowBytes } from "../../src/core/gguf/constants.js";
-import { ByteSink, Metadata } from "../../src/core/gguf/metadata.js";
+import { GGUF_DEFAULT_ALIGNMENT, GGUF_MAGIC, GGUF_VERSION, type GgmlType, alignUp, rowBytes } from "../../src/core/gguf/constants.js";
+import { ByteSink, type Metadata } from "../../src/core/gguf/metadata.js";
 
 export interface TensorInfo {
     name: string;
@@ -57,7 +57,11 @@ export class GgufWriter {
     private readonly header: Buffer;
     private readonly alignment: number;
 
-    constructor(readonly path: string, metadata: Metadata, readonly tensors: TensorInfo[]) {
+    constructor(
+        readonly path: string,
+        metadata: Metadata,
+        readonly tensors: TensorInfo[],
+    ) {
         this.tempPath = `${path}.partial`;
         this.alignment = Number(metadata.value("general.alignment") ?? GGUF_DEFAULT_ALIGNMENT);
         const { header, dataBytes } = encodeHeader(metadata, tensors, this.alignment);

@@ -50,11 +50,15 @@ export function quantizeQ8_0(src: Float32Array, dst: Uint8Array, dstOffset = 0):
 
 /** The block's value of largest magnitude, sign kept (the first such one, as ggml's loop keeps it). */
 function signedAbsMax(src: Float32Array, b: number): number {
-    let amax = 0, max = 0;
+    let amax = 0,
+        max = 0;
     for (let j = 0; j < QK; j++) {
         const v = src[b + j];
         const a = Math.abs(v);
-        if (amax < a) { amax = a; max = v; }
+        if (amax < a) {
+            amax = a;
+            max = v;
+        }
     }
     return max;
 }
@@ -76,7 +80,7 @@ export function quantizeQ4_0(src: Float32Array, dst: Uint8Array, dstOffset = 0):
             for (let j = 0; j < QK / 2; j++) {
                 const xi0 = fround(fround(src[b + j] * id) + 8.5) | 0;
                 const xi1 = fround(fround(src[b + QK / 2 + j] * id) + 8.5) | 0;
-                dst[o + 2 + j] = (xi0 > 15 ? 15 : xi0) | ((xi1 > 15 ? 15 : xi1) << 4);
+                dst[o + 2 + j] = Math.min(xi0, 15) | (Math.min(xi1, 15) << 4);
             }
         } else {
             for (let j = 0; j < QK / 2; j++) {
@@ -91,7 +95,10 @@ export function quantizeQ4_0(src: Float32Array, dst: Uint8Array, dstOffset = 0):
 
 /** The high-bit word of Q5_0 / Q5_1: bit j holds bit 4 of level j. */
 function writeQh(dst: Uint8Array, o: number, qh: number): void {
-    dst[o] = qh & 0xff; dst[o + 1] = (qh >>> 8) & 0xff; dst[o + 2] = (qh >>> 16) & 0xff; dst[o + 3] = qh >>> 24;
+    dst[o] = qh & 0xff;
+    dst[o + 1] = (qh >>> 8) & 0xff;
+    dst[o + 2] = (qh >>> 16) & 0xff;
+    dst[o + 3] = qh >>> 24;
 }
 
 /** Q5_0: fp16 d = max/-16 (max = value of largest magnitude, sign kept), 4 bytes of fifth bits,
@@ -135,9 +142,12 @@ export function quantizeQ5_1(src: Float32Array, dst: Uint8Array, dstOffset = 0):
         }
         const d = fround(fround(max - min) / 31);
         const id = d !== 0 ? fround(1 / d) : 0;
-        const hd = fp32ToFp16Bits(d), hm = fp32ToFp16Bits(min);
-        dst[o] = hd & 0xff; dst[o + 1] = hd >>> 8;
-        dst[o + 2] = hm & 0xff; dst[o + 3] = hm >>> 8;
+        const hd = fp32ToFp16Bits(d),
+            hm = fp32ToFp16Bits(min);
+        dst[o] = hd & 0xff;
+        dst[o + 1] = hd >>> 8;
+        dst[o + 2] = hm & 0xff;
+        dst[o + 3] = hm >>> 8;
         let qh = 0;
         for (let j = 0; j < QK / 2; j++) {
             // (uint8_t) of a float: truncated to int32 as x86-64 does, low byte kept.

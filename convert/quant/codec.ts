@@ -52,8 +52,13 @@ type BlockQuantizer = (src: Float32Array, dst: Uint8Array, dstOffset?: number) =
 
 /** The block quantizer of each block type. */
 const QUANTIZERS: Partial<Record<GgmlType, BlockQuantizer>> = {
-    [GgmlType.Q4_0]: quantizeQ4_0, [GgmlType.Q5_0]: quantizeQ5_0, [GgmlType.Q5_1]: quantizeQ5_1, [GgmlType.Q8_0]: quantizeQ8_0,
-    [GgmlType.Q4_K]: quantizeQ4_K, [GgmlType.Q5_K]: quantizeQ5_K, [GgmlType.Q6_K]: quantizeQ6_K,
+    [GgmlType.Q4_0]: quantizeQ4_0,
+    [GgmlType.Q5_0]: quantizeQ5_0,
+    [GgmlType.Q5_1]: quantizeQ5_1,
+    [GgmlType.Q8_0]: quantizeQ8_0,
+    [GgmlType.Q4_K]: quantizeQ4_K,
+    [GgmlType.Q5_K]: quantizeQ5_K,
+    [GgmlType.Q6_K]: quantizeQ6_K,
 };
 
 /** Elements decoded at a time for block types: small enough to stay in cache, a multiple of every block size. */

@@ -25,12 +25,12 @@ export function bitsFp32ToFp16(w: number): number {
         let q = m >>> shift;
         const rem = m & ((1 << shift) - 1);
         const half = 1 << (shift - 1);
-        if (rem > half || (rem === half && (q & 1))) q++;
+        if (rem > half || (rem === half && q & 1)) q++;
         return sign | q;
     }
     let h = (e << 10) | (mant >>> 13);
     const rem = mant & 0x1fff;
-    if (rem > 0x1000 || (rem === 0x1000 && (h & 1))) h++; // a carry may reach the exponent (even inf): correct
+    if (rem > 0x1000 || (rem === 0x1000 && h & 1)) h++; // a carry may reach the exponent (even inf): correct
     return sign | h;
 }
 

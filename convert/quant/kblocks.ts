@@ -29,17 +29,22 @@ function nearestInt(v: number): number {
 /** make_qx_quants with rmse_type 1 and no weights (the Q6_K path): symmetric levels in
  * [-nmax, nmax), refined over 18 nearby inverse scales. L receives level + nmax. */
 function makeQxQuants(n: number, nmax: number, x: Float32Array, xo: number, L: Int8Array, lo: number): number {
-    let max = 0, amax = 0;
+    let max = 0,
+        amax = 0;
     for (let i = 0; i < n; i++) {
         const ax = Math.abs(x[xo + i]);
-        if (ax > amax) { amax = ax; max = x[xo + i]; }
+        if (ax > amax) {
+            amax = ax;
+            max = x[xo + i];
+        }
     }
     if (amax < GROUP_MAX_EPS) {
         for (let i = 0; i < n; i++) L[lo + i] = 0;
         return 0;
     }
     let iscale = fround(-nmax / max);
-    let sumlx = 0, suml2 = 0;
+    let sumlx = 0,
+        suml2 = 0;
     for (let i = 0; i < n; i++) {
         const xi = x[xo + i];
         let l = nearestInt(fround(iscale * xi));
@@ -54,7 +59,8 @@ function makeQxQuants(n: number, nmax: number, x: Float32Array, xo: number, L: I
     for (let is = -9; is <= 9; is++) {
         if (is === 0) continue;
         iscale = fround(-fround(nmax + fround(fround(0.1) * is)) / max);
-        sumlx = 0; suml2 = 0;
+        sumlx = 0;
+        suml2 = 0;
         for (let i = 0; i < n; i++) {
             const xi = x[xo + i];
             let l = nearestInt(fround(iscale * xi));
@@ -78,9 +84,22 @@ function makeQxQuants(n: number, nmax: number, x: Float32Array, xo: number, L: I
 /** make_qkx2_quants: asymmetric levels 0..nmax with a min (x ~ scale * L - theMin), searched
  * over nstep + 1 inverse scales for the least weighted squared error. Returns [scale, theMin]
  * through `out`; L receives the levels. */
-function makeQkx2Quants(n: number, nmax: number, x: Float32Array, xo: number, weights: Float32Array, L: Uint8Array, lo: number,
-    Laux: Uint8Array, rmin: number, rdelta: number, nstep: number, out: Float32Array): void {
-    let min = x[xo], max = x[xo];
+function makeQkx2Quants(
+    n: number,
+    nmax: number,
+    x: Float32Array,
+    xo: number,
+    weights: Float32Array,
+    L: Uint8Array,
+    lo: number,
+    Laux: Uint8Array,
+    rmin: number,
+    rdelta: number,
+    nstep: number,
+    out: Float32Array,
+): void {
+    let min = x[xo],
+        max = x[xo];
     let sumW = weights[0];
     let sumX = fround(sumW * x[xo]);
     for (let i = 1; i < n; i++) {
@@ -94,7 +113,8 @@ function makeQkx2Quants(n: number, nmax: number, x: Float32Array, xo: number, we
     if (min > 0) min = 0;
     if (max === min) {
         for (let i = 0; i < n; i++) L[lo + i] = 0;
-        out[0] = 0; out[1] = -min;
+        out[0] = 0;
+        out[1] = -min;
         return;
     }
     let iscale = fround(nmax / fround(max - min));
@@ -113,7 +133,9 @@ function makeQkx2Quants(n: number, nmax: number, x: Float32Array, xo: number, we
     for (let is = 0; is <= nstep; is++) {
         // `min` may have moved to a better candidate's min: the reference reads the current one.
         iscale = fround(fround(fround(rmin + fround(rdelta * is)) + nmax) / fround(max - min));
-        let sumL = 0, sumL2 = 0, sumXL = 0;
+        let sumL = 0,
+            sumL2 = 0,
+            sumXL = 0;
         for (let i = 0; i < n; i++) {
             const xi = x[xo + i];
             let l = nearestInt(fround(iscale * XM[i]));
@@ -148,7 +170,8 @@ function makeQkx2Quants(n: number, nmax: number, x: Float32Array, xo: number, we
             }
         }
     }
-    out[0] = scale; out[1] = -min;
+    out[0] = scale;
+    out[1] = -min;
 }
 
 // Scratch buffers, reused: each encoder call runs to completion on one thread.
@@ -174,7 +197,8 @@ function minK4(j: number, q: Uint8Array, o: number): number {
 /** The part Q4_K and Q5_K share: 8 sub-blocks of 32 with 6-bit scales and mins under fp16 super
  * scales d and dmin (written at `o`, scales at o + 4), and the levels 0..nmax in L8. */
 function encodeScaledMinBlock(x: Float32Array, xo: number, dst: Uint8Array, o: number, nmax: number, rmin: number, nstep: number): void {
-    let maxScale = 0, maxMin = 0;
+    let maxScale = 0,
+        maxMin = 0;
     for (let j = 0; j < 8; j++) {
         const b = xo + 32 * j;
         let sumX2 = 0;
@@ -205,9 +229,12 @@ function encodeScaledMinBlock(x: Float32Array, xo: number, dst: Uint8Array, o: n
     }
     const hd = fp32ToFp16Bits(fround(maxScale / 63));
     const hm = fp32ToFp16Bits(fround(maxMin / 63));
-    dst[o] = hd & 0xff; dst[o + 1] = hd >>> 8;
-    dst[o + 2] = hm & 0xff; dst[o + 3] = hm >>> 8;
-    const dAll = F16_TABLE[hd], mAll = F16_TABLE[hm];
+    dst[o] = hd & 0xff;
+    dst[o + 1] = hd >>> 8;
+    dst[o + 2] = hm & 0xff;
+    dst[o + 3] = hm >>> 8;
+    const dAll = F16_TABLE[hd],
+        mAll = F16_TABLE[hm];
     for (let j = 0; j < 8; j++) {
         const d = fround(dAll * scaleK4(j, dst, s));
         if (d === 0) continue; // keeps the levels make_qkx2_quants chose (a NaN d does not skip, as in C)
@@ -244,16 +271,24 @@ export function quantizeQ5_K(src: Float32Array, dst: Uint8Array, dstOffset = 0):
         const qh = o + 16;
         let ql = o + 48;
         for (let k = 0; k < 32; k++) dst[qh + k] = 0;
-        let m1 = 1, m2 = 2;
+        let m1 = 1,
+            m2 = 2;
         for (let n = 0; n < QK_K; n += 64) {
             for (let j = 0; j < 32; j++) {
                 let l1 = L8[n + j];
-                if (l1 > 15) { l1 -= 16; dst[qh + j] |= m1; }
+                if (l1 > 15) {
+                    l1 -= 16;
+                    dst[qh + j] |= m1;
+                }
                 let l2 = L8[n + j + 32];
-                if (l2 > 15) { l2 -= 16; dst[qh + j] |= m2; }
+                if (l2 > 15) {
+                    l2 -= 16;
+                    dst[qh + j] |= m2;
+                }
                 dst[ql + j] = l1 | (l2 << 4);
             }
-            m1 <<= 2; m2 <<= 2;
+            m1 <<= 2;
+            m2 <<= 2;
             ql += 32;
         }
     }
@@ -263,12 +298,16 @@ export function quantizeQ5_K(src: Float32Array, dst: Uint8Array, dstOffset = 0):
 export function quantizeQ6_K(src: Float32Array, dst: Uint8Array, dstOffset = 0): void {
     checkLength("q6_K", src.length);
     for (let b = 0, o = dstOffset; b < src.length; b += QK_K, o += Q6_K_BYTES) {
-        let maxScale = 0, maxAbsScale = 0;
+        let maxScale = 0,
+            maxAbsScale = 0;
         for (let ib = 0; ib < 16; ib++) {
             const scale = makeQxQuants(16, 32, src, b + 16 * ib, Li8, 16 * ib);
             SCALES[ib] = scale;
             const abs = Math.abs(scale);
-            if (abs > maxAbsScale) { maxAbsScale = abs; maxScale = scale; }
+            if (abs > maxAbsScale) {
+                maxAbsScale = abs;
+                maxScale = scale;
+            }
         }
         if (maxAbsScale < GROUP_MAX_EPS) {
             dst.fill(0, o, o + Q6_K_BYTES); // the fp16 of 0 is 0 too
@@ -277,7 +316,8 @@ export function quantizeQ6_K(src: Float32Array, dst: Uint8Array, dstOffset = 0):
         const iscale = fround(-128 / maxScale);
         const hd = fp32ToFp16Bits(fround(1 / iscale));
         const sc = o + 192;
-        dst[o + 208] = hd & 0xff; dst[o + 209] = hd >>> 8;
+        dst[o + 208] = hd & 0xff;
+        dst[o + 209] = hd >>> 8;
         for (let ib = 0; ib < 16; ib++) dst[sc + ib] = Math.min(127, nearestInt(fround(iscale * SCALES[ib]))) & 0xff; // to int8_t
         const dAll = F16_TABLE[hd];
         for (let j = 0; j < 16; j++) {
@@ -288,14 +328,19 @@ export function quantizeQ6_K(src: Float32Array, dst: Uint8Array, dstOffset = 0):
                 Li8[16 * j + ii] = Math.max(-32, Math.min(31, l)) + 32;
             }
         }
-        let ql = o, qh = o + 128;
+        let ql = o,
+            qh = o + 128;
         for (let j = 0; j < QK_K; j += 128) {
             for (let l = 0; l < 32; l++) {
-                const q1 = Li8[j + l] & 0xf, q2 = Li8[j + l + 32] & 0xf;
-                const q3 = Li8[j + l + 64] & 0xf, q4 = Li8[j + l + 96] & 0xf;
+                const q1 = Li8[j + l] & 0xf,
+                    q2 = Li8[j + l + 32] & 0xf;
+                const q3 = Li8[j + l + 64] & 0xf,
+                    q4 = Li8[j + l + 96] & 0xf;
                 dst[ql + l] = q1 | (q3 << 4);
                 dst[ql + l + 32] = q2 | (q4 << 4);
-                dst[qh + l] = ((Li8[j + l] >> 4) | ((Li8[j + l + 32] >> 4) << 2) | ((Li8[j + l + 64] >> 4) << 4) | ((Li8[j + l + 96] >> 4) << 6)) & 0xff;
+                dst[qh + l] =
+                    ((Li8[j + l] >> 4) | ((Li8[j + l + 32] >> 4) << 2) | ((Li8[j + l + 64] >> 4) << 4) | ((Li8[j + l + 96] >> 4) << 6)) &
+                    0xff;
             }
             ql += 64;
             qh += 32;

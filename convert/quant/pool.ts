@@ -9,7 +9,10 @@ import { Worker } from "node:worker_threads";
 import type { GgmlType } from "../../src/core/gguf/constants.js";
 import { countNonFinite, encodeRows, type SourceDtype } from "./codec.js";
 
-interface Pending { resolve: (b: Uint8Array) => void; reject: (e: Error) => void }
+interface Pending {
+    resolve: (b: Uint8Array) => void;
+    reject: (e: Error) => void;
+}
 
 export class EncodePool {
     private workers: { worker: Worker; busy: number }[] = [];
@@ -43,12 +46,16 @@ export class EncodePool {
                 this.pending.clear();
             };
             worker.on("error", fail);
-            worker.on("exit", (code) => { if (!this.closing) fail(new Error(`an encoder worker stopped (exit code ${code})`)); });
+            worker.on("exit", (code) => {
+                if (!this.closing) fail(new Error(`an encoder worker stopped (exit code ${code})`));
+            });
             this.workers.push(slot);
         }
     }
 
-    get threads(): number { return this.workers.length; }
+    get threads(): number {
+        return this.workers.length;
+    }
 
     encode(dtype: SourceDtype, type: GgmlType, rowLength: number, bytes: Uint8Array): Promise<Uint8Array> {
         if (this.failure) return Promise.reject(this.failure);
@@ -56,7 +63,9 @@ export class EncodePool {
             try {
                 this.nonFinite += countNonFinite(dtype, bytes);
                 return Promise.resolve(encodeRows(dtype, type, rowLength, bytes));
-            } catch (e) { return Promise.reject(e); }
+            } catch (e) {
+                return Promise.reject(e);
+            }
         }
         const slot = this.workers.reduce((a, b) => (b.busy < a.busy ? b : a));
         slot.busy++;
@@ -86,5 +95,3 @@ export class EncodePool {
 export function defaultThreads(): number {
     return coreCount();
 }
-
-

@@ -3,7 +3,13 @@ import { parentPort } from "node:worker_threads";
 import { countNonFinite, encodeRows, type SourceDtype } from "./codec.js";
 import type { GgmlType } from "../../src/core/gguf/constants.js";
 
-export interface EncodeJob { id: number; dtype: SourceDtype; type: GgmlType; rowLength: number; bytes: Uint8Array }
+export interface EncodeJob {
+    id: number;
+    dtype: SourceDtype;
+    type: GgmlType;
+    rowLength: number;
+    bytes: Uint8Array;
+}
 
 parentPort!.on("message", (job: EncodeJob) => {
     try {

@@ -20,7 +20,8 @@ export const GLM4_PRETOKENIZER_PATTERN =
     "(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\\r\\n\\p{L}\\p{N}]?\\p{L}+|\\p{N}{1,3}| ?[^\\s\\p{L}\\p{N}]+[\\r\\n]*|\\s*[\\r\\n]+|\\s+(?!\\S)|\\s+";
 
 /** The same pattern in JavaScript syntax (no inline (?i:) groups). */
-const JS_PATTERN = /(?:'[sS]|'[tT]|'[rR][eE]|'[vV][eE]|'[mM]|'[lL][lL]|'[dD])|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}{1,3}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+/gu;
+const JS_PATTERN =
+    /(?:'[sS]|'[tT]|'[rR][eE]|'[vV][eE]|'[mM]|'[lL][lL]|'[dD])|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}{1,3}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+/gu;
 
 export interface BpeModel {
     /** Token strings in id order: the 256 byte symbols first, then one per merge. */
@@ -51,12 +52,18 @@ export function trainBpe(corpus: string, mergeCount: number): BpeModel {
         let best: string | undefined;
         let bestCount = 0;
         for (const [key, count] of pairs) {
-            if (count > bestCount || (count === bestCount && best !== undefined && key < best)) { best = key; bestCount = count; }
+            if (count > bestCount || (count === bestCount && best !== undefined && key < best)) {
+                best = key;
+                bestCount = count;
+            }
         }
         if (!best || bestCount < 2) break;
         const [a, b] = best.split("\u0000");
         merges.push([a, b]);
-        if (!known.has(a + b)) { tokens.push(a + b); known.add(a + b); }
+        if (!known.has(a + b)) {
+            tokens.push(a + b);
+            known.add(a + b);
+        }
         for (const w of words) {
             const s = w.symbols;
             for (let i = 0; i + 1 < s.length; i++) {

@@ -16,7 +16,9 @@ import { tokenizerConfig, tokenizerJson } from "./tokenizer-files.js";
 export const SYNTHETIC_ARCHITECTURES = ["glm4v", "glm4", "glmasr"] as const;
 export type SyntheticArch = (typeof SYNTHETIC_ARCHITECTURES)[number];
 export const SYNTHETIC_SHAPES: Record<SyntheticArch, string[]> = {
-    glm4v: Object.keys(GLM4V_SHAPES), glm4: Object.keys(GLM4_SHAPES), glmasr: Object.keys(GLMASR_SHAPES),
+    glm4v: Object.keys(GLM4V_SHAPES),
+    glm4: Object.keys(GLM4_SHAPES),
+    glmasr: Object.keys(GLMASR_SHAPES),
 };
 
 export interface SyntheticOptions {
@@ -38,10 +40,14 @@ export function describeCheckpoint(o: SyntheticOptions): SyntheticCheckpoint {
         return s;
     };
     switch (o.arch) {
-        case "glm4v": return glm4vCheckpoint(pick(GLM4V_SHAPES), tiny, o.layout ?? "5.x");
-        case "glm4": return glm4Checkpoint(pick(GLM4_SHAPES), tiny);
-        case "glmasr": return glmasrCheckpoint(pick(GLMASR_SHAPES), tiny);
-        default: throw new UserError(`unknown architecture ${o.arch} (choose: ${SYNTHETIC_ARCHITECTURES.join(", ")})`);
+        case "glm4v":
+            return glm4vCheckpoint(pick(GLM4V_SHAPES), tiny, o.layout ?? "5.x");
+        case "glm4":
+            return glm4Checkpoint(pick(GLM4_SHAPES), tiny);
+        case "glmasr":
+            return glmasrCheckpoint(pick(GLMASR_SHAPES), tiny);
+        default:
+            throw new UserError(`unknown architecture ${o.arch} (choose: ${SYNTHETIC_ARCHITECTURES.join(", ")})`);
     }
 }
 
@@ -79,12 +85,21 @@ export async function generateCheckpoint(dir: string, o: SyntheticOptions): Prom
     await json("config.json", ckpt.config);
     await json("generation_config.json", { ...ckpt.generationConfig, ...o.generation });
     await json("tokenizer.json", tokenizerJson(ckpt.tokenizer));
-    await json("tokenizer_config.json", tokenizerConfig(ckpt.tokenizer, ckpt.modelMaxLength, ckpt.chatTemplateFile ? undefined : ckpt.chatTemplate));
+    await json(
+        "tokenizer_config.json",
+        tokenizerConfig(ckpt.tokenizer, ckpt.modelMaxLength, ckpt.chatTemplateFile ? undefined : ckpt.chatTemplate),
+    );
     const files = ["config.json", "generation_config.json", "tokenizer.json", "tokenizer_config.json"];
-    if (ckpt.chatTemplateFile) { await writeFile(join(dir, "chat_template.jinja"), ckpt.chatTemplate); files.push("chat_template.jinja"); }
-    if (ckpt.preprocessorConfig) { await json("preprocessor_config.json", ckpt.preprocessorConfig); files.push("preprocessor_config.json"); }
+    if (ckpt.chatTemplateFile) {
+        await writeFile(join(dir, "chat_template.jinja"), ckpt.chatTemplate);
+        files.push("chat_template.jinja");
+    }
+    if (ckpt.preprocessorConfig) {
+        await json("preprocessor_config.json", ckpt.preprocessorConfig);
+        files.push("preprocessor_config.json");
+    }
     const specs: TensorSpec[] = ckpt.tensors.map((t) => ({ name: t.name, shape: t.shape, dtype: "BF16", fill: bf16Filler(o.seed, t) }));
-    files.push(...await writeSafetensors(dir, specs, o.shardBytes));
+    files.push(...(await writeSafetensors(dir, specs, o.shardBytes)));
     const parameters = ckpt.tensors.reduce((n, t) => n + t.shape.reduce((a, b) => a * b, 1), 0);
     return { files, parameters };
 }

@@ -3,7 +3,16 @@
 import { GLM_SPECIALS, GLM4V_CHAT_TEMPLATE } from "./tokenizer-files.js";
 import { glmVocabLayout, tensor, type SyntheticCheckpoint, type SyntheticTensor } from "./spec.js";
 
-export interface Glm4Shape { hidden: number; layers: number; heads: number; kvHeads: number; headDim: number; ffn: number; vocab: number; context: number }
+export interface Glm4Shape {
+    hidden: number;
+    layers: number;
+    heads: number;
+    kvHeads: number;
+    headDim: number;
+    ffn: number;
+    vocab: number;
+    context: number;
+}
 
 export const GLM4_SHAPES: Record<"tiny" | "full" | "bench" | "k256" | "ragged", Glm4Shape> = {
     tiny: { hidden: 128, layers: 2, heads: 4, kvHeads: 2, headDim: 32, ffn: 256, vocab: 640, context: 4096 },
@@ -42,14 +51,36 @@ export function glm4Checkpoint(s: Glm4Shape, tiny: boolean): SyntheticCheckpoint
     const id = (t: string) => tokenizer.specialBase + GLM_SPECIALS.findIndex(([c]) => c === t);
     const eos = [id("<|endoftext|>"), id("<|user|>"), id("<|observation|>")];
     const config = {
-        architectures: ["Glm4ForCausalLM"], model_type: "glm4", vocab_size: s.vocab, hidden_size: s.hidden,
-        intermediate_size: s.ffn, num_hidden_layers: s.layers, num_attention_heads: s.heads, num_key_value_heads: s.kvHeads,
-        head_dim: s.headDim, hidden_act: "silu", attention_bias: true, attention_dropout: 0.0, max_position_embeddings: s.context,
-        rms_norm_eps: 1e-5, partial_rotary_factor: 0.5, rope_theta: 10000.0, pad_token_id: id("<|endoftext|>"),
-        eos_token_id: eos, tie_word_embeddings: false, use_cache: true, torch_dtype: "bfloat16", transformers_version: "4.51.3",
+        architectures: ["Glm4ForCausalLM"],
+        model_type: "glm4",
+        vocab_size: s.vocab,
+        hidden_size: s.hidden,
+        intermediate_size: s.ffn,
+        num_hidden_layers: s.layers,
+        num_attention_heads: s.heads,
+        num_key_value_heads: s.kvHeads,
+        head_dim: s.headDim,
+        hidden_act: "silu",
+        attention_bias: true,
+        attention_dropout: 0.0,
+        max_position_embeddings: s.context,
+        rms_norm_eps: 1e-5,
+        partial_rotary_factor: 0.5,
+        rope_theta: 10000.0,
+        pad_token_id: id("<|endoftext|>"),
+        eos_token_id: eos,
+        tie_word_embeddings: false,
+        use_cache: true,
+        torch_dtype: "bfloat16",
+        transformers_version: "4.51.3",
     };
     return {
-        config, tensors, tokenizer, modelMaxLength: s.context, chatTemplate: GLM4V_CHAT_TEMPLATE, chatTemplateFile: false,
+        config,
+        tensors,
+        tokenizer,
+        modelMaxLength: s.context,
+        chatTemplate: GLM4V_CHAT_TEMPLATE,
+        chatTemplateFile: false,
         generationConfig: { _from_model_config: true, eos_token_id: eos, pad_token_id: id("<|endoftext|>") },
     };
 }

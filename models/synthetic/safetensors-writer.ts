@@ -61,7 +61,10 @@ export async function writeSafetensors(dir: string, tensors: TensorSpec[], shard
     let size = 0;
     for (const t of tensors) {
         const n = tensorBytes(t);
-        if (size > 0 && size + n > shardBytes) { shards.push([]); size = 0; }
+        if (size > 0 && size + n > shardBytes) {
+            shards.push([]);
+            size = 0;
+        }
         shards[shards.length - 1].push(t);
         size += n;
     }
@@ -76,6 +79,9 @@ export async function writeSafetensors(dir: string, tensors: TensorSpec[], shard
         for (const t of shards[i]) weightMap[t.name] = names[i];
     }
     const total = tensors.reduce((n, t) => n + tensorBytes(t), 0);
-    await writeFile(join(dir, "model.safetensors.index.json"), `${JSON.stringify({ metadata: { total_size: total }, weight_map: weightMap }, null, 2)}\n`);
+    await writeFile(
+        join(dir, "model.safetensors.index.json"),
+        `${JSON.stringify({ metadata: { total_size: total }, weight_map: weightMap }, null, 2)}\n`,
+    );
     return [...names, "model.safetensors.index.json"];
 }

@@ -5,7 +5,11 @@ import type { TokenizerLayout } from "./tokenizer-files.js";
 /** How a tensor's values are drawn: "weight" ~ U(+-sqrt(3/fan_in)), "norm" ~ 1 + U(+-0.1), "bias" ~ U(+-0.02). */
 export type Init = "weight" | "norm" | "bias";
 
-export interface SyntheticTensor { name: string; shape: number[]; init: Init }
+export interface SyntheticTensor {
+    name: string;
+    shape: number[];
+    init: Init;
+}
 
 export interface SyntheticCheckpoint {
     config: Record<string, unknown>;
@@ -32,7 +36,13 @@ export function tensor(name: string, ...shape: number[]): SyntheticTensor {
 }
 
 /** Special tokens sit right after the BPE tokens in tiny vocabularies, and at GLM's ids in full ones. */
-export function glmVocabLayout(vocabSize: number, tiny: boolean, specials: [string, boolean][], mergesAsPairs: boolean, merges = 300): TokenizerLayout {
+export function glmVocabLayout(
+    vocabSize: number,
+    tiny: boolean,
+    specials: [string, boolean][],
+    mergesAsPairs: boolean,
+    merges = 300,
+): TokenizerLayout {
     // Tiny: 256 bytes + merges, then the specials, then a few unused ids (exercises [PAD] filling).
     const specialBase = tiny ? 256 + merges : vocabSize - 223;
     return { vocabSize, specialBase, specials, merges, mergesAsPairs };

@@ -5,18 +5,37 @@ import { CORPUS, GLM4_PRETOKENIZER_PATTERN, trainBpe } from "./bpe.js";
 
 /** GLM special tokens in id order from the first one (<|endoftext|>), with their `special` flag. */
 export const GLM_SPECIALS: [string, boolean][] = [
-    ["<|endoftext|>", true], ["[MASK]", true], ["[gMASK]", true], ["[sMASK]", true], ["<sop>", true], ["<eop>", true],
-    ["<|system|>", true], ["<|user|>", true], ["<|assistant|>", true], ["<|observation|>", true],
-    ["<|begin_of_image|>", true], ["<|end_of_image|>", true], ["<|begin_of_video|>", true], ["<|end_of_video|>", true],
-    ["<|image|>", true], ["<|video|>", true],
-    ["<think>", false], ["</think>", false], ["<answer>", false], ["</answer>", false],
-    ["<|begin_of_box|>", true], ["<|end_of_box|>", true], ["<|sep|>", true],
+    ["<|endoftext|>", true],
+    ["[MASK]", true],
+    ["[gMASK]", true],
+    ["[sMASK]", true],
+    ["<sop>", true],
+    ["<eop>", true],
+    ["<|system|>", true],
+    ["<|user|>", true],
+    ["<|assistant|>", true],
+    ["<|observation|>", true],
+    ["<|begin_of_image|>", true],
+    ["<|end_of_image|>", true],
+    ["<|begin_of_video|>", true],
+    ["<|end_of_video|>", true],
+    ["<|image|>", true],
+    ["<|video|>", true],
+    ["<think>", false],
+    ["</think>", false],
+    ["<answer>", false],
+    ["</answer>", false],
+    ["<|begin_of_box|>", true],
+    ["<|end_of_box|>", true],
+    ["<|sep|>", true],
 ];
 
 /** GLM-ASR's specials: the same first ten, then its audio markers. */
 export const GLMASR_SPECIALS: [string, boolean][] = [
     ...GLM_SPECIALS.slice(0, 14),
-    ["<|pad|>", true], ["<|begin_of_audio|>", true], ["<|end_of_audio|>", true],
+    ["<|pad|>", true],
+    ["<|begin_of_audio|>", true],
+    ["<|end_of_audio|>", true],
 ];
 
 export interface TokenizerLayout {
@@ -32,12 +51,21 @@ export interface TokenizerLayout {
 
 export function tokenizerJson(layout: TokenizerLayout): Record<string, unknown> {
     const bpe = trainBpe(CORPUS, layout.merges);
-    if (bpe.tokens.length > layout.specialBase) throw new Error(`BPE has ${bpe.tokens.length} tokens, more than the special base ${layout.specialBase}`);
+    if (bpe.tokens.length > layout.specialBase)
+        throw new Error(`BPE has ${bpe.tokens.length} tokens, more than the special base ${layout.specialBase}`);
     if (layout.specialBase + layout.specials.length > layout.vocabSize) throw new Error("special tokens do not fit in vocab_size");
     const vocab: Record<string, number> = {};
-    bpe.tokens.forEach((t, i) => { vocab[t] = i; });
+    bpe.tokens.forEach((t, i) => {
+        vocab[t] = i;
+    });
     const added = layout.specials.map(([content, special], i) => ({
-        id: layout.specialBase + i, content, single_word: false, lstrip: false, rstrip: false, normalized: false, special,
+        id: layout.specialBase + i,
+        content,
+        single_word: false,
+        lstrip: false,
+        rstrip: false,
+        normalized: false,
+        special,
     }));
     return {
         version: "1.0",
@@ -55,8 +83,14 @@ export function tokenizerJson(layout: TokenizerLayout): Record<string, unknown> 
         post_processor: { type: "ByteLevel", add_prefix_space: true, trim_offsets: false, use_regex: true },
         decoder: { type: "ByteLevel", add_prefix_space: true, trim_offsets: true, use_regex: true },
         model: {
-            type: "BPE", dropout: null, unk_token: null, continuing_subword_prefix: null, end_of_word_suffix: null,
-            fuse_unk: false, byte_fallback: false, ignore_merges: false,
+            type: "BPE",
+            dropout: null,
+            unk_token: null,
+            continuing_subword_prefix: null,
+            end_of_word_suffix: null,
+            fuse_unk: false,
+            byte_fallback: false,
+            ignore_merges: false,
             vocab,
             merges: layout.mergesAsPairs ? bpe.merges : bpe.merges.map(([a, b]) => `${a} ${b}`),
         },

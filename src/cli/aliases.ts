@@ -6,8 +6,11 @@
 /** Per command ("*": every command), the spelling users type -> autoglm's flag. */
 export const FLAG_ALIASES: Record<string, Record<string, string>> = {
     "*": {
-        "-ngl": "--gpu-layers", "--n-gpu-layers": "--gpu-layers",
-        "-fa": "--flash-attn", "-ctk": "--cache-type-k", "-ctv": "--cache-type-v",
+        "-ngl": "--gpu-layers",
+        "--n-gpu-layers": "--gpu-layers",
+        "-fa": "--flash-attn",
+        "-ctk": "--cache-type-k",
+        "-ctv": "--cache-type-v",
     },
     chat: { "--n-predict": "--max-tokens", "-sys": "--system", "--system-prompt": "--system" },
     describe: { "--n-predict": "--max-tokens", "--question": "--prompt", "-q": "--prompt" },
@@ -37,7 +40,10 @@ export function rewriteArgv(argv: string[], commands: string[]): string[] {
     const out = args.slice(0, commandAt + 1);
     for (let i = commandAt + 1; i < args.length; i++) {
         const a = args[i]!;
-        if (a === "--") { out.push(...args.slice(i)); break; }
+        if (a === "--") {
+            out.push(...args.slice(i));
+            break;
+        }
         const eq = a.indexOf("=");
         const name = eq > 0 ? a.slice(0, eq) : a;
         const to = table[name];

@@ -19,16 +19,22 @@ export class ChatHistory {
     private warned = false;
 
     /** Reads the file (none yet: an empty history); warn says once why it could not be written. */
-    constructor(readonly path: string, private readonly warn: (line: string) => void) {
+    constructor(
+        readonly path: string,
+        private readonly warn: (line: string) => void,
+    ) {
         try {
             this.entries = readFileSync(path, "utf8").split("\n").filter(Boolean).slice(-MAX_ENTRIES);
         } catch (e) {
-            if ((e as NodeJS.ErrnoException).code !== "ENOENT") warn(`autoglm: cannot read the chat history ${path}: ${(e as Error).message}`);
+            if ((e as NodeJS.ErrnoException).code !== "ENOENT")
+                warn(`autoglm: cannot read the chat history ${path}: ${(e as Error).message}`);
         }
     }
 
     /** Newest first, as node:readline's `history` option wants it. */
-    get newestFirst(): string[] { return [...this.entries].reverse(); }
+    get newestFirst(): string[] {
+        return [...this.entries].reverse();
+    }
 
     /**
      * Records one line the user entered. A multi-line turn is not recorded: readline recalls one
@@ -45,7 +51,8 @@ export class ChatHistory {
             chmodSync(tmp, 0o600);
             renameSync(tmp, this.path);
         } catch (e) {
-            if (!this.warned) this.warn(`autoglm: cannot write the chat history ${this.path}: ${(e as Error).message} (the chat goes on without it)`);
+            if (!this.warned)
+                this.warn(`autoglm: cannot write the chat history ${this.path}: ${(e as Error).message} (the chat goes on without it)`);
             this.warned = true;
         }
     }

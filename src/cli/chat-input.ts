@@ -34,7 +34,10 @@ export class TerminalInput {
 
     /** Prints a line (a resource note) above the prompt and draws the prompt again, with what was typed. */
     notify(line: string): void {
-        if (!this.rl) { process.stderr.write(`${line}\n`); return; }
+        if (!this.rl) {
+            process.stderr.write(`${line}\n`);
+            return;
+        }
         this.stdout.write("\r\x1b[K");
         process.stderr.write(`${line}\n`);
         this.rl.prompt(true);
@@ -44,12 +47,21 @@ export class TerminalInput {
     read(): Promise<string | undefined> {
         return new Promise((resolve) => {
             const rl = createInterface({
-                input: this.stdin, output: this.stdout, terminal: true, prompt: PROMPT,
-                history: this.history?.newestFirst ?? [], historySize: this.history ? MAX_ENTRIES : 0, removeHistoryDuplicates: true,
+                input: this.stdin,
+                output: this.stdout,
+                terminal: true,
+                prompt: PROMPT,
+                history: this.history?.newestFirst ?? [],
+                historySize: this.history ? MAX_ENTRIES : 0,
+                removeHistoryDuplicates: true,
             });
             this.rl = rl;
             let lines: string[] = [];
-            let block = false, pasting = false, armed = false, scheduled = false, done = false;
+            let block = false,
+                pasting = false,
+                armed = false,
+                scheduled = false,
+                done = false;
             const finish = (turn: string | undefined) => {
                 if (done) return;
                 done = true;
@@ -58,11 +70,18 @@ export class TerminalInput {
                 rl.close();
                 resolve(turn);
             };
-            const more = () => { rl.setPrompt(CONTINUE); rl.prompt(); };
+            const more = () => {
+                rl.setPrompt(CONTINUE);
+                rl.prompt();
+            };
             const submit = () => {
                 const turn = lines.join("\n");
                 lines = [];
-                if (!turn.trim()) { rl.setPrompt(PROMPT); rl.prompt(); return; }
+                if (!turn.trim()) {
+                    rl.setPrompt(PROMPT);
+                    rl.prompt();
+                    return;
+                }
                 if (!turn.includes("\n")) this.history?.add(turn);
                 finish(turn);
             };
@@ -70,13 +89,20 @@ export class TerminalInput {
             const submitSoon = () => {
                 if (scheduled) return;
                 scheduled = true;
-                setImmediate(() => { scheduled = false; if (!done && !block && !pasting) submit(); });
+                setImmediate(() => {
+                    scheduled = false;
+                    if (!done && !block && !pasting) submit();
+                });
             };
             rl.on("line", (line) => {
                 armed = false;
                 if (!block && lines.length === 0 && line.trimStart().startsWith(BLOCK)) {
                     const rest = line.trimStart().slice(BLOCK.length);
-                    if (rest.trimEnd().endsWith(BLOCK)) { lines.push(rest.trimEnd().slice(0, -BLOCK.length)); submitSoon(); return; }
+                    if (rest.trimEnd().endsWith(BLOCK)) {
+                        lines.push(rest.trimEnd().slice(0, -BLOCK.length));
+                        submitSoon();
+                        return;
+                    }
                     block = true;
                     if (rest) lines.push(rest);
                     more();
@@ -93,9 +119,16 @@ export class TerminalInput {
                     }
                     return;
                 }
-                if (line.endsWith("\\")) { lines.push(line.slice(0, -1)); more(); return; }
+                if (line.endsWith("\\")) {
+                    lines.push(line.slice(0, -1));
+                    more();
+                    return;
+                }
                 lines.push(line);
-                if (pasting) { more(); return; }
+                if (pasting) {
+                    more();
+                    return;
+                }
                 submitSoon();
             });
             // Runs after readline's own handler for the same key (it was registered first).
@@ -114,7 +147,11 @@ export class TerminalInput {
             this.stdin.on("keypress", onKey);
             rl.on("SIGINT", () => {
                 const empty = !rl.line && lines.length === 0 && !block;
-                if (empty && armed) { this.stdout.write("\n"); finish(undefined); return; }
+                if (empty && armed) {
+                    this.stdout.write("\n");
+                    finish(undefined);
+                    return;
+                }
                 lines = [];
                 block = false;
                 clearLine(rl);
@@ -124,14 +161,21 @@ export class TerminalInput {
                 rl.setPrompt(PROMPT);
                 rl.prompt();
             });
-            rl.on("close", () => { if (!done) { this.stdout.write("\n"); finish(undefined); } }); // Ctrl-D
+            rl.on("close", () => {
+                if (!done) {
+                    this.stdout.write("\n");
+                    finish(undefined);
+                }
+            }); // Ctrl-D
             rl.prompt();
         });
     }
 
     /** While an answer streams: Ctrl-C calls onInterrupt, other keys are dropped. Returns the stop function. */
     duringAnswer(onInterrupt: () => void): () => void {
-        const onKey = (_s: string | undefined, key: Key | undefined) => { if (key?.ctrl && key.name === "c") onInterrupt(); };
+        const onKey = (_s: string | undefined, key: Key | undefined) => {
+            if (key?.ctrl && key.name === "c") onInterrupt();
+        };
         this.stdin.setRawMode(true);
         this.stdin.on("keypress", onKey);
         this.stdin.resume();

@@ -45,7 +45,8 @@ function addEnvironment(program: Command): void {
             cmd.on(`optionEnv:${option.name()}`, (value?: string) => {
                 const key = option.attributeName();
                 try {
-                    const v = value === undefined ? !option.negate : option.parseArg ? option.parseArg(value, cmd.getOptionValue(key)) : value;
+                    const v =
+                        value === undefined ? !option.negate : option.parseArg ? option.parseArg(value, cmd.getOptionValue(key)) : value;
                     cmd.setOptionValueWithSource(key, v, "env");
                 } catch (e) {
                     throw new UserError(`${name}=${JSON.stringify(value)}: ${(e as Error).message}`);
@@ -55,26 +56,50 @@ function addEnvironment(program: Command): void {
             if (isSwitch && name in process.env && OFF.test(process.env[name]!.trim())) delete process.env[name];
         }
         const aliases = aliasesFor(cmd.name()).filter(([, to]) => (cmd.options as Option[]).some((o) => o.long === to));
-        if (aliases.length) cmd.addHelpText("after", `\nalso accepted (llama.cpp's spellings, older names): ${aliases.map(([a, to]) => `${a} = ${to}`).join(", ")}`);
+        if (aliases.length)
+            cmd.addHelpText(
+                "after",
+                `\nalso accepted (llama.cpp's spellings, older names): ${aliases.map(([a, to]) => `${a} = ${to}`).join(", ")}`,
+            );
     }
 }
 
 export function buildProgram(): Command {
     const program = new Command("autoglm")
-        .description("Run GLM-family multimodal models (AutoGLM-Phone-9B, GLM-4.1V, GLM-ASR) locally from GGUF, and convert Hugging Face weights to GGUF.")
+        .description(
+            "Run GLM-family multimodal models (AutoGLM-Phone-9B, GLM-4.1V, GLM-ASR) locally from GGUF, and convert Hugging Face weights to GGUF.",
+        )
         .version(packageVersion(), "-V, --version")
         .showHelpAfterError("(run with --help for usage)")
         .exitOverride();
-    for (const make of [convertCommand, quantizeCommand, infoCommand, synthesizeCommand, chatCommand, describeCommand, transcribeCommand, serveCommand, benchCommand, devicesCommand, modelsCommand, psCommand]) {
+    for (const make of [
+        convertCommand,
+        quantizeCommand,
+        infoCommand,
+        synthesizeCommand,
+        chatCommand,
+        describeCommand,
+        transcribeCommand,
+        serveCommand,
+        benchCommand,
+        devicesCommand,
+        modelsCommand,
+        psCommand,
+    ]) {
         program.addCommand(make().exitOverride());
     }
     program.addCommand(completionCommand(() => program).exitOverride());
     addEnvironment(program);
-    program.addHelpText("after", `
+    program.addHelpText(
+        "after",
+        `
 Every flag can also be set by an environment variable: AUTOGLM_ and the flag's name in capitals
 (--gpu-layers 99: AUTOGLM_GPU_LAYERS=99; a switch such as --json: AUTOGLM_JSON=1). The command line wins.
 A command's --help lists its variables and the llama.cpp spellings it accepts (-ngl 99, -c 0, --n-predict).
-${Object.entries(COMMAND_ALIASES).map(([a, c]) => `${a} is autoglm ${c}.`).join(" ")} After npm install, run it as npx autoglm (or npm install -g for autoglm on PATH).`);
+${Object.entries(COMMAND_ALIASES)
+    .map(([a, c]) => `${a} is autoglm ${c}.`)
+    .join(" ")} After npm install, run it as npx autoglm (or npm install -g for autoglm on PATH).`,
+    );
     return program;
 }
 
@@ -84,7 +109,12 @@ export async function main(argv: string[]): Promise<number> {
     if (process.platform !== "win32") process.on("SIGXFSZ", () => {});
     const program = buildProgram();
     try {
-        await program.parseAsync(rewriteArgv(argv, program.commands.flatMap((c) => [c.name(), ...c.aliases()])));
+        await program.parseAsync(
+            rewriteArgv(
+                argv,
+                program.commands.flatMap((c) => [c.name(), ...c.aliases()]),
+            ),
+        );
         // A command that finished but recorded a failure (a line-mode chat turn) set process.exitCode.
         return typeof process.exitCode === "number" ? process.exitCode : 0;
     } catch (e) {
@@ -102,7 +132,9 @@ export async function main(argv: string[]): Promise<number> {
             return 1;
         }
         if (err?.code === "EFBIG") {
-            process.stderr.write(`autoglm: a file grew past this system's file size limit (ulimit -f) (${err.path ?? "output"}); nothing was left half-written\n`);
+            process.stderr.write(
+                `autoglm: a file grew past this system's file size limit (ulimit -f) (${err.path ?? "output"}); nothing was left half-written\n`,
+            );
             return 1;
         }
         if (err?.code === "ENOENT" || err?.code === "EACCES" || err?.code === "EISDIR" || err?.code === "ENOTDIR") {

@@ -13,7 +13,11 @@ export function modelsFolder(): string {
 /** The GGUF files in the folder (not recursive), sorted by name. */
 export function modelFiles(dir = modelsFolder()): string[] {
     if (!existsSync(dir) || !statSync(dir).isDirectory()) return [];
-    return readdirSync(dir).filter((n) => n.toLowerCase().endsWith(".gguf")).sort().map((n) => join(dir, n)).filter((p) => statSync(p).isFile());
+    return readdirSync(dir)
+        .filter((n) => n.toLowerCase().endsWith(".gguf"))
+        .sort()
+        .map((n) => join(dir, n))
+        .filter((p) => statSync(p).isFile());
 }
 
 /**
@@ -30,15 +34,23 @@ export function resolveModelName(given: string): string {
     return given;
 }
 
-export interface ModelEntry { name: string; path: string; bytes: number; architecture: string; kind: string; type: string }
+export interface ModelEntry {
+    name: string;
+    path: string;
+    bytes: number;
+    architecture: string;
+    kind: string;
+    type: string;
+}
 
 /** What one GGUF is, from its header: architecture, model or encoder, and the type most of its bytes are in. */
 export async function describeModelFile(path: string): Promise<ModelEntry> {
     const g = await readGguf(path);
     const arch = String(g.metadata.value("general.architecture") ?? "unknown");
-    const kind = arch === "clip"
-        ? `mmproj (${[g.metadata.value("clip.has_vision_encoder") === true ? "vision" : "", g.metadata.value("clip.has_audio_encoder") === true ? "audio" : ""].filter(Boolean).join("+") || "encoder"})`
-        : "model";
+    const kind =
+        arch === "clip"
+            ? `mmproj (${[g.metadata.value("clip.has_vision_encoder") === true ? "vision" : "", g.metadata.value("clip.has_audio_encoder") === true ? "audio" : ""].filter(Boolean).join("+") || "encoder"})`
+            : "model";
     const bytesByType = new Map<number, number>();
     for (const t of g.tensors) bytesByType.set(t.type, (bytesByType.get(t.type) ?? 0) + t.bytes);
     const main = [...bytesByType.entries()].sort((a, b) => b[1] - a[1])[0];

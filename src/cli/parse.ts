@@ -6,7 +6,10 @@ export function numberOption(flag: string, opts: { integer?: boolean; positive?:
     return (value: string): number => {
         const n = Number(value);
         const ok = value.trim() !== "" && Number.isFinite(n) && (!opts.integer || Number.isInteger(n)) && (!opts.positive || n > 0);
-        if (!ok) throw new UserError(`${flag} must be a${opts.positive ? " positive" : ""}${opts.integer ? " integer" : " number"}, got ${JSON.stringify(value)}`);
+        if (!ok)
+            throw new UserError(
+                `${flag} must be a${opts.positive ? " positive" : ""}${opts.integer ? " integer" : " number"}, got ${JSON.stringify(value)}`,
+            );
         return n;
     };
 }
@@ -18,7 +21,8 @@ export function gpuLayersOption(flag: string) {
         if (v === "max" || v === "all") return "max";
         if (v === "auto") return "auto";
         const n = Number(v);
-        if (v === "" || !Number.isInteger(n) || n < 0) throw new UserError(`${flag} must be a number of layers >= 0, max, all or auto, got ${JSON.stringify(value)}`);
+        if (v === "" || !Number.isInteger(n) || n < 0)
+            throw new UserError(`${flag} must be a number of layers >= 0, max, all or auto, got ${JSON.stringify(value)}`);
         return n;
     };
 }

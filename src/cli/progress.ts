@@ -7,16 +7,22 @@ export class ByteProgress {
     private bar?: cliProgress.SingleBar;
     private readonly start = Date.now();
 
-    constructor(private readonly label: string, private readonly enabled = Boolean(process.stderr.isTTY)) {}
+    constructor(
+        private readonly label: string,
+        private readonly enabled = Boolean(process.stderr.isTTY),
+    ) {}
 
     private startBar(total: number): void {
-        this.bar = new cliProgress.SingleBar({
-            stream: process.stderr,
-            format: `${this.label} {bar} {percentage}% | {doneText} / {totalText} | {rateText} | ETA {eta_formatted}`,
-            hideCursor: true,
-            clearOnComplete: true,
-            etaBuffer: 50,
-        }, cliProgress.Presets.shades_classic);
+        this.bar = new cliProgress.SingleBar(
+            {
+                stream: process.stderr,
+                format: `${this.label} {bar} {percentage}% | {doneText} / {totalText} | {rateText} | ETA {eta_formatted}`,
+                hideCursor: true,
+                clearOnComplete: true,
+                etaBuffer: 50,
+            },
+            cliProgress.Presets.shades_classic,
+        );
         this.bar.start(total, 0, { doneText: formatBytes(0), totalText: formatBytes(total), rateText: "-" });
     }
 

@@ -3,6 +3,7 @@
 // visible escapes instead; colour follows NO_COLOR (https://no-color.org).
 
 // C0 controls but \t and \n, DEL, and the C1 range (U+0080-U+009F, CSI among them).
+// biome-ignore lint/suspicious/noControlCharactersInRegex: matching control characters is the point
 const CONTROL = /[\x00-\x08\x0b-\x1f\x7f-\x9f]/g;
 
 /** `text` with every control character but \n and \t written as a visible `\xNN` escape. */

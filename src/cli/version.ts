@@ -1,7 +1,7 @@
 import { readFileSync } from "node:fs";
+import { fromRoot } from "../core/package-root.js";
 
 /** The version in package.json (read at run time so it cannot drift from the package). */
 export function packageVersion(): string {
-    const url = new URL("../../../package.json", import.meta.url);
-    return JSON.parse(readFileSync(url, "utf8")).version;
+    return JSON.parse(readFileSync(fromRoot("package.json"), "utf8")).version;
 }

@@ -16,7 +16,10 @@ export class InternalError extends Error {
  */
 export class ResourceLoadError extends UserError {
     override name = "ResourceLoadError";
-    constructor(readonly resource: "vision encoder" | "audio encoder" | "encoder" | "speech model", message: string) {
+    constructor(
+        readonly resource: "vision encoder" | "audio encoder" | "encoder" | "speech model",
+        message: string,
+    ) {
         super(message);
     }
 }

@@ -10,12 +10,16 @@ export function checkGgufPath(path: string, what: string): void {
     if (!existsSync(path)) throw new UserError(`${what} not found: ${path}`);
     if (statSync(path).isDirectory()) {
         if (existsSync(join(path, "config.json"))) {
-            throw new UserError(`${path} is a Hugging Face checkpoint folder, not a GGUF file: convert it first with \`autoglm convert ${path}\``);
+            throw new UserError(
+                `${path} is a Hugging Face checkpoint folder, not a GGUF file: convert it first with \`autoglm convert ${path}\``,
+            );
         }
         throw new UserError(`${path} is a folder, not a GGUF file`);
     }
     if (!statSync(path).isFile()) throw new UserError(`${path} is not a file`);
     if (/\.safetensors$/i.test(path)) {
-        throw new UserError(`${path} is a safetensors file, not GGUF: convert its checkpoint folder first with \`autoglm convert <folder>\``);
+        throw new UserError(
+            `${path} is a safetensors file, not GGUF: convert its checkpoint folder first with \`autoglm convert <folder>\``,
+        );
     }
 }

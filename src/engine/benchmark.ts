@@ -5,20 +5,23 @@ import type { ContextSettings } from "./context.js";
 import { stat, type Stat } from "./stats.js";
 import type { Runtime } from "./runtime.js";
 
-export interface BenchOptions { promptTokens: number; genTokens: number; repetitions: number }
+export interface BenchOptions {
+    promptTokens: number;
+    genTokens: number;
+    repetitions: number;
+}
 
 export interface BenchResult {
     settings: ContextSettings;
     loadMs: number;
-    pp: Stat;            // tokens/s
-    tg: Stat;            // tokens/s
-    ttftMs: Stat;        // 16-token prompt, empty cache
+    pp: Stat; // tokens/s
+    tg: Stat; // tokens/s
+    ttftMs: Stat; // 16-token prompt, empty cache
     followUpTtftMs: Stat; // 16 new tokens after a cached conversation of promptTokens
     peakRssBytes: number;
     /** GPU memory in use at the end of the run (model, KV cache, buffers); 0 on the CPU. */
     vramBytes: number;
 }
-
 
 /** Deterministic token ids spread over the vocabulary (content does not change speed). */
 function tokens(n: number, vocab: number, salt: number): number[] {
@@ -35,10 +38,19 @@ export type BenchPhase = (phase: string, rep: number, of: number) => void;
 
 /** Measures through a one-slot runtime opened with benchContextSize cells. */
 /** signal: Ctrl-C; an interrupted run throws the signal's reason (no result of half the repetitions). */
-export async function runBenchmark(runtime: Runtime, o: BenchOptions, onPhase: BenchPhase = () => {}, signal?: AbortSignal): Promise<BenchResult> {
-    const loaded = runtime.loaded, vocab = loaded.vocabSize;
+export async function runBenchmark(
+    runtime: Runtime,
+    o: BenchOptions,
+    onPhase: BenchPhase = () => {},
+    signal?: AbortSignal,
+): Promise<BenchResult> {
+    const loaded = runtime.loaded,
+        vocab = loaded.vocabSize;
     const session = runtime.pool.slots[0]!.sequence;
-    const pp: number[] = [], tg: number[] = [], ttft: number[] = [], follow: number[] = [];
+    const pp: number[] = [],
+        tg: number[] = [],
+        ttft: number[] = [],
+        follow: number[] = [];
     onPhase("warm-up", 0, o.repetitions);
     await session.prefill(tokens(Math.min(o.promptTokens, 64), vocab, 0), signal); // warm-up, as llama-bench does
     for (let r = 0; r < o.repetitions; r++) {
@@ -64,12 +76,19 @@ export async function runBenchmark(runtime: Runtime, o: BenchOptions, onPhase: B
         await session.prefill(history, signal);
         const f = await session.generate([...history, ...tokens(16, vocab, r + 300)], { maxTokens: 1, ignoreEog: true, signal });
         signal?.throwIfAborted();
-        if (f.reusedTokens !== history.length) throw new Error(`internal: follow-up reused ${f.reusedTokens} of ${history.length} cached tokens`);
+        if (f.reusedTokens !== history.length)
+            throw new Error(`internal: follow-up reused ${f.reusedTokens} of ${history.length} cached tokens`);
         follow.push(f.ttftMs);
     }
     const vramBytes = loaded.llama.gpu ? (await loaded.llama.getVramState()).used : 0;
     return {
-        settings: runtime.settings, loadMs: loaded.loadMs, vramBytes, pp: stat(pp), tg: stat(tg), ttftMs: stat(ttft), followUpTtftMs: stat(follow),
+        settings: runtime.settings,
+        loadMs: loaded.loadMs,
+        vramBytes,
+        pp: stat(pp),
+        tg: stat(tg),
+        ttftMs: stat(ttft),
+        followUpTtftMs: stat(follow),
         peakRssBytes: process.resourceUsage().maxRSS * 1024,
     };
 }

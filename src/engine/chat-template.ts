@@ -7,9 +7,15 @@ import { Environment, Interpreter, Template } from "@huggingface/jinja";
 import { UserError } from "../core/errors.js";
 
 // The package's .d.ts re-exports these from extensionless paths NodeNext does not resolve: typed here.
-interface RuntimeValue { value: unknown }
-interface JinjaEnvironment { set(name: string, value: unknown): void }
-type InterpreterClass = new (env: JinjaEnvironment) => {
+interface RuntimeValue {
+    value: unknown;
+}
+interface JinjaEnvironment {
+    set(name: string, value: unknown): void;
+}
+type InterpreterClass = new (
+    env: JinjaEnvironment,
+) => {
     evaluate(statement: unknown, env: unknown): RuntimeValue;
     /** Runs a block (a loop body, once per iteration). */
     evaluateBlock(statements: unknown[], env: unknown): RuntimeValue;
@@ -21,9 +27,15 @@ const JinjaEnvironment = Environment as unknown as new () => JinjaEnvironment;
 import type { MediaItem } from "./native.js";
 
 /** An image or audio part; `item` holds its pixels or samples (a template sees only the marker). */
-export interface MediaPart { type: "image" | "audio"; item?: MediaItem }
+export interface MediaPart {
+    type: "image" | "audio";
+    item?: MediaItem;
+}
 export type ContentPart = { type: "text"; text: string } | MediaPart;
-export interface ChatMessage { role: "system" | "user" | "assistant" | "observation"; content: string | ContentPart[] }
+export interface ChatMessage {
+    role: "system" | "user" | "assistant" | "observation";
+    content: string | ContentPart[];
+}
 
 /**
  * Far above what GLM's template needs for a long conversation (a few thousand steps, a prompt of
@@ -44,8 +56,10 @@ class BoundedInterpreter extends JinjaInterpreter {
     private readonly deadline = performance.now() + RENDER_LIMITS.ms;
 
     private step(): void {
-        if (++this.steps > RENDER_LIMITS.steps) throw new TemplateLimitError(`it took more than ${RENDER_LIMITS.steps} steps (a runaway loop?)`);
-        if ((this.steps & 1023) === 0 && performance.now() > this.deadline) throw new TemplateLimitError(`it ran longer than ${RENDER_LIMITS.ms / 1000} s`);
+        if (++this.steps > RENDER_LIMITS.steps)
+            throw new TemplateLimitError(`it took more than ${RENDER_LIMITS.steps} steps (a runaway loop?)`);
+        if ((this.steps & 1023) === 0 && performance.now() > this.deadline)
+            throw new TemplateLimitError(`it ran longer than ${RENDER_LIMITS.ms / 1000} s`);
     }
 
     override evaluateBlock(statements: unknown[], env: unknown): RuntimeValue {
@@ -56,14 +70,18 @@ class BoundedInterpreter extends JinjaInterpreter {
     override evaluate(statement: unknown, env: unknown): RuntimeValue {
         this.step();
         const v = super.evaluate(statement, env);
-        if (typeof v.value === "string" && v.value.length > RENDER_LIMITS.chars) throw new TemplateLimitError(`its output passed ${RENDER_LIMITS.chars} characters`);
+        if (typeof v.value === "string" && v.value.length > RENDER_LIMITS.chars)
+            throw new TemplateLimitError(`its output passed ${RENDER_LIMITS.chars} characters`);
         return v;
     }
 }
 
 /** range() as Jinja's, refusing sizes no chat template needs (the library's builds the whole array). */
 function boundedRange(start: number, stop?: number, step = 1): number[] {
-    if (stop === undefined) { stop = start; start = 0; }
+    if (stop === undefined) {
+        stop = start;
+        start = 0;
+    }
     if (step === 0) throw new Error("range() step must not be zero");
     const n = Math.max(0, Math.ceil((stop - start) / step));
     if (!Number.isFinite(n) || n > RENDER_LIMITS.rangeItems) throw new TemplateLimitError(`it asked for range() of ${n} items`);
@@ -74,20 +92,37 @@ const pad2 = (n: number) => String(n).padStart(2, "0");
 /** strftime_now as the library's: %Y %m %d %b %B %H %M %%. */
 function strftimeNow(format: string): string {
     const d = new Date();
-    return format.replace(/%[YmdbBHM%]/g, (t) => ({
-        "%Y": String(d.getFullYear()), "%m": pad2(d.getMonth() + 1), "%d": pad2(d.getDate()),
-        "%b": new Intl.DateTimeFormat(undefined, { month: "short" }).format(d), "%B": new Intl.DateTimeFormat(undefined, { month: "long" }).format(d),
-        "%H": pad2(d.getHours()), "%M": pad2(d.getMinutes()), "%%": "%",
-    })[t]!);
+    return format.replace(
+        /%[YmdbBHM%]/g,
+        (t) =>
+            ({
+                "%Y": String(d.getFullYear()),
+                "%m": pad2(d.getMonth() + 1),
+                "%d": pad2(d.getDate()),
+                "%b": new Intl.DateTimeFormat(undefined, { month: "short" }).format(d),
+                "%B": new Intl.DateTimeFormat(undefined, { month: "long" }).format(d),
+                "%H": pad2(d.getHours()),
+                "%M": pad2(d.getMinutes()),
+                "%%": "%",
+            })[t]!,
+    );
 }
 
 /** The globals the library's Template.render sets, with range() bounded. */
 function templateEnvironment(items: Record<string, unknown>): JinjaEnvironment {
     const env = new JinjaEnvironment();
     const globals: Record<string, unknown> = {
-        false: false, true: true, none: null, False: false, True: true, None: null,
-        raise_exception: (message: unknown) => { throw new Error(String(message)); },
-        range: boundedRange, strftime_now: strftimeNow,
+        false: false,
+        true: true,
+        none: null,
+        False: false,
+        True: true,
+        None: null,
+        raise_exception: (message: unknown) => {
+            throw new Error(String(message));
+        },
+        range: boundedRange,
+        strftime_now: strftimeNow,
     };
     for (const [k, v] of Object.entries({ ...globals, ...items })) env.set(k, v);
     return env;
@@ -109,7 +144,8 @@ export class ChatTemplate {
             messages,
             add_generation_prompt: opts.addGenerationPrompt,
             ...(opts.enableThinking === undefined ? {} : { enable_thinking: opts.enableThinking }),
-            bos_token: "", eos_token: "",
+            bos_token: "",
+            eos_token: "",
         });
         try {
             const out = new BoundedInterpreter(env).run((this.template as unknown as { parsed: unknown }).parsed).value;
@@ -124,5 +160,7 @@ export class ChatTemplate {
 }
 
 function firstLine(e: unknown): string {
-    return String((e as Error)?.message ?? e).split("\n")[0]!.slice(0, 300);
+    return String((e as Error)?.message ?? e)
+        .split("\n")[0]!
+        .slice(0, 300);
 }

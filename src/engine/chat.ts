@@ -21,19 +21,31 @@ export interface ChatOptions extends TurnOptions {
  * size and SHA-256, checked before llama.cpp reads FILE (it asserts on a truncated file and
  * allocates whatever a corrupt one claims).
  */
-interface SavedChat { version: 3; messages: ChatMessage[]; record: { text: string | undefined; items: number[] }; session: { bytes: number; sha256: string } }
+interface SavedChat {
+    version: 3;
+    messages: ChatMessage[];
+    record: { text: string | undefined; items: number[] };
+    session: { bytes: number; sha256: string };
+}
 
 const ROLES = new Set(["system", "user", "assistant", "observation"]);
 /** llama.cpp's sequence state file: magic "ggsq" (LLAMA_FILE_MAGIC_GGSQ), version, token count, tokens. */
 const SESSION_MAGIC = 0x67677371;
 
 const isTokens = (a: unknown): a is number[] => Array.isArray(a) && a.every((t) => Number.isInteger(t) && t >= 0 && t < 2 ** 31);
-const isMessage = (m: any): m is ChatMessage => m && typeof m === "object" && ROLES.has(m.role) &&
-    (typeof m.content === "string" || (Array.isArray(m.content) && m.content.every((p: any) => p?.type === "text" && typeof p.text === "string")));
+// biome-ignore lint/suspicious/noExplicitAny: a shape check of parsed JSON
+const isMessage = (m: any): m is ChatMessage =>
+    m &&
+    typeof m === "object" &&
+    ROLES.has(m.role) &&
+    (typeof m.content === "string" ||
+        (Array.isArray(m.content) &&
+            m.content.every((p: { type?: unknown; text?: unknown } | null) => p?.type === "text" && typeof p.text === "string")));
 
 /** The parsed FILE.json, or a one-line error saying what is wrong with it. */
 function readSaved(path: string): SavedChat {
     const bad = (why: string) => new UserError(`${path}.json is not a saved autoglm conversation (${why})`);
+    // biome-ignore lint/suspicious/noExplicitAny: parsed JSON, checked field by field below
     let s: any;
     try {
         s = JSON.parse(readFileSync(`${path}.json`, "utf8"));
@@ -41,11 +53,22 @@ function readSaved(path: string): SavedChat {
         throw bad((e as Error).message.split("\n")[0]!);
     }
     if (!s || typeof s !== "object") throw bad("not a JSON object");
-    if (s.version === 1 || s.version === 2) throw new UserError(`${path}.json was saved by an older autoglm without a checksum of ${path}; it cannot be checked, so it is not loaded`);
+    if (s.version === 1 || s.version === 2)
+        throw new UserError(
+            `${path}.json was saved by an older autoglm without a checksum of ${path}; it cannot be checked, so it is not loaded`,
+        );
     if (s.version !== 3) throw bad(`version ${JSON.stringify(s.version)}`);
-    if (!Array.isArray(s.messages) || !s.messages.every(isMessage)) throw bad("messages must be system/user/assistant/observation messages with text content");
-    if (!s.record || typeof s.record !== "object" || !isTokens(s.record.items) || !(s.record.text === undefined || typeof s.record.text === "string")) throw bad("a bad record");
-    if (!s.session || !Number.isSafeInteger(s.session.bytes) || typeof s.session.sha256 !== "string") throw bad("no size and checksum of the session file");
+    if (!Array.isArray(s.messages) || !s.messages.every(isMessage))
+        throw bad("messages must be system/user/assistant/observation messages with text content");
+    if (
+        !s.record ||
+        typeof s.record !== "object" ||
+        !isTokens(s.record.items) ||
+        !(s.record.text === undefined || typeof s.record.text === "string")
+    )
+        throw bad("a bad record");
+    if (!s.session || !Number.isSafeInteger(s.session.bytes) || typeof s.session.sha256 !== "string")
+        throw bad("no size and checksum of the session file");
     return s as SavedChat;
 }
 
@@ -56,14 +79,23 @@ function fileDigest(path: string): string {
 /** FILE is the session file FILE.json describes, and its header fits a sequence of `capacity` cells. */
 function checkSessionFile(path: string, saved: SavedChat, capacity: number): void {
     const size = statSync(path).size;
-    if (size !== saved.session.bytes) throw new UserError(`${path} has ${size} bytes but was saved with ${saved.session.bytes} (truncated or replaced); not loaded`);
-    if (fileDigest(path) !== saved.session.sha256) throw new UserError(`${path} does not match the checksum saved in ${path}.json (corrupt or replaced); not loaded`);
+    if (size !== saved.session.bytes)
+        throw new UserError(`${path} has ${size} bytes but was saved with ${saved.session.bytes} (truncated or replaced); not loaded`);
+    if (fileDigest(path) !== saved.session.sha256)
+        throw new UserError(`${path} does not match the checksum saved in ${path}.json (corrupt or replaced); not loaded`);
     const head = Buffer.alloc(12);
     const fd = openSync(path, "r");
-    try { readSync(fd, head, 0, 12, 0); } finally { closeSync(fd); }
+    try {
+        readSync(fd, head, 0, 12, 0);
+    } finally {
+        closeSync(fd);
+    }
     const tokens = head.readUInt32LE(8);
     if (size < 12 || head.readUInt32LE(0) !== SESSION_MAGIC) throw new UserError(`${path} is not a llama.cpp session file`);
-    if (tokens > capacity || 12 + tokens * 4 > size) throw new UserError(`${path} holds ${tokens} tokens, more than this context's ${capacity} cells per sequence; start with a larger --ctx-size`);
+    if (tokens > capacity || 12 + tokens * 4 > size)
+        throw new UserError(
+            `${path} holds ${tokens} tokens, more than this context's ${capacity} cells per sequence; start with a larger --ctx-size`,
+        );
 }
 
 const mediaParts = (messages: readonly ChatMessage[]) =>
@@ -72,7 +104,11 @@ const mediaParts = (messages: readonly ChatMessage[]) =>
 export class ChatSession {
     private messages: ChatMessage[] = [];
 
-    constructor(private readonly runtime: Runtime, private readonly slot: Slot, private readonly opts: ChatOptions) {
+    constructor(
+        private readonly runtime: Runtime,
+        private readonly slot: Slot,
+        private readonly opts: ChatOptions,
+    ) {
         this.reset();
     }
 
@@ -81,7 +117,9 @@ export class ChatSession {
         this.slot.sequence.reset();
     }
 
-    get history(): readonly ChatMessage[] { return this.messages; }
+    get history(): readonly ChatMessage[] {
+        return this.messages;
+    }
 
     /** Adds a user turn to the conversation and answers it. */
     async send(user: string | UserTurn, onPiece?: (p: Piece) => void, signal?: AbortSignal): Promise<TurnResult> {
@@ -104,11 +142,17 @@ export class ChatSession {
     /** Saves the KV cache (llama.cpp's session file) and the conversation beside it (FILE.json, with FILE's size and checksum), each through a temporary file. */
     save(path: string): void {
         const record = this.slot.sequence.snapshot();
-        if (!record) throw new UserError("a conversation with images or audio cannot be saved yet (llama.cpp session files hold text tokens only)");
+        if (!record)
+            throw new UserError("a conversation with images or audio cannot be saved yet (llama.cpp session files hold text tokens only)");
         const tmp = `${path}.partial`;
         try {
             this.slot.sequence.save(tmp);
-            const saved: SavedChat = { version: 3, messages: this.messages, record, session: { bytes: statSync(tmp).size, sha256: fileDigest(tmp) } };
+            const saved: SavedChat = {
+                version: 3,
+                messages: this.messages,
+                record,
+                session: { bytes: statSync(tmp).size, sha256: fileDigest(tmp) },
+            };
             writeFileSync(`${tmp}.json`, JSON.stringify(saved));
             renameSync(tmp, path);
             renameSync(`${tmp}.json`, `${path}.json`);
@@ -123,7 +167,8 @@ export class ChatSession {
      * the cache it cleared is rebuilt from the messages at the next turn).
      */
     load(path: string): void {
-        if (!existsSync(path) || !existsSync(`${path}.json`)) throw new UserError(`no saved conversation at ${path} (needs ${path} and ${path}.json)`);
+        if (!existsSync(path) || !existsSync(`${path}.json`))
+            throw new UserError(`no saved conversation at ${path} (needs ${path} and ${path}.json)`);
         const saved = readSaved(path);
         checkSessionFile(path, saved, this.slot.sequence.capacity);
         this.slot.sequence.load(path); // on failure the sequence is reset, its record empty: the next turn evaluates all

@@ -10,7 +10,10 @@ const BUDGET = 0.6;
 /** Never go below this when halving to fit. */
 const FLOOR = 2048;
 
-export interface ContextChoice { size: number; why: string }
+export interface ContextChoice {
+    size: number;
+    why: string;
+}
 
 export async function defaultContextSize(loaded: LoadedModel, slots: number): Promise<ContextChoice> {
     const trained = loaded.model.trainContextSize || 4096;
@@ -18,8 +21,14 @@ export async function defaultContextSize(loaded: LoadedModel, slots: number): Pr
     const free = onGpu ? (await loaded.llama.getVramState()).free : freemem();
     const budget = free * BUDGET;
     for (let size = trained; ; size = Math.floor(size / 2)) {
-        if (size <= FLOOR) return { size: Math.min(trained, FLOOR), why: size < trained ? "capped by free memory" : "the model's trained context" };
-        const need = await loaded.model.fileInsights.estimateContextResourceRequirementsV2({ contextSize: size * slots, sequences: slots, modelGpuLayers: loaded.model.gpuLayers });
-        if ((onGpu ? need.gpuVram : need.cpuRam) <= budget) return { size, why: size === trained ? "the model's trained context" : `capped by free memory (trained: ${trained})` };
+        if (size <= FLOOR)
+            return { size: Math.min(trained, FLOOR), why: size < trained ? "capped by free memory" : "the model's trained context" };
+        const need = await loaded.model.fileInsights.estimateContextResourceRequirementsV2({
+            contextSize: size * slots,
+            sequences: slots,
+            modelGpuLayers: loaded.model.gpuLayers,
+        });
+        if ((onGpu ? need.gpuVram : need.cpuRam) <= budget)
+            return { size, why: size === trained ? "the model's trained context" : `capped by free memory (trained: ${trained})` };
     }
 }

@@ -22,11 +22,20 @@ export function contextSettings(partial: Partial<ContextSettings> = {}): Context
     const given = Object.fromEntries(Object.entries(partial).filter(([, v]) => v !== undefined)) as Partial<ContextSettings>;
     const budget = threadBudget(given.threads, given.threadsBatch);
     const s: ContextSettings = {
-        contextSize: 4096, batchSize: 512, ubatchSize: 512, sequences: 1, flashAttention: "auto", typeK: "f16", typeV: "f16",
-        ...given, threads: budget.decode, threadsBatch: budget.batch,
+        contextSize: 4096,
+        batchSize: 512,
+        ubatchSize: 512,
+        sequences: 1,
+        flashAttention: "auto",
+        typeK: "f16",
+        typeV: "f16",
+        ...given,
+        threads: budget.decode,
+        threadsBatch: budget.batch,
     };
     for (const k of ["contextSize", "batchSize", "ubatchSize", "sequences", "threads", "threadsBatch"] as const) {
-        if (!Number.isInteger(s[k]) || s[k] <= 0) throw new UserError(`--${k.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)} must be a positive integer, got ${s[k]}`);
+        if (!Number.isInteger(s[k]) || s[k] <= 0)
+            throw new UserError(`--${k.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)} must be a positive integer, got ${s[k]}`);
     }
     if (s.ubatchSize > s.batchSize) s.ubatchSize = s.batchSize;
     return s;

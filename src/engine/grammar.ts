@@ -17,10 +17,18 @@ export function readGrammarFile(path: string): string {
 export async function grammarFromJsonSchema(llama: Llama, schema: string): Promise<string> {
     let text = schema.trim();
     if (!text.startsWith("{")) {
-        try { text = readFileSync(schema, "utf8"); } catch (e) { throw new UserError(`cannot read the JSON schema ${schema}: ${(e as Error).message}`); }
+        try {
+            text = readFileSync(schema, "utf8");
+        } catch (e) {
+            throw new UserError(`cannot read the JSON schema ${schema}: ${(e as Error).message}`);
+        }
     }
     let parsed: unknown;
-    try { parsed = JSON.parse(text); } catch { throw new UserError("the JSON schema is not valid JSON"); }
+    try {
+        parsed = JSON.parse(text);
+    } catch {
+        throw new UserError("the JSON schema is not valid JSON");
+    }
     try {
         return (await llama.createGrammarForJsonSchema(parsed as never)).grammar;
     } catch (e) {
@@ -36,14 +44,20 @@ export function grammarTokenIds(grammar: string): number[] {
     const ids: number[] = [];
     for (let i = 0; i < grammar.length; i++) {
         const c = grammar[i];
-        if (c === "#") { while (i < grammar.length && grammar[i] !== "\n") i++; continue; }
+        if (c === "#") {
+            while (i < grammar.length && grammar[i] !== "\n") i++;
+            continue;
+        }
         if (c === '"' || c === "[") {
             const end = c === '"' ? '"' : "]";
             for (i++; i < grammar.length && grammar[i] !== end; i++) if (grammar[i] === "\\") i++;
             continue;
         }
         const m = c === "<" ? /^<\[(\d+)\]>/.exec(grammar.slice(i, i + 24)) : null;
-        if (m) { ids.push(Number(m[1])); i += m[0].length - 1; }
+        if (m) {
+            ids.push(Number(m[1]));
+            i += m[0].length - 1;
+        }
     }
     return ids;
 }
@@ -59,5 +73,6 @@ export async function validateGrammar(llama: Llama, grammar: string, vocabSize?:
         throw new UserError(`invalid grammar: ${(e as Error).message}`);
     }
     const outside = vocabSize === undefined ? undefined : grammarTokenIds(grammar).find((id) => id >= vocabSize);
-    if (outside !== undefined) throw new UserError(`invalid grammar: it names token <[${outside}]>, outside the model's vocabulary of ${vocabSize} tokens`);
+    if (outside !== undefined)
+        throw new UserError(`invalid grammar: it names token <[${outside}]>, outside the model's vocabulary of ${vocabSize} tokens`);
 }

@@ -10,29 +10,40 @@ import type { Runtime } from "./runtime.js";
 import { stat, type Stat } from "./stats.js";
 
 /** A system prompt of Open-AutoGLM's size (2,400 characters) and shape: rules, then the action grammar. */
-export const AGENT_SYSTEM_PROMPT = ("You are a phone-operating agent. Each turn you get the task and a screenshot. Think inside <think></think>, "
-    + 'then give exactly one action inside <answer></answer>: do(action="Launch", app="..."), do(action="Tap", element=[x,y]), '
-    + 'do(action="Type", text="..."), do(action="Swipe", start=[x1,y1], end=[x2,y2]), do(action="Back"), do(action="Wait"), finish(message="..."). ').repeat(8).slice(0, 2400);
+export const AGENT_SYSTEM_PROMPT = (
+    "You are a phone-operating agent. Each turn you get the task and a screenshot. Think inside <think></think>, " +
+    'then give exactly one action inside <answer></answer>: do(action="Launch", app="..."), do(action="Tap", element=[x,y]), ' +
+    'do(action="Type", text="..."), do(action="Swipe", start=[x1,y1], end=[x2,y2]), do(action="Back"), do(action="Wait"), finish(message="..."). '
+)
+    .repeat(8)
+    .slice(0, 2400);
 
 /** A deterministic 1080x2400 screenshot-like PNG (bands of colour; 3,354 GLM-4.1V image tokens). */
 export async function builtInScreenshot(salt = 0): Promise<Buffer> {
-    const w = 1080, h = 2400, rgb = Buffer.alloc(w * h * 3);
-    for (let y = 0; y < h; y++) for (let x = 0; x < w; x++) {
-        const i = (y * w + x) * 3;
-        rgb[i] = ((y >> 4) * 13 + salt * 31) & 255; rgb[i + 1] = ((x >> 3) * 7) & 255; rgb[i + 2] = (((x ^ y) >> 5) * 29) & 255;
-    }
+    const w = 1080,
+        h = 2400,
+        rgb = Buffer.alloc(w * h * 3);
+    for (let y = 0; y < h; y++)
+        for (let x = 0; x < w; x++) {
+            const i = (y * w + x) * 3;
+            rgb[i] = ((y >> 4) * 13 + salt * 31) & 255;
+            rgb[i + 1] = ((x >> 3) * 7) & 255;
+            rgb[i + 2] = (((x ^ y) >> 5) * 29) & 255;
+        }
     const { default: sharp } = await import("sharp"); // loaded when used, not at import (--help stays light)
-    return sharp(rgb, { raw: { width: w, height: h, channels: 3 } }).png().toBuffer();
+    return sharp(rgb, { raw: { width: w, height: h, channels: 3 } })
+        .png()
+        .toBuffer();
 }
 
 export interface ImageBenchResult {
     image: { width: number; height: number; tokens: number; sourceWidth: number; sourceHeight: number };
     promptTokens: number;
-    decodeMs: Stat;         // image file -> pixels, scaled and hashed (JS)
-    encodeMs: Stat;         // the vision encoder's forward pass
-    evaluateMs: Stat;       // the prompt's text and image embeddings into the KV cache, after encoding
-    firstTokenMs: Stat;     // decode + encode + evaluation + the first token: step 1 as a client waits for it
-    followUpMs: Stat;       // the same for step 2 over the cached conversation
+    decodeMs: Stat; // image file -> pixels, scaled and hashed (JS)
+    encodeMs: Stat; // the vision encoder's forward pass
+    evaluateMs: Stat; // the prompt's text and image embeddings into the KV cache, after encoding
+    firstTokenMs: Stat; // decode + encode + evaluation + the first token: step 1 as a client waits for it
+    followUpMs: Stat; // the same for step 2 over the cached conversation
     followUpCachedTokens: number;
 }
 
@@ -40,11 +51,23 @@ export interface ImageBenchResult {
  * `screens` gives the screenshot of each step (step 2 gets a different one, as a phone would show);
  * runs on slot 0 from an empty cache each repetition.
  */
-export async function runImageBenchmark(runtime: Runtime, screens: (step: 1 | 2, rep: number) => Promise<string | Buffer>, repetitions: number, onPhase: BenchPhase = () => {}, signal?: AbortSignal): Promise<ImageBenchResult> {
+export async function runImageBenchmark(
+    runtime: Runtime,
+    screens: (step: 1 | 2, rep: number) => Promise<string | Buffer>,
+    repetitions: number,
+    onPhase: BenchPhase = () => {},
+    signal?: AbortSignal,
+): Promise<ImageBenchResult> {
     const slot = runtime.pool.slots[0]!;
     const greedy = { maxTokens: 1, ignoreEog: true, sampling: { temperature: 0 }, signal };
-    const decode: number[] = [], encode: number[] = [], evaluate: number[] = [], first: number[] = [], follow: number[] = [];
-    let image: ImageBenchResult["image"] | undefined, promptTokens = 0, cached = 0;
+    const decode: number[] = [],
+        encode: number[] = [],
+        evaluate: number[] = [],
+        first: number[] = [],
+        follow: number[] = [];
+    let image: ImageBenchResult["image"] | undefined,
+        promptTokens = 0,
+        cached = 0;
     const ask = async (messages: ChatMessage[], media: MediaPart[]) => {
         const r = await runtime.respond(slot, runtime.render(messages), media, greedy);
         signal?.throwIfAborted(); // stopped: no timing of half a step
@@ -56,14 +79,23 @@ export async function runImageBenchmark(runtime: Runtime, screens: (step: 1 | 2,
         const t0 = performance.now();
         const shot = await runtime.media.image(await screens(1, r));
         const decodeMs = performance.now() - t0;
-        const task = "Task: open the settings app.\n\n** Screen Info **\n{\"current_app\": \"Launcher\"}";
-        const history: ChatMessage[] = [{ role: "system", content: AGENT_SYSTEM_PROMPT }, { role: "user", content: [{ type: "text", text: task }, shot.part] }];
+        const task = 'Task: open the settings app.\n\n** Screen Info **\n{"current_app": "Launcher"}';
+        const history: ChatMessage[] = [
+            { role: "system", content: AGENT_SYSTEM_PROMPT },
+            { role: "user", content: [{ type: "text", text: task }, shot.part] },
+        ];
         const one = await ask(history, [shot.part]);
         decode.push(decodeMs);
         encode.push(one.stats.encodeMs);
         evaluate.push(one.stats.ttftMs - one.stats.encodeMs);
         first.push(decodeMs + one.stats.ttftMs);
-        image = { width: shot.image.width, height: shot.image.height, tokens: shot.tokens, sourceWidth: shot.image.sourceWidth, sourceHeight: shot.image.sourceHeight };
+        image = {
+            width: shot.image.width,
+            height: shot.image.height,
+            tokens: shot.tokens,
+            sourceWidth: shot.image.sourceWidth,
+            sourceHeight: shot.image.sourceHeight,
+        };
         promptTokens = one.stats.reusedTokens + one.stats.evaluatedTokens;
 
         onPhase("phone step 2 (cached conversation, new screenshot)", r + 1, repetitions);
@@ -71,11 +103,23 @@ export async function runImageBenchmark(runtime: Runtime, screens: (step: 1 | 2,
         const next = await runtime.media.image(await screens(2, r));
         const decode2 = performance.now() - t1;
         history[1] = { role: "user", content: task };
-        history.push({ role: "assistant", content: '<think>The launcher is open.</think><answer>do(action="Launch", app="Settings")</answer>' });
-        history.push({ role: "user", content: [{ type: "text", text: "** Screen Info **\n{\"current_app\": \"Settings\"}" }, next.part] });
+        history.push({
+            role: "assistant",
+            content: '<think>The launcher is open.</think><answer>do(action="Launch", app="Settings")</answer>',
+        });
+        history.push({ role: "user", content: [{ type: "text", text: '** Screen Info **\n{"current_app": "Settings"}' }, next.part] });
         const two = await ask(history, [next.part]);
         follow.push(decode2 + two.stats.ttftMs);
         cached = two.stats.reusedTokens;
     }
-    return { image: image!, promptTokens, decodeMs: stat(decode), encodeMs: stat(encode), evaluateMs: stat(evaluate), firstTokenMs: stat(first), followUpMs: stat(follow), followUpCachedTokens: cached };
+    return {
+        image: image!,
+        promptTokens,
+        decodeMs: stat(decode),
+        encodeMs: stat(encode),
+        evaluateMs: stat(evaluate),
+        firstTokenMs: stat(first),
+        followUpMs: stat(follow),
+        followUpCachedTokens: cached,
+    };
 }

@@ -22,7 +22,15 @@ export class LazyResource<T> {
         try {
             if (!this.value) {
                 // Callers that arrive while it opens wait for the same opening; it is announced once.
-                this.opening ??= Promise.resolve(this.open()).then((v) => { this.value = v; this.onChange?.("loaded"); return v; }).finally(() => { this.opening = undefined; });
+                this.opening ??= Promise.resolve(this.open())
+                    .then((v) => {
+                        this.value = v;
+                        this.onChange?.("loaded");
+                        return v;
+                    })
+                    .finally(() => {
+                        this.opening = undefined;
+                    });
                 await this.opening;
             }
             return await job(this.value!);
@@ -35,7 +43,11 @@ export class LazyResource<T> {
     private armIdleRelease(): void {
         if (!this.idleSeconds || this.users > 0 || !this.value) return;
         clearTimeout(this.timer);
-        this.timer = setTimeout(() => this.release().catch((e) => process.stderr.write(`autoglm: releasing an idle resource failed: ${(e as Error).message}\n`)), this.idleSeconds * 1000);
+        this.timer = setTimeout(
+            () =>
+                this.release().catch((e) => process.stderr.write(`autoglm: releasing an idle resource failed: ${(e as Error).message}\n`)),
+            this.idleSeconds * 1000,
+        );
         this.timer.unref(); // an idle timer never keeps the process alive
     }
 

@@ -10,16 +10,24 @@ export type LibraryLogs = "errors" | "quiet" | "verbose";
 
 let mode: LibraryLogs = "errors";
 
-export function setLibraryLogs(m: LibraryLogs): void { mode = m; }
-export function libraryLogs(): LibraryLogs { return mode; }
+export function setLibraryLogs(m: LibraryLogs): void {
+    mode = m;
+}
+export function libraryLogs(): LibraryLogs {
+    return mode;
+}
 
 /** The level and logger getLlama is given. */
 export function nodeLlamaCppLogging(): { logLevel: LlamaLogLevel; logger: (level: LlamaLogLevel, message: string) => void } {
     return {
         logLevel: (mode === "verbose" ? "warn" : mode === "quiet" ? "disabled" : "error") as LlamaLogLevel,
-        logger: (_level, message) => { if (mode !== "quiet") process.stderr.write(`[llama.cpp] ${message.trimEnd()}\n`); },
+        logger: (_level, message) => {
+            if (mode !== "quiet") process.stderr.write(`[llama.cpp] ${message.trimEnd()}\n`);
+        },
     };
 }
 
 /** Whether libmtmd's warnings and errors reach stderr (its progress lines never do). */
-export function mediaLogWarnings(): boolean { return mode !== "quiet"; }
+export function mediaLogWarnings(): boolean {
+    return mode !== "quiet";
+}

@@ -43,15 +43,25 @@ export const MEDIA_LIMITS = {
 
 /** MEDIA_LIMITS as the WAV reader takes them. */
 export const WAV_LIMITS: WavLimits = {
-    maxChannels: MEDIA_LIMITS.audioMaxChannels, minRate: MEDIA_LIMITS.audioMinRate, maxRate: MEDIA_LIMITS.audioMaxRate,
-    maxSeconds: MEDIA_LIMITS.audioMaxSeconds, minSeconds: MEDIA_LIMITS.audioMinSeconds, maxDecodedBytes: MEDIA_LIMITS.requestDecodedBytes,
+    maxChannels: MEDIA_LIMITS.audioMaxChannels,
+    minRate: MEDIA_LIMITS.audioMinRate,
+    maxRate: MEDIA_LIMITS.audioMaxRate,
+    maxSeconds: MEDIA_LIMITS.audioMaxSeconds,
+    minSeconds: MEDIA_LIMITS.audioMinSeconds,
+    maxDecodedBytes: MEDIA_LIMITS.requestDecodedBytes,
 };
 
 /** MEDIA_LIMITS as the image reader takes them. */
-export const IMAGE_LIMITS: ImageLimits = { maxSourcePixels: MEDIA_LIMITS.imageMaxSourcePixels, maxDecodedBytes: MEDIA_LIMITS.requestDecodedBytes };
+export const IMAGE_LIMITS: ImageLimits = {
+    maxSourcePixels: MEDIA_LIMITS.imageMaxSourcePixels,
+    maxDecodedBytes: MEDIA_LIMITS.requestDecodedBytes,
+};
 
 /** One media item of a request, not decoded yet. */
-export interface PendingMedia { kind: "image" | "audio"; bytes: Buffer }
+export interface PendingMedia {
+    kind: "image" | "audio";
+    bytes: Buffer;
+}
 
 /** At most `n` holders at once; the others wait in order (awaiting, not blocking the event loop). */
 class Gate {
@@ -59,7 +69,9 @@ class Gate {
     private readonly waiting: (() => void)[] = [];
     constructor(private readonly n: number) {}
     /** Jobs running or waiting. */
-    get load(): number { return this.active + this.waiting.length; }
+    get load(): number {
+        return this.active + this.waiting.length;
+    }
     async run<T>(job: () => Promise<T>): Promise<T> {
         if (this.active >= this.n) await new Promise<void>((r) => this.waiting.push(r));
         else this.active++;
@@ -67,7 +79,8 @@ class Gate {
             return await job();
         } finally {
             const next = this.waiting.shift();
-            if (next) next(); else this.active--;
+            if (next) next();
+            else this.active--;
         }
     }
 }
@@ -75,7 +88,7 @@ class Gate {
 export const DEFAULT_QUESTION = { image: "Describe this image.", audio: "Answer what is said in this recording." } as const;
 
 /** The speech model's transcription (its content is the transcript). */
-export interface Transcribe { (samples: Float32Array, signal?: AbortSignal): Promise<{ content: string; stats: GenerateStats }> }
+export type Transcribe = (samples: Float32Array, signal?: AbortSignal) => Promise<{ content: string; stats: GenerateStats }>;
 
 export interface ImagePart {
     part: MediaPart;
@@ -86,7 +99,12 @@ export interface ImagePart {
     scaledFrom?: { width: number; height: number; tokens: number };
 }
 
-export interface AudioPart { part: ContentPart; seconds: number; transcript?: string; transcription?: GenerateStats }
+export interface AudioPart {
+    part: ContentPart;
+    seconds: number;
+    transcript?: string;
+    transcription?: GenerateStats;
+}
 
 export class MediaPolicy {
     /**
@@ -106,54 +124,90 @@ export class MediaPolicy {
     admit(counts: { images: number; audios: number }): void {
         if (counts.images > 0) this.requireVision();
         if (counts.audios > 0) this.requireHearing();
-        if (counts.images > MEDIA_LIMITS.imagesPerRequest) throw new UserError(`${counts.images} images in one request; at most ${MEDIA_LIMITS.imagesPerRequest} are accepted`);
-        if (counts.audios > MEDIA_LIMITS.audiosPerRequest) throw new UserError(`${counts.audios} audio clips in one request; at most ${MEDIA_LIMITS.audiosPerRequest} are accepted`);
+        if (counts.images > MEDIA_LIMITS.imagesPerRequest)
+            throw new UserError(`${counts.images} images in one request; at most ${MEDIA_LIMITS.imagesPerRequest} are accepted`);
+        if (counts.audios > MEDIA_LIMITS.audiosPerRequest)
+            throw new UserError(`${counts.audios} audio clips in one request; at most ${MEDIA_LIMITS.audiosPerRequest} are accepted`);
     }
 
     /** Checks every header of a request's media before any of it is decoded, the decoded bytes summed over the request. */
     async check(items: readonly PendingMedia[]): Promise<void> {
         this.admit({ images: items.filter((i) => i.kind === "image").length, audios: items.filter((i) => i.kind === "audio").length });
-        let bytes = 0, k = 0;
+        let bytes = 0,
+            k = 0;
         for (const i of items) {
             const name = `${i.kind} ${++k}`;
-            bytes += i.kind === "image" ? (await readImageHeader(i.bytes, `the ${name}`, this.imageLimits)).decodedBytes : readWavHeader(i.bytes, `the ${name}`, WAV_LIMITS).decodedBytes;
+            bytes +=
+                i.kind === "image"
+                    ? (await readImageHeader(i.bytes, `the ${name}`, this.imageLimits)).decodedBytes
+                    : readWavHeader(i.bytes, `the ${name}`, WAV_LIMITS).decodedBytes;
         }
-        if (bytes > MEDIA_LIMITS.requestDecodedBytes) throw new UserError(`the request's media would decode to ${bytes} bytes; at most ${MEDIA_LIMITS.requestDecodedBytes} are accepted in one request`);
+        if (bytes > MEDIA_LIMITS.requestDecodedBytes)
+            throw new UserError(
+                `the request's media would decode to ${bytes} bytes; at most ${MEDIA_LIMITS.requestDecodedBytes} are accepted in one request`,
+            );
     }
 
     /** Media items being decoded now or waiting to be (the server's /metrics shows it). */
-    get decoding(): number { return this.decodes.load; }
+    get decoding(): number {
+        return this.decodes.load;
+    }
 
-    get sees(): boolean { return Boolean(this.o.caps?.vision); }
+    get sees(): boolean {
+        return Boolean(this.o.caps?.vision);
+    }
     /** The model hears audio itself (no transcript). */
-    get hearsItself(): boolean { return Boolean(this.o.caps?.audio); }
-    get hears(): boolean { return this.hearsItself || Boolean(this.o.transcribe); }
-    get maxPixels(): number | undefined { return this.o.maxPixels; }
+    get hearsItself(): boolean {
+        return Boolean(this.o.caps?.audio);
+    }
+    get hears(): boolean {
+        return this.hearsItself || Boolean(this.o.transcribe);
+    }
+    get maxPixels(): number | undefined {
+        return this.o.maxPixels;
+    }
     /** Pixels per side of one image token (0 without a vision encoder). */
-    get imageTokenPixels(): number { return this.o.caps?.imageTokenPixels ?? 0; }
+    get imageTokenPixels(): number {
+        return this.o.caps?.imageTokenPixels ?? 0;
+    }
 
     requireVision(): void {
         if (!this.sees) throw new UserError("this model has no vision encoder: start it with --mmproj (the model's vision encoder)");
     }
 
     requireHearing(): void {
-        if (!this.hears) throw new UserError("this model cannot hear audio: give --asr-model and --asr-mmproj (a speech model), or an --mmproj with an audio encoder");
+        if (!this.hears)
+            throw new UserError(
+                "this model cannot hear audio: give --asr-model and --asr-mmproj (a speech model), or an --mmproj with an audio encoder",
+            );
     }
 
     async image(input: string | Buffer): Promise<ImagePart> {
         this.requireVision();
-        const unit = this.o.caps!.imageTokenPixels, maxTokens = this.o.maxImageTokens;
+        const unit = this.o.caps!.imageTokenPixels,
+            maxTokens = this.o.maxImageTokens;
         const target = (w: number, h: number) => {
             // A screenshot within the pixel budget is kept as it is (libmtmd rounds it to its grid).
-            let size = this.o.maxPixels !== undefined && w * h > this.o.maxPixels ? smartResize(w, h, unit, this.o.maxPixels) : { width: w, height: h };
-            if (maxTokens !== undefined && imageTokens(size.width, size.height, unit) > maxTokens) size = fitToTokens(size.width, size.height, maxTokens, unit);
+            let size =
+                this.o.maxPixels !== undefined && w * h > this.o.maxPixels
+                    ? smartResize(w, h, unit, this.o.maxPixels)
+                    : { width: w, height: h };
+            if (maxTokens !== undefined && imageTokens(size.width, size.height, unit) > maxTokens)
+                size = fitToTokens(size.width, size.height, maxTokens, unit);
             return size;
         };
         const image = await this.decodes.run(() => decodeImage(input, { limits: this.imageLimits, resize: target }));
         const tokens = imageTokens(image.width, image.height, unit);
         const scaled = image.width !== image.sourceWidth || image.height !== image.sourceHeight;
-        const scaledFrom = scaled ? { width: image.sourceWidth, height: image.sourceHeight, tokens: imageTokens(image.sourceWidth, image.sourceHeight, unit) } : undefined;
-        return { part: { type: "image", item: withMediaId({ width: image.width, height: image.height, rgb: image.data }) }, image, tokens, scaledFrom };
+        const scaledFrom = scaled
+            ? { width: image.sourceWidth, height: image.sourceHeight, tokens: imageTokens(image.sourceWidth, image.sourceHeight, unit) }
+            : undefined;
+        return {
+            part: { type: "image", item: withMediaId({ width: image.width, height: image.height, rgb: image.data }) },
+            image,
+            tokens,
+            scaledFrom,
+        };
     }
 
     async audio(input: string | Buffer, signal?: AbortSignal): Promise<AudioPart> {
@@ -162,6 +216,11 @@ export class MediaPolicy {
         if (this.hearsItself) return { part: { type: "audio", item: withMediaId({ samples: audio.samples }) }, seconds: audio.seconds };
         const t = await this.o.transcribe!(audio.samples, signal);
         if (t.stats.reason === "aborted") throw new UserError("the transcription was stopped");
-        return { part: { type: "text", text: transcriptText(t.content) }, seconds: audio.seconds, transcript: t.content, transcription: t.stats };
+        return {
+            part: { type: "text", text: transcriptText(t.content) },
+            seconds: audio.seconds,
+            transcript: t.content,
+            transcription: t.stats,
+        };
     }
 }

@@ -24,7 +24,10 @@ export function countMarkers(text: string): number {
 /** A content id for an image or a clip (SHA-256 of its size and data): the KV cache recognises media already evaluated by it. */
 export function withMediaId(item: MediaItem): MediaItem {
     const h = createHash("sha256");
-    if ("samples" in item) h.update(`audio:${item.samples.length}:`).update(new Uint8Array(item.samples.buffer, item.samples.byteOffset, item.samples.byteLength));
+    if ("samples" in item)
+        h.update(`audio:${item.samples.length}:`).update(
+            new Uint8Array(item.samples.buffer, item.samples.byteOffset, item.samples.byteLength),
+        );
     else h.update(`image:${item.width}x${item.height}:`).update(item.rgb);
     return { ...item, id: h.digest("hex").slice(0, 32) };
 }

@@ -58,8 +58,10 @@ export interface LoadedModel {
 export async function checkGguf(path: string): Promise<{ architecture: string; vocabSize: number; embedding: number; metadata: Metadata }> {
     checkGgufPath(path, "model file");
     const g = await readGguf(path);
-    if (g.metadata.value("general.architecture") === "clip") throw new UserError(`${path} is an mmproj (vision/audio encoder) file, not a language model; pass it with --mmproj`);
-    if (!Array.isArray(g.metadata.value("tokenizer.ggml.tokens"))) throw new UserError(`${path} has no tokenizer (tokenizer.ggml.tokens): not a model autoglm can chat with`);
+    if (g.metadata.value("general.architecture") === "clip")
+        throw new UserError(`${path} is an mmproj (vision/audio encoder) file, not a language model; pass it with --mmproj`);
+    if (!Array.isArray(g.metadata.value("tokenizer.ggml.tokens")))
+        throw new UserError(`${path} has no tokenizer (tokenizer.ggml.tokens): not a model autoglm can chat with`);
     const facts = validateTextModel(g, path);
     return { architecture: facts.architecture, vocabSize: facts.vocabulary, embedding: facts.embedding, metadata: g.metadata };
 }
@@ -73,7 +75,8 @@ export async function openBackend(gpu: GpuChoice): Promise<Llama> {
     // node-llama-cpp is imported when a model is loaded, not at start-up: --help and --version stay light.
     const { getLlama } = await import("node-llama-cpp");
     // progressLogs off: node-llama-cpp would print its own line about an unusable binary before ours.
-    const open = (g: GpuChoice | false) => getLlama({ gpu: g === "cpu" ? false : g, build: "never", progressLogs: false, ...nodeLlamaCppLogging() });
+    const open = (g: GpuChoice | false) =>
+        getLlama({ gpu: g === "cpu" ? false : g, build: "never", progressLogs: false, ...nodeLlamaCppLogging() });
     const llama = await open(gpu);
     if (llama.gpu && gpu === "auto" && (await llama.getGpuDeviceNames().catch(() => [])).length === 0) {
         await llama.dispose();
@@ -98,7 +101,9 @@ export async function loadModel(path: string, opts: LoadOptions = {}): Promise<L
         if (gpu === "auto" || gpu === "cpu") throw e;
     }
     if (!llama || (gpu !== "auto" && gpu !== "cpu" && llama.gpu !== gpu)) {
-        throw new UserError(`--gpu ${gpu}: this machine cannot run node-llama-cpp's ${gpu} backend (it needs ${BACKEND_NEEDS[gpu as keyof typeof BACKEND_NEEDS]}); use --gpu auto or --gpu cpu`);
+        throw new UserError(
+            `--gpu ${gpu}: this machine cannot run node-llama-cpp's ${gpu} backend (it needs ${BACKEND_NEEDS[gpu as keyof typeof BACKEND_NEEDS]}); use --gpu auto or --gpu cpu`,
+        );
     }
     signal?.throwIfAborted();
     let model: LlamaModel;
@@ -115,13 +120,23 @@ export async function loadModel(path: string, opts: LoadOptions = {}): Promise<L
     const addon = nativeAddon(llama.gpu);
     const devices = llama.gpu ? await llama.getGpuDeviceNames().catch(() => [] as string[]) : [];
     return {
-        path, llama, model, addon, architecture, vocabSize, metadata, embedding, devices,
+        path,
+        llama,
+        model,
+        addon,
+        architecture,
+        vocabSize,
+        metadata,
+        embedding,
+        devices,
         loadMs: performance.now() - started,
         // A GPU backend that offloaded nothing is a CPU run, and is called one.
         backend: llama.gpu && model.gpuLayers > 0 ? llama.gpu : "cpu",
         gpuLayers: llama.gpu ? model.gpuLayers : 0,
         totalLayers: model.fileInsights.totalLayers,
-        async dispose() { await model.dispose(); },
+        async dispose() {
+            await model.dispose();
+        },
     };
 }
 
@@ -134,7 +149,16 @@ async function testLoadHold(signal?: AbortSignal): Promise<void> {
     process.stderr.write("[test fault: the load waits for an interruption]\n");
     // A timer keeps the process alive meanwhile, as a real load's worker thread does.
     const alive = setInterval(() => {}, 1 << 30);
-    await new Promise<void>((resolve) => signal.addEventListener("abort", () => { clearInterval(alive); resolve(); }, { once: true }));
+    await new Promise<void>((resolve) =>
+        signal.addEventListener(
+            "abort",
+            () => {
+                clearInterval(alive);
+                resolve();
+            },
+            { once: true },
+        ),
+    );
 }
 
 /** node-llama-cpp's internal model object, which the native addon unwraps to reach llama_model*. */

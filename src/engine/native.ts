@@ -3,8 +3,8 @@
 import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { basename, dirname } from "node:path";
-import { fileURLToPath } from "node:url";
 import { UserError } from "../core/errors.js";
+import { fromRoot } from "../core/package-root.js";
 
 /** A finished job (native/src/contract.cpp writes it). */
 export interface GenerateResult {
@@ -29,23 +29,45 @@ export interface GenerateResult {
 }
 
 /** A failed job's error: `kind` says whose fault it is (an unsatisfiable grammar is the request's). */
-export interface NativeJobError extends Error { kind: "user" | "internal" }
+export interface NativeJobError extends Error {
+    kind: "user" | "internal";
+}
 
 export interface SamplingOptions {
-    temperature?: number; topK?: number; topP?: number; minP?: number;
-    repeatPenalty?: number; frequencyPenalty?: number; presencePenalty?: number; penaltyLastN?: number;
-    seed?: number; grammar?: string;
+    temperature?: number;
+    topK?: number;
+    topP?: number;
+    minP?: number;
+    repeatPenalty?: number;
+    frequencyPenalty?: number;
+    presencePenalty?: number;
+    penaltyLastN?: number;
+    seed?: number;
+    grammar?: string;
 }
 
 export interface NativeContextOptions {
-    contextSize: number; batchSize?: number; ubatchSize?: number; sequences?: number;
-    threads?: number; threadsBatch?: number; flashAttention?: "auto" | "on" | "off"; typeK?: string; typeV?: string;
+    contextSize: number;
+    batchSize?: number;
+    ubatchSize?: number;
+    sequences?: number;
+    threads?: number;
+    threadsBatch?: number;
+    flashAttention?: "auto" | "on" | "off";
+    typeK?: string;
+    typeV?: string;
 }
 
 export type MediaItem = { id?: string; width: number; height: number; rgb: Uint8Array } | { id?: string; samples: Float32Array };
 
 /** A media chunk libmtmd tokenized: its content id, KV cells (embeddings), positions it spans, and the native handle. */
-export interface MediaChunk { type: "image" | "audio"; id: string; tokens: number; positions: number; chunk: unknown }
+export interface MediaChunk {
+    type: "image" | "audio";
+    id: string;
+    tokens: number;
+    positions: number;
+    chunk: unknown;
+}
 
 export type PromptChunk = { type: "text"; tokens: Int32Array } | MediaChunk;
 
@@ -58,8 +80,13 @@ export interface NativeMedia {
 
 /** One job: evaluate `prompt` into sequence `seq` from `startPos` (later positions are dropped first), then generate. */
 export interface GenerateRequest {
-    seq: number; startPos: number; prompt: Array<Int32Array | unknown>; maxTokens: number;
-    ignoreEog?: boolean; stopTokens?: Int32Array; sampling?: SamplingOptions;
+    seq: number;
+    startPos: number;
+    prompt: Array<Int32Array | unknown>;
+    maxTokens: number;
+    ignoreEog?: boolean;
+    stopTokens?: Int32Array;
+    sampling?: SamplingOptions;
     /** The prompt's text tokens, cached prefix included, for the repeat penalties (llama.cpp accepts them too). */
     penaltyHistory?: Int32Array;
 }
@@ -84,10 +111,20 @@ export interface NativeContext {
 
 export interface NativeAddon {
     NativeContext: new (nodeLlamaCppModel: unknown, options: NativeContextOptions) => NativeContext;
-    NativeMedia: new (nodeLlamaCppModel: unknown, mmprojPath: string, options: { threads?: number; useGpu?: boolean; flashAttention?: "auto" | "on" | "off"; maxImageTokens?: number; logWarnings?: boolean }) => NativeMedia;
+    NativeMedia: new (
+        nodeLlamaCppModel: unknown,
+        mmprojPath: string,
+        options: {
+            threads?: number;
+            useGpu?: boolean;
+            flashAttention?: "auto" | "on" | "off";
+            maxImageTokens?: number;
+            logWarnings?: boolean;
+        },
+    ) => NativeMedia;
 }
 
-const BUILD_DIR = fileURLToPath(new URL("../../../native/build/", import.meta.url));
+const BUILD_DIR = `${fromRoot("native", "build")}/`;
 
 const PLATFORM_NAME: Record<string, string> = { darwin: "mac", win32: "win" };
 
@@ -99,9 +136,15 @@ export function loadedVariant(gpu?: string | false): string | undefined {
     if (process.platform !== "linux") return undefined;
     const maps = readFileSync("/proc/self/maps", "utf8");
     // .../@node-llama-cpp/<package>/bins/<dir>/libllama*.so: builds are named after the package.
-    const variants = [...new Set(maps.split("\n").map((l) => l.split(/\s+/).pop() ?? "")
-        .filter((p) => /\/libllama[^/]*\.so$/.test(p) && !p.includes("common"))
-        .map((p) => basename(dirname(dirname(dirname(p))))))];
+    const variants = [
+        ...new Set(
+            maps
+                .split("\n")
+                .map((l) => l.split(/\s+/).pop() ?? "")
+                .filter((p) => /\/libllama[^/]*\.so$/.test(p) && !p.includes("common"))
+                .map((p) => basename(dirname(dirname(dirname(p))))),
+        ),
+    ];
     if (gpu === undefined || variants.length < 2) return variants[0];
     const backend = (v: string) => v.split("-")[2] ?? false; // linux-x64, linux-x64-vulkan, linux-x64-cuda-ext
     return variants.find((v) => backend(v) === gpu) ?? variants[0];
@@ -114,7 +157,12 @@ export function nativeAddon(gpu?: string | false): NativeAddon {
     if (addon) return addon;
     // Elsewhere: the first build for this platform (mac-arm64-metal, for one).
     const prefix = `${PLATFORM_NAME[process.platform] ?? process.platform}-${process.arch}`;
-    const variant = loadedVariant(gpu) ?? (existsSync(BUILD_DIR) ? readdirSync(BUILD_DIR).find((d) => d.startsWith(prefix) && existsSync(`${BUILD_DIR}${d}/autoglm.node`)) : undefined) ?? prefix;
+    const variant =
+        loadedVariant(gpu) ??
+        (existsSync(BUILD_DIR)
+            ? readdirSync(BUILD_DIR).find((d) => d.startsWith(prefix) && existsSync(`${BUILD_DIR}${d}/autoglm.node`))
+            : undefined) ??
+        prefix;
     const path = `${BUILD_DIR}${variant}/autoglm.node`;
     if (!existsSync(path)) {
         throw new UserError(`autoglm's native addon for the ${variant} backend is not built (${path}); run: npm run build:native`);

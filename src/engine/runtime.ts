@@ -16,7 +16,7 @@ import { MediaPolicy } from "./media-policy.js";
 import { countMarkers, MEDIA_MARKER, mediaPromptText } from "./media-prompt.js";
 import { imageTokens } from "../media/image.js";
 import { loadModel, type LoadedModel, type LoadOptions } from "./model.js";
-import type { MediaChunk, MediaItem, NativeContext, NativeMedia, SamplingOptions } from "./native.js";
+import type { MediaChunk, MediaItem, NativeContext, NativeMedia, PromptChunk, SamplingOptions } from "./native.js";
 import { ContextOverflowError, promptItems, Sequence, type GenerateStats, type PromptItem } from "./sequence.js";
 import { LLAMA_CPP_SAMPLING, modelSampling, type ModelSampling } from "./sampling-defaults.js";
 import { SlotPool, type Place, type Slot } from "./slots.js";
@@ -75,7 +75,10 @@ export interface TurnResult {
 }
 
 /** A user turn with images or audio clips before its text. */
-export interface UserTurn { text: string; media?: MediaPart[] }
+export interface UserTurn {
+    text: string;
+    media?: MediaPart[];
+}
 
 export class Runtime {
     readonly threads: ThreadBudget;
@@ -105,7 +108,11 @@ export class Runtime {
         try {
             if (o.mmproj && encoderCaps) checkEncoderFits(encoderCaps, loaded, o.mmproj);
             const chosen = o.context?.contextSize === undefined ? await defaultContextSize(loaded, o.slots ?? 1) : undefined;
-            const settings = contextSettings({ ...o.context, contextSize: chosen?.size ?? o.context?.contextSize, sequences: o.slots ?? 1 });
+            const settings = contextSettings({
+                ...o.context,
+                contextSize: chosen?.size ?? o.context?.contextSize,
+                sequences: o.slots ?? 1,
+            });
             settings.flashAttention = flashAttentionFor(loaded.backend, settings.flashAttention); // the text model's; the encoder keeps the mode asked for
             rt = new Runtime(loaded, settings, { ...o, encoderCaps });
             if (chosen) rt.contextNote = chosen.why;
@@ -121,32 +128,57 @@ export class Runtime {
         return rt;
     }
 
-    private constructor(readonly loaded: LoadedModel, settings: ContextSettings, o: RuntimeOptions) {
+    private constructor(
+        readonly loaded: LoadedModel,
+        settings: ContextSettings,
+        o: RuntimeOptions,
+    ) {
         this.settings = settings;
         this.samplingDefaults = modelSampling(loaded.metadata);
         this.threads = threadBudget(settings.threads, settings.threadsBatch);
         this.ctx = createContext(loaded, settings);
-        const slots = Array.from({ length: settings.sequences }, (_, id) => ({ id, sequence: new Sequence(this.ctx, id, settings.sequences > 1), busy: false }));
+        const slots = Array.from({ length: settings.sequences }, (_, id) => ({
+            id,
+            sequence: new Sequence(this.ctx, id, settings.sequences > 1),
+            busy: false,
+        }));
         this.pool = new SlotPool(slots, o.queue ?? 64);
         // GLM ends a turn on <|observation|> too (a tool call): not always in llama.cpp's end-of-generation set.
-        this.stopTokens = ["<|observation|>"].map((t) => loaded.model.tokenize(t, true)).filter((t) => t.length === 1).map((t) => t[0] as number);
+        this.stopTokens = ["<|observation|>"]
+            .map((t) => loaded.model.tokenize(t, true))
+            .filter((t) => t.length === 1)
+            .map((t) => t[0] as number);
         const unit = o.encoderCaps?.imageTokenPixels ?? 0;
         // libmtmd's own cap (GLM-4.1V: 4,096 tokens) is raised to what the pixel budget allows, so
         // the model sees the image tokens vLLM would give it; --max-image-tokens lowers both.
-        const maxImageTokens = unit > 0 ? Math.min(o.maxImageTokens ?? Infinity, Math.floor((o.imageMaxPixels ?? IMAGE_MAX_PIXELS) / (unit * unit))) : o.maxImageTokens;
+        const maxImageTokens =
+            unit > 0
+                ? Math.min(o.maxImageTokens ?? Infinity, Math.floor((o.imageMaxPixels ?? IMAGE_MAX_PIXELS) / (unit * unit)))
+                : o.maxImageTokens;
         this.imageMaxTokens = maxImageTokens;
         if (o.mmproj) {
             const mmproj = o.mmproj;
-            this.encoder = lazyEncoder(() => openEncoder(loaded, mmproj, this.threads, o.context?.flashAttention ?? "auto", undefined, maxImageTokens), {
-                idleSeconds: o.idleSeconds, onChange: (e) => o.onResource?.("encoder", e),
-            });
+            this.encoder = lazyEncoder(
+                () => openEncoder(loaded, mmproj, this.threads, o.context?.flashAttention ?? "auto", undefined, maxImageTokens),
+                {
+                    idleSeconds: o.idleSeconds,
+                    onChange: (e) => o.onResource?.("encoder", e),
+                },
+            );
         }
         if (o.speech && !o.encoderCaps?.audio) {
-            this.speech = new SpeechModel(o.speech, { load: { ...o.load, signal: undefined }, context: { ...o.context, contextSize: undefined } }, o.idleSeconds, (e, m) => o.onResource?.("speech model", e, m));
+            this.speech = new SpeechModel(
+                o.speech,
+                { load: { ...o.load, signal: undefined }, context: { ...o.context, contextSize: undefined } },
+                o.idleSeconds,
+                (e, m) => o.onResource?.("speech model", e, m),
+            );
         }
         const speech = this.speech;
         this.media = new MediaPolicy({
-            caps: o.encoderCaps, maxImageTokens, maxPixels: o.imageMaxPixels ?? IMAGE_MAX_PIXELS,
+            caps: o.encoderCaps,
+            maxImageTokens,
+            maxPixels: o.imageMaxPixels ?? IMAGE_MAX_PIXELS,
             transcribe: speech ? (samples, signal) => speech.transcribe(samples, signal) : undefined,
         });
     }
@@ -155,12 +187,16 @@ export class Runtime {
     get template(): ChatTemplate {
         if (this.templateCache) return this.templateCache;
         const source = this.loaded.model.fileInfo.metadata.tokenizer?.chat_template;
-        if (typeof source !== "string" || !source) throw new UserError(`${this.loaded.path} has no chat template (tokenizer.chat_template)`);
-        return (this.templateCache = new ChatTemplate(source));
+        if (typeof source !== "string" || !source)
+            throw new UserError(`${this.loaded.path} has no chat template (tokenizer.chat_template)`);
+        this.templateCache = new ChatTemplate(source);
+        return this.templateCache;
     }
 
     /** KV cells each slot holds. */
-    get slotCells(): number { return this.ctx.sequenceSize(); }
+    get slotCells(): number {
+        return this.ctx.sequenceSize();
+    }
 
     /** The sampler for the fields a caller gave, the defaults for the rest. */
     sampling(given: SamplingOptions = {}): SamplingOptions {
@@ -172,7 +208,11 @@ export class Runtime {
     render(messages: ChatMessage[], enableThinking?: boolean): string {
         // The prompt holds every message's text: messages that cannot fit are refused before the
         // template renders them (its output is capped, which would misname the fault).
-        this.requireTokenizable(messages.map((m) => (typeof m.content === "string" ? m.content : m.content.map((p) => (p.type === "text" ? p.text : "")).join(""))).join(""));
+        this.requireTokenizable(
+            messages
+                .map((m) => (typeof m.content === "string" ? m.content : m.content.map((p) => (p.type === "text" ? p.text : "")).join("")))
+                .join(""),
+        );
         return mediaPromptText(this.template, messages, { enableThinking });
     }
 
@@ -192,7 +232,8 @@ export class Runtime {
         this.longestTokenBytes ??= (tokens ?? []).reduce((m, t) => Math.max(m, Buffer.byteLength(t)), 1);
         const bytes = Buffer.byteLength(text);
         // Below QUICK_TOKENIZE_BYTES the text is tokenized instead (well under a second), so the error gives its exact count.
-        if (bytes > QUICK_TOKENIZE_BYTES && bytes > this.slotCells * this.longestTokenBytes) throw new ContextOverflowError(Math.ceil(bytes / this.longestTokenBytes), this.slotCells, this.pool.slots.length > 1, true);
+        if (bytes > QUICK_TOKENIZE_BYTES && bytes > this.slotCells * this.longestTokenBytes)
+            throw new ContextOverflowError(Math.ceil(bytes / this.longestTokenBytes), this.slotCells, this.pool.slots.length > 1, true);
     }
 
     /**
@@ -203,13 +244,21 @@ export class Runtime {
     requireFits(text: string, media: readonly MediaPart[]): void {
         this.requireTokenizable(text);
         const unit = this.media.imageTokenPixels;
-        const images = media.reduce((n, p) => n + (p.type === "image" && p.item && "width" in p.item && unit ? imageTokens(p.item.width, p.item.height, unit) + 2 : 0), 0);
+        const images = media.reduce(
+            (n, p) =>
+                n + (p.type === "image" && p.item && "width" in p.item && unit ? imageTokens(p.item.width, p.item.height, unit) + 2 : 0),
+            0,
+        );
         const cells = this.tokenize(text.split(MEDIA_MARKER).join("")).length + images;
         if (cells > this.slotCells) throw new ContextOverflowError(cells, this.slotCells, this.pool.slots.length > 1);
     }
 
-    acquire(text: string, signal?: AbortSignal, place?: Place): Promise<Slot> { return this.pool.acquire(text, signal, place); }
-    release(slot: Slot): void { this.pool.release(slot); }
+    acquire(text: string, signal?: AbortSignal, place?: Place): Promise<Slot> {
+        return this.pool.acquire(text, signal, place);
+    }
+    release(slot: Slot): void {
+        this.pool.release(slot);
+    }
 
     /**
      * Answers the prompt `text` (rendered, with one marker per media part, in order) on `slot`:
@@ -217,7 +266,8 @@ export class Runtime {
      */
     async respond(slot: Slot, text: string, media: readonly MediaPart[], opts: TurnOptions): Promise<TurnResult> {
         const seq = slot.sequence;
-        if (countMarkers(text) !== media.length) throw new UserError(`the text contains ${MEDIA_MARKER}, which marks where images and audio go; remove it`);
+        if (countMarkers(text) !== media.length)
+            throw new UserError(`the text contains ${MEDIA_MARKER}, which marks where images and audio go; remove it`);
         let { items, suffix } = seq.continuation(text);
         // The same text can carry other pixels: the record's media must be the request's, by content id.
         const held = items.filter((i): i is MediaChunk => typeof i !== "number");
@@ -231,14 +281,19 @@ export class Runtime {
             return g.result;
         };
         if (fresh.length === 0) return run([...items, ...this.tokenize(suffix)]);
-        if (!this.encoder) throw new UserError(fresh.some((p) => p.type === "image") ? "this model has no vision encoder: start it with --mmproj (the model's vision encoder)" : "this model has no audio encoder");
+        if (!this.encoder)
+            throw new UserError(
+                fresh.some((p) => p.type === "image")
+                    ? "this model has no vision encoder: start it with --mmproj (the model's vision encoder)"
+                    : "this model has no audio encoder",
+            );
         // Generation runs inside the encoder's use: it is not released while its chunks are evaluated.
         return this.encoder.use((encoder) => {
             const data = fresh.map((p): MediaItem => {
                 if (!p.item) throw new UserError(`the ${p.type} has no data`);
                 return p.item;
             });
-            let chunks;
+            let chunks: PromptChunk[];
             try {
                 chunks = encoder.tokenize(suffix, data);
             } catch (e) {
@@ -260,7 +315,9 @@ export class Runtime {
     /** One user turn in a fresh conversation on a free slot (describe, transcribe-and-answer, the speech model). */
     async oneShot(turn: UserTurn, opts: TurnOptions & { enableThinking?: boolean }): Promise<TurnResult> {
         const media = turn.media ?? [];
-        const messages: ChatMessage[] = [{ role: "user", content: media.length ? [...media, { type: "text", text: turn.text }] : turn.text }];
+        const messages: ChatMessage[] = [
+            { role: "user", content: media.length ? [...media, { type: "text", text: turn.text }] : turn.text },
+        ];
         const text = this.render(messages, opts.enableThinking);
         const slot = await this.acquire(text, opts.signal);
         try {
@@ -277,7 +334,12 @@ export class Runtime {
         const splitter = o.raw ? undefined : new ThinkingSplitter();
         const pieces: Piece[] = [];
         let shown = "";
-        const emit = (ps: Piece[]) => { for (const p of ps) { pieces.push(p); o.onPiece?.(p); } };
+        const emit = (ps: Piece[]) => {
+            for (const p of ps) {
+                pieces.push(p);
+                o.onPiece?.(p);
+            }
+        };
         const take = (text: string) => {
             shown += text;
             emit(splitter ? splitter.push(text) : text ? [{ kind: "content", text }] : []);
@@ -290,8 +352,12 @@ export class Runtime {
         let stats: GenerateStats;
         try {
             stats = await seq.generate(prompt, {
-                maxTokens: o.maxTokens ?? 2 ** 31 - 1, sampling: o.sampling ?? this.sampling(), ignoreEog: o.ignoreEog,
-                stopTokens: this.stopTokens, signal: stopper.signal, onSubmit: o.onSubmit,
+                maxTokens: o.maxTokens ?? 2 ** 31 - 1,
+                sampling: o.sampling ?? this.sampling(),
+                ignoreEog: o.ignoreEog,
+                stopTokens: this.stopTokens,
+                signal: stopper.signal,
+                onSubmit: o.onSubmit,
                 onToken: (t) => {
                     take(stops.push(detok.push(t)));
                     if (stops.stopped) stopper.abort();
@@ -305,7 +371,11 @@ export class Runtime {
         if (splitter) emit(splitter.flush());
         if (stops.stopped) stats = { ...stats, reason: "stop" };
         const raw = stops.stopped ? shown : this.loaded.model.detokenize(Array.from(stats.tokens) as Token[]);
-        const join = (kind: Piece["kind"]) => pieces.filter((p) => p.kind === kind).map((p) => p.text).join("");
+        const join = (kind: Piece["kind"]) =>
+            pieces
+                .filter((p) => p.kind === kind)
+                .map((p) => p.text)
+                .join("");
         return { stopped: stops.stopped, result: { content: join("content").trim(), reasoning: join("reasoning").trim(), raw, stats } };
     }
 

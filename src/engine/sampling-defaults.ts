@@ -6,12 +6,27 @@
 import type { Metadata } from "../core/gguf/metadata.js";
 import type { SamplingOptions } from "./native.js";
 
-export type SamplingField = "temperature" | "topK" | "topP" | "minP" | "repeatPenalty" | "penaltyLastN" | "frequencyPenalty" | "presencePenalty";
+export type SamplingField =
+    | "temperature"
+    | "topK"
+    | "topP"
+    | "minP"
+    | "repeatPenalty"
+    | "penaltyLastN"
+    | "frequencyPenalty"
+    | "presencePenalty";
 export type SamplingDefaults = Required<Pick<SamplingOptions, SamplingField>>;
 
 /** llama.cpp's common_params_sampling defaults (llama-server, llama-cli, llama-completion). */
 export const LLAMA_CPP_SAMPLING: SamplingDefaults = {
-    temperature: 0.8, topK: 40, topP: 0.95, minP: 0.05, repeatPenalty: 1, penaltyLastN: 64, frequencyPenalty: 0, presencePenalty: 0,
+    temperature: 0.8,
+    topK: 40,
+    topP: 0.95,
+    minP: 0.05,
+    repeatPenalty: 1,
+    penaltyLastN: 64,
+    frequencyPenalty: 0,
+    presencePenalty: 0,
 };
 
 /** The general.sampling.* keys autoglm's sampler applies, as llama.cpp reads them. */
@@ -63,7 +78,9 @@ export function modelSampling(meta: Metadata): ModelSampling {
         defaults[field] = v;
         fromModel.add(field);
     }
-    const ignored = Object.entries(NOT_APPLIED).filter(([key]) => meta.value(key) !== undefined).map(([key, why]) => ({ key, why }));
+    const ignored = Object.entries(NOT_APPLIED)
+        .filter(([key]) => meta.value(key) !== undefined)
+        .map(([key, why]) => ({ key, why }));
     return { defaults, fromModel, ignored };
 }
 

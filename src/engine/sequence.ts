@@ -10,14 +10,19 @@ import type { GenerateResult, MediaChunk, NativeContext, NativeJobError, PromptC
 export type PromptItem = number | MediaChunk;
 
 /** What the cache remembers of a media chunk: enough to recognise it, and the cells and positions it takes. */
-interface CachedMedia { id: string; positions: number; tokens: number }
+interface CachedMedia {
+    id: string;
+    positions: number;
+    tokens: number;
+}
 type CachedItem = number | CachedMedia;
 
 const positionsOf = (i: CachedItem) => (typeof i === "number" ? 1 : i.positions);
 /** KV cells an item takes: one per text token, one per embedding of a media chunk. */
 export const cellsOf = (i: CachedItem) => (typeof i === "number" ? 1 : i.tokens);
 // Media match by content id (a hash of the pixels or samples), so a later turn reuses an image already evaluated.
-const sameItem = (a: CachedItem, b: PromptItem) => (typeof a === "number" ? a === b : typeof b !== "number" && a.id !== "" && a.id === b.id && a.positions === b.positions);
+const sameItem = (a: CachedItem, b: PromptItem) =>
+    typeof a === "number" ? a === b : typeof b !== "number" && a.id !== "" && a.id === b.id && a.positions === b.positions;
 
 /** libmtmd's chunks as prompt items (text runs spread into tokens). */
 export function promptItems(chunks: PromptChunk[]): PromptItem[] {
@@ -27,8 +32,15 @@ export function promptItems(chunks: PromptChunk[]): PromptItem[] {
 /** The prompt does not fit the context: the caller's mistake (HTTP 400), found before any work. */
 export class ContextOverflowError extends UserError {
     /** atLeast: promptTokens is a lower bound (the text was too long to be worth tokenizing). */
-    constructor(readonly promptTokens: number, readonly contextTokens: number, perSlot: boolean, atLeast = false) {
-        super(`the prompt needs ${atLeast ? "at least " : ""}${promptTokens} tokens (image and audio tokens included) but the context holds ${contextTokens}${perSlot ? " per slot" : ""}; start with a larger --ctx-size`);
+    constructor(
+        readonly promptTokens: number,
+        readonly contextTokens: number,
+        perSlot: boolean,
+        atLeast = false,
+    ) {
+        super(
+            `the prompt needs ${atLeast ? "at least " : ""}${promptTokens} tokens (image and audio tokens included) but the context holds ${contextTokens}${perSlot ? " per slot" : ""}; start with a larger --ctx-size`,
+        );
     }
 }
 
@@ -67,10 +79,16 @@ export class Sequence {
     private text: string | undefined;
     private items: PromptItem[] = [];
 
-    constructor(private readonly ctx: NativeContext, readonly seq = 0, private readonly shared = false) {}
+    constructor(
+        private readonly ctx: NativeContext,
+        readonly seq = 0,
+        private readonly shared = false,
+    ) {}
 
     /** KV cells one sequence holds. */
-    get capacity(): number { return this.ctx.sequenceSize(); }
+    get capacity(): number {
+        return this.ctx.sequenceSize();
+    }
 
     /** The cached text tokens; undefined when the cache holds media too. */
     get cachedTokens(): readonly number[] | undefined {
@@ -91,13 +109,16 @@ export class Sequence {
      * text, its items are reused exactly and only the rest (`suffix`) needs tokenizing.
      */
     continuation(text: string): { items: PromptItem[]; suffix: string } {
-        if (this.text !== undefined && this.text !== "" && text.startsWith(this.text)) return { items: [...this.items], suffix: text.slice(this.text.length) };
+        if (this.text !== undefined && this.text !== "" && text.startsWith(this.text))
+            return { items: [...this.items], suffix: text.slice(this.text.length) };
         return { items: [], suffix: text };
     }
 
     /** The record as plain data, for a saved conversation; undefined when it holds media. */
     snapshot(): { text: string | undefined; items: number[] } | undefined {
-        return this.items.every((i) => typeof i === "number") && this.cachedTokens ? { text: this.text, items: this.items as number[] } : undefined;
+        return this.items.every((i) => typeof i === "number") && this.cachedTokens
+            ? { text: this.text, items: this.items as number[] }
+            : undefined;
     }
 
     /** Takes back a snapshot's text and items after `load` restored the cache they describe. */
@@ -110,7 +131,9 @@ export class Sequence {
     }
 
     /** Records the text the last job's prompt and answer render to (undefined: unknown, e.g. cut by a stop string). */
-    remember(text: string | undefined): void { this.text = text; }
+    remember(text: string | undefined): void {
+        this.text = text;
+    }
 
     reset(): void {
         // The KV cache itself is trimmed by the next job on this sequence (from its start position).
@@ -128,29 +151,59 @@ export class Sequence {
         const capacity = this.capacity;
         // The last prompt token's logits give one token without a cell of its own.
         if (cells > capacity) throw new ContextOverflowError(cells, capacity, this.shared);
-        let common = 0, commonPos = 0, reused = 0;
+        let common = 0,
+            commonPos = 0,
+            reused = 0;
         while (common < this.cached.length && common < prompt.length && sameItem(this.cached[common]!, prompt[common]!)) {
             commonPos += positionsOf(this.cached[common]!);
             reused += cellsOf(this.cached[common]!);
             common++;
         }
         // The last prompt token is always evaluated again: its logits start the generation.
-        if (common === prompt.length) { common--; commonPos--; reused--; }
+        if (common === prompt.length) {
+            common--;
+            commonPos--;
+            reused--;
+        }
         const room = capacity - cells + 1;
         const maxTokens = Math.min(opts.maxTokens, room);
         if (opts.signal?.aborted) {
-            return { tokens: new Int32Array(0), reason: "aborted", promptMs: 0, decodeMs: 0, ttftMs: 0, encodeMs: 0, decodedTokens: 0, promptComplete: false, nextPos: commonPos, promptTokens: 0, promptSteps: 0, sharedSteps: 0, reusedTokens: reused, evaluatedTokens: 0, contextFull: false };
+            return {
+                tokens: new Int32Array(0),
+                reason: "aborted",
+                promptMs: 0,
+                decodeMs: 0,
+                ttftMs: 0,
+                encodeMs: 0,
+                decodedTokens: 0,
+                promptComplete: false,
+                nextPos: commonPos,
+                promptTokens: 0,
+                promptSteps: 0,
+                sharedSteps: 0,
+                reusedTokens: reused,
+                evaluatedTokens: 0,
+                contextFull: false,
+            };
         }
         const fresh = prompt.slice(common);
         this.cached.length = common;
         this.cachedPositions = commonPos;
         this.text = undefined;
         this.items = [];
-        const job = this.ctx.submit({
-            seq: this.seq, startPos: commonPos, prompt: nativePieces(fresh), maxTokens, ignoreEog: opts.ignoreEog,
-            stopTokens: opts.stopTokens ? Int32Array.from(opts.stopTokens) : undefined, sampling: opts.sampling,
-            penaltyHistory: penaltyHistory(prompt, opts.sampling),
-        }, opts.onToken);
+        const job = this.ctx.submit(
+            {
+                seq: this.seq,
+                startPos: commonPos,
+                prompt: nativePieces(fresh),
+                maxTokens,
+                ignoreEog: opts.ignoreEog,
+                stopTokens: opts.stopTokens ? Int32Array.from(opts.stopTokens) : undefined,
+                sampling: opts.sampling,
+                penaltyHistory: penaltyHistory(prompt, opts.sampling),
+            },
+            opts.onToken,
+        );
         opts.onSubmit?.(job.id);
         const onAbort = () => this.ctx.cancel(job.id);
         opts.signal?.addEventListener("abort", onAbort, { once: true });
@@ -163,7 +216,8 @@ export class Sequence {
         } finally {
             opts.signal?.removeEventListener("abort", onAbort);
         }
-        if (!r.promptComplete) this.reset(); // a cancel during the prompt left part of it in the cache
+        if (!r.promptComplete)
+            this.reset(); // a cancel during the prompt left part of it in the cache
         else {
             for (const i of fresh) this.cached.push(typeof i === "number" ? i : { id: i.id, positions: i.positions, tokens: i.tokens });
             this.cached.push(...r.tokens.subarray(0, r.decodedTokens));
@@ -185,7 +239,8 @@ export class Sequence {
 
     save(path: string): number {
         const tokens = this.cachedTokens;
-        if (!tokens) throw new UserError("a conversation with images or audio cannot be saved yet (llama.cpp session files hold text tokens only)");
+        if (!tokens)
+            throw new UserError("a conversation with images or audio cannot be saved yet (llama.cpp session files hold text tokens only)");
         try {
             return this.ctx.saveSequence(this.seq, path, Int32Array.from(tokens), this.cachedPositions);
         } catch (e) {
@@ -198,7 +253,7 @@ export class Sequence {
         try {
             this.cached = Array.from(this.ctx.loadSequence(this.seq, path, this.ctx.contextSize()));
             this.cachedPositions = this.cached.length;
-            this.items = [...this.cached as number[]];
+            this.items = [...(this.cached as number[])];
         } catch (e) {
             this.reset();
             throw new UserError((e as Error).message);
@@ -214,9 +269,16 @@ function nativePieces(items: readonly PromptItem[]): Array<Int32Array | unknown>
     const out: Array<Int32Array | unknown> = [];
     let run: number[] = [];
     for (const i of items) {
-        if (typeof i === "number") { run.push(i); continue; }
-        if (run.length) { out.push(Int32Array.from(run)); run = []; }
-        if (i.chunk === undefined) throw new InternalError(`the ${i.type} ${i.id} is no longer in the KV cache and has no data to evaluate again`);
+        if (typeof i === "number") {
+            run.push(i);
+            continue;
+        }
+        if (run.length) {
+            out.push(Int32Array.from(run));
+            run = [];
+        }
+        if (i.chunk === undefined)
+            throw new InternalError(`the ${i.type} ${i.id} is no longer in the KV cache and has no data to evaluate again`);
         out.push(i.chunk);
     }
     if (run.length) out.push(Int32Array.from(run));

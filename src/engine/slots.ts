@@ -5,7 +5,12 @@
 import { UserError } from "../core/errors.js";
 import type { Sequence } from "./sequence.js";
 
-export interface Slot { id: number; sequence: Sequence; busy: boolean; lastUsed?: number }
+export interface Slot {
+    id: number;
+    sequence: Sequence;
+    busy: boolean;
+    lastUsed?: number;
+}
 
 /**
  * A slot's cache is worth taking over when it holds at least this share of a request's prompt;
@@ -20,20 +25,37 @@ export class QueueFullError extends UserError {}
 export class WaitAbortedError extends UserError {}
 
 /** A place held in the pool (a slot or a queue position) by a request still preparing, e.g. decoding its media. */
-export interface Place { release(): void }
+export interface Place {
+    release(): void;
+}
 
 export class SlotPool {
     private uses = 0;
     /** Places held by reserve() and not yet taken by acquire(). */
     private reserved = 0;
-    private readonly waiting: { text: string; resolve: (s: Slot) => void; reject: (e: Error) => void; signal?: AbortSignal; onAbort: () => void }[] = [];
+    private readonly waiting: {
+        text: string;
+        resolve: (s: Slot) => void;
+        reject: (e: Error) => void;
+        signal?: AbortSignal;
+        onAbort: () => void;
+    }[] = [];
 
-    constructor(readonly slots: Slot[], private readonly maxQueue: number) {}
+    constructor(
+        readonly slots: Slot[],
+        private readonly maxQueue: number,
+    ) {}
 
-    get busy(): number { return this.slots.filter((s) => s.busy).length; }
-    get queued(): number { return this.waiting.length; }
+    get busy(): number {
+        return this.slots.filter((s) => s.busy).length;
+    }
+    get queued(): number {
+        return this.waiting.length;
+    }
     /** Whether a request would be refused now (checked before any media is decoded). */
-    get full(): boolean { return this.busy + this.waiting.length + this.reserved >= this.slots.length + this.maxQueue; }
+    get full(): boolean {
+        return this.busy + this.waiting.length + this.reserved >= this.slots.length + this.maxQueue;
+    }
 
     /**
      * Holds a place for a request before its expensive preparation (media decoding), so a request
@@ -41,10 +63,18 @@ export class SlotPool {
      * slots and the queue can take. The place passes to acquire(); release() it on failure.
      */
     reserve(): Place {
-        if (this.full) throw new QueueFullError(`all ${this.slots.length} slots are busy and ${this.maxQueue} requests are waiting; try again later`);
+        if (this.full)
+            throw new QueueFullError(`all ${this.slots.length} slots are busy and ${this.maxQueue} requests are waiting; try again later`);
         this.reserved++;
         let held = true;
-        return { release: () => { if (held) { held = false; this.reserved--; } } };
+        return {
+            release: () => {
+                if (held) {
+                    held = false;
+                    this.reserved--;
+                }
+            },
+        };
     }
 
     /** An idle slot for a prompt that renders to `text`; waits (bounded) when none is idle. A reserved `place` is never refused. */
@@ -53,11 +83,20 @@ export class SlotPool {
         place?.release();
         if (signal?.aborted) return Promise.reject(new WaitAbortedError("the request was cancelled"));
         const idle = this.best(text);
-        if (idle) { this.take(idle); return Promise.resolve(idle); }
-        if (!placed && this.full) return Promise.reject(new QueueFullError(`all ${this.slots.length} slots are busy and ${this.maxQueue} requests are waiting; try again later`));
+        if (idle) {
+            this.take(idle);
+            return Promise.resolve(idle);
+        }
+        if (!placed && this.full)
+            return Promise.reject(
+                new QueueFullError(`all ${this.slots.length} slots are busy and ${this.maxQueue} requests are waiting; try again later`),
+            );
         return new Promise((resolve, reject) => {
             const entry = {
-                text, resolve, reject, signal,
+                text,
+                resolve,
+                reject,
+                signal,
                 onAbort: () => {
                     const i = this.waiting.indexOf(entry);
                     if (i >= 0) this.waiting.splice(i, 1);
@@ -71,7 +110,10 @@ export class SlotPool {
 
     release(slot: Slot): void {
         const next = this.waiting.shift();
-        if (!next) { slot.busy = false; return; }
+        if (!next) {
+            slot.busy = false;
+            return;
+        }
         next.signal?.removeEventListener("abort", next.onAbort);
         this.take(slot);
         next.resolve(slot); // stays busy, handed over
@@ -79,7 +121,10 @@ export class SlotPool {
 
     /** Fails every waiting request (shutdown). */
     drain(error: Error): void {
-        for (const w of this.waiting.splice(0)) { w.signal?.removeEventListener("abort", w.onAbort); w.reject(error); }
+        for (const w of this.waiting.splice(0)) {
+            w.signal?.removeEventListener("abort", w.onAbort);
+            w.reject(error);
+        }
     }
 
     private take(slot: Slot): void {
@@ -88,11 +133,16 @@ export class SlotPool {
     }
 
     private best(text: string): Slot | undefined {
-        let best: Slot | undefined, score = -1, lru: Slot | undefined;
+        let best: Slot | undefined,
+            score = -1,
+            lru: Slot | undefined;
         for (const s of this.slots) {
             if (s.busy) continue;
             const n = s.sequence.sharedText(text);
-            if (n > score) { best = s; score = n; }
+            if (n > score) {
+                best = s;
+                score = n;
+            }
             if (!lru || (s.lastUsed ?? 0) < (lru.lastUsed ?? 0)) lru = s;
         }
         return best && score >= SIMILARITY * text.length ? best : lru;

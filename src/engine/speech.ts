@@ -22,30 +22,45 @@ export class SpeechModel {
     opened = 0;
     private loaded?: LoadedModel;
 
-    constructor(paths: () => Promise<{ model: string; mmproj: string }>, base: { load?: LoadOptions; context?: Partial<ContextSettings> }, idleSeconds?: number, onChange?: (e: "loaded" | "released", m?: LoadedModel) => void) {
-        this.runtime = new LazyResource<Runtime>(async () => {
-            let rt: Runtime;
-            try {
-                const { model, mmproj } = await paths();
-                const caps = await readMmproj(mmproj, "audio encoder");
-                rt = await Runtime.open({ model, mmproj, encoderCaps: caps, load: base.load, context: base.context, slots: 1 });
-            } catch (e) {
-                if (!(e instanceof UserError) || e instanceof ResourceLoadError) throw e;
-                throw new ResourceLoadError("speech model", e.message);
-            }
-            this.opened++;
-            this.loaded = rt.loaded;
-            return rt;
-        }, (rt) => rt.dispose(), idleSeconds, (e) => onChange?.(e, this.loaded));
+    constructor(
+        paths: () => Promise<{ model: string; mmproj: string }>,
+        base: { load?: LoadOptions; context?: Partial<ContextSettings> },
+        idleSeconds?: number,
+        onChange?: (e: "loaded" | "released", m?: LoadedModel) => void,
+    ) {
+        this.runtime = new LazyResource<Runtime>(
+            async () => {
+                let rt: Runtime;
+                try {
+                    const { model, mmproj } = await paths();
+                    const caps = await readMmproj(mmproj, "audio encoder");
+                    rt = await Runtime.open({ model, mmproj, encoderCaps: caps, load: base.load, context: base.context, slots: 1 });
+                } catch (e) {
+                    if (!(e instanceof UserError) || e instanceof ResourceLoadError) throw e;
+                    throw new ResourceLoadError("speech model", e.message);
+                }
+                this.opened++;
+                this.loaded = rt.loaded;
+                return rt;
+            },
+            (rt) => rt.dispose(),
+            idleSeconds,
+            (e) => onChange?.(e, this.loaded),
+        );
     }
 
     async transcribe(samples: Float32Array, signal?: AbortSignal): Promise<TurnResult> {
         try {
             return await this.runtime.use(async (rt) => {
                 rt.media.requireHearing();
-                return rt.oneShot({ text: TRANSCRIBE_PROMPT, media: [{ type: "audio", item: withMediaId({ samples }) }] }, {
-                    maxTokens: MAX_TRANSCRIPT_TOKENS, sampling: { temperature: 0 }, signal,
-                });
+                return rt.oneShot(
+                    { text: TRANSCRIBE_PROMPT, media: [{ type: "audio", item: withMediaId({ samples }) }] },
+                    {
+                        maxTokens: MAX_TRANSCRIPT_TOKENS,
+                        sampling: { temperature: 0 },
+                        signal,
+                    },
+                );
             });
         } catch (e) {
             // Its audio encoder failing to load is the speech model failing, to a server's client.
@@ -54,5 +69,7 @@ export class SpeechModel {
         }
     }
 
-    dispose(): Promise<void> { return this.runtime.release(); }
+    dispose(): Promise<void> {
+        return this.runtime.release();
+    }
 }

@@ -1,6 +1,11 @@
 // Medians and ranges of repeated measurements.
 
-export interface Stat { median: number; min: number; max: number; samples: number[] }
+export interface Stat {
+    median: number;
+    min: number;
+    max: number;
+    samples: number[];
+}
 
 export function stat(samples: number[]): Stat {
     const s = [...samples].sort((a, b) => a - b);

@@ -2,7 +2,10 @@
 // in arbitrary pieces. AutoGLM wraps its final answer in <answer>...</answer>; those tags are
 // removed from the content.
 
-export interface Piece { kind: "reasoning" | "content"; text: string }
+export interface Piece {
+    kind: "reasoning" | "content";
+    text: string;
+}
 
 const TAGS = ["<think>", "</think>", "<answer>", "</answer>"];
 
@@ -16,7 +19,11 @@ export class ThinkingSplitter {
         const out: Piece[] = [];
         for (;;) {
             const i = this.pending.indexOf("<");
-            if (i < 0) { this.emit(out, this.pending); this.pending = ""; break; }
+            if (i < 0) {
+                this.emit(out, this.pending);
+                this.pending = "";
+                break;
+            }
             this.emit(out, this.pending.slice(0, i));
             this.pending = this.pending.slice(i);
             const tag = TAGS.find((t) => this.pending.startsWith(t));

@@ -7,13 +7,28 @@ import type { Metadata } from "sharp";
 import { UserError } from "../core/errors.js";
 
 /** Decoded pixels; source* give the upright size before any resize. */
-export interface RgbImage { width: number; height: number; data: Uint8Array; format: string; sourceWidth: number; sourceHeight: number }
+export interface RgbImage {
+    width: number;
+    height: number;
+    data: Uint8Array;
+    format: string;
+    sourceWidth: number;
+    sourceHeight: number;
+}
 
 /** What an image may declare (the media policy's values; src/engine/media-policy.ts). */
-export interface ImageLimits { maxSourcePixels: number; maxDecodedBytes: number }
+export interface ImageLimits {
+    maxSourcePixels: number;
+    maxDecodedBytes: number;
+}
 
 /** An image header that passed the limits, read without decoding any pixel. */
-export interface ImageHeader { width: number; height: number; format: string; decodedBytes: number }
+export interface ImageHeader {
+    width: number;
+    height: number;
+    format: string;
+    decodedBytes: number;
+}
 
 /** Vector and document formats render at any size they declare: not a photo or a screenshot. */
 const REFUSED_FORMATS = new Set(["svg", "pdf"]);
@@ -34,12 +49,16 @@ export async function readImageHeader(input: string | Buffer, name: string, limi
         if (/unsupported image format/i.test((e as Error).message)) throw unreadable(name);
         throw new UserError(`${name} could not be decoded: ${(e as Error).message.split("\n")[0]}`);
     }
-    if (REFUSED_FORMATS.has(meta.format ?? "")) throw new UserError(`${name} is ${meta.format?.toUpperCase()}: send a raster image (PNG, JPEG, WebP...)`);
-    const width = meta.width ?? 0, height = meta.pageHeight ?? meta.height ?? 0; // one frame of an animation
+    if (REFUSED_FORMATS.has(meta.format ?? ""))
+        throw new UserError(`${name} is ${meta.format?.toUpperCase()}: send a raster image (PNG, JPEG, WebP...)`);
+    const width = meta.width ?? 0,
+        height = meta.pageHeight ?? meta.height ?? 0; // one frame of an animation
     if (!(width > 0 && height > 0)) throw new UserError(`${name} declares no pixels (${width}x${height})`);
-    if (width * height > limits.maxSourcePixels) throw new UserError(`${name} is ${width}x${height} pixels; at most ${limits.maxSourcePixels} pixels are accepted`);
+    if (width * height > limits.maxSourcePixels)
+        throw new UserError(`${name} is ${width}x${height} pixels; at most ${limits.maxSourcePixels} pixels are accepted`);
     const decodedBytes = width * height * 4;
-    if (decodedBytes > limits.maxDecodedBytes) throw new UserError(`${name} would decode to ${decodedBytes} bytes; at most ${limits.maxDecodedBytes} are accepted`);
+    if (decodedBytes > limits.maxDecodedBytes)
+        throw new UserError(`${name} would decode to ${decodedBytes} bytes; at most ${limits.maxDecodedBytes} are accepted`);
     return { width, height, format: meta.format ?? "unknown", decodedBytes };
 }
 
@@ -56,8 +75,15 @@ export function imageTokens(width: number, height: number, unit: number): number
  * `unit`, scaled down to at most `maxPixels` (rounding down) and up to at least `minPixels`. The
  * image tokens are then (width / unit) x (height / unit): 1080x2400 keeps 39 x 86 = 3,354 at 5 MP.
  */
-export function smartResize(width: number, height: number, unit: number, maxPixels: number, minPixels = 112 * 112): { width: number; height: number } {
-    let w = Math.max(unit, Math.round(width / unit) * unit), h = Math.max(unit, Math.round(height / unit) * unit);
+export function smartResize(
+    width: number,
+    height: number,
+    unit: number,
+    maxPixels: number,
+    minPixels = 112 * 112,
+): { width: number; height: number } {
+    let w = Math.max(unit, Math.round(width / unit) * unit),
+        h = Math.max(unit, Math.round(height / unit) * unit);
     if (w * h > maxPixels) {
         const beta = Math.sqrt((width * height) / maxPixels);
         w = Math.max(unit, Math.floor(width / beta / unit) * unit);
@@ -75,7 +101,8 @@ export function fitToTokens(width: number, height: number, maxTokens: number, un
     if (imageTokens(width, height, unit) <= maxTokens) return { width, height };
     let scale = Math.sqrt((maxTokens * unit * unit) / (width * height));
     for (;;) {
-        const w = Math.max(unit, Math.floor(width * scale)), h = Math.max(unit, Math.floor(height * scale));
+        const w = Math.max(unit, Math.floor(width * scale)),
+            h = Math.max(unit, Math.floor(height * scale));
         if (imageTokens(w, h, unit) <= maxTokens || scale < 1e-3) return { width: w, height: h };
         scale *= 0.98;
     }
@@ -85,7 +112,10 @@ export function fitToTokens(width: number, height: number, maxTokens: number, un
  * Decodes to packed RGB after readImageHeader's checks; `resize` maps the upright source size to
  * the size wanted (lanczos3). sharp decodes on its own thread pool, off the event loop.
  */
-export async function decodeImage(input: string | Buffer, opts: { limits: ImageLimits; resize?: (width: number, height: number) => { width: number; height: number } }): Promise<RgbImage> {
+export async function decodeImage(
+    input: string | Buffer,
+    opts: { limits: ImageLimits; resize?: (width: number, height: number) => { width: number; height: number } },
+): Promise<RgbImage> {
     const maxPixels = opts.limits.maxSourcePixels;
     const name = typeof input === "string" ? input : "the image";
     if (typeof input === "string") {
@@ -104,12 +134,21 @@ export async function decodeImage(input: string | Buffer, opts: { limits: ImageL
         const meta = await img.metadata();
         let pipeline = img.rotate(); // applies EXIF orientation
         const upright = (meta.orientation ?? 1) >= 5;
-        const w0 = (upright ? meta.height : meta.width) ?? 0, h0 = (upright ? meta.width : meta.height) ?? 0;
+        const w0 = (upright ? meta.height : meta.width) ?? 0,
+            h0 = (upright ? meta.width : meta.height) ?? 0;
         const size = opts.resize?.(w0, h0);
-        if (size && (size.width !== w0 || size.height !== h0)) pipeline = pipeline.resize(size.width, size.height, { fit: "fill", kernel: "lanczos3" });
+        if (size && (size.width !== w0 || size.height !== h0))
+            pipeline = pipeline.resize(size.width, size.height, { fit: "fill", kernel: "lanczos3" });
         const { data, info } = await pipeline.removeAlpha().toColourspace("srgb").raw().toBuffer({ resolveWithObject: true });
         if (info.channels !== 3) throw new UserError(`${name}: expected 3 colour channels after decoding, got ${info.channels}`);
-        return { width: info.width, height: info.height, data: new Uint8Array(data.buffer, data.byteOffset, data.length), format: meta.format ?? "unknown", sourceWidth: w0, sourceHeight: h0 };
+        return {
+            width: info.width,
+            height: info.height,
+            data: new Uint8Array(data.buffer, data.byteOffset, data.length),
+            format: meta.format ?? "unknown",
+            sourceWidth: w0,
+            sourceHeight: h0,
+        };
     } catch (e) {
         if (e instanceof UserError) throw e;
         const msg = (e as Error).message;

@@ -32,13 +32,17 @@ export function resample(input: Float32Array, fromRate: number, toRate: number):
     const out = new Float32Array(outLength);
     const span = 2 * halfWidth; // inputs k = center - halfWidth + 1 .. center + halfWidth
     const g = Number.isInteger(fromRate) && Number.isInteger(toRate) ? gcd(fromRate, toRate) : 0;
-    const L = g ? toRate / g : 0, M = g ? fromRate / g : 0;
+    const L = g ? toRate / g : 0,
+        M = g ? fromRate / g : 0;
     if (L > 0 && L <= MAX_PHASES) {
         // Output i sits at input position i * M / L: center floor(i * M / L), phase (i * M) mod L.
         const table = new Float64Array(L * span);
         for (let p = 0; p < L; p++) for (let n = 0; n < span; n++) table[p * span + n] = tap(p / L + halfWidth - 1 - n, cutoff, halfWidth);
         for (let i = 0; i < outLength; i++) {
-            const num = i * M, center = Math.floor(num / L), p = num - center * L, row = p * span;
+            const num = i * M,
+                center = Math.floor(num / L),
+                p = num - center * L,
+                row = p * span;
             const k0 = center - halfWidth + 1;
             let acc = 0;
             for (let n = Math.max(0, -k0), end = Math.min(span, input.length - k0); n < end; n++) acc += input[k0 + n] * table[row + n];
@@ -51,7 +55,8 @@ export function resample(input: Float32Array, fromRate: number, toRate: number):
         const t = i * ratio;
         const center = Math.floor(t);
         let acc = 0;
-        for (let k = Math.max(0, center - halfWidth + 1), end = Math.min(input.length - 1, center + halfWidth); k <= end; k++) acc += input[k] * tap(t - k, cutoff, halfWidth);
+        for (let k = Math.max(0, center - halfWidth + 1), end = Math.min(input.length - 1, center + halfWidth); k <= end; k++)
+            acc += input[k] * tap(t - k, cutoff, halfWidth);
         out[i] = acc;
     }
     return out;

@@ -15,7 +15,15 @@ export type LogFormat = "text" | "json";
 
 export function formatAccess(e: AccessEntry, format: LogFormat): string {
     if (format === "json") {
-        return JSON.stringify({ time: new Date().toISOString(), method: e.method, route: e.route, status: e.status, prompt_tokens: e.promptTokens, completion_tokens: e.completionTokens, ms: Math.round(e.ms * 10) / 10 });
+        return JSON.stringify({
+            time: new Date().toISOString(),
+            method: e.method,
+            route: e.route,
+            status: e.status,
+            prompt_tokens: e.promptTokens,
+            completion_tokens: e.completionTokens,
+            ms: Math.round(e.ms * 10) / 10,
+        });
     }
     const tokens = e.promptTokens !== undefined ? ` prompt=${e.promptTokens} completion=${e.completionTokens ?? 0}` : "";
     return `${new Date().toISOString()} ${e.method} ${e.route} ${e.status}${tokens} ${e.ms.toFixed(1)}ms`;

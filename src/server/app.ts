@@ -64,15 +64,26 @@ function finishReason(r: TurnResult): "stop" | "length" {
 
 function usage(r: TurnResult) {
     const prompt = r.stats.reusedTokens + r.stats.evaluatedTokens;
-    return { prompt_tokens: prompt, completion_tokens: r.stats.tokens.length, total_tokens: prompt + r.stats.tokens.length, prompt_tokens_details: { cached_tokens: r.stats.reusedTokens } };
+    return {
+        prompt_tokens: prompt,
+        completion_tokens: r.stats.tokens.length,
+        total_tokens: prompt + r.stats.tokens.length,
+        prompt_tokens_details: { cached_tokens: r.stats.reusedTokens },
+    };
 }
 
 /** llama-server-style timings. */
 function timings(r: TurnResult) {
-    const s = r.stats, decoded = Math.max(0, s.tokens.length - 1);
+    const s = r.stats,
+        decoded = Math.max(0, s.tokens.length - 1);
     return {
-        cache_n: s.reusedTokens, prompt_n: s.evaluatedTokens, prompt_ms: s.promptMs, prompt_per_second: s.promptMs > 0 ? (s.evaluatedTokens * 1000) / s.promptMs : 0,
-        predicted_n: s.tokens.length, predicted_ms: s.decodeMs, predicted_per_second: s.decodeMs > 0 ? (decoded * 1000) / s.decodeMs : 0,
+        cache_n: s.reusedTokens,
+        prompt_n: s.evaluatedTokens,
+        prompt_ms: s.promptMs,
+        prompt_per_second: s.promptMs > 0 ? (s.evaluatedTokens * 1000) / s.promptMs : 0,
+        predicted_n: s.tokens.length,
+        predicted_ms: s.decodeMs,
+        predicted_per_second: s.decodeMs > 0 ? (decoded * 1000) / s.decodeMs : 0,
     };
 }
 
@@ -86,13 +97,21 @@ class EventStream {
         if (this.started) return;
         this.started = true;
         this.reply.hijack();
-        this.reply.raw.writeHead(200, { "content-type": "text/event-stream", "cache-control": "no-cache", connection: "keep-alive", "x-accel-buffering": "no" });
+        this.reply.raw.writeHead(200, {
+            "content-type": "text/event-stream",
+            "cache-control": "no-cache",
+            connection: "keep-alive",
+            "x-accel-buffering": "no",
+        });
         this.reply.raw.flushHeaders();
         this.lastWrite = Date.now();
         if (pingSeconds > 0) {
-            this.pinger = setInterval(() => {
-                if (Date.now() - this.lastWrite >= pingSeconds * 1000) this.write(": ping\n\n");
-            }, Math.max(100, (pingSeconds * 1000) / 2));
+            this.pinger = setInterval(
+                () => {
+                    if (Date.now() - this.lastWrite >= pingSeconds * 1000) this.write(": ping\n\n");
+                },
+                Math.max(100, (pingSeconds * 1000) / 2),
+            );
             this.pinger.unref();
         }
     }
@@ -140,7 +159,11 @@ export function buildApp(opts: ServerOptions): { app: FastifyInstance; attach(b:
         if (err instanceof WaitAbortedError) return new ApiError(499, err.message, "client_closed");
         if (err instanceof ResourceLoadError) {
             process.stderr.write(`autoglm serve: the ${err.resource} failed to load: ${err.message}\n`);
-            return new ApiError(503, `the ${err.resource} of this server failed to load; the operator can see why in the server log`, "resource_unavailable");
+            return new ApiError(
+                503,
+                `the ${err.resource} of this server failed to load; the operator can see why in the server log`,
+                "resource_unavailable",
+            );
         }
         if (err instanceof ContextOverflowError) return new ApiError(400, err.message, "context_length_exceeded");
         if (err instanceof UserError) return new ApiError(400, err.message, "invalid_request");
@@ -157,7 +180,9 @@ export function buildApp(opts: ServerOptions): { app: FastifyInstance; attach(b:
         void reply.code(e.status).send(errorBody(e));
     });
     const streamError = toApiError;
-    app.setNotFoundHandler((req, reply) => void reply.code(404).send(errorBody(new ApiError(404, `no route ${req.method} ${req.url}`, "not_found"))));
+    app.setNotFoundHandler(
+        (req, reply) => void reply.code(404).send(errorBody(new ApiError(404, `no route ${req.method} ${req.url}`, "not_found"))),
+    );
 
     // One hook for the access log; it runs for streams too (fastify waits for the response to finish).
     if (opts.onAccess) {
@@ -165,8 +190,12 @@ export function buildApp(opts: ServerOptions): { app: FastifyInstance; attach(b:
         app.addHook("onResponse", async (req, reply) => {
             const t = tokensOf.get(req);
             onAccess({
-                method: req.method, route: req.routeOptions.url ?? req.url.split("?")[0]!, status: reply.raw.statusCode,
-                promptTokens: t?.prompt, completionTokens: t?.completion, ms: reply.elapsedTime,
+                method: req.method,
+                route: req.routeOptions.url ?? req.url.split("?")[0]!,
+                status: reply.raw.statusCode,
+                promptTokens: t?.prompt,
+                completionTokens: t?.completion,
+                ms: reply.elapsedTime,
             });
         });
     }
@@ -175,7 +204,8 @@ export function buildApp(opts: ServerOptions): { app: FastifyInstance; attach(b:
         if (!opts.apiKey || req.url === "/health" || (req.routeOptions.config as { public?: boolean } | undefined)?.public === true) return; // public: the web page's files
         const header = req.headers.authorization ?? "";
         const given = /^bearer\s+/i.exec(header) ? header.replace(/^bearer\s+/i, "").trim() : ""; // the scheme is case-insensitive
-        if (!sameKey(given, opts.apiKey)) throw new ApiError(401, "invalid or missing API key (Authorization: Bearer KEY)", "invalid_api_key");
+        if (!sameKey(given, opts.apiKey))
+            throw new ApiError(401, "invalid or missing API key (Authorization: Bearer KEY)", "invalid_api_key");
     });
 
     // A declared body over the limit is read and dropped before the 413: closing a connection with
@@ -197,17 +227,36 @@ export function buildApp(opts: ServerOptions): { app: FastifyInstance; attach(b:
     });
 
     const modelEntry = () => {
-        const b = ready(), rt = b.runtime, loaded = rt.loaded;
+        const b = ready(),
+            rt = b.runtime,
+            loaded = rt.loaded;
         const meta = {
-            n_params: b.parameters, size: loaded.model.size, n_ctx_train: loaded.model.trainContextSize, n_ctx: rt.slotCells,
-            n_vocab: loaded.vocabSize, architecture: loaded.architecture,
+            n_params: b.parameters,
+            size: loaded.model.size,
+            n_ctx_train: loaded.model.trainContextSize,
+            n_ctx: rt.slotCells,
+            n_vocab: loaded.vocabSize,
+            architecture: loaded.architecture,
             // Where it runs, for `autoglm ps`: the file, the backend and the layers it took.
-            file: loaded.path, backend: loaded.backend, devices: loaded.devices, gpu_layers: loaded.gpuLayers, n_layers: loaded.totalLayers, n_slots: rt.pool.slots.length,
+            file: loaded.path,
+            backend: loaded.backend,
+            devices: loaded.devices,
+            gpu_layers: loaded.gpuLayers,
+            n_layers: loaded.totalLayers,
+            n_slots: rt.pool.slots.length,
             modalities: { text: true, vision: rt.media.sees, audio: rt.media.hears },
-            image_max_pixels: rt.media.sees ? rt.media.maxPixels : undefined, image_max_tokens: rt.media.sees ? rt.imageMaxTokens : undefined,
+            image_max_pixels: rt.media.sees ? rt.media.maxPixels : undefined,
+            image_max_tokens: rt.media.sees ? rt.imageMaxTokens : undefined,
         };
         // max_model_len as vLLM reports it: the tokens one request may use (prompt and answer).
-        return { id: opts.servedName, object: "model", created: Math.floor(Date.now() / 1000), owned_by: "autoglm", max_model_len: rt.slotCells, meta };
+        return {
+            id: opts.servedName,
+            object: "model",
+            created: Math.floor(Date.now() / 1000),
+            owned_by: "autoglm",
+            max_model_len: rt.slotCells,
+            meta,
+        };
     };
     app.get("/v1/models", async () => ({ object: "list", data: [modelEntry()] }));
     app.get("/v1/models/:id", async (req) => {
@@ -219,20 +268,36 @@ export function buildApp(opts: ServerOptions): { app: FastifyInstance; attach(b:
     app.get("/metrics", async (_req, reply) => {
         const b = backend;
         const pool = b?.runtime.pool;
-        return reply.type("text/plain; version=0.0.4").send(metrics.render({ busySlots: pool?.busy ?? 0, slots: pool?.slots.length ?? 0, queued: pool?.queued ?? 0, speechModelsOpened: b?.runtime.speech?.opened ?? 0, mediaDecoding: b?.runtime.media.decoding ?? 0 }));
+        return reply.type("text/plain; version=0.0.4").send(
+            metrics.render({
+                busySlots: pool?.busy ?? 0,
+                slots: pool?.slots.length ?? 0,
+                queued: pool?.queued ?? 0,
+                speechModelsOpened: b?.runtime.speech?.opened ?? 0,
+                mediaDecoding: b?.runtime.media.decoding ?? 0,
+            }),
+        );
     });
 
     /** Sampling, limits and stop strings from the OpenAI fields (the model's defaults where absent, as llama-server). */
     const turnOptions = (body: SamplingBody, grammar: string | undefined): TurnOptions => {
         const sampling = ready().runtime.sampling({
-            temperature: body.temperature ?? undefined, topK: body.top_k ?? undefined, topP: body.top_p ?? undefined, minP: body.min_p ?? undefined,
-            frequencyPenalty: body.frequency_penalty ?? undefined, presencePenalty: body.presence_penalty ?? undefined, repeatPenalty: body.repeat_penalty ?? undefined,
-            seed: body.seed ?? undefined, grammar,
+            temperature: body.temperature ?? undefined,
+            topK: body.top_k ?? undefined,
+            topP: body.top_p ?? undefined,
+            minP: body.min_p ?? undefined,
+            frequencyPenalty: body.frequency_penalty ?? undefined,
+            presencePenalty: body.presence_penalty ?? undefined,
+            repeatPenalty: body.repeat_penalty ?? undefined,
+            seed: body.seed ?? undefined,
+            grammar,
         });
         const stop = body.stop == null ? [] : typeof body.stop === "string" ? [body.stop] : body.stop;
         return {
-            sampling, maxTokens: (body as ChatCompletionBody).max_completion_tokens ?? body.max_tokens ?? UNLIMITED,
-            stopStrings: stop.filter((s) => s.length > 0), ignoreEog: body.ignore_eos ?? undefined, // llama-server's ignore_eos
+            sampling,
+            maxTokens: (body as ChatCompletionBody).max_completion_tokens ?? body.max_tokens ?? UNLIMITED,
+            stopStrings: stop.filter((s) => s.length > 0),
+            ignoreEog: body.ignore_eos ?? undefined, // llama-server's ignore_eos
         };
     };
 
@@ -246,7 +311,9 @@ export function buildApp(opts: ServerOptions): { app: FastifyInstance; attach(b:
      */
     const watch = (req: FastifyRequest, reply: FastifyReply): AbortController => {
         const abort = new AbortController();
-        reply.raw.on("close", () => { if (!reply.raw.writableFinished) abort.abort(); });
+        reply.raw.on("close", () => {
+            if (!reply.raw.writableFinished) abort.abort();
+        });
         req.raw.on("aborted", () => abort.abort());
         if (reply.raw.destroyed || req.raw.socket?.destroyed || stopping) abort.abort(); // gone before we looked
         running.add(abort);
@@ -257,7 +324,12 @@ export function buildApp(opts: ServerOptions): { app: FastifyInstance; attach(b:
     };
 
     /** Runs one request on a slot: waits for one (the slot whose cache shares most with `promptText`) and releases it. */
-    const onSlot = async (abort: AbortController, promptText: string, run: (slot: Slot, signal: AbortSignal) => Promise<TurnResult>, place?: Place): Promise<TurnResult> => {
+    const onSlot = async (
+        abort: AbortController,
+        promptText: string,
+        run: (slot: Slot, signal: AbortSignal) => Promise<TurnResult>,
+        place?: Place,
+    ): Promise<TurnResult> => {
         const rt = ready().runtime;
         if (stopping) throw new ApiError(503, "the server is shutting down", "shutting_down");
         if (abort.signal.aborted) throw new WaitAbortedError("the client went away");
@@ -265,7 +337,8 @@ export function buildApp(opts: ServerOptions): { app: FastifyInstance; attach(b:
         try {
             const r = await run(slot, abort.signal);
             // Cut by a shutdown, not finished: the client must not take it for a whole answer.
-            if (r.stats.reason === "aborted" && stopping) throw new ApiError(503, "the server is shutting down; the answer was cut", "shutting_down");
+            if (r.stats.reason === "aborted" && stopping)
+                throw new ApiError(503, "the server is shutting down; the answer was cut", "shutting_down");
             metrics.record(r.stats);
             const req = requestOf.get(abort);
             if (req) tokensOf.set(req, { prompt: r.stats.reusedTokens + r.stats.evaluatedTokens, completion: r.stats.tokens.length });
@@ -275,7 +348,10 @@ export function buildApp(opts: ServerOptions): { app: FastifyInstance; attach(b:
         }
     };
 
-    const responseGrammar = async (format: ChatCompletionBody["response_format"], gbnf: string | null | undefined): Promise<string | undefined> => {
+    const responseGrammar = async (
+        format: ChatCompletionBody["response_format"],
+        gbnf: string | null | undefined,
+    ): Promise<string | undefined> => {
         const llama = ready().runtime.loaded.llama;
         if (gbnf) {
             try {
@@ -313,11 +389,26 @@ export function buildApp(opts: ServerOptions): { app: FastifyInstance; attach(b:
         }
     });
 
-    const answerChat = async (req: FastifyRequest, reply: FastifyReply, b: Backend, body: ChatCompletionBody, plan: MessagePlan, place: Place, t: { enableThinking?: boolean; split: boolean; returnReasoning: boolean }) => {
+    const answerChat = async (
+        req: FastifyRequest,
+        reply: FastifyReply,
+        b: Backend,
+        body: ChatCompletionBody,
+        plan: MessagePlan,
+        place: Place,
+        t: { enableThinking?: boolean; split: boolean; returnReasoning: boolean },
+    ) => {
         const { enableThinking, split, returnReasoning } = t;
         const abort = watch(req, reply);
-        const created = Math.floor(Date.now() / 1000), cid = id("chatcmpl");
-        const chunk = (delta: object, finish: string | null = null) => ({ id: cid, object: "chat.completion.chunk", created, model: opts.servedName, choices: [{ index: 0, delta, finish_reason: finish }] });
+        const created = Math.floor(Date.now() / 1000),
+            cid = id("chatcmpl");
+        const chunk = (delta: object, finish: string | null = null) => ({
+            id: cid,
+            object: "chat.completion.chunk",
+            created,
+            model: opts.servedName,
+            choices: [{ index: 0, delta, finish_reason: finish }],
+        });
         // A stream whose audio the speech model transcribes (a minute or more on a CPU) opens before it,
         // so pings keep the client alive; then a prompt that does not fit is an error event, not a 400.
         const events = body.stream && plan.audios > 0 && !b.runtime.media.hearsItself ? new EventStream(reply) : undefined;
@@ -336,7 +427,9 @@ export function buildApp(opts: ServerOptions): { app: FastifyInstance; attach(b:
             });
             options = turnOptions(body, await responseGrammar(body.response_format, body.grammar));
             text = b.runtime.render(messages, enableThinking); // once per request
-            media = messages.flatMap((m) => (typeof m.content === "string" ? [] : m.content.filter((p): p is MediaPart => p.type !== "text")));
+            media = messages.flatMap((m) =>
+                typeof m.content === "string" ? [] : m.content.filter((p): p is MediaPart => p.type !== "text"),
+            );
             b.runtime.requireFits(text, media);
         } catch (e) {
             if (!events) throw e;
@@ -345,14 +438,21 @@ export function buildApp(opts: ServerOptions): { app: FastifyInstance; attach(b:
             events.end();
             return reply;
         }
-        const respond = (slot: Slot, signal: AbortSignal, onPiece?: (p: Piece) => void) => b.runtime.respond(slot, text, media, { ...options, raw: !split, signal, onPiece });
+        const respond = (slot: Slot, signal: AbortSignal, onPiece?: (p: Piece) => void) =>
+            b.runtime.respond(slot, text, media, { ...options, raw: !split, signal, onPiece });
 
         if (!body.stream) {
             const r = await onSlot(abort, text, (slot, signal) => respond(slot, signal), place);
             const message: Record<string, string> = { role: "assistant", content: r.content };
             if (returnReasoning && r.reasoning) message.reasoning_content = r.reasoning;
             return {
-                id: cid, object: "chat.completion", created, model: opts.servedName, choices: [{ index: 0, message, finish_reason: finishReason(r) }], usage: usage(r), timings: timings(r),
+                id: cid,
+                object: "chat.completion",
+                created,
+                model: opts.servedName,
+                choices: [{ index: 0, message, finish_reason: finishReason(r) }],
+                usage: usage(r),
+                timings: timings(r),
                 ...(transcripts.length ? { transcripts } : {}),
             };
         }
@@ -364,8 +464,9 @@ export function buildApp(opts: ServerOptions): { app: FastifyInstance; attach(b:
             stream.send(chunk({ role: "assistant", content: "" }));
         }
         const onPiece = (p: Piece) => {
-            if (p.kind === "reasoning") { if (returnReasoning) stream.send(chunk({ reasoning_content: p.text })); }
-            else stream.send(chunk({ content: p.text }));
+            if (p.kind === "reasoning") {
+                if (returnReasoning) stream.send(chunk({ reasoning_content: p.text }));
+            } else stream.send(chunk({ content: p.text }));
         };
         let r: TurnResult;
         try {
@@ -377,7 +478,8 @@ export function buildApp(opts: ServerOptions): { app: FastifyInstance; attach(b:
             return reply;
         }
         stream.send({ ...chunk({}, finishReason(r)), timings: timings(r) });
-        if (body.stream_options?.include_usage) stream.send({ id: cid, object: "chat.completion.chunk", created, model: opts.servedName, choices: [], usage: usage(r) });
+        if (body.stream_options?.include_usage)
+            stream.send({ id: cid, object: "chat.completion.chunk", created, model: opts.servedName, choices: [], usage: usage(r) });
         stream.end();
         return reply;
     };
@@ -389,8 +491,15 @@ export function buildApp(opts: ServerOptions): { app: FastifyInstance; attach(b:
         const prompt = typeof body.prompt === "string" ? body.prompt : body.prompt[0]!;
         const options = turnOptions(body, undefined);
         const abort = watch(req, reply);
-        const created = Math.floor(Date.now() / 1000), cid = id("cmpl");
-        const chunk = (text: string, finish: string | null = null) => ({ id: cid, object: "text_completion", created, model: opts.servedName, choices: [{ index: 0, text, finish_reason: finish, logprobs: null }] });
+        const created = Math.floor(Date.now() / 1000),
+            cid = id("cmpl");
+        const chunk = (text: string, finish: string | null = null) => ({
+            id: cid,
+            object: "text_completion",
+            created,
+            model: opts.servedName,
+            choices: [{ index: 0, text, finish_reason: finish, logprobs: null }],
+        });
         if (!body.stream) {
             const r = await onSlot(abort, prompt, (slot, signal) => rt.complete(slot, prompt, { ...options, signal }));
             return { ...chunk(r.raw, finishReason(r)), usage: usage(r), timings: timings(r) };
@@ -398,7 +507,9 @@ export function buildApp(opts: ServerOptions): { app: FastifyInstance; attach(b:
         const events = new EventStream(reply);
         let r: TurnResult;
         try {
-            r = await onSlot(abort, prompt, (slot, signal) => rt.complete(slot, prompt, { ...options, signal, onPiece: (p) => events.send(chunk(p.text)) }));
+            r = await onSlot(abort, prompt, (slot, signal) =>
+                rt.complete(slot, prompt, { ...options, signal, onPiece: (p) => events.send(chunk(p.text)) }),
+            );
         } catch (e) {
             if (!events.started) throw e;
             events.send(errorBody(streamError(e)));
@@ -406,14 +517,20 @@ export function buildApp(opts: ServerOptions): { app: FastifyInstance; attach(b:
             return reply;
         }
         events.send(chunk("", finishReason(r)));
-        if (body.stream_options?.include_usage) events.send({ id: cid, object: "text_completion", created, model: opts.servedName, choices: [], usage: usage(r) });
+        if (body.stream_options?.include_usage)
+            events.send({ id: cid, object: "text_completion", created, model: opts.servedName, choices: [], usage: usage(r) });
         events.end();
         return reply;
     });
 
     return {
         app,
-        attach(b: Backend) { backend = b; },
-        cancelAll() { stopping = true; for (const a of running) a.abort(); },
+        attach(b: Backend) {
+            backend = b;
+        },
+        cancelAll() {
+            stopping = true;
+            for (const a of running) a.abort();
+        },
     };
 }

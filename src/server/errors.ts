@@ -1,7 +1,12 @@
 // OpenAI-style errors: {"error": {"message", "type", "code"}} with the HTTP status that fits.
 
 export class ApiError extends Error {
-    constructor(readonly status: number, message: string, readonly code: string | null = null, readonly type = errorType(status)) {
+    constructor(
+        readonly status: number,
+        message: string,
+        readonly code: string | null = null,
+        readonly type = errorType(status),
+    ) {
         super(message);
     }
 }

@@ -6,7 +6,11 @@ import { readFile } from "node:fs/promises";
 import { ApiError } from "./errors.js";
 
 /** Where a request's media may come from (decoding them is the runtime's media policy). */
-export interface MediaSources { allowRemote: boolean; allowLocal: boolean; maxRemoteBytes: number }
+export interface MediaSources {
+    allowRemote: boolean;
+    allowLocal: boolean;
+    maxRemoteBytes: number;
+}
 
 const BASE64 = /^[A-Za-z0-9+/\r\n]*={0,2}$/;
 
@@ -24,7 +28,12 @@ export async function imageBytes(url: string, policy: MediaSources): Promise<Buf
         return base64(data[3]!, "image data");
     }
     if (/^https?:\/\//i.test(url)) {
-        if (!policy.allowRemote) throw new ApiError(400, "remote image URLs are refused by this server (start it with --allow-remote-media); send the image as a base64 data: URL", "remote_media_refused");
+        if (!policy.allowRemote)
+            throw new ApiError(
+                400,
+                "remote image URLs are refused by this server (start it with --allow-remote-media); send the image as a base64 data: URL",
+                "remote_media_refused",
+            );
         let res: Response;
         try {
             res = await fetch(url, { signal: AbortSignal.timeout(20_000), redirect: "follow" });
@@ -33,11 +42,17 @@ export async function imageBytes(url: string, policy: MediaSources): Promise<Buf
         }
         if (!res.ok) throw new ApiError(400, `could not fetch ${url}: HTTP ${res.status}`, "invalid_image");
         const bytes = Buffer.from(await res.arrayBuffer());
-        if (bytes.length > policy.maxRemoteBytes) throw new ApiError(400, `${url} is larger than ${policy.maxRemoteBytes} bytes`, "invalid_image");
+        if (bytes.length > policy.maxRemoteBytes)
+            throw new ApiError(400, `${url} is larger than ${policy.maxRemoteBytes} bytes`, "invalid_image");
         return bytes;
     }
     if (/^file:\/\//i.test(url) || url.startsWith("/") || url.startsWith(".")) {
-        if (!policy.allowLocal) throw new ApiError(400, "local file paths are refused by this server (start it with --allow-local-media)", "local_media_refused");
+        if (!policy.allowLocal)
+            throw new ApiError(
+                400,
+                "local file paths are refused by this server (start it with --allow-local-media)",
+                "local_media_refused",
+            );
         try {
             return await readFile(url.replace(/^file:\/\//i, ""));
         } catch (e) {
@@ -50,6 +65,7 @@ export async function imageBytes(url: string, policy: MediaSources): Promise<Buf
 /** The WAV bytes an input_audio part carries. */
 export function audioBytes(data: string, format: string | undefined): Buffer {
     const fmt = (format ?? "wav").toLowerCase();
-    if (fmt !== "wav") throw new ApiError(400, `${fmt} audio is not supported: send WAV (8/16/24/32-bit PCM or float)`, "unsupported_audio_format");
+    if (fmt !== "wav")
+        throw new ApiError(400, `${fmt} audio is not supported: send WAV (8/16/24/32-bit PCM or float)`, "unsupported_audio_format");
     return base64(data, "audio data");
 }

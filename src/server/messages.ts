@@ -12,12 +12,21 @@ import { audioBytes, imageBytes, type MediaSources } from "./media.js";
 import type { ContentPartBody, MessageBody } from "./schemas.js";
 
 const ROLES: Record<MessageBody["role"], ChatMessage["role"]> = {
-    system: "system", developer: "system", user: "user", assistant: "assistant", tool: "observation", observation: "observation",
+    system: "system",
+    developer: "system",
+    user: "user",
+    assistant: "assistant",
+    tool: "observation",
+    observation: "observation",
 };
 
 /** A part before its media is read: text as it is, media as where its bytes come from. */
 type PlannedPart = { type: "text"; text: string } | { type: "image"; url: string } | { type: "audio"; data: string; format?: string };
-export interface MessagePlan { messages: { role: ChatMessage["role"]; content: string | PlannedPart[] }[]; images: number; audios: number }
+export interface MessagePlan {
+    messages: { role: ChatMessage["role"]; content: string | PlannedPart[] }[];
+    images: number;
+    audios: number;
+}
 
 function planned(p: ContentPartBody): PlannedPart {
     switch (p.type) {
@@ -59,12 +68,26 @@ export function planMessages(messages: MessageBody[], media: MediaPolicy): Messa
             out.push({ role, content: parts });
         }
     }
-    const items = out.flatMap((m) => (typeof m.content === "string" ? [] : m.content.filter((p) => p.type !== "text").map((p) => ({ role: m.role, type: p.type }))));
-    if (items.some((p) => p.role !== "user")) throw new ApiError(400, "images and audio are accepted in user messages only", "invalid_media_role");
-    const images = items.filter((p) => p.type === "image").length, audios = items.length - images;
+    const items = out.flatMap((m) =>
+        typeof m.content === "string" ? [] : m.content.filter((p) => p.type !== "text").map((p) => ({ role: m.role, type: p.type })),
+    );
+    if (items.some((p) => p.role !== "user"))
+        throw new ApiError(400, "images and audio are accepted in user messages only", "invalid_media_role");
+    const images = items.filter((p) => p.type === "image").length,
+        audios = items.length - images;
     // A kind this model cannot use, or too many: refused before any byte is read.
-    if (images > 0 && !media.sees) throw new ApiError(400, "this model has no vision encoder: start the server with --mmproj (the model's vision encoder)", "vision_unsupported");
-    if (audios > 0 && !media.hears) throw new ApiError(400, "this model cannot hear audio: start the server with --asr-model and --asr-mmproj (a speech model), or an --mmproj with an audio encoder", "audio_unsupported");
+    if (images > 0 && !media.sees)
+        throw new ApiError(
+            400,
+            "this model has no vision encoder: start the server with --mmproj (the model's vision encoder)",
+            "vision_unsupported",
+        );
+    if (audios > 0 && !media.hears)
+        throw new ApiError(
+            400,
+            "this model cannot hear audio: start the server with --asr-model and --asr-mmproj (a speech model), or an --mmproj with an audio encoder",
+            "audio_unsupported",
+        );
     try {
         media.admit({ images, audios });
     } catch (e) {
@@ -96,7 +119,13 @@ async function asMediaError<T>(kind: "image" | "audio" | "media", job: () => Pro
 
 /** Reads the plan's media, checks all their headers together, then decodes them in order. */
 /** onTranscript: each transcript the speech model made, in order (the server returns them to the client). */
-export async function decodeMessages(plan: MessagePlan, sources: MediaSources, media: MediaPolicy, signal?: AbortSignal, onTranscript?: (text: string) => void): Promise<ChatMessage[]> {
+export async function decodeMessages(
+    plan: MessagePlan,
+    sources: MediaSources,
+    media: MediaPolicy,
+    signal?: AbortSignal,
+    onTranscript?: (text: string) => void,
+): Promise<ChatMessage[]> {
     const pending = new Map<PlannedPart, PendingMedia>();
     for (const m of plan.messages) {
         if (typeof m.content === "string") continue;
@@ -108,7 +137,10 @@ export async function decodeMessages(plan: MessagePlan, sources: MediaSources, m
     await asMediaError("media", () => media.check([...pending.values()]));
     const out: ChatMessage[] = [];
     for (const m of plan.messages) {
-        if (typeof m.content === "string") { out.push({ role: m.role, content: m.content }); continue; }
+        if (typeof m.content === "string") {
+            out.push({ role: m.role, content: m.content });
+            continue;
+        }
         const parts: ContentPart[] = [];
         for (const p of m.content) {
             if (p.type === "text") parts.push(p);

@@ -30,8 +30,15 @@ export class Metrics {
             ["autoglm_slots_total", "gauge", "Slots (--parallel).", gauges.slots],
             ["autoglm_queue_length", "gauge", "Requests waiting for a slot.", gauges.queued],
             ["autoglm_media_decoding", "gauge", "Images and audio clips being decoded now, or waiting to be.", gauges.mediaDecoding],
-            ["autoglm_speech_model_loads_total", "counter", "Times the speech model (one context, shared by all audio requests) was loaded.", gauges.speechModelsOpened],
+            [
+                "autoglm_speech_model_loads_total",
+                "counter",
+                "Times the speech model (one context, shared by all audio requests) was loaded.",
+                gauges.speechModelsOpened,
+            ],
         ];
-        return lines.map(([name, type, help, v]) => `# HELP ${name} ${help}\n# TYPE ${name} ${type}\n${name} ${Number.isFinite(v) ? v : 0}\n`).join("");
+        return lines
+            .map(([name, type, help, v]) => `# HELP ${name} ${help}\n# TYPE ${name} ${type}\n${name} ${Number.isFinite(v) ? v : 0}\n`)
+            .join("");
     }
 }

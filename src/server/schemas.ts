@@ -81,9 +81,21 @@ export const completionBody = {
 };
 
 export interface SamplingBody {
-    model?: string; max_tokens?: number | null; max_completion_tokens?: number | null; temperature?: number | null; top_p?: number | null;
-    top_k?: number | null; min_p?: number | null; seed?: number | null; frequency_penalty?: number | null; presence_penalty?: number | null;
-    repeat_penalty?: number | null; stop?: string | string[] | null; ignore_eos?: boolean | null; stream?: boolean | null; stream_options?: { include_usage?: boolean } | null;
+    model?: string;
+    max_tokens?: number | null;
+    max_completion_tokens?: number | null;
+    temperature?: number | null;
+    top_p?: number | null;
+    top_k?: number | null;
+    min_p?: number | null;
+    seed?: number | null;
+    frequency_penalty?: number | null;
+    presence_penalty?: number | null;
+    repeat_penalty?: number | null;
+    stop?: string | string[] | null;
+    ignore_eos?: boolean | null;
+    stream?: boolean | null;
+    stream_options?: { include_usage?: boolean } | null;
 }
 
 export type ContentPartBody =
@@ -108,4 +120,6 @@ export interface ChatCompletionBody extends SamplingBody {
     grammar?: string | null;
 }
 
-export interface CompletionBody extends SamplingBody { prompt: string | string[] }
+export interface CompletionBody extends SamplingBody {
+    prompt: string | string[];
+}

@@ -5,6 +5,12 @@ import { existsSync } from "node:fs";
 export const CHROMIUM = process.env.AUTOGLM_CHROMIUM ?? "/usr/bin/chromium";
 export const haveBrowser = existsSync(CHROMIUM);
 export const BROWSER_ARGS = [
-    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
 ];

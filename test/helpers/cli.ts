@@ -5,17 +5,37 @@ import { fileURLToPath } from "node:url";
 export const ROOT = fileURLToPath(new URL("../..", import.meta.url));
 export const BIN = fileURLToPath(new URL("../../bin/autoglm.js", import.meta.url));
 
-export interface CliResult { code: number | null; signal: NodeJS.Signals | null; stdout: string; stderr: string }
+export interface CliResult {
+    code: number | null;
+    signal: NodeJS.Signals | null;
+    stdout: string;
+    stderr: string;
+}
 
-export function runCli(args: string[], opts: { input?: string; timeoutMs?: number; onSpawn?: (pid: number) => void; env?: NodeJS.ProcessEnv } = {}): Promise<CliResult> {
+export function runCli(
+    args: string[],
+    opts: { input?: string; timeoutMs?: number; onSpawn?: (pid: number) => void; env?: NodeJS.ProcessEnv } = {},
+): Promise<CliResult> {
     return new Promise((resolve, reject) => {
-        const child = spawn(process.execPath, [BIN, ...args], { cwd: ROOT, env: { ...process.env, ...opts.env }, stdio: ["pipe", "pipe", "pipe"] });
-        let stdout = "", stderr = "";
-        child.stdout.on("data", (d) => { stdout += d; });
-        child.stderr.on("data", (d) => { stderr += d; });
+        const child = spawn(process.execPath, [BIN, ...args], {
+            cwd: ROOT,
+            env: { ...process.env, ...opts.env },
+            stdio: ["pipe", "pipe", "pipe"],
+        });
+        let stdout = "",
+            stderr = "";
+        child.stdout.on("data", (d) => {
+            stdout += d;
+        });
+        child.stderr.on("data", (d) => {
+            stderr += d;
+        });
         const timer = setTimeout(() => child.kill("SIGKILL"), opts.timeoutMs ?? 120_000);
         child.on("error", reject);
-        child.on("close", (code, signal) => { clearTimeout(timer); resolve({ code, signal, stdout, stderr }); });
+        child.on("close", (code, signal) => {
+            clearTimeout(timer);
+            resolve({ code, signal, stdout, stderr });
+        });
         if (opts.onSpawn && child.pid) opts.onSpawn(child.pid);
         child.stdin.end(opts.input ?? "");
     });
@@ -24,9 +44,14 @@ export function runCli(args: string[], opts: { input?: string; timeoutMs?: numbe
 /** Starts the CLI and returns the child, for tests that signal it mid-run. */
 export function startCli(args: string[], input: string) {
     const child = spawn(process.execPath, [BIN, ...args], { cwd: ROOT, stdio: ["pipe", "pipe", "pipe"] });
-    let stdout = "", stderr = "";
-    child.stdout.on("data", (d) => { stdout += d; });
-    child.stderr.on("data", (d) => { stderr += d; });
+    let stdout = "",
+        stderr = "";
+    child.stdout.on("data", (d) => {
+        stdout += d;
+    });
+    child.stderr.on("data", (d) => {
+        stderr += d;
+    });
     child.stdin.end(input);
     const done = new Promise<CliResult>((resolve) => child.on("close", (code, signal) => resolve({ code, signal, stdout, stderr })));
     return { child, done, stderr: () => stderr };

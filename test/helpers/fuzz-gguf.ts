@@ -11,7 +11,10 @@ import { mulberry32 } from "../../models/synthetic/random.js";
 /** A seeded generator (mulberry32, shared with the synthetic checkpoints), so a fuzz run is the same run every time. */
 export const seeded = mulberry32;
 
-export interface Source { file: GgufFile; bytes: Buffer }
+export interface Source {
+    file: GgufFile;
+    bytes: Buffer;
+}
 
 export async function loadSource(path: string): Promise<Source> {
     return { file: await readGguf(path), bytes: readFileSync(path) };
@@ -31,7 +34,12 @@ export function rewrite(src: Source, edit: Edit): Buffer {
     const meta = new Metadata();
     for (const [k, v] of src.file.metadata.entries) meta.set(k, structuredClone(v) as MetaValue);
     edit.metadata?.(meta);
-    const tensors: (TensorInfo & { from?: string })[] = src.file.tensors.map((t) => ({ name: t.name, shape: [...t.shape], type: t.type, from: t.name }));
+    const tensors: (TensorInfo & { from?: string })[] = src.file.tensors.map((t) => ({
+        name: t.name,
+        shape: [...t.shape],
+        type: t.type,
+        from: t.name,
+    }));
     edit.tensors?.(tensors);
     const declared = meta.value("general.alignment");
     const alignment = edit.layout ?? (typeof declared === "number" && declared > 0 ? declared : 32);

@@ -10,8 +10,21 @@ const [model, mmproj, gpu, image, nText, nImage] = process.argv.slice(2);
 const greedy = { temperature: 0, topK: 1, topP: 1, minP: 0, repeatPenalty: 1, frequencyPenalty: 0, presencePenalty: 0, seed: 1 };
 const vram = async (rt) => (rt.loaded.llama.gpu ? (await rt.loaded.llama.getVramState()).used : 0);
 
-const rt = await Runtime.open({ model, mmproj, encoderCaps: await readMmproj(mmproj), load: { gpu }, context: { contextSize: 4096 }, slots: 1 });
-const out = { backend: rt.loaded.backend, gpu: rt.loaded.llama.gpu, devices: rt.loaded.devices, gpuLayers: rt.loaded.gpuLayers, totalLayers: rt.loaded.totalLayers };
+const rt = await Runtime.open({
+    model,
+    mmproj,
+    encoderCaps: await readMmproj(mmproj),
+    load: { gpu },
+    context: { contextSize: 4096 },
+    slots: 1,
+});
+const out = {
+    backend: rt.loaded.backend,
+    gpu: rt.loaded.llama.gpu,
+    devices: rt.loaded.devices,
+    gpuLayers: rt.loaded.gpuLayers,
+    totalLayers: rt.loaded.totalLayers,
+};
 out.vramModel = await vram(rt);
 
 const prompt = "<|user|>\nWrite a short poem about the sea.<|assistant|>\n";
@@ -22,7 +35,10 @@ out.textTokens = Array.from(text.stats.tokens);
 
 process.stderr.write("greedy-run: image turn\n"); // test/vulkan-offload.test.ts reads what ran on the device after this line
 const part = await rt.media.image(image);
-const answer = await rt.oneShot({ text: "What is in this picture?", media: [part.part] }, { maxTokens: Number(nImage), sampling: greedy, ignoreEog: true });
+const answer = await rt.oneShot(
+    { text: "What is in this picture?", media: [part.part] },
+    { maxTokens: Number(nImage), sampling: greedy, ignoreEog: true },
+);
 out.imageTokens = Array.from(answer.stats.tokens);
 out.vramWithEncoder = await vram(rt);
 
@@ -30,7 +46,9 @@ if (!rt.loaded.llama.gpu) {
     // Teacher-forced along the CPU's own answer: the margin before each generated token.
     const ctx = await rt.loaded.model.createContext({ contextSize: 512 });
     const input = rt.tokenize(prompt).concat(out.textTokens.slice(0, -1));
-    const items = input.map((t, i) => (i >= input.length - out.textTokens.length ? [t, { generateNext: { logits: true, token: true } }] : t));
+    const items = input.map((t, i) =>
+        i >= input.length - out.textTokens.length ? [t, { generateNext: { logits: true, token: true } }] : t,
+    );
     const results = await ctx.getSequence().controlledEvaluate(items);
     out.margins = [];
     out.nodeLlamaCppTokens = [];

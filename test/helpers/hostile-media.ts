@@ -7,7 +7,15 @@ import { encodeWav, tone } from "./wav.js";
 import { mulberry32 } from "../../models/synthetic/random.js";
 
 /** Fields of a plain 44-byte PCM header, written as given (no consistency fixed up). */
-export interface WavHeaderFields { tag?: number; channels?: number; rate?: number; byteRate?: number; blockAlign?: number; bits?: number; dataSize?: number }
+export interface WavHeaderFields {
+    tag?: number;
+    channels?: number;
+    rate?: number;
+    byteRate?: number;
+    blockAlign?: number;
+    bits?: number;
+    dataSize?: number;
+}
 
 /** A 16-bit mono WAV of `frames` samples whose header fields are then overwritten by `f`. */
 export function lyingWav(frames: number, f: WavHeaderFields = {}): Buffer {
@@ -26,7 +34,11 @@ export function lyingWav(frames: number, f: WavHeaderFields = {}): Buffer {
 export function hostileWavs(): { name: string; bytes: Buffer; message: RegExp }[] {
     const twoSeconds = encodeWav({ rate: 16000, channels: 1, bits: 16 }, [tone(16000, 2, 440)]);
     return [
-        { name: "0 channels, block align 0 (4.4 KB)", bytes: lyingWav(2200, { channels: 0, blockAlign: 0, byteRate: 0 }), message: /declares 0 channels/ },
+        {
+            name: "0 channels, block align 0 (4.4 KB)",
+            bytes: lyingWav(2200, { channels: 0, blockAlign: 0, byteRate: 0 }),
+            message: /declares 0 channels/,
+        },
         { name: "block align 0", bytes: lyingWav(2200, { blockAlign: 0 }), message: /inconsistent \(block align 0/ },
         { name: "65535 channels", bytes: lyingWav(2200, { channels: 65535 }), message: /declares 65535 channels/ },
         { name: "1 Hz", bytes: lyingWav(2200, { rate: 1, byteRate: 2 }), message: /sample rate of 1 Hz/ },
@@ -37,8 +49,16 @@ export function hostileWavs(): { name: string; bytes: Buffer; message: RegExp }[
         { name: "12-bit samples", bytes: lyingWav(2200, { bits: 12 }), message: /unsupported WAV sample size: 12-bit/ },
         { name: "16-bit float", bytes: lyingWav(2200, { tag: 3 }), message: /unsupported WAV sample size: 16-bit float/ },
         { name: "mu-law", bytes: lyingWav(2200, { tag: 7 }), message: /unsupported WAV encoding mu-law/ },
-        { name: "11 minutes", bytes: encodeWav({ rate: 8000, channels: 1, bits: 8 }, [new Float32Array(8000 * 660)]), message: /660\.0 s long; at most 600 s/ },
-        { name: "no format chunk", bytes: Buffer.concat([Buffer.from("RIFF\x24\x00\x00\x00WAVEdata\x04\x00\x00\x00", "latin1"), Buffer.alloc(4)]), message: /without a valid format chunk/ },
+        {
+            name: "11 minutes",
+            bytes: encodeWav({ rate: 8000, channels: 1, bits: 8 }, [new Float32Array(8000 * 660)]),
+            message: /660\.0 s long; at most 600 s/,
+        },
+        {
+            name: "no format chunk",
+            bytes: Buffer.concat([Buffer.from("RIFF\x24\x00\x00\x00WAVEdata\x04\x00\x00\x00", "latin1"), Buffer.alloc(4)]),
+            message: /without a valid format chunk/,
+        },
     ];
 }
 
@@ -53,15 +73,20 @@ export function validWavs(): { name: string; bytes: Buffer }[] {
 }
 
 function pngChunk(type: string, data: Buffer): Buffer {
-    const len = Buffer.alloc(4); len.writeUInt32BE(data.length);
+    const len = Buffer.alloc(4);
+    len.writeUInt32BE(data.length);
     const td = Buffer.concat([Buffer.from(type, "latin1"), data]);
-    const crc = Buffer.alloc(4); crc.writeUInt32BE(crc32(td) >>> 0);
+    const crc = Buffer.alloc(4);
+    crc.writeUInt32BE(crc32(td) >>> 0);
     return Buffer.concat([len, td, crc]);
 }
 
 function ihdr(width: number, height: number): Buffer {
     const d = Buffer.alloc(13);
-    d.writeUInt32BE(width, 0); d.writeUInt32BE(height, 4); d[8] = 8; d[9] = 2; // 8-bit RGB
+    d.writeUInt32BE(width, 0);
+    d.writeUInt32BE(height, 4);
+    d[8] = 8;
+    d[9] = 2; // 8-bit RGB
     return pngChunk("IHDR", d);
 }
 
@@ -86,9 +111,13 @@ export async function blackPngBomb(side = 12000): Promise<Buffer> {
 }
 
 async function smallPng(): Promise<Buffer> {
-    const w = 48, h = 32, rgb = Buffer.alloc(w * h * 3);
+    const w = 48,
+        h = 32,
+        rgb = Buffer.alloc(w * h * 3);
     for (let i = 0; i < rgb.length; i++) rgb[i] = (i * 37) % 256;
-    return sharp(rgb, { raw: { width: w, height: h, channels: 3 } }).png().toBuffer();
+    return sharp(rgb, { raw: { width: w, height: h, channels: 3 } })
+        .png()
+        .toBuffer();
 }
 
 /** Images every front end must refuse with a clear message. */
@@ -96,39 +125,73 @@ export async function hostileImages(): Promise<{ name: string; bytes: Buffer; me
     const png = await smallPng();
     const jpg = await sharp(png).jpeg().toBuffer();
     return [
-        { name: "12000x12000 black PNG (decompression bomb)", bytes: await blackPngBomb(), message: /12000x12000 pixels; at most 50000000 pixels/ },
+        {
+            name: "12000x12000 black PNG (decompression bomb)",
+            bytes: await blackPngBomb(),
+            message: /12000x12000 pixels; at most 50000000 pixels/,
+        },
         { name: "65535x65535 declared in the header", bytes: pngWithHeader(65535, 65535, Buffer.alloc(16)), message: /65535x65535 pixels/ },
-        { name: "0x0 declared in the header", bytes: pngWithHeader(0, 0, Buffer.alloc(16)), message: /could not be decoded|declares no pixels|not an image/ },
+        {
+            name: "0x0 declared in the header",
+            bytes: pngWithHeader(0, 0, Buffer.alloc(16)),
+            message: /could not be decoded|declares no pixels|not an image/,
+        },
         { name: "truncated PNG", bytes: png.subarray(0, Math.floor(png.length / 2)), message: /could not be decoded/ },
         { name: "truncated JPEG", bytes: jpg.subarray(0, Math.floor(jpg.length / 2)), message: /could not be decoded/ },
-        { name: "SVG", bytes: Buffer.from('<svg xmlns="http://www.w3.org/2000/svg" width="30000" height="30000"><rect width="100%" height="100%"/></svg>'), message: /is SVG: send a raster image/ },
+        {
+            name: "SVG",
+            bytes: Buffer.from(
+                '<svg xmlns="http://www.w3.org/2000/svg" width="30000" height="30000"><rect width="100%" height="100%"/></svg>',
+            ),
+            message: /is SVG: send a raster image/,
+        },
         { name: "a text file", bytes: Buffer.from("this is not an image\n".repeat(20)), message: /not an image autoglm can read/ },
     ];
 }
 
 /** A two-frame animated GIF: valid, its first frame is used. */
 export async function animatedGif(): Promise<Buffer> {
-    const frame = (red: number) => sharp({ create: { width: 40, height: 24, channels: 3, background: { r: red, g: 0, b: 0 } } }).png().toBuffer();
-    return sharp([await frame(10), await frame(200)], { join: { animated: true } }).gif().toBuffer();
+    const frame = (red: number) =>
+        sharp({ create: { width: 40, height: 24, channels: 3, background: { r: red, g: 0, b: 0 } } })
+            .png()
+            .toBuffer();
+    return sharp([await frame(10), await frame(200)], { join: { animated: true } })
+        .gif()
+        .toBuffer();
 }
 
 /** A seeded generator (mulberry32, shared with the synthetic checkpoints), so a fuzz run is the same run every time. */
 export const seeded = mulberry32;
 
-const INTERESTING = [0, 1, 2, 3, 4, 7, 8, 9, 16, 24, 32, 64, 255, 256, 1000, 8000, 16000, 44100, 65535, 65536, 192000, 192001, 0x7fffffff, 0xffffffff];
+const INTERESTING = [
+    0, 1, 2, 3, 4, 7, 8, 9, 16, 24, 32, 64, 255, 256, 1000, 8000, 16000, 44100, 65535, 65536, 192000, 192001, 0x7fffffff, 0xffffffff,
+];
 
 /** `n` mutations of a valid WAV: header fields set to edge values, bytes flipped, cuts. */
 export function fuzzWavs(seed: number, n: number): Buffer[] {
-    const rnd = seeded(seed), pick = <T>(xs: readonly T[]) => xs[Math.floor(rnd() * xs.length)]!;
+    const rnd = seeded(seed),
+        pick = <T>(xs: readonly T[]) => xs[Math.floor(rnd() * xs.length)]!;
     const base = encodeWav({ rate: 16000, channels: 1, bits: 16 }, [tone(16000, 0.3, 440)]);
-    const fields: [number, 2 | 4][] = [[4, 4], [16, 4], [20, 2], [22, 2], [24, 4], [28, 4], [32, 2], [34, 2], [40, 4]];
+    const fields: [number, 2 | 4][] = [
+        [4, 4],
+        [16, 4],
+        [20, 2],
+        [22, 2],
+        [24, 4],
+        [28, 4],
+        [32, 2],
+        [34, 2],
+        [40, 4],
+    ];
     return Array.from({ length: n }, () => {
         let b = Buffer.from(base);
         for (let k = 1 + Math.floor(rnd() * 3); k > 0; k--) {
             const what = rnd();
             if (what < 0.6) {
-                const [at, size] = pick(fields), v = rnd() < 0.7 ? pick(INTERESTING) : Math.floor(rnd() * 2 ** (8 * size));
-                if (size === 2) b.writeUInt16LE(v & 0xffff, at); else b.writeUInt32LE(v >>> 0, at);
+                const [at, size] = pick(fields),
+                    v = rnd() < 0.7 ? pick(INTERESTING) : Math.floor(rnd() * 2 ** (8 * size));
+                if (size === 2) b.writeUInt16LE(v & 0xffff, at);
+                else b.writeUInt32LE(v >>> 0, at);
             } else if (what < 0.85) {
                 b[Math.floor(rnd() * 48)] ^= 1 << Math.floor(rnd() * 8);
             } else {
@@ -141,7 +204,8 @@ export function fuzzWavs(seed: number, n: number): Buffer[] {
 
 /** `n` mutations of small valid PNG, JPEG, GIF and WebP files: declared sizes, flipped header bytes, cuts. */
 export async function fuzzImages(seed: number, n: number): Promise<Buffer[]> {
-    const rnd = seeded(seed), pick = <T>(xs: readonly T[]) => xs[Math.floor(rnd() * xs.length)]!;
+    const rnd = seeded(seed),
+        pick = <T>(xs: readonly T[]) => xs[Math.floor(rnd() * xs.length)]!;
     const png = await smallPng();
     const bases = [png, await sharp(png).jpeg().toBuffer(), await sharp(png).gif().toBuffer(), await sharp(png).webp().toBuffer()];
     const sides = [0, 1, 2, 28, 4096, 12000, 16384, 65535, 0x7fffffff, 0xffffffff];
@@ -152,7 +216,8 @@ export async function fuzzImages(seed: number, n: number): Promise<Buffer[]> {
             if (what < 0.3 && b.subarray(12, 16).toString("latin1") === "IHDR") {
                 // A PNG that declares another size, with a valid CRC so the header is believed.
                 const d = Buffer.from(b.subarray(16, 29));
-                d.writeUInt32BE(pick(sides) >>> 0, 0); d.writeUInt32BE(pick(sides) >>> 0, 4);
+                d.writeUInt32BE(pick(sides) >>> 0, 0);
+                d.writeUInt32BE(pick(sides) >>> 0, 4);
                 b = Buffer.concat([b.subarray(0, 8), pngChunk("IHDR", d), b.subarray(33)]);
             } else if (what < 0.75) {
                 b[Math.floor(rnd() * Math.min(64, b.length))] ^= 1 << Math.floor(rnd() * 8);

@@ -11,7 +11,11 @@ export interface RunningServer {
 }
 
 export async function startServer(args: string[], timeoutMs = 60_000, env: NodeJS.ProcessEnv = {}): Promise<RunningServer> {
-    const child = spawn(process.execPath, [BIN, "serve", "--port", "0", ...args], { cwd: ROOT, env: { ...process.env, ...env }, stdio: ["ignore", "pipe", "pipe"] });
+    const child = spawn(process.execPath, [BIN, "serve", "--port", "0", ...args], {
+        cwd: ROOT,
+        env: { ...process.env, ...env },
+        stdio: ["ignore", "pipe", "pipe"],
+    });
     let stderr = "";
     child.stdout!.on("data", () => {});
     const exited = new Promise<number | null>((resolve) => child.on("close", (code) => resolve(code)));
@@ -21,12 +25,23 @@ export async function startServer(args: string[], timeoutMs = 60_000, env: NodeJ
         child.stderr!.on("data", (d) => {
             stderr += d;
             address ||= /listening on (http:\/\/\S+)/.exec(stderr)?.[1] ?? "";
-            if (address && /\nready: /.test(stderr)) { clearTimeout(timer); resolve(address); }
+            if (address && /\nready: /.test(stderr)) {
+                clearTimeout(timer);
+                resolve(address);
+            }
         });
-        void exited.then((code) => { clearTimeout(timer); reject(new Error(`server exited with ${code}:\n${stderr}`)); });
+        void exited.then((code) => {
+            clearTimeout(timer);
+            reject(new Error(`server exited with ${code}:\n${stderr}`));
+        });
     });
     return {
-        url, child, stderr: () => stderr,
-        async stop() { child.kill("SIGTERM"); return exited; },
+        url,
+        child,
+        stderr: () => stderr,
+        async stop() {
+            child.kill("SIGTERM");
+            return exited;
+        },
     };
 }

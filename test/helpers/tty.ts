@@ -23,7 +23,9 @@ const quote = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
 export function startTty(args: string[], env: Record<string, string> = {}): Tty {
     const socket = `autoglm-test-${process.pid}-${sessions++}`;
     const tmux = (...a: string[]) => execFileSync("tmux", ["-L", socket, ...a], { encoding: "utf8" });
-    const envs = Object.entries(env).map(([k, v]) => `${k}=${quote(v)}`).join(" ");
+    const envs = Object.entries(env)
+        .map(([k, v]) => `${k}=${quote(v)}`)
+        .join(" ");
     // The pane stays after the CLI ends so that its last screen and exit code can be read.
     const command = `cd ${quote(ROOT)} && env ${envs} ${quote(process.execPath)} ${quote(BIN)} ${args.map(quote).join(" ")}; echo "[exit $?]"; sleep 100000`;
     tmux("-f", "/dev/null", "new-session", "-d", "-s", "t", "-x", "200", "-y", "50", command);
@@ -39,10 +41,20 @@ export function startTty(args: string[], env: Record<string, string> = {}): Tty 
         }
     };
     return {
-        send(keys, opts = {}) { tmux("send-keys", "-t", "t", ...(opts.literal ? ["-l"] : []), ...(Array.isArray(keys) ? keys : [keys])); },
+        send(keys, opts = {}) {
+            tmux("send-keys", "-t", "t", ...(opts.literal ? ["-l"] : []), ...(Array.isArray(keys) ? keys : [keys]));
+        },
         screen,
         waitFor,
-        async exitCode() { return Number(/\[exit (\d+)\]/.exec(await waitFor(/\[exit \d+\]/, "the CLI's exit"))![1]); },
-        close() { try { tmux("kill-server"); } catch { /* already gone */ } },
+        async exitCode() {
+            return Number(/\[exit (\d+)\]/.exec(await waitFor(/\[exit \d+\]/, "the CLI's exit"))![1]);
+        },
+        close() {
+            try {
+                tmux("kill-server");
+            } catch {
+                /* already gone */
+            }
+        },
     };
 }

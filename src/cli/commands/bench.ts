@@ -23,20 +23,41 @@ const figure = (x: number) => (Math.abs(x) >= 1000 ? x.toFixed(0) : x.toPrecisio
 
 /** A warning for each measurement whose repetitions differ by more than 10 %. */
 export function noiseWarnings(stats: [string, Stat][]): string[] {
-    return stats.filter(([, s]) => spread(s) > NOISY_SPREAD)
-        .map(([name, s]) => `${name} varied x${spread(s).toFixed(2)} between repetitions (${figure(s.min)} to ${figure(s.max)}): the machine is busy or its clock changes; the median is less certain (more -r, or an idle machine)`);
+    return stats
+        .filter(([, s]) => spread(s) > NOISY_SPREAD)
+        .map(
+            ([name, s]) =>
+                `${name} varied x${spread(s).toFixed(2)} between repetitions (${figure(s.min)} to ${figure(s.max)}): the machine is busy or its clock changes; the median is less certain (more -r, or an idle machine)`,
+        );
 }
 
-interface BenchFlags extends ModelFlags { nPrompt: number; nGen: number; repetitions: number; json?: boolean; compareLlamaBench?: boolean; image?: string | boolean; mmproj?: string; imageMaxPixels: number; verbose?: boolean }
+interface BenchFlags extends ModelFlags {
+    nPrompt: number;
+    nGen: number;
+    repetitions: number;
+    json?: boolean;
+    compareLlamaBench?: boolean;
+    image?: string | boolean;
+    mmproj?: string;
+    imageMaxPixels: number;
+    verbose?: boolean;
+}
 
 const positive = (flag: string) => numberOption(flag, { integer: true, positive: true });
 
 function imageRows(r: ImageBenchResult, fmt: (x: number, d?: number) => string, blank: string[], mtmdEncode?: Stat): string[][] {
     const row = (name: string, s: Stat) => [name, `${fmt(s.median, 0)} ms`, `${fmt(s.min, 0)}-${fmt(s.max, 0)}`, ...blank];
     // Times: the ratio is llama-mtmd-cli's time over ours (above 1: autoglm is faster), as for tok/s.
-    const encodeRow = mtmdEncode && blank.length
-        ? ["  image encode (vision encoder)", `${fmt(r.encodeMs.median, 0)} ms`, `${fmt(r.encodeMs.min, 0)}-${fmt(r.encodeMs.max, 0)}`, `${fmt(mtmdEncode.median, 0)} ms`, fmt(mtmdEncode.median / r.encodeMs.median, 3)]
-        : row("  image encode (vision encoder)", r.encodeMs);
+    const encodeRow =
+        mtmdEncode && blank.length
+            ? [
+                  "  image encode (vision encoder)",
+                  `${fmt(r.encodeMs.median, 0)} ms`,
+                  `${fmt(r.encodeMs.min, 0)}-${fmt(r.encodeMs.max, 0)}`,
+                  `${fmt(mtmdEncode.median, 0)} ms`,
+                  fmt(mtmdEncode.median / r.encodeMs.median, 3),
+              ]
+            : row("  image encode (vision encoder)", r.encodeMs);
     const size = `${r.image.width}x${r.image.height}${r.image.sourceWidth !== r.image.width || r.image.sourceHeight !== r.image.height ? ` from ${r.image.sourceWidth}x${r.image.sourceHeight}` : ""}`;
     return [
         [`phone step: screenshot ${size}, ${r.image.tokens} image tokens, ${r.promptTokens}-token prompt`, "", "", ...blank],
@@ -49,15 +70,24 @@ function imageRows(r: ImageBenchResult, fmt: (x: number, d?: number) => string, 
 }
 
 export function benchCommand(): Command {
-    return addModelOptions(new Command("bench")
-        .description("measure prompt processing and decode speed, time to first token, load time and memory"))
+    return addModelOptions(
+        new Command("bench").description("measure prompt processing and decode speed, time to first token, load time and memory"),
+    )
         .option("-p, --n-prompt <tokens>", "prompt tokens for prefill (llama-bench's -p)", positive("--n-prompt"), 512)
         .option("-n, --n-gen <tokens>", "tokens to decode (llama-bench's -n)", positive("--n-gen"), 128)
         .option("-r, --repetitions <count>", "repetitions (median reported)", positive("--repetitions"), 5)
         .option("--compare-llama-bench", "also run llama.cpp's llama-bench with the same settings and print the ratio")
-        .option("--image [file]", "also measure the phone-agent step: a screenshot (default: a built-in 1080x2400 one) with a system prompt of Open-AutoGLM's size, then the next step over the cached conversation")
+        .option(
+            "--image [file]",
+            "also measure the phone-agent step: a screenshot (default: a built-in 1080x2400 one) with a system prompt of Open-AutoGLM's size, then the next step over the cached conversation",
+        )
         .option("--mmproj <file>", "the vision encoder for --image (default with the demo model: its own)")
-        .option("--image-max-pixels <n>", "scale larger screenshots down to this many pixels, as serve does", numberOption("--image-max-pixels", { integer: true, positive: true }), 5_000_000)
+        .option(
+            "--image-max-pixels <n>",
+            "scale larger screenshots down to this many pixels, as serve does",
+            numberOption("--image-max-pixels", { integer: true, positive: true }),
+            5_000_000,
+        )
         .option("--json", "print the results as JSON")
         .option("--verbose", "show llama.cpp's and node-llama-cpp's own log lines")
         .action(async (f: BenchFlags) => {
@@ -72,7 +102,8 @@ export function benchCommand(): Command {
             const runtime = await openRuntime({ ...f, ctxSize }, { ...encoder, imageMaxPixels: f.imageMaxPixels }, log, {}, null); // bench decodes greedily: no sampling line
             const loaded = runtime.loaded;
             const phase = new PhaseLine();
-            const onPhase = (what: string, rep: number, of: number) => phase.update(`bench: ${what}${rep ? ` (repetition ${rep}/${of})` : ""}`);
+            const onPhase = (what: string, rep: number, of: number) =>
+                phase.update(`bench: ${what}${rep ? ` (repetition ${rep}/${of})` : ""}`);
             let result: BenchResult;
             let image: ImageBenchResult | undefined;
             try {
@@ -83,7 +114,16 @@ export function benchCommand(): Command {
                     const file = typeof f.image === "string" ? f.image : undefined;
                     phase.done();
                     log(`phone-agent step: ${file ?? "a built-in 1080x2400 screenshot"}, ${f.repetitions} repetitions`);
-                    return [r, await runImageBenchmark(runtime, async (step, rep) => file ?? builtInScreenshot(rep * 2 + step), f.repetitions, onPhase, signal)] as const;
+                    return [
+                        r,
+                        await runImageBenchmark(
+                            runtime,
+                            async (step, rep) => file ?? builtInScreenshot(rep * 2 + step),
+                            f.repetitions,
+                            onPhase,
+                            signal,
+                        ),
+                    ] as const;
                 });
             } finally {
                 phase.done();
@@ -112,7 +152,9 @@ export function benchCommand(): Command {
                 const shot = typeof f.image === "string" ? f.image : join(mkdtempSync(join(tmpdir(), "autoglm-bench-")), "screenshot.png");
                 try {
                     if (shot !== f.image) writeFileSync(shot, await builtInScreenshot(1));
-                    const r = await withInterrupt(() => runMtmdEncode(loaded.path, encoder.mmproj!, shot, s, f.repetitions, f.gpuLayers, loaded.llama.gpu));
+                    const r = await withInterrupt(() =>
+                        runMtmdEncode(loaded.path, encoder.mmproj!, shot, s, f.repetitions, f.gpuLayers, loaded.llama.gpu),
+                    );
                     mtmd = { encodeMs: stat(r.encodeMs), command: r.command };
                 } catch (e) {
                     if (!(e instanceof UserError)) throw e;
@@ -123,33 +165,90 @@ export function benchCommand(): Command {
                 }
             }
             const warnings = noiseWarnings([
-                [`pp${f.nPrompt}`, result.pp], [`tg${f.nGen}`, result.tg], ["time to first token", result.ttftMs], ["follow-up first token", result.followUpTtftMs],
-                ...(image ? [["phone step 1 first token", image.firstTokenMs], ["phone step 2 first token", image.followUpMs]] as [string, Stat][] : []),
-                ...(mtmd ? [["llama-mtmd-cli image encode", mtmd.encodeMs]] as [string, Stat][] : []),
+                [`pp${f.nPrompt}`, result.pp],
+                [`tg${f.nGen}`, result.tg],
+                ["time to first token", result.ttftMs],
+                ["follow-up first token", result.followUpTtftMs],
+                ...(image
+                    ? ([
+                          ["phone step 1 first token", image.firstTokenMs],
+                          ["phone step 2 first token", image.followUpMs],
+                      ] as [string, Stat][])
+                    : []),
+                ...(mtmd ? ([["llama-mtmd-cli image encode", mtmd.encodeMs]] as [string, Stat][]) : []),
             ]);
-            const inEffect = { backend: loaded.backend, devices: loaded.devices, threads: s.threads, batch: s.batchSize, ubatch: s.ubatchSize, flashAttention: s.flashAttention, kvCache: `${s.typeK}/${s.typeV}` };
+            const inEffect = {
+                backend: loaded.backend,
+                devices: loaded.devices,
+                threads: s.threads,
+                batch: s.batchSize,
+                ubatch: s.ubatchSize,
+                flashAttention: s.flashAttention,
+                kvCache: `${s.typeK}/${s.typeV}`,
+            };
             if (f.json) {
-                process.stdout.write(`${JSON.stringify({
-                    model: loaded.path, ...result, settings: inEffect, contextSettings: result.settings, llamaBench: ref, llamaBenchError: refError,
-                    ratio: ref ? { pp: result.pp.median / ref.pp, tg: result.tg.median / ref.tg } : undefined, phoneStep: image, llamaMtmdEncodeMs: mtmd?.encodeMs, warnings,
-                }, null, 2)}\n`);
+                process.stdout.write(
+                    `${JSON.stringify(
+                        {
+                            model: loaded.path,
+                            ...result,
+                            settings: inEffect,
+                            contextSettings: result.settings,
+                            llamaBench: ref,
+                            llamaBenchError: refError,
+                            ratio: ref ? { pp: result.pp.median / ref.pp, tg: result.tg.median / ref.tg } : undefined,
+                            phoneStep: image,
+                            llamaMtmdEncodeMs: mtmd?.encodeMs,
+                            warnings,
+                        },
+                        null,
+                        2,
+                    )}\n`,
+                );
             } else {
                 const fmt = (x: number, d = 1) => x.toFixed(d);
                 const compared = Boolean(f.compareLlamaBench);
                 const blank = compared ? ["", ""] : [];
-                const refCells = (ours: number, theirs?: number) => (compared ? [theirs !== undefined ? `${fmt(theirs)} tok/s` : "-", theirs !== undefined ? fmt(ours / theirs, 3) : "-"] : []);
+                const refCells = (ours: number, theirs?: number) =>
+                    compared
+                        ? [theirs !== undefined ? `${fmt(theirs)} tok/s` : "-", theirs !== undefined ? fmt(ours / theirs, 3) : "-"]
+                        : [];
                 const rows = [
-                    [`pp${f.nPrompt}`, `${fmt(result.pp.median)} tok/s`, `${fmt(result.pp.min)}-${fmt(result.pp.max)}`, ...refCells(result.pp.median, ref?.pp)],
-                    [`tg${f.nGen}`, `${fmt(result.tg.median)} tok/s`, `${fmt(result.tg.min)}-${fmt(result.tg.max)}`, ...refCells(result.tg.median, ref?.tg)],
-                    ["time to first token (16-token prompt)", `${fmt(result.ttftMs.median, 2)} ms`, `${fmt(result.ttftMs.min, 2)}-${fmt(result.ttftMs.max, 2)}`, ...blank],
-                    [`follow-up first token (after ${f.nPrompt} cached tokens)`, `${fmt(result.followUpTtftMs.median, 2)} ms`, `${fmt(result.followUpTtftMs.min, 2)}-${fmt(result.followUpTtftMs.max, 2)}`, ...blank],
+                    [
+                        `pp${f.nPrompt}`,
+                        `${fmt(result.pp.median)} tok/s`,
+                        `${fmt(result.pp.min)}-${fmt(result.pp.max)}`,
+                        ...refCells(result.pp.median, ref?.pp),
+                    ],
+                    [
+                        `tg${f.nGen}`,
+                        `${fmt(result.tg.median)} tok/s`,
+                        `${fmt(result.tg.min)}-${fmt(result.tg.max)}`,
+                        ...refCells(result.tg.median, ref?.tg),
+                    ],
+                    [
+                        "time to first token (16-token prompt)",
+                        `${fmt(result.ttftMs.median, 2)} ms`,
+                        `${fmt(result.ttftMs.min, 2)}-${fmt(result.ttftMs.max, 2)}`,
+                        ...blank,
+                    ],
+                    [
+                        `follow-up first token (after ${f.nPrompt} cached tokens)`,
+                        `${fmt(result.followUpTtftMs.median, 2)} ms`,
+                        `${fmt(result.followUpTtftMs.min, 2)}-${fmt(result.followUpTtftMs.max, 2)}`,
+                        ...blank,
+                    ],
                     ["load time", `${fmt(result.loadMs, 0)} ms`, "", ...blank],
                     ["peak RAM", formatBytes(result.peakRssBytes), "", ...blank],
                     ...(result.vramBytes ? [["VRAM in use", formatBytes(result.vramBytes), "", ...blank]] : []),
                     ...(image ? imageRows(image, fmt, blank, mtmd?.encodeMs) : []),
                 ];
                 const header = ["measure", `median of ${f.repetitions}`, "min-max", ...(compared ? ["llama-bench", "ratio"] : [])];
-                process.stdout.write(`settings: ${Object.entries(inEffect).map(([k, v]) => `${k}=${Array.isArray(v) ? v.join(",") || "-" : v}`).join(" ")}\n`);
+                process.stdout.write(
+                    `settings: ${Object.entries(inEffect)
+                        .map(([k, v]) => `${k}=${Array.isArray(v) ? v.join(",") || "-" : v}`)
+                        .join(" ")}\n`,
+                );
                 process.stdout.write(`${table(header, rows, compared ? [1, 2, 3, 4] : [1, 2])}\n`);
                 if (ref) process.stdout.write(`reference: ${ref.command}\n`);
                 if (mtmd) process.stdout.write(`reference: ${mtmd.command}\n`);

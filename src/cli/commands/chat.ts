@@ -18,11 +18,31 @@ import { setLibraryLogs } from "../../engine/library-log.js";
 import { addModelOptions, encoderFromFlags, openRuntime, speechModelFromFlags, type ModelFlags } from "../model-options.js";
 
 interface ChatFlags extends ModelFlags {
-    system?: string; think?: boolean; temp?: number; topK?: number; topP?: number; minP?: number; repeatPenalty?: number; repeatLastN?: number;
-    seed?: number; maxTokens: number; ignoreEos?: boolean; stats?: boolean; hideThinking?: boolean;
-    grammarFile?: string; jsonSchema?: string; json?: boolean; stop: string[];
-    mmproj?: string; asrModel?: string; asrMmproj?: string; maxImageTokens?: number; imageMaxPixels: number; encoderIdleUnload?: number;
-    history: boolean; verbose?: boolean;
+    system?: string;
+    think?: boolean;
+    temp?: number;
+    topK?: number;
+    topP?: number;
+    minP?: number;
+    repeatPenalty?: number;
+    repeatLastN?: number;
+    seed?: number;
+    maxTokens: number;
+    ignoreEos?: boolean;
+    stats?: boolean;
+    hideThinking?: boolean;
+    grammarFile?: string;
+    jsonSchema?: string;
+    json?: boolean;
+    stop: string[];
+    mmproj?: string;
+    asrModel?: string;
+    asrMmproj?: string;
+    maxImageTokens?: number;
+    imageMaxPixels: number;
+    encoderIdleUnload?: number;
+    history: boolean;
+    verbose?: boolean;
 }
 
 const HELP = `commands:
@@ -36,7 +56,6 @@ const HELP = `commands:
   /exit         quit (also Ctrl-D, or Ctrl-C twice at an empty prompt)
 Ctrl-C stops the current answer and keeps what was said so far; at the prompt it clears the line.
 Several lines: paste them, end a line with \\ or Alt-Enter, or put them between """ lines.`;
-
 
 /** `FILE rest` or `"FILE with spaces" rest`. */
 function pathAndRest(arg: string, usage: string): [string, string] {
@@ -53,11 +72,20 @@ function statsLine(r: TurnResult): string {
 
 function jsonStats(r: TurnResult) {
     const s = r.stats;
-    return { promptTokens: s.evaluatedTokens, reusedTokens: s.reusedTokens, answerTokens: s.tokens.length, ttftMs: s.ttftMs, decodeMs: s.decodeMs, reason: s.reason };
+    return {
+        promptTokens: s.evaluatedTokens,
+        reusedTokens: s.reusedTokens,
+        answerTokens: s.tokens.length,
+        ttftMs: s.ttftMs,
+        decodeMs: s.decodeMs,
+        reason: s.reason,
+    };
 }
 
 export function chatCommand(): Command {
-    return addModelOptions(new Command("chat").description("chat with a model in the terminal (one prompt per line when stdin is not a terminal)"))
+    return addModelOptions(
+        new Command("chat").description("chat with a model in the terminal (one prompt per line when stdin is not a terminal)"),
+    )
         .option("-s, --system <text>", "system prompt")
         .option("--think", "let the model think first (GLM: enable_thinking)")
         .option("--no-think", "answer without thinking")
@@ -67,19 +95,42 @@ export function chatCommand(): Command {
         .option("--top-p <p>", "top-p (1: off; default: the model's, else 0.95)", numberOption("--top-p"))
         .option("--min-p <p>", "min-p (0: off; default: the model's, else 0.05)", numberOption("--min-p"))
         .option("--repeat-penalty <x>", "repeat penalty (1: off; default: the model's, else 1)", numberOption("--repeat-penalty"))
-        .option("--repeat-last-n <n>", "tokens the repeat penalty looks back over (0: off; default: the model's, else 64)", numberOption("--repeat-last-n", { integer: true }))
+        .option(
+            "--repeat-last-n <n>",
+            "tokens the repeat penalty looks back over (0: off; default: the model's, else 64)",
+            numberOption("--repeat-last-n", { integer: true }),
+        )
         .option("--seed <n>", "sampling seed (default: random)", numberOption("--seed", { integer: true }))
         .option("-n, --max-tokens <n>", "longest answer in tokens", numberOption("--max-tokens", { integer: true, positive: true }), 2048)
         .option("--ignore-eos", "keep generating past the end-of-answer token (up to --max-tokens)")
-        .option("--stop <text>", "end the answer before this text (repeatable)", (v: string, prev: string[]) => [...prev, v], [] as string[])
+        .option(
+            "--stop <text>",
+            "end the answer before this text (repeatable)",
+            (v: string, prev: string[]) => [...prev, v],
+            [] as string[],
+        )
         .option("--grammar-file <file>", "constrain answers with a GBNF grammar")
         .option("--json-schema <schema>", "constrain answers to JSON matching a schema (JSON text or a .json file)")
         .option("--mmproj <file>", "the model's encoder GGUF (vision and/or audio), loaded at the first /image or /audio")
         .option("--asr-model <file>", "speech model for /audio when the chat model has no audio encoder (GLM-ASR)")
         .option("--asr-mmproj <file>", "the speech model's audio encoder")
-        .option("--max-image-tokens <n>", "scale images down to at most this many image tokens", numberOption("--max-image-tokens", { integer: true, positive: true }))
-        .option("--image-max-pixels <n>", "scale larger images down to this many pixels as vLLM's GLM-4.1V processor does (Open-AutoGLM: 5000000)", numberOption("--image-max-pixels", { integer: true, positive: true }), 5_000_000)
-        .option("--encoder-idle-unload <seconds>", "release encoders and the speech model after this long unused (0: keep)", numberOption("--encoder-idle-unload"), 0)
+        .option(
+            "--max-image-tokens <n>",
+            "scale images down to at most this many image tokens",
+            numberOption("--max-image-tokens", { integer: true, positive: true }),
+        )
+        .option(
+            "--image-max-pixels <n>",
+            "scale larger images down to this many pixels as vLLM's GLM-4.1V processor does (Open-AutoGLM: 5000000)",
+            numberOption("--image-max-pixels", { integer: true, positive: true }),
+            5_000_000,
+        )
+        .option(
+            "--encoder-idle-unload <seconds>",
+            "release encoders and the speech model after this long unused (0: keep)",
+            numberOption("--encoder-idle-unload"),
+            0,
+        )
         .option("--stats", "print token counts and speed after each answer (stderr)")
         .option("--json", "line mode: print each answer as one JSON object per line ({content, reasoning, stats})")
         .option("--no-history", "do not read or write the prompt history ($XDG_STATE_HOME/autoglm/chat_history; also AUTOGLM_NO_HISTORY=1)")
@@ -95,19 +146,44 @@ export function chatCommand(): Command {
             const note = (what: string, e: "loaded" | "released") => {
                 if (closing) return; // released because the chat ends: nothing the user waits for
                 const line = `[${what} ${e}${e === "loaded" ? "" : " after idle"} | RAM ${(process.memoryUsage().rss / 2 ** 20).toFixed(0)} MiB]`;
-                if (input) input.notify(line); else log(line);
+                if (input) input.notify(line);
+                else log(line);
             };
-            const given = { temperature: f.temp, topK: f.topK, topP: f.topP, minP: f.minP, repeatPenalty: f.repeatPenalty, penaltyLastN: f.repeatLastN };
-            const runtime = await openRuntime(f, {
-                ...encoder, maxImageTokens: f.maxImageTokens, imageMaxPixels: f.imageMaxPixels, idleSeconds: f.encoderIdleUnload || undefined,
-                speech: () => speechModelFromFlags(f, log), onResource: note,
-            }, log, given);
+            const given = {
+                temperature: f.temp,
+                topK: f.topK,
+                topP: f.topP,
+                minP: f.minP,
+                repeatPenalty: f.repeatPenalty,
+                penaltyLastN: f.repeatLastN,
+            };
+            const runtime = await openRuntime(
+                f,
+                {
+                    ...encoder,
+                    maxImageTokens: f.maxImageTokens,
+                    imageMaxPixels: f.imageMaxPixels,
+                    idleSeconds: f.encoderIdleUnload || undefined,
+                    speech: () => speechModelFromFlags(f, log),
+                    onResource: note,
+                },
+                log,
+                given,
+            );
             let chat: ChatSession;
             try {
-                const grammar = f.grammarFile ? readGrammarFile(f.grammarFile) : f.jsonSchema ? await grammarFromJsonSchema(runtime.loaded.llama, f.jsonSchema) : undefined;
+                const grammar = f.grammarFile
+                    ? readGrammarFile(f.grammarFile)
+                    : f.jsonSchema
+                      ? await grammarFromJsonSchema(runtime.loaded.llama, f.jsonSchema)
+                      : undefined;
                 if (grammar) await validateGrammar(runtime.loaded.llama, grammar, runtime.loaded.vocabSize);
                 chat = new ChatSession(runtime, runtime.pool.slots[0]!, {
-                    system: f.system, enableThinking: f.think, maxTokens: f.maxTokens, ignoreEog: f.ignoreEos, stopStrings: f.stop,
+                    system: f.system,
+                    enableThinking: f.think,
+                    maxTokens: f.maxTokens,
+                    ignoreEog: f.ignoreEos,
+                    stopStrings: f.stop,
                     sampling: runtime.sampling({ ...given, seed: f.seed, grammar }),
                 });
             } catch (e) {
@@ -118,7 +194,10 @@ export function chatCommand(): Command {
             // A SIGINT (kill -INT; at the terminal's prompt and during an answer Ctrl-C is a key, read
             // in raw mode) stops the answer; in line mode between answers it ends the chat. At a
             // terminal, between the prompt and the answer (an image decoding), the chat stays.
-            const onSigint = () => { if (current) current.abort(); else if (!tty) process.exit(130); };
+            const onSigint = () => {
+                if (current) current.abort();
+                else if (!tty) process.exit(130);
+            };
             process.on("SIGINT", onSigint);
             const write = (s: string) => process.stdout.write(s);
             let atLineStart = true;
@@ -150,34 +229,49 @@ export function chatCommand(): Command {
                     stopWatching?.();
                     current = undefined;
                 }
-                if (tty) { if (!atLineStart) write("\n"); }
-                else if (f.json) write(`${JSON.stringify({ content: r.content, reasoning: r.reasoning, stats: jsonStats(r) })}\n`);
+                if (tty) {
+                    if (!atLineStart) write("\n");
+                } else if (f.json) write(`${JSON.stringify({ content: r.content, reasoning: r.reasoning, stats: jsonStats(r) })}\n`);
                 else write(`${r.content}\n`);
                 if (r.stats.reason === "aborted") log("[stopped]");
-                else if (tty && !r.content.trim() && !r.reasoning.trim()) log(`[the answer is empty: ${r.stats.tokens.length} tokens, none of them text]`);
+                else if (tty && !r.content.trim() && !r.reasoning.trim())
+                    log(`[the answer is empty: ${r.stats.tokens.length} tokens, none of them text]`);
                 if (f.stats) log(statsLine(r));
             };
             /** One turn or /command; "exit" ends the chat. */
             const handle = async (line: string): Promise<"exit" | undefined> => {
                 try {
-                    if (!line.startsWith("/")) { await ask({ text: line }); return undefined; }
+                    if (!line.startsWith("/")) {
+                        await ask({ text: line });
+                        return undefined;
+                    }
                     const [cmd, ...rest] = line.split(/\s+/);
                     const arg = rest.join(" ");
                     if (cmd === "/exit" || cmd === "/quit") return "exit";
                     else if (cmd === "/help") log(HELP);
-                    else if (cmd === "/reset") { chat.reset(); log("conversation reset"); }
-                    else if (cmd === "/save") { if (!arg) throw new UserError("usage: /save FILE"); chat.save(arg); log(`saved to ${arg}`); }
-                    else if (cmd === "/load") { if (!arg) throw new UserError("usage: /load FILE"); chat.load(arg); log(`loaded ${arg} (${chat.history.length} messages)`); }
-                    else if (cmd === "/image") {
+                    else if (cmd === "/reset") {
+                        chat.reset();
+                        log("conversation reset");
+                    } else if (cmd === "/save") {
+                        if (!arg) throw new UserError("usage: /save FILE");
+                        chat.save(arg);
+                        log(`saved to ${arg}`);
+                    } else if (cmd === "/load") {
+                        if (!arg) throw new UserError("usage: /load FILE");
+                        chat.load(arg);
+                        log(`loaded ${arg} (${chat.history.length} messages)`);
+                    } else if (cmd === "/image") {
                         const [path, question] = pathAndRest(arg, "/image FILE [question]");
                         const image = await runtime.media.image(path);
-                        if (image.scaledFrom) log(`[image scaled from ${image.scaledFrom.width}x${image.scaledFrom.height} (${image.scaledFrom.tokens} tokens) to ${image.image.width}x${image.image.height} (${image.tokens} tokens)]`);
+                        if (image.scaledFrom)
+                            log(
+                                `[image scaled from ${image.scaledFrom.width}x${image.scaledFrom.height} (${image.scaledFrom.tokens} tokens) to ${image.image.width}x${image.image.height} (${image.tokens} tokens)]`,
+                            );
                         await ask({ text: question || DEFAULT_QUESTION.image, media: [image.part] });
                     } else if (cmd === "/audio") {
                         const [path, question] = pathAndRest(arg, "/audio FILE [question]");
                         await ask((signal) => audioTurn(path, question, signal));
-                    }
-                    else throw new UserError(`unknown command ${cmd} (/help lists them)`);
+                    } else throw new UserError(`unknown command ${cmd} (/help lists them)`);
                 } catch (e) {
                     if (!(e instanceof UserError)) throw e;
                     log(`autoglm: ${(e as Error).message}`);
@@ -192,7 +286,7 @@ export function chatCommand(): Command {
                     for (;;) {
                         const turn = await input.read();
                         if (turn === undefined) break;
-                        if (await handle(turn.trim()) === "exit") break;
+                        if ((await handle(turn.trim())) === "exit") break;
                     }
                 } else {
                     // Line mode: one turn per line, as scripts and tests drive it.
@@ -200,7 +294,7 @@ export function chatCommand(): Command {
                     try {
                         for await (const raw of rl) {
                             const line = raw.trim();
-                            if (line && await handle(line) === "exit") break;
+                            if (line && (await handle(line)) === "exit") break;
                         }
                     } finally {
                         rl.close();

@@ -10,7 +10,16 @@ import { escapeControls } from "../terminal-text.js";
 import { setLibraryLogs } from "../../engine/library-log.js";
 
 interface DescribeFlags extends ModelFlags {
-    mmproj?: string; prompt: string; maxImageTokens?: number; imageMaxPixels: number; think?: boolean; json?: boolean; verbose?: boolean; temp: number; seed?: number; maxTokens: number;
+    mmproj?: string;
+    prompt: string;
+    maxImageTokens?: number;
+    imageMaxPixels: number;
+    think?: boolean;
+    json?: boolean;
+    verbose?: boolean;
+    temp: number;
+    seed?: number;
+    maxTokens: number;
 }
 
 const ENDED: Record<string, string> = { eog: "the end-of-answer token", length: "--max-tokens", stop: "a stop string" };
@@ -20,8 +29,17 @@ export function describeCommand(): Command {
         .argument("<image>", "image file (JPEG, PNG, WebP, GIF, TIFF...)")
         .option("--mmproj <file>", "the vision encoder GGUF (mmproj) that belongs to --model")
         .option("-p, --prompt <text>", "what to ask about the image", DEFAULT_QUESTION.image)
-        .option("--max-image-tokens <n>", "scale the image down to at most this many image tokens", numberOption("--max-image-tokens", { integer: true, positive: true }))
-        .option("--image-max-pixels <n>", "scale larger images down to this many pixels as vLLM's GLM-4.1V processor does (Open-AutoGLM: 5000000)", numberOption("--image-max-pixels", { integer: true, positive: true }), 5_000_000)
+        .option(
+            "--max-image-tokens <n>",
+            "scale the image down to at most this many image tokens",
+            numberOption("--max-image-tokens", { integer: true, positive: true }),
+        )
+        .option(
+            "--image-max-pixels <n>",
+            "scale larger images down to this many pixels as vLLM's GLM-4.1V processor does (Open-AutoGLM: 5000000)",
+            numberOption("--image-max-pixels", { integer: true, positive: true }),
+            5_000_000,
+        )
         .option("--think", "let the model think first (GLM: enable_thinking)")
         .option("--no-think", "answer without thinking")
         .option("--temp <t>", "temperature (0: greedy)", numberOption("--temp"), 0)
@@ -32,10 +50,13 @@ export function describeCommand(): Command {
         .action(async (imagePath: string, f: DescribeFlags) => {
             setLibraryLogs(f.verbose ? "verbose" : "quiet");
             const log = (line: string) => process.stderr.write(`${line}\n`);
-            if (f.model && !f.mmproj) throw new UserError("--mmproj is required with --model: give the vision encoder GGUF that belongs to the model");
+            if (f.model && !f.mmproj)
+                throw new UserError("--mmproj is required with --model: give the vision encoder GGUF that belongs to the model");
             const encoder = await encoderFromFlags(f, "vision encoder");
             if (!encoder.encoderCaps?.vision) throw new UserError(`${encoder.mmproj} has no vision encoder`);
-            const runtime = await openRuntime(f, { ...encoder, maxImageTokens: f.maxImageTokens, imageMaxPixels: f.imageMaxPixels }, log, { temperature: f.temp });
+            const runtime = await openRuntime(f, { ...encoder, maxImageTokens: f.maxImageTokens, imageMaxPixels: f.imageMaxPixels }, log, {
+                temperature: f.temp,
+            });
             // On a terminal the answer streams (control bytes escaped); into a pipe or file it is
             // written whole at the end, so an interrupted run leaves nothing half-written there.
             const stream = Boolean(process.stdout.isTTY) && !f.json;
@@ -43,25 +64,58 @@ export function describeCommand(): Command {
             try {
                 const image = await runtime.media.image(imagePath);
                 const { width, height, sourceWidth, sourceHeight } = image.image;
-                if (image.scaledFrom) log(`image scaled from ${sourceWidth}x${sourceHeight} (${image.scaledFrom.tokens} image tokens) to ${width}x${height} (${image.tokens} image tokens) to fit --image-max-pixels ${f.imageMaxPixels}${f.maxImageTokens ? ` / --max-image-tokens ${f.maxImageTokens}` : ""}`);
-                const r = await withInterrupt((signal) => runtime.oneShot({ text: f.prompt, media: [image.part] }, {
-                    maxTokens: f.maxTokens, sampling: runtime.sampling({ temperature: f.temp, seed: f.seed ?? 0 }), enableThinking: f.think, signal,
-                    onPiece: (p) => { if (p.kind === "content" && stream && p.text) { streamed += p.text; process.stdout.write(escapeControls(p.text)); } },
-                }));
+                if (image.scaledFrom)
+                    log(
+                        `image scaled from ${sourceWidth}x${sourceHeight} (${image.scaledFrom.tokens} image tokens) to ${width}x${height} (${image.tokens} image tokens) to fit --image-max-pixels ${f.imageMaxPixels}${f.maxImageTokens ? ` / --max-image-tokens ${f.maxImageTokens}` : ""}`,
+                    );
+                const r = await withInterrupt((signal) =>
+                    runtime.oneShot(
+                        { text: f.prompt, media: [image.part] },
+                        {
+                            maxTokens: f.maxTokens,
+                            sampling: runtime.sampling({ temperature: f.temp, seed: f.seed ?? 0 }),
+                            enableThinking: f.think,
+                            signal,
+                            onPiece: (p) => {
+                                if (p.kind === "content" && stream && p.text) {
+                                    streamed += p.text;
+                                    process.stdout.write(escapeControls(p.text));
+                                }
+                            },
+                        },
+                    ),
+                );
                 if (f.json) {
-                    process.stdout.write(`${JSON.stringify({
-                        content: r.content, reasoning: r.reasoning,
-                        // What the model saw: the evaluated size and its image tokens; source: the file's own size.
-                        image: { width, height, format: image.image.format, tokens: image.tokens, source: { width: sourceWidth, height: sourceHeight } },
-                        stats: { promptTokens: r.stats.promptTokens, answerTokens: r.stats.tokens.length, ttftMs: r.stats.ttftMs, decodeMs: r.stats.decodeMs, reason: r.stats.reason },
-                    })}\n`);
+                    process.stdout.write(
+                        `${JSON.stringify({
+                            content: r.content,
+                            reasoning: r.reasoning,
+                            // What the model saw: the evaluated size and its image tokens; source: the file's own size.
+                            image: {
+                                width,
+                                height,
+                                format: image.image.format,
+                                tokens: image.tokens,
+                                source: { width: sourceWidth, height: sourceHeight },
+                            },
+                            stats: {
+                                promptTokens: r.stats.promptTokens,
+                                answerTokens: r.stats.tokens.length,
+                                ttftMs: r.stats.ttftMs,
+                                decodeMs: r.stats.decodeMs,
+                                reason: r.stats.reason,
+                            },
+                        })}\n`,
+                    );
                 } else if (r.content.trim()) {
                     process.stdout.write(stream ? "\n" : `${r.content}\n`);
                 } else {
                     // The demo model's answers can be all special tokens, which detokenize to nothing.
                     if (streamed) process.stdout.write("\n");
                     const n = r.stats.tokens.length;
-                    log(`(the answer is empty: ${n} token${n === 1 ? "" : "s"}, ${r.reasoning.trim() ? "all of it thinking" : "none of them text"}; it ended at ${ENDED[r.stats.reason] ?? r.stats.reason})`);
+                    log(
+                        `(the answer is empty: ${n} token${n === 1 ? "" : "s"}, ${r.reasoning.trim() ? "all of it thinking" : "none of them text"}; it ended at ${ENDED[r.stats.reason] ?? r.stats.reason})`,
+                    );
                 }
             } catch (e) {
                 if (streamed && !streamed.endsWith("\n")) process.stdout.write("\n"); // the error line starts on a line of its own

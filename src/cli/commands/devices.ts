@@ -7,7 +7,13 @@ import type { LlamaGpuType } from "node-llama-cpp";
 import { BACKEND_NEEDS, openBackend } from "../../engine/model.js";
 import { formatBytes, table } from "../format.js";
 
-interface BackendReport { backend: string; loads: boolean; devices: string[]; vram?: { total: number; used: number; free: number }; error?: string }
+interface BackendReport {
+    backend: string;
+    loads: boolean;
+    devices: string[];
+    vram?: { total: number; used: number; free: number };
+    error?: string;
+}
 
 /** Tries one backend's prebuilt binary (build: "never"), and what it sees. */
 async function probe(gpu: LlamaGpuType): Promise<BackendReport> {
@@ -15,15 +21,29 @@ async function probe(gpu: LlamaGpuType): Promise<BackendReport> {
     const backend = gpu === false ? "cpu" : gpu;
     try {
         const llama = await getLlama({ gpu, build: "never", progressLogs: false, logLevel: LlamaLogLevel.error });
-        if (gpu !== false && llama.gpu !== gpu) return { backend, loads: false, devices: [], error: `node-llama-cpp gave ${llama.gpu || "cpu"} instead` };
-        if (gpu === false) return { backend, loads: true, devices: [`${cpus()[0]?.model?.trim() ?? "CPU"} (${cpus().length} cores)`], vram: { total: totalmem(), used: totalmem() - freemem(), free: freemem() } };
+        if (gpu !== false && llama.gpu !== gpu)
+            return { backend, loads: false, devices: [], error: `node-llama-cpp gave ${llama.gpu || "cpu"} instead` };
+        if (gpu === false)
+            return {
+                backend,
+                loads: true,
+                devices: [`${cpus()[0]?.model?.trim() ?? "CPU"} (${cpus().length} cores)`],
+                vram: { total: totalmem(), used: totalmem() - freemem(), free: freemem() },
+            };
         const devices = await llama.getGpuDeviceNames().catch(() => [] as string[]);
         const v = await llama.getVramState();
-        const error = devices.length ? undefined : `loads, but sees no device, so layers stay on the CPU; it needs ${BACKEND_NEEDS[backend as keyof typeof BACKEND_NEEDS]}`;
+        const error = devices.length
+            ? undefined
+            : `loads, but sees no device, so layers stay on the CPU; it needs ${BACKEND_NEEDS[backend as keyof typeof BACKEND_NEEDS]}`;
         return { backend, loads: true, devices, vram: { total: v.total, used: v.used, free: v.free }, error };
     } catch (e) {
         const why = String((e as Error).message ?? e).split("\n")[0];
-        return { backend, loads: false, devices: [], error: `no usable prebuilt binary here (${why}); it needs ${BACKEND_NEEDS[backend as keyof typeof BACKEND_NEEDS] ?? "?"}` };
+        return {
+            backend,
+            loads: false,
+            devices: [],
+            error: `no usable prebuilt binary here (${why}); it needs ${BACKEND_NEEDS[backend as keyof typeof BACKEND_NEEDS] ?? "?"}`,
+        };
     }
 }
 
@@ -47,13 +67,17 @@ export function devicesCommand(): Command {
                 return;
             }
             const rows = reports.map((r) => [
-                r.backend, r.loads ? "yes" : "no", r.devices.join(", ") || "-",
+                r.backend,
+                r.loads ? "yes" : "no",
+                r.devices.join(", ") || "-",
                 r.vram ? `${formatBytes(r.vram.free)} free of ${formatBytes(r.vram.total)}` : "-",
                 r.error ?? "",
             ]);
             process.stdout.write(`${table(["backend", "loads", "devices", memoryTitle(reports), "note"], rows)}\n`);
             const idle = reports.filter((r) => r.backend !== "cpu" && r.loads && r.devices.length === 0).map((r) => r.backend);
-            process.stdout.write(`--gpu auto uses: ${auto}${auto === "cpu" && idle.length ? ` (${idle.join(", ")} loads but sees no device)` : ""}\n`);
+            process.stdout.write(
+                `--gpu auto uses: ${auto}${auto === "cpu" && idle.length ? ` (${idle.join(", ")} loads but sees no device)` : ""}\n`,
+            );
         });
 }
 

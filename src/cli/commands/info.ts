@@ -35,15 +35,29 @@ export function infoCommand(): Command {
                 const metadata: Record<string, unknown> = {};
                 for (const [k, v] of g.metadata.entries) {
                     const raw = v.type === ValueType.ARRAY ? v.values : v.value;
-                    metadata[k] = Array.isArray(raw) ? raw.map((x) => (typeof x === "bigint" ? Number(x) : x)) : typeof raw === "bigint" ? Number(raw) : raw;
+                    metadata[k] = Array.isArray(raw)
+                        ? raw.map((x) => (typeof x === "bigint" ? Number(x) : x))
+                        : typeof raw === "bigint"
+                          ? Number(raw)
+                          : raw;
                 }
                 const s = arch === "clip" ? undefined : modelSampling(g.metadata);
                 const out = {
-                    file, version: g.version, architecture: arch, fileSize: g.fileSize, alignment: g.alignment,
+                    file,
+                    version: g.version,
+                    architecture: arch,
+                    fileSize: g.fileSize,
+                    alignment: g.alignment,
                     metadata,
                     // What autoglm's commands and llama.cpp's tools sample with when nothing is given.
                     samplingDefaults: s && { ...s.defaults, fromModel: [...s.fromModel], notApplied: s.ignored },
-                    tensors: g.tensors.map((t) => ({ name: t.name, shape: t.shape, type: typeNameOf(t.type), offset: t.offset, bytes: t.bytes })),
+                    tensors: g.tensors.map((t) => ({
+                        name: t.name,
+                        shape: t.shape,
+                        type: typeNameOf(t.type),
+                        offset: t.offset,
+                        bytes: t.bytes,
+                    })),
                 };
                 process.stdout.write(`${JSON.stringify(out, null, 2)}\n`);
                 return;
@@ -60,8 +74,11 @@ export function infoCommand(): Command {
                 "metadata:",
                 ...[...g.metadata.entries].map(([k, v]) => `  ${k} = ${showValue(v.type === ValueType.ARRAY ? v.values : v.value)}`),
                 "",
-                table(["tensor", "shape", "type", "bytes"],
-                    g.tensors.map((t) => [t.name, `[${t.shape.join(", ")}]`, typeNameOf(t.type), formatBytes(t.bytes)]), [3]),
+                table(
+                    ["tensor", "shape", "type", "bytes"],
+                    g.tensors.map((t) => [t.name, `[${t.shape.join(", ")}]`, typeNameOf(t.type), formatBytes(t.bytes)]),
+                    [3],
+                ),
             ];
             process.stdout.write(`${lines.join("\n")}\n`);
         });

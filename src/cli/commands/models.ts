@@ -8,7 +8,9 @@ import { formatBytes, table } from "../format.js";
 export function modelsCommand(): Command {
     return new Command("models")
         .alias("ls")
-        .description(`list the GGUF models in autoglm's models folder ($AUTOGLM_MODELS, else ~/.cache/autoglm/models); -m NAME runs one of them`)
+        .description(
+            `list the GGUF models in autoglm's models folder ($AUTOGLM_MODELS, else ~/.cache/autoglm/models); -m NAME runs one of them`,
+        )
         .option("--json", "print the list as JSON")
         .action(async (opts: { json?: boolean }) => {
             const dir = modelsFolder();
@@ -28,7 +30,11 @@ export function modelsCommand(): Command {
                 process.stdout.write(`no GGUF files in ${dir} (put or convert models there: autoglm convert <hf-dir> --out ${dir})\n`);
                 return;
             }
-            const rows = entries.map((e) => ("error" in e ? [e.name, "-", "-", "-", `unreadable: ${e.error}`] : [e.name, formatBytes(e.bytes), e.architecture, e.kind, e.type]));
+            const rows = entries.map((e) =>
+                "error" in e
+                    ? [e.name, "-", "-", "-", `unreadable: ${e.error}`]
+                    : [e.name, formatBytes(e.bytes), e.architecture, e.kind, e.type],
+            );
             process.stdout.write(`${dir}\n${table(["name", "size", "arch", "kind", "type"], rows, [1])}\n`);
         });
 }

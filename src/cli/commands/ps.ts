@@ -6,8 +6,17 @@ import { UserError } from "../../core/errors.js";
 import { formatBytes } from "../format.js";
 
 interface ModelMeta {
-    file?: string; architecture?: string; backend?: string; devices?: string[]; gpu_layers?: number; n_layers?: number;
-    n_ctx?: number; n_ctx_train?: number; n_slots?: number; size?: number; modalities?: { vision?: boolean; audio?: boolean };
+    file?: string;
+    architecture?: string;
+    backend?: string;
+    devices?: string[];
+    gpu_layers?: number;
+    n_layers?: number;
+    n_ctx?: number;
+    n_ctx_train?: number;
+    n_slots?: number;
+    size?: number;
+    modalities?: { vision?: boolean; audio?: boolean };
 }
 
 /** Prometheus text -> name: value (autoglm's own metrics have no labels). */
@@ -22,7 +31,9 @@ function parseMetrics(text: string): Record<string, number> {
 
 export function psCommand(): Command {
     return new Command("ps")
-        .description("show what a running autoglm serve has loaded (model, backend, layers, context, slots, queue) from its /v1/models and /metrics")
+        .description(
+            "show what a running autoglm serve has loaded (model, backend, layers, context, slots, queue) from its /v1/models and /metrics",
+        )
         .option("--url <url>", "the server's address", "http://127.0.0.1:8000")
         .option("--api-key <key>", "the server's bearer key, if it needs one")
         .option("--json", "print {models, metrics} as JSON")
@@ -56,12 +67,21 @@ export function psCommand(): Command {
             }
             for (const m of models) {
                 const meta = m.meta ?? {};
-                const layers = meta.gpu_layers !== undefined && meta.n_layers !== undefined ? ` | ${meta.gpu_layers}/${meta.n_layers} layers on the GPU` : "";
+                const layers =
+                    meta.gpu_layers !== undefined && meta.n_layers !== undefined
+                        ? ` | ${meta.gpu_layers}/${meta.n_layers} layers on the GPU`
+                        : "";
                 const media = [meta.modalities?.vision ? "images" : "", meta.modalities?.audio ? "audio" : ""].filter(Boolean).join(", ");
-                process.stdout.write(`${m.id}: ${meta.file ?? "(file not reported)"} | ${meta.architecture ?? "?"}${meta.size ? ` | ${formatBytes(meta.size)}` : ""} | backend ${meta.backend ?? "?"}${meta.devices?.length ? ` (${meta.devices.join(", ")})` : ""}${layers}\n`);
-                process.stdout.write(`  context ${m.max_model_len ?? meta.n_ctx ?? "?"} tokens per slot (trained: ${meta.n_ctx_train ?? "?"})${media ? ` | ${media}` : ""}\n`);
+                process.stdout.write(
+                    `${m.id}: ${meta.file ?? "(file not reported)"} | ${meta.architecture ?? "?"}${meta.size ? ` | ${formatBytes(meta.size)}` : ""} | backend ${meta.backend ?? "?"}${meta.devices?.length ? ` (${meta.devices.join(", ")})` : ""}${layers}\n`,
+                );
+                process.stdout.write(
+                    `  context ${m.max_model_len ?? meta.n_ctx ?? "?"} tokens per slot (trained: ${meta.n_ctx_train ?? "?"})${media ? ` | ${media}` : ""}\n`,
+                );
             }
             const n = (k: string) => metrics[`autoglm_${k}`] ?? 0;
-            process.stdout.write(`slots ${n("slots_busy")}/${n("slots_total")} busy | queue ${n("queue_length")} | requests ${n("requests_total")} (${n("request_errors_total")} errors) | tokens ${n("prompt_tokens_total")} prompt, ${n("completion_tokens_total")} generated\n`);
+            process.stdout.write(
+                `slots ${n("slots_busy")}/${n("slots_total")} busy | queue ${n("queue_length")} | requests ${n("requests_total")} (${n("request_errors_total")} errors) | tokens ${n("prompt_tokens_total")} prompt, ${n("completion_tokens_total")} generated\n`,
+            );
         });
 }

@@ -9,16 +9,41 @@ import { readGguf } from "../../core/gguf/reader.js";
 import { ApiError } from "../../server/errors.js";
 import { formatAccess, type LogFormat } from "../../server/access-log.js";
 import { formatBytes } from "../format.js";
-import { addModelOptions, encoderFromFlags, modelPath, settingsFrom, speechModelFromFlags, statusLine, type ModelFlags } from "../model-options.js";
+import {
+    addModelOptions,
+    encoderFromFlags,
+    modelPath,
+    settingsFrom,
+    speechModelFromFlags,
+    statusLine,
+    type ModelFlags,
+} from "../model-options.js";
 import { Runtime } from "../../engine/runtime.js";
 import { samplingLines } from "../../engine/sampling-defaults.js";
 import { numberOption } from "../parse.js";
 
 interface ServeFlags extends ModelFlags {
-    mmproj?: string; asrModel?: string; asrMmproj?: string; host: string; port: number; apiKey?: string; apiKeyFile?: string;
-    parallel: number; queue: number; servedModelName: string; maxBodyMb: number; maxImageTokens?: number; imageMaxPixels: number; encoderIdleUnload: number;
-    allowRemoteMedia?: boolean; allowLocalMedia?: boolean; webui: boolean; reasoningFormat: "auto" | "none" | "deepseek"; ssePingInterval: number;
-    logFormat: LogFormat; accessLog: boolean;
+    mmproj?: string;
+    asrModel?: string;
+    asrMmproj?: string;
+    host: string;
+    port: number;
+    apiKey?: string;
+    apiKeyFile?: string;
+    parallel: number;
+    queue: number;
+    servedModelName: string;
+    maxBodyMb: number;
+    maxImageTokens?: number;
+    imageMaxPixels: number;
+    encoderIdleUnload: number;
+    allowRemoteMedia?: boolean;
+    allowLocalMedia?: boolean;
+    webui: boolean;
+    reasoningFormat: "auto" | "none" | "deepseek";
+    ssePingInterval: number;
+    logFormat: LogFormat;
+    accessLog: boolean;
 }
 
 function apiKey(f: ServeFlags): string | undefined {
@@ -35,7 +60,11 @@ function apiKey(f: ServeFlags): string | undefined {
 }
 
 export function serveCommand(): Command {
-    return addModelOptions(new Command("serve").description("serve the model over an OpenAI-compatible HTTP API (chat completions, completions, models, metrics)"))
+    return addModelOptions(
+        new Command("serve").description(
+            "serve the model over an OpenAI-compatible HTTP API (chat completions, completions, models, metrics)",
+        ),
+    )
         .option("--mmproj <file>", "the model's vision/audio encoder GGUF (loaded at the first image)")
         .option("--asr-model <file>", "speech model for audio input when the model cannot hear (GLM-ASR)")
         .option("--asr-mmproj <file>", "the speech model's audio encoder")
@@ -43,18 +72,61 @@ export function serveCommand(): Command {
         .option("--port <n>", "port", numberOption("--port", { integer: true }), 8000)
         .option("--api-key <key>", "require this bearer key on /v1/* and /metrics")
         .option("--api-key-file <file>", "read the key from a file (keeps it out of the process list)")
-        .option("--parallel <n>", "slots: requests generated at once, their decode steps batched", numberOption("--parallel", { integer: true, positive: true }), 1)
+        .option(
+            "--parallel <n>",
+            "slots: requests generated at once, their decode steps batched",
+            numberOption("--parallel", { integer: true, positive: true }),
+            1,
+        )
         .option("--queue <n>", "requests that may wait for a slot before 503s", numberOption("--queue", { integer: true }), 64)
         .option("--served-model-name <name>", "the model id clients use", "autoglm-phone-9b")
-        .option("--max-body-mb <n>", "largest request body (base64 screenshots are large)", numberOption("--max-body-mb", { positive: true }), 32)
-        .option("--max-image-tokens <n>", "scale images down to at most this many image tokens", numberOption("--max-image-tokens", { integer: true, positive: true }))
-        .option("--image-max-pixels <n>", "scale larger images down to this many pixels as vLLM's GLM-4.1V processor does (Open-AutoGLM: 5000000)", numberOption("--image-max-pixels", { integer: true, positive: true }), 5_000_000)
-        .option("--encoder-idle-unload <seconds>", "release encoders and the speech model after this long unused (0: keep)", numberOption("--encoder-idle-unload"), 0)
-        .addOption(new Option("--reasoning-format <format>", "where thinking goes: none (raw <think>/<answer> text in content, as vLLM; Open-AutoGLM), deepseek (reasoning_content), auto (deepseek when a request sends return_reasoning or enable_thinking)").choices(["auto", "none", "deepseek"]).default("auto"))
-        .option("--sse-ping-interval <seconds>", "send an SSE comment this often while a stream waits for its first token (0: never)", numberOption("--sse-ping-interval"), 5)
+        .option(
+            "--max-body-mb <n>",
+            "largest request body (base64 screenshots are large)",
+            numberOption("--max-body-mb", { positive: true }),
+            32,
+        )
+        .option(
+            "--max-image-tokens <n>",
+            "scale images down to at most this many image tokens",
+            numberOption("--max-image-tokens", { integer: true, positive: true }),
+        )
+        .option(
+            "--image-max-pixels <n>",
+            "scale larger images down to this many pixels as vLLM's GLM-4.1V processor does (Open-AutoGLM: 5000000)",
+            numberOption("--image-max-pixels", { integer: true, positive: true }),
+            5_000_000,
+        )
+        .option(
+            "--encoder-idle-unload <seconds>",
+            "release encoders and the speech model after this long unused (0: keep)",
+            numberOption("--encoder-idle-unload"),
+            0,
+        )
+        .addOption(
+            new Option(
+                "--reasoning-format <format>",
+                "where thinking goes: none (raw <think>/<answer> text in content, as vLLM; Open-AutoGLM), deepseek (reasoning_content), auto (deepseek when a request sends return_reasoning or enable_thinking)",
+            )
+                .choices(["auto", "none", "deepseek"])
+                .default("auto"),
+        )
+        .option(
+            "--sse-ping-interval <seconds>",
+            "send an SSE comment this often while a stream waits for its first token (0: never)",
+            numberOption("--sse-ping-interval"),
+            5,
+        )
         .option("--allow-remote-media", "fetch http(s) image URLs (off: refused, no server-side request forgery)")
         .option("--allow-local-media", "read images from local paths in requests (off: refused)")
-        .addOption(new Option("--log-format <format>", "the access log's lines on stderr (one per request: method, route, status, prompt/completion tokens, ms)").choices(["text", "json"]).default("text"))
+        .addOption(
+            new Option(
+                "--log-format <format>",
+                "the access log's lines on stderr (one per request: method, route, status, prompt/completion tokens, ms)",
+            )
+                .choices(["text", "json"])
+                .default("text"),
+        )
         .option("--no-access-log", "no line per request")
         .option("--no-webui", "do not serve the web chat page at /")
         .action(async (f: ServeFlags) => {
@@ -68,9 +140,13 @@ export function serveCommand(): Command {
 
             const { buildApp } = await import("../../server/app.js"); // fastify loads only when serving
             const server = buildApp({
-                servedName: f.servedModelName, apiKey: key, bodyLimit: Math.round(f.maxBodyMb * 2 ** 20),
+                servedName: f.servedModelName,
+                apiKey: key,
+                bodyLimit: Math.round(f.maxBodyMb * 2 ** 20),
                 media: { allowRemote: Boolean(f.allowRemoteMedia), allowLocal: Boolean(f.allowLocalMedia), maxRemoteBytes: 64 * 2 ** 20 },
-                reasoningFormat: f.reasoningFormat, ssePingSeconds: f.ssePingInterval, webui: f.webui,
+                reasoningFormat: f.reasoningFormat,
+                ssePingSeconds: f.ssePingInterval,
+                webui: f.webui,
                 onAccess: f.accessLog ? (e) => log(formatAccess(e, f.logFormat)) : undefined,
             });
             let address: string;
@@ -85,8 +161,15 @@ export function serveCommand(): Command {
                 const path = await modelPath(f, log);
                 log(`loading ${path}`);
                 runtime = await Runtime.open({
-                    model: path, load: { gpu: f.gpu, gpuLayers: f.gpuLayers }, context: settings, slots: f.parallel, queue: f.queue,
-                    ...encoder, maxImageTokens: f.maxImageTokens, imageMaxPixels: f.imageMaxPixels, idleSeconds: f.encoderIdleUnload || undefined,
+                    model: path,
+                    load: { gpu: f.gpu, gpuLayers: f.gpuLayers },
+                    context: settings,
+                    slots: f.parallel,
+                    queue: f.queue,
+                    ...encoder,
+                    maxImageTokens: f.maxImageTokens,
+                    imageMaxPixels: f.imageMaxPixels,
+                    idleSeconds: f.encoderIdleUnload || undefined,
                     speech: speech && (async () => speech),
                     onResource: (what, e) => log(`${what} ${e}`),
                 });
@@ -97,10 +180,17 @@ export function serveCommand(): Command {
             }
             log(await statusLine(runtime.loaded));
             for (const line of samplingLines(runtime.samplingDefaults, {}, "sampling defaults (a request's own fields win)")) log(line);
-            const parameters = (await readGguf(runtime.loaded.path)).tensors.reduce((n, t) => n + t.shape.reduce((a, b) => a * Number(b), 1), 0);
+            const parameters = (await readGguf(runtime.loaded.path)).tensors.reduce(
+                (n, t) => n + t.shape.reduce((a, b) => a * Number(b), 1),
+                0,
+            );
             server.attach({ runtime, parameters });
-            const images = encoder.encoderCaps?.vision ? ` | images via ${encoder.mmproj} (loaded on first use; up to ${f.imageMaxPixels} px, ${runtime.imageMaxTokens} tokens)` : "";
-            log(`ready: ${f.parallel} slot(s) x ${runtime.slotCells} tokens (${runtime.contextNote}) | model "${f.servedModelName}"${images}${speech ? ` | audio via ${speech.model}` : ""} | RAM ${formatBytes(process.memoryUsage().rss)}${key ? " | API key required" : ""}${f.webui ? ` | web chat page at ${address}/` : ""}`);
+            const images = encoder.encoderCaps?.vision
+                ? ` | images via ${encoder.mmproj} (loaded on first use; up to ${f.imageMaxPixels} px, ${runtime.imageMaxTokens} tokens)`
+                : "";
+            log(
+                `ready: ${f.parallel} slot(s) x ${runtime.slotCells} tokens (${runtime.contextNote}) | model "${f.servedModelName}"${images}${speech ? ` | audio via ${speech.model}` : ""} | RAM ${formatBytes(process.memoryUsage().rss)}${key ? " | API key required" : ""}${f.webui ? ` | web chat page at ${address}/` : ""}`,
+            );
 
             await new Promise<void>((resolve) => {
                 const stop = (sig: string) => {

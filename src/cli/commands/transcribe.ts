@@ -12,11 +12,22 @@ import { escapeControls } from "../terminal-text.js";
 import { setLibraryLogs } from "../../engine/library-log.js";
 
 interface Flags extends ModelFlags {
-    prompt?: string; asrModel?: string; asrMmproj?: string; mmproj?: string; json?: boolean; temp: number; maxTokens: number; verbose?: boolean;
+    prompt?: string;
+    asrModel?: string;
+    asrMmproj?: string;
+    mmproj?: string;
+    json?: boolean;
+    temp: number;
+    maxTokens: number;
+    verbose?: boolean;
 }
 
 export function transcribeCommand(): Command {
-    return addModelOptions(new Command("transcribe-and-answer").description("transcribe a WAV recording with a speech model, then answer it with the chat model"))
+    return addModelOptions(
+        new Command("transcribe-and-answer").description(
+            "transcribe a WAV recording with a speech model, then answer it with the chat model",
+        ),
+    )
         .argument("<audio>", "WAV file (8/16/24/32-bit PCM or float, any rate, mono or stereo)")
         .option("-p, --prompt <text>", "a question about the recording, as describe's --prompt (default: answer what was said)")
         .option("--asr-model <file>", "speech model GGUF (GLM-ASR converted by autoglm convert)")
@@ -31,21 +42,49 @@ export function transcribeCommand(): Command {
             const log = (line: string) => process.stderr.write(`${line}\n`);
             const encoderCaps = f.mmproj ? await readMmproj(f.mmproj, "audio encoder") : undefined;
             const speech = encoderCaps?.audio ? undefined : await speechModelFromFlags(f, log);
-            const runtime = await openRuntime(f, {
-                mmproj: f.mmproj, encoderCaps, speech: speech && (async () => speech),
-                onResource: (what, e, m) => { if (what === "speech model" && e === "loaded" && m) log(`speech model ${m.path} | ${m.architecture} | backend ${m.backend} | loaded in ${(m.loadMs / 1000).toFixed(1)} s`); },
-            }, log, { temperature: f.temp });
+            const runtime = await openRuntime(
+                f,
+                {
+                    mmproj: f.mmproj,
+                    encoderCaps,
+                    speech: speech && (async () => speech),
+                    onResource: (what, e, m) => {
+                        if (what === "speech model" && e === "loaded" && m)
+                            log(
+                                `speech model ${m.path} | ${m.architecture} | backend ${m.backend} | loaded in ${(m.loadMs / 1000).toFixed(1)} s`,
+                            );
+                    },
+                },
+                log,
+                { temperature: f.temp },
+            );
             try {
                 const out = await withInterrupt(async (signal) => {
                     const audio = await runtime.media.audio(audioPath, signal);
                     const question = f.prompt ?? DEFAULT_QUESTION.audio;
-                    const turn = audio.part.type === "text" ? { text: audio.part.text + question } : { text: question, media: [audio.part] };
-                    const r = await runtime.oneShot(turn, { maxTokens: f.maxTokens, sampling: runtime.sampling({ temperature: f.temp, seed: 0 }), signal });
+                    const turn =
+                        audio.part.type === "text" ? { text: audio.part.text + question } : { text: question, media: [audio.part] };
+                    const r = await runtime.oneShot(turn, {
+                        maxTokens: f.maxTokens,
+                        sampling: runtime.sampling({ temperature: f.temp, seed: 0 }),
+                        signal,
+                    });
                     const t = audio.transcription;
                     return {
-                        transcript: audio.transcript, answer: r.content, seconds: audio.seconds,
+                        transcript: audio.transcript,
+                        answer: r.content,
+                        seconds: audio.seconds,
                         stats: {
-                            ...(t ? { transcript: { promptTokens: t.promptTokens, tokens: t.tokens.length, ttftMs: t.ttftMs, audioSeconds: audio.seconds } } : {}),
+                            ...(t
+                                ? {
+                                      transcript: {
+                                          promptTokens: t.promptTokens,
+                                          tokens: t.tokens.length,
+                                          ttftMs: t.ttftMs,
+                                          audioSeconds: audio.seconds,
+                                      },
+                                  }
+                                : {}),
                             answer: { promptTokens: r.stats.promptTokens, answerTokens: r.stats.tokens.length, ttftMs: r.stats.ttftMs },
                         },
                     };
@@ -53,7 +92,10 @@ export function transcribeCommand(): Command {
                 // Written once both are done: an interrupted run prints nothing but the interruption.
                 const shown = (t: string) => (process.stdout.isTTY ? escapeControls(t) : t);
                 if (f.json) process.stdout.write(`${JSON.stringify(out)}\n`);
-                else process.stdout.write(`${out.transcript !== undefined ? `transcript: ${shown(out.transcript)}\n` : ""}answer: ${shown(out.answer)}\n`);
+                else
+                    process.stdout.write(
+                        `${out.transcript !== undefined ? `transcript: ${shown(out.transcript)}\n` : ""}answer: ${shown(out.answer)}\n`,
+                    );
             } finally {
                 await runtime.dispose();
             }

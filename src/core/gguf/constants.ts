@@ -94,20 +94,28 @@ export function isKnownType(t: number): t is GgmlType {
 /** Bytes one row of `rowLength` elements takes in type `t` (ggml_row_size). */
 export function rowBytes(t: GgmlType, rowLength: number): number {
     const { blockSize, blockBytes } = TYPE_LAYOUT[t];
-    if (rowLength % blockSize !== 0) throw new Error(`row length ${rowLength} is not a multiple of ${typeName(t)}'s block size ${blockSize}`);
+    if (rowLength % blockSize !== 0)
+        throw new Error(`row length ${rowLength} is not a multiple of ${typeName(t)}'s block size ${blockSize}`);
     return (rowLength / blockSize) * blockBytes;
 }
 
 /** general.file_type of a file whose weights are all of type `t` (the plain out types). */
 export function fileTypeFor(t: GgmlType): FileType {
     switch (t) {
-        case GgmlType.F32: return FileType.ALL_F32;
-        case GgmlType.F16: return FileType.MOSTLY_F16;
-        case GgmlType.BF16: return FileType.MOSTLY_BF16;
-        case GgmlType.Q8_0: return FileType.MOSTLY_Q8_0;
-        case GgmlType.Q4_0: return FileType.MOSTLY_Q4_0;
-        case GgmlType.Q6_K: return FileType.MOSTLY_Q6_K;
-        default: throw new Error(`internal: no file type stands for ${typeName(t)} alone`);
+        case GgmlType.F32:
+            return FileType.ALL_F32;
+        case GgmlType.F16:
+            return FileType.MOSTLY_F16;
+        case GgmlType.BF16:
+            return FileType.MOSTLY_BF16;
+        case GgmlType.Q8_0:
+            return FileType.MOSTLY_Q8_0;
+        case GgmlType.Q4_0:
+            return FileType.MOSTLY_Q4_0;
+        case GgmlType.Q6_K:
+            return FileType.MOSTLY_Q6_K;
+        default:
+            throw new Error(`internal: no file type stands for ${typeName(t)} alone`);
     }
 }
 

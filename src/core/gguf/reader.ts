@@ -41,13 +41,27 @@ class Cursor {
     pos = 0;
     /** What is being read, for the error a lying length gets. */
     what = "the header";
-    constructor(private buf: Buffer, private readonly fileSize: number) {}
+    constructor(
+        private buf: Buffer,
+        private readonly fileSize: number,
+    ) {}
     need(n: number) {
-        if (this.pos + n > this.fileSize) throw new GgufFormatError(`${this.what} needs ${n} bytes at offset ${this.pos}, past the end of the ${this.fileSize}-byte file (a lying length, or truncated)`);
+        if (this.pos + n > this.fileSize)
+            throw new GgufFormatError(
+                `${this.what} needs ${n} bytes at offset ${this.pos}, past the end of the ${this.fileSize}-byte file (a lying length, or truncated)`,
+            );
         if (this.pos + n > this.buf.length) throw new OutOfData();
     }
-    u8() { this.need(1); return this.buf.readUInt8(this.pos++); }
-    u32() { this.need(4); const v = this.buf.readUInt32LE(this.pos); this.pos += 4; return v; }
+    u8() {
+        this.need(1);
+        return this.buf.readUInt8(this.pos++);
+    }
+    u32() {
+        this.need(4);
+        const v = this.buf.readUInt32LE(this.pos);
+        this.pos += 4;
+        return v;
+    }
     u64(): number {
         this.need(8);
         const v = this.buf.readBigUInt64LE(this.pos);
@@ -65,30 +79,57 @@ class Cursor {
     }
     scalar(type: number): Scalar {
         const b = this.buf;
-        const read = <T>(n: number, f: (o: number) => T): T => { this.need(n); const v = f(this.pos); this.pos += n; return v; };
+        const read = <T>(n: number, f: (o: number) => T): T => {
+            this.need(n);
+            const v = f(this.pos);
+            this.pos += n;
+            return v;
+        };
         switch (type) {
-            case ValueType.UINT8: return read(1, (o) => b.readUInt8(o));
-            case ValueType.INT8: return read(1, (o) => b.readInt8(o));
-            case ValueType.BOOL: return read(1, (o) => b.readUInt8(o) !== 0);
-            case ValueType.UINT16: return read(2, (o) => b.readUInt16LE(o));
-            case ValueType.INT16: return read(2, (o) => b.readInt16LE(o));
-            case ValueType.UINT32: return read(4, (o) => b.readUInt32LE(o));
-            case ValueType.INT32: return read(4, (o) => b.readInt32LE(o));
-            case ValueType.FLOAT32: return read(4, (o) => b.readFloatLE(o));
-            case ValueType.UINT64: return read(8, (o) => b.readBigUInt64LE(o));
-            case ValueType.INT64: return read(8, (o) => b.readBigInt64LE(o));
-            case ValueType.FLOAT64: return read(8, (o) => b.readDoubleLE(o));
-            case ValueType.STRING: return this.string();
-            default: throw new GgufFormatError(`unknown metadata value type ${type}`);
+            case ValueType.UINT8:
+                return read(1, (o) => b.readUInt8(o));
+            case ValueType.INT8:
+                return read(1, (o) => b.readInt8(o));
+            case ValueType.BOOL:
+                return read(1, (o) => b.readUInt8(o) !== 0);
+            case ValueType.UINT16:
+                return read(2, (o) => b.readUInt16LE(o));
+            case ValueType.INT16:
+                return read(2, (o) => b.readInt16LE(o));
+            case ValueType.UINT32:
+                return read(4, (o) => b.readUInt32LE(o));
+            case ValueType.INT32:
+                return read(4, (o) => b.readInt32LE(o));
+            case ValueType.FLOAT32:
+                return read(4, (o) => b.readFloatLE(o));
+            case ValueType.UINT64:
+                return read(8, (o) => b.readBigUInt64LE(o));
+            case ValueType.INT64:
+                return read(8, (o) => b.readBigInt64LE(o));
+            case ValueType.FLOAT64:
+                return read(8, (o) => b.readDoubleLE(o));
+            case ValueType.STRING:
+                return this.string();
+            default:
+                throw new GgufFormatError(`unknown metadata value type ${type}`);
         }
     }
 }
 
 /** Bytes of the smallest encoding of one array item of `type` (a string is at least its u64 length). */
 const MIN_ITEM_BYTES: Partial<Record<number, number>> = {
-    [ValueType.UINT8]: 1, [ValueType.INT8]: 1, [ValueType.BOOL]: 1, [ValueType.UINT16]: 2, [ValueType.INT16]: 2,
-    [ValueType.UINT32]: 4, [ValueType.INT32]: 4, [ValueType.FLOAT32]: 4, [ValueType.UINT64]: 8, [ValueType.INT64]: 8,
-    [ValueType.FLOAT64]: 8, [ValueType.STRING]: 8,
+    [ValueType.UINT8]: 1,
+    [ValueType.INT8]: 1,
+    [ValueType.BOOL]: 1,
+    [ValueType.UINT16]: 2,
+    [ValueType.INT16]: 2,
+    [ValueType.UINT32]: 4,
+    [ValueType.INT32]: 4,
+    [ValueType.FLOAT32]: 4,
+    [ValueType.UINT64]: 8,
+    [ValueType.INT64]: 8,
+    [ValueType.FLOAT64]: 8,
+    [ValueType.STRING]: 8,
 };
 
 function parse(buf: Buffer, path: string, fileSize: number): GgufFile {
@@ -100,7 +141,8 @@ function parse(buf: Buffer, path: string, fileSize: number): GgufFile {
     const tensorCount = c.u64();
     const kvCount = c.u64();
     // Every KV takes at least 12 bytes and every tensor info at least 24: reject absurd counts early.
-    if (kvCount * 12 + tensorCount * 24 > fileSize) throw new GgufFormatError(`${path}: header counts exceed the file size (corrupt or truncated)`);
+    if (kvCount * 12 + tensorCount * 24 > fileSize)
+        throw new GgufFormatError(`${path}: header counts exceed the file size (corrupt or truncated)`);
     const metadata = new Metadata();
     for (let i = 0; i < kvCount; i++) {
         c.what = `${path}: metadata key ${i}`;
@@ -114,7 +156,8 @@ function parse(buf: Buffer, path: string, fileSize: number): GgufFile {
             const n = c.u64();
             const itemBytes = MIN_ITEM_BYTES[itemType];
             if (itemBytes === undefined) throw new GgufFormatError(`${path}: array ${key} has unknown item type ${itemType}`);
-            if (n * itemBytes > fileSize - c.pos) throw new GgufFormatError(`${path}: array ${key} claims ${n} items, more than the file holds`);
+            if (n * itemBytes > fileSize - c.pos)
+                throw new GgufFormatError(`${path}: array ${key} claims ${n} items, more than the file holds`);
             const values: Scalar[] = new Array(n);
             for (let j = 0; j < n; j++) values[j] = c.scalar(itemType);
             value = { type: ValueType.ARRAY, itemType: itemType as ScalarType, values };
@@ -136,11 +179,13 @@ function parse(buf: Buffer, path: string, fileSize: number): GgufFile {
         for (let d = 0; d < nDims; d++) shape.push(c.u64());
         const type = c.u32();
         const offset = c.u64();
-        if (offset % alignment !== 0) throw new GgufFormatError(`${path}: tensor ${name} has offset ${offset}, not a multiple of the alignment ${alignment}`);
+        if (offset % alignment !== 0)
+            throw new GgufFormatError(`${path}: tensor ${name} has offset ${offset}, not a multiple of the alignment ${alignment}`);
         const layout = ALL_TYPES[type];
         if (!layout) throw new GgufFormatError(`${path}: tensor ${name} has unknown type ${type}`);
         const [, blockSize, blockBytes] = layout;
-        if (shape[0] % blockSize !== 0) throw new GgufFormatError(`${path}: tensor ${name} row length ${shape[0]} is not a multiple of ${blockSize}`);
+        if (shape[0] % blockSize !== 0)
+            throw new GgufFormatError(`${path}: tensor ${name} row length ${shape[0]} is not a multiple of ${blockSize}`);
         const elements = shape.reduce((a, b) => a * b, 1);
         if (!Number.isSafeInteger(elements)) throw new GgufFormatError(`${path}: tensor ${name} shape [${shape}] is implausibly large`);
         tensors.push({ name, shape, type, offset, bytes: (elements / blockSize) * blockBytes });
@@ -149,7 +194,9 @@ function parse(buf: Buffer, path: string, fileSize: number): GgufFile {
     for (const t of tensors) {
         t.offset += dataOffset;
         if (t.offset + t.bytes > fileSize) {
-            throw new GgufFormatError(`${path}: tensor ${t.name} ends at byte ${t.offset + t.bytes} but the file has ${fileSize} bytes (truncated?)`);
+            throw new GgufFormatError(
+                `${path}: tensor ${t.name} ends at byte ${t.offset + t.bytes} but the file has ${fileSize} bytes (truncated?)`,
+            );
         }
     }
     return { path, version, metadata, tensors, dataOffset, fileSize, alignment };
@@ -180,7 +227,8 @@ export async function readGguf(path: string): Promise<GgufFile> {
             } catch (e) {
                 if (!(e instanceof OutOfData)) throw e;
                 if (want >= size) throw new GgufFormatError(`${path}: file ends inside the GGUF header (truncated)`);
-                if (want >= MAX_HEADER_BYTES) throw new GgufFormatError(`${path}: the GGUF header is larger than ${MAX_HEADER_BYTES >> 20} MiB (corrupt?)`);
+                if (want >= MAX_HEADER_BYTES)
+                    throw new GgufFormatError(`${path}: the GGUF header is larger than ${MAX_HEADER_BYTES >> 20} MiB (corrupt?)`);
                 want = Math.min(size, want * 4, MAX_HEADER_BYTES);
             }
         }

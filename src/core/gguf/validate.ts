@@ -11,8 +11,15 @@ import type { Metadata } from "./metadata.js";
 import { ALL_TYPES } from "./type-table.js";
 import { UserError } from "../errors.js";
 
-export interface TensorShape { name: string; shape: number[]; type: number }
-export interface ModelHeader { metadata: Metadata; tensors: readonly TensorShape[] }
+export interface TensorShape {
+    name: string;
+    shape: number[];
+    type: number;
+}
+export interface ModelHeader {
+    metadata: Metadata;
+    tensors: readonly TensorShape[];
+}
 
 /** The refusal: names the file (or config.json) and the key or tensor. */
 export class InvalidModelError extends UserError {}
@@ -44,16 +51,38 @@ const MAX_TEMPLATE_CHARS = 1 << 20;
 const MAX_TOKEN_TYPE = 6;
 const SMALL_TYPES = new Set<number>([GgmlType.F32, GgmlType.F16, GgmlType.BF16]);
 
-const INT_TYPES = new Set<ValueType>([ValueType.UINT8, ValueType.INT8, ValueType.UINT16, ValueType.INT16, ValueType.UINT32, ValueType.INT32, ValueType.UINT64, ValueType.INT64]);
-const TYPE_NAME: Record<number, string> = Object.fromEntries(Object.entries(ValueType).filter(([, v]) => typeof v === "number").map(([k, v]) => [v, k.toLowerCase()]));
+const INT_TYPES = new Set<ValueType>([
+    ValueType.UINT8,
+    ValueType.INT8,
+    ValueType.UINT16,
+    ValueType.INT16,
+    ValueType.UINT32,
+    ValueType.INT32,
+    ValueType.UINT64,
+    ValueType.INT64,
+]);
+const TYPE_NAME: Record<number, string> = Object.fromEntries(
+    Object.entries(ValueType)
+        .filter(([, v]) => typeof v === "number")
+        .map(([k, v]) => [v, k.toLowerCase()]),
+);
 
 /** Typed reads of one file's metadata; every failure names the file and the key. */
 class Keys {
-    constructor(private readonly meta: Metadata, readonly where: string) {}
+    constructor(
+        private readonly meta: Metadata,
+        readonly where: string,
+    ) {}
 
-    fail(what: string): never { throw new InvalidModelError(`${this.where}: ${what}`); }
-    has(key: string): boolean { return this.meta.get(key) !== undefined; }
-    keys(): IterableIterator<string> { return this.meta.entries.keys(); }
+    fail(what: string): never {
+        throw new InvalidModelError(`${this.where}: ${what}`);
+    }
+    has(key: string): boolean {
+        return this.meta.get(key) !== undefined;
+    }
+    keys(): IterableIterator<string> {
+        return this.meta.entries.keys();
+    }
 
     /** A u32 (what llama.cpp's get_key and clip.cpp's get_u32 require) in [min, max]; undefined when absent and optional. */
     u32(key: string, min: number, max: number, required: true): number;
@@ -108,7 +137,8 @@ class Keys {
     }
 
     range(key: string, n: number, min: number, max: number): number {
-        if (!Number.isInteger(n) || n < min || n > max) this.fail(`${key} is ${n}; it must be ${max === Infinity ? `at least ${min}` : `${min} to ${max}`}`);
+        if (!Number.isInteger(n) || n < min || n > max)
+            this.fail(`${key} is ${n}; it must be ${max === Infinity ? `at least ${min}` : `${min} to ${max}`}`);
         return n;
     }
 }
@@ -116,17 +146,25 @@ class Keys {
 /** Checks each tensor present against the shape the hyper-parameters give it. */
 class Tensors {
     private readonly byName = new Map<string, TensorShape>();
-    constructor(tensors: readonly TensorShape[], private readonly keys: Keys) {
+    constructor(
+        tensors: readonly TensorShape[],
+        private readonly keys: Keys,
+    ) {
         for (const t of tensors) {
             if (this.byName.has(t.name)) keys.fail(`tensor ${t.name} appears twice`);
             if (t.shape.some((d) => d === 0)) keys.fail(`tensor ${t.name} has a zero dimension [${t.shape}]`);
             // Norms and biases are added or multiplied element-wise: ggml needs them unquantized.
-            if (t.shape.length === 1 && !SMALL_TYPES.has(t.type)) keys.fail(`tensor ${t.name} is a vector in type ${ALL_TYPES[t.type]?.[0] ?? t.type}; norms and biases must be F32, F16 or BF16`);
+            if (t.shape.length === 1 && !SMALL_TYPES.has(t.type))
+                keys.fail(
+                    `tensor ${t.name} is a vector in type ${ALL_TYPES[t.type]?.[0] ?? t.type}; norms and biases must be F32, F16 or BF16`,
+                );
             this.byName.set(t.name, t);
         }
     }
 
-    get(name: string): TensorShape | undefined { return this.byName.get(name); }
+    get(name: string): TensorShape | undefined {
+        return this.byName.get(name);
+    }
 
     /** `name` must have `shape` (when present; when absent too if required). The tensor's shape when present. */
     expect(name: string, shape: number[], required: boolean, why: string): number[] | undefined {
@@ -147,7 +185,12 @@ class Tensors {
     }
 }
 
-export interface TextModelFacts { architecture: string; embedding: number; vocabulary: number; layers: number }
+export interface TextModelFacts {
+    architecture: string;
+    embedding: number;
+    vocabulary: number;
+    layers: number;
+}
 
 /** general.alignment: a uint32 power of two (gguf.cpp), within what llama.cpp's kernels are tested with. */
 export function checkAlignment(metadata: Metadata, where: string): number {
@@ -165,7 +208,8 @@ export function validateTextModel(h: ModelHeader, where: string): TextModelFacts
     checkAlignment(h.metadata, where);
     const arch = k.str("general.architecture", true)!;
     if (arch === "clip") k.fail("is an mmproj (vision/audio encoder) file, not a language model; pass it with --mmproj");
-    if (!TEXT_ARCHITECTURES.includes(arch)) k.fail(`general.architecture is "${arch}"; autoglm runs ${TEXT_ARCHITECTURES.join(" and ")} language models`);
+    if (!TEXT_ARCHITECTURES.includes(arch))
+        k.fail(`general.architecture is "${arch}"; autoglm runs ${TEXT_ARCHITECTURES.join(" and ")} language models`);
     const p = `${arch}.`;
 
     k.u32(`${p}context_length`, 1, LIMITS.context, true);
@@ -174,9 +218,12 @@ export function validateTextModel(h: ModelHeader, where: string): TextModelFacts
     const ff = k.perLayer(`${p}feed_forward_length`, layers, 1, LIMITS.feedForward, true)!;
     const heads = k.perLayer(`${p}attention.head_count`, layers, 1, LIMITS.heads, true)!;
     const kvHeads = k.perLayer(`${p}attention.head_count_kv`, layers, 1, LIMITS.heads, false) ?? heads;
-    heads.forEach((n, i) => { if (n % kvHeads[i]! !== 0) k.fail(`${p}attention.head_count ${n} is not a multiple of ${p}attention.head_count_kv ${kvHeads[i]}`); });
+    heads.forEach((n, i) => {
+        if (n % kvHeads[i]! !== 0) k.fail(`${p}attention.head_count ${n} is not a multiple of ${p}attention.head_count_kv ${kvHeads[i]}`);
+    });
     const nHead = heads[0]!;
-    if (!k.has(`${p}attention.key_length`) && embd % nHead !== 0) k.fail(`${p}embedding_length ${embd} is not a multiple of ${p}attention.head_count ${nHead}`);
+    if (!k.has(`${p}attention.key_length`) && embd % nHead !== 0)
+        k.fail(`${p}embedding_length ${embd} is not a multiple of ${p}attention.head_count ${nHead}`);
     const dk = k.u32(`${p}attention.key_length`, 1, LIMITS.headDim) ?? embd / nHead;
     const dv = k.u32(`${p}attention.value_length`, 1, LIMITS.headDim) ?? embd / nHead;
     const rot = k.u32(`${p}rope.dimension_count`, 2, dk) ?? dk;
@@ -186,14 +233,16 @@ export function validateTextModel(h: ModelHeader, where: string): TextModelFacts
         if (sections.length > 4) k.fail(`${p}rope.dimension_sections has ${sections.length} values (at most 4)`);
         const s = sections.map((x) => k.range(`${p}rope.dimension_sections`, Number(x), 0, rot / 2));
         const sum = s.reduce((a, b) => a + b, 0);
-        if (sum < 1 || sum > rot / 2) k.fail(`${p}rope.dimension_sections [${s}] sum to ${sum}; M-RoPE needs 1 to ${rot / 2} (half of ${p}rope.dimension_count)`);
+        if (sum < 1 || sum > rot / 2)
+            k.fail(`${p}rope.dimension_sections [${s}] sum to ${sum}; M-RoPE needs 1 to ${rot / 2} (half of ${p}rope.dimension_count)`);
     }
     k.f32(`${p}attention.layer_norm_rms_epsilon`, (e) => e > 0 && e < 1, "a number between 0 and 1", true);
     k.f32(`${p}attention.layer_norm_epsilon`, (e) => e > 0 && e < 1, "a number between 0 and 1");
     k.f32(`${p}rope.freq_base`, (b) => Number.isFinite(b) && b > 0, "a positive number");
     k.f32(`${p}rope.scaling.factor`, (f) => Number.isFinite(f) && f >= 0, "a non-negative number");
     const scaling = k.str(`${p}rope.scaling.type`);
-    if (scaling !== undefined && !ROPE_SCALING.includes(scaling)) k.fail(`${p}rope.scaling.type is "${scaling}"; llama.cpp knows ${ROPE_SCALING.join(", ")}`);
+    if (scaling !== undefined && !ROPE_SCALING.includes(scaling))
+        k.fail(`${p}rope.scaling.type is "${scaling}"; llama.cpp knows ${ROPE_SCALING.join(", ")}`);
     const experts = k.u32(`${p}expert_count`, 0, LIMITS.heads) ?? 0;
     if (experts) k.fail(`${p}expert_count is ${experts}; autoglm runs dense models`);
 
@@ -207,7 +256,10 @@ export function validateTextModel(h: ModelHeader, where: string): TextModelFacts
     t.layersWithin("blk.", layers, `${p}block_count`);
     for (let i = 0; i < layers; i++) {
         const b = `blk.${i}.`;
-        const q = heads[i]! * dk, kv = kvHeads[i]! * dk, v = kvHeads[i]! * dv, f = ff[i]!;
+        const q = heads[i]! * dk,
+            kv = kvHeads[i]! * dk,
+            v = kvHeads[i]! * dv,
+            f = ff[i]!;
         t.expect(`${b}attn_norm.weight`, [embd], true, HP);
         if (t.get(`${b}attn_qkv.weight`)) {
             t.expect(`${b}attn_qkv.weight`, [embd, q + kv + v], true, HP);
@@ -250,19 +302,30 @@ function validateTokenizer(k: Keys): number {
         if (bad >= 0) k.fail(`tokenizer.ggml.token_type of token ${bad} is ${types[bad]} (0 to ${MAX_TOKEN_TYPE})`);
     }
     const scores = k.array("tokenizer.ggml.scores", [ValueType.FLOAT32]);
-    if (scores && (scores.length !== n || scores.some((x) => !Number.isFinite(Number(x))))) k.fail(`tokenizer.ggml.scores must hold ${n} finite numbers`);
+    if (scores && (scores.length !== n || scores.some((x) => !Number.isFinite(Number(x)))))
+        k.fail(`tokenizer.ggml.scores must hold ${n} finite numbers`);
     const merges = k.array("tokenizer.ggml.merges", [ValueType.STRING], true)!;
     const bad = merges.findIndex((m) => (m as string).indexOf(" ", 1) < 0);
-    if (bad >= 0) k.fail(`tokenizer.ggml.merges entry ${bad} (${JSON.stringify(String(merges[bad]).slice(0, 40))}) is not two tokens separated by a space`);
+    if (bad >= 0)
+        k.fail(
+            `tokenizer.ggml.merges entry ${bad} (${JSON.stringify(String(merges[bad]).slice(0, 40))}) is not two tokens separated by a space`,
+        );
     for (const key of k.keys()) {
         if (/^tokenizer\.ggml\.\w+_token_id$/.test(key)) k.u32(key, 0, n - 1);
     }
     const template = k.str("tokenizer.chat_template");
-    if (template !== undefined && template.length > MAX_TEMPLATE_CHARS) k.fail(`tokenizer.chat_template is ${template.length} characters (at most ${MAX_TEMPLATE_CHARS})`);
+    if (template !== undefined && template.length > MAX_TEMPLATE_CHARS)
+        k.fail(`tokenizer.chat_template is ${template.length} characters (at most ${MAX_TEMPLATE_CHARS})`);
     return n;
 }
 
-export interface MmprojFacts { vision: boolean; audio: boolean; projector: string; patchSize: number; projectionDim: number }
+export interface MmprojFacts {
+    vision: boolean;
+    audio: boolean;
+    projector: string;
+    patchSize: number;
+    projectionDim: number;
+}
 
 /** Validates an mmproj (clip) header for the projectors autoglm uses. */
 export function validateMmproj(h: ModelHeader, where: string): MmprojFacts {
@@ -277,20 +340,22 @@ export function validateMmproj(h: ModelHeader, where: string): MmprojFacts {
     const modality = vision ? "vision" : "audio";
     const p = `clip.${modality}.`;
     const projector = k.str(`${p}projector_type`) ?? k.str("clip.projector_type", true)!;
-    if (!PROJECTORS[modality]!.includes(projector)) k.fail(`clip.projector_type is "${projector}"; autoglm's ${modality} encoder is ${PROJECTORS[modality]!.join(", ")}`);
+    if (!PROJECTORS[modality]!.includes(projector))
+        k.fail(`clip.projector_type is "${projector}"; autoglm's ${modality} encoder is ${PROJECTORS[modality]!.join(", ")}`);
 
     const embd = k.u32(`${p}embedding_length`, 1, LIMITS.embedding, true);
     const heads = k.u32(`${p}attention.head_count`, 1, LIMITS.heads, true);
     if (embd % heads !== 0) k.fail(`${p}embedding_length ${embd} is not a multiple of ${p}attention.head_count ${heads}`);
     const kvHeads = k.u32(`${p}attention.head_count_kv`, 1, heads);
-    if (kvHeads !== undefined && heads % kvHeads !== 0) k.fail(`${p}attention.head_count ${heads} is not a multiple of ${p}attention.head_count_kv ${kvHeads}`);
+    if (kvHeads !== undefined && heads % kvHeads !== 0)
+        k.fail(`${p}attention.head_count ${heads} is not a multiple of ${p}attention.head_count_kv ${kvHeads}`);
     const ff = k.u32(`${p}feed_forward_length`, 1, LIMITS.feedForward, true);
     const layers = k.u32(`${p}block_count`, 1, LIMITS.layers, true);
     const proj = k.u32(`${p}projection_dim`, 1, LIMITS.embedding, true);
     k.f32(`${p}attention.layer_norm_epsilon`, (e) => e > 0 && e < 1, "a number between 0 and 1", true);
     if (k.bool("clip.use_gelu") && k.bool("clip.use_silu")) k.fail("sets both clip.use_gelu and clip.use_silu");
     const feature = k.array(`${p}feature_layer`, [ValueType.INT32, ValueType.UINT32]);
-    feature?.forEach((x) => k.range(`${p}feature_layer`, Number(x), 0, layers));
+    for (const x of feature ?? []) k.range(`${p}feature_layer`, Number(x), 0, layers);
 
     const t = new Tensors(h.tensors, k);
     const HP = "the hyper-parameters";
@@ -308,7 +373,12 @@ export function validateMmproj(h: ModelHeader, where: string): MmprojFacts {
         t.expect("v.patch_embd.weight", [patch, patch, 3, embd], true, "clip.vision.patch_size and embedding_length");
         t.expect("v.patch_embd.weight.1", [patch, patch, 3, embd], false, "clip.vision.patch_size and embedding_length");
         t.expect("v.patch_embd.bias", [embd], false, HP);
-        t.expect("v.position_embd.weight", [embd, grid * grid], true, `clip.vision.image_size / patch_size (${grid} x ${grid}) and embedding_length`);
+        t.expect(
+            "v.position_embd.weight",
+            [embd, grid * grid],
+            true,
+            `clip.vision.image_size / patch_size (${grid} x ${grid}) and embedding_length`,
+        );
         t.expect("v.norm_embd.weight", [embd], false, HP);
         t.expect("v.post_ln.weight", [embd], false, HP);
         t.layersWithin("v.blk.", layers, `${p}block_count`);

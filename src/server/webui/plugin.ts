@@ -20,7 +20,9 @@ function pageDir(): string {
     for (const dir of [join(here, "page"), join(here, "..", "..", "..", "..", "src", "server", "webui", "page")]) {
         if (existsSync(join(dir, "index.html"))) return dir;
     }
-    throw new InternalError(`the web page's files are missing (looked for src/server/webui/page/index.html from ${here}); reinstall autoglm or start it with --no-webui`);
+    throw new InternalError(
+        `the web page's files are missing (looked for src/server/webui/page/index.html from ${here}); reinstall autoglm or start it with --no-webui`,
+    );
 }
 
 const TYPES: Record<string, string> = {
@@ -35,11 +37,24 @@ const TYPES: Record<string, string> = {
  * page makes of what the user attaches; requests only to this server; no frames, no forms, no plugins.
  */
 export const WEBUI_CSP = [
-    "default-src 'none'", "script-src 'self'", "style-src 'self'", "img-src 'self' data: blob:", "media-src 'self' data: blob:",
-    "connect-src 'self'", "base-uri 'none'", "form-action 'none'", "frame-ancestors 'none'", "object-src 'none'",
+    "default-src 'none'",
+    "script-src 'self'",
+    "style-src 'self'",
+    "img-src 'self' data: blob:",
+    "media-src 'self' data: blob:",
+    "connect-src 'self'",
+    "base-uri 'none'",
+    "form-action 'none'",
+    "frame-ancestors 'none'",
+    "object-src 'none'",
 ].join("; ");
 
-interface Asset { type: string; body: Buffer; gzip: Buffer; etag: string }
+interface Asset {
+    type: string;
+    body: Buffer;
+    gzip: Buffer;
+    etag: string;
+}
 
 function loadAssets(dir: string): Map<string, Asset> {
     const assets = new Map<string, Asset>();
@@ -47,7 +62,12 @@ function loadAssets(dir: string): Map<string, Asset> {
         const type = TYPES[extname(name)];
         if (!type) continue; // only the kinds of file the page is made of
         const body = readFileSync(join(dir, name));
-        assets.set(name, { type, body, gzip: gzipSync(body, { level: 9 }), etag: `"${createHash("sha256").update(body).digest("base64url").slice(0, 22)}"` });
+        assets.set(name, {
+            type,
+            body,
+            gzip: gzipSync(body, { level: 9 }),
+            etag: `"${createHash("sha256").update(body).digest("base64url").slice(0, 22)}"`,
+        });
     }
     if (!assets.has("index.html")) throw new InternalError(`${dir} has no index.html`);
     return assets;
@@ -55,8 +75,14 @@ function loadAssets(dir: string): Map<string, Asset> {
 
 function send(req: FastifyRequest, reply: FastifyReply, a: Asset) {
     // no-cache: the browser keeps the file but asks each time; the ETag makes the answer a 304.
-    void reply.header("content-type", a.type).header("cache-control", "no-cache").header("etag", a.etag).header("vary", "accept-encoding")
-        .header("content-security-policy", WEBUI_CSP).header("x-content-type-options", "nosniff").header("referrer-policy", "no-referrer")
+    void reply
+        .header("content-type", a.type)
+        .header("cache-control", "no-cache")
+        .header("etag", a.etag)
+        .header("vary", "accept-encoding")
+        .header("content-security-policy", WEBUI_CSP)
+        .header("x-content-type-options", "nosniff")
+        .header("referrer-policy", "no-referrer")
         .header("x-frame-options", "DENY");
     if (req.headers["if-none-match"] === a.etag) return reply.code(304).send();
     if (/\bgzip\b/.test(String(req.headers["accept-encoding"] ?? ""))) return reply.header("content-encoding", "gzip").send(a.gzip);

@@ -29,8 +29,10 @@ export class Api {
 export async function errorText(res) {
     try {
         const body = await res.json();
-        if (body && body.error && body.error.message) return `${res.status}: ${body.error.message}`;
-    } catch { /* not JSON */ }
+        if (body?.error?.message) return `${res.status}: ${body.error.message}`;
+    } catch {
+        /* not JSON */
+    }
     return `HTTP ${res.status}`;
 }
 
@@ -46,7 +48,11 @@ export async function* sseEvents(res) {
             const block = buf.slice(0, end);
             buf = buf.slice(end + 2);
             // Comment lines (": ping") carry nothing; data lines of one event join with newlines.
-            const data = block.split("\n").filter((l) => l.startsWith("data:")).map((l) => l.slice(5).replace(/^ /, "")).join("\n");
+            const data = block
+                .split("\n")
+                .filter((l) => l.startsWith("data:"))
+                .map((l) => l.slice(5).replace(/^ /, ""))
+                .join("\n");
             if (!data) continue;
             if (data === "[DONE]") return; // the server ends the body here
             yield JSON.parse(data);

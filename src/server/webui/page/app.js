@@ -7,10 +7,26 @@ import { canRecord, startRecording } from "./audio.js";
 
 const $ = (id) => document.getElementById(id);
 const ui = {
-    log: $("log"), model: $("model"), thinking: $("thinking"), newChat: $("new-chat"), composer: $("composer"), input: $("input"),
-    attachments: $("attachments"), attachImage: $("attach-image"), attachAudio: $("attach-audio"), record: $("record"),
-    stop: $("stop"), send: $("send"), imageFile: $("image-file"), audioFile: $("audio-file"), status: $("status"),
-    keyDialog: $("key-dialog"), keyForm: $("key-form"), keyCancel: $("key-cancel"), keyInput: $("key-input"), keyNote: $("key-note"),
+    log: $("log"),
+    model: $("model"),
+    thinking: $("thinking"),
+    newChat: $("new-chat"),
+    composer: $("composer"),
+    input: $("input"),
+    attachments: $("attachments"),
+    attachImage: $("attach-image"),
+    attachAudio: $("attach-audio"),
+    record: $("record"),
+    stop: $("stop"),
+    send: $("send"),
+    imageFile: $("image-file"),
+    audioFile: $("audio-file"),
+    status: $("status"),
+    keyDialog: $("key-dialog"),
+    keyForm: $("key-form"),
+    keyCancel: $("key-cancel"),
+    keyInput: $("key-input"),
+    keyNote: $("key-note"),
 };
 
 const THINKING_STORE = "autoglm.thinking";
@@ -34,12 +50,16 @@ function el(tag, props = {}, children = []) {
     return e;
 }
 
-function say(text) { ui.status.textContent = text; }
+function say(text) {
+    ui.status.textContent = text;
+}
 
 // ---- the API key prompt ----
 
 function askKey(wrong) {
-    ui.keyNote.textContent = wrong ? "The server refused that key. Enter the key it was started with (--api-key)." : "This server needs an API key (its --api-key). It is kept in this browser only.";
+    ui.keyNote.textContent = wrong
+        ? "The server refused that key. Enter the key it was started with (--api-key)."
+        : "This server needs an API key (its --api-key). It is kept in this browser only.";
     ui.keyInput.value = "";
     ui.keyDialog.showModal();
     return new Promise((resolve) => {
@@ -50,8 +70,14 @@ function askKey(wrong) {
             if (ui.keyDialog.open) ui.keyDialog.close();
             resolve(value);
         };
-        const onSubmit = (e) => { e.preventDefault(); done(ui.keyInput.value.trim() || null); };
-        const onCancel = (e) => { e.preventDefault(); done(null); }; // the Cancel button or Escape
+        const onSubmit = (e) => {
+            e.preventDefault();
+            done(ui.keyInput.value.trim() || null);
+        };
+        const onCancel = (e) => {
+            e.preventDefault();
+            done(null);
+        }; // the Cancel button or Escape
         ui.keyForm.addEventListener("submit", onSubmit);
         ui.keyDialog.addEventListener("cancel", onCancel);
         ui.keyCancel.addEventListener("click", onCancel);
@@ -72,16 +98,29 @@ async function loadModel() {
             await new Promise((r) => setTimeout(r, 2000));
             continue;
         }
-        if (res.status === 503) { ui.model.textContent = "model loading…"; await new Promise((r) => setTimeout(r, 1000)); continue; }
-        if (!res.ok) { ui.model.textContent = await errorText(res); return; }
+        if (res.status === 503) {
+            ui.model.textContent = "model loading…";
+            await new Promise((r) => setTimeout(r, 1000));
+            continue;
+        }
+        if (!res.ok) {
+            ui.model.textContent = await errorText(res);
+            return;
+        }
         const m = (await res.json()).data[0];
         modelId = m.id;
-        const mod = (m.meta && m.meta.modalities) || {};
+        const mod = m.meta?.modalities || {};
         const can = [mod.vision && "images", mod.audio && "audio"].filter(Boolean);
         ui.model.textContent = `${m.id}${can.length ? ` (text, ${can.join(", ")})` : " (text only)"}`;
         setDisabled(ui.attachImage, !mod.vision, "this model takes no images (start the server with --mmproj)");
         setDisabled(ui.attachAudio, !mod.audio, "this server takes no audio (an audio mmproj or --asr-model)");
-        setDisabled(ui.record, !mod.audio || !canRecord(), mod.audio ? "the browser gives the microphone to https and localhost pages only" : "this server takes no audio (an audio mmproj or --asr-model)");
+        setDisabled(
+            ui.record,
+            !mod.audio || !canRecord(),
+            mod.audio
+                ? "the browser gives the microphone to https and localhost pages only"
+                : "this server takes no audio (an audio mmproj or --asr-model)",
+        );
         return;
     }
 }
@@ -103,8 +142,14 @@ function readDataUrl(blob) {
 }
 
 async function attachImage(file) {
-    if (!file.type.startsWith("image/")) { say(`${file.name || "that file"} is not an image`); return; }
-    if (ui.attachImage.disabled) { say(ui.attachImage.title); return; }
+    if (!file.type.startsWith("image/")) {
+        say(`${file.name || "that file"} is not an image`);
+        return;
+    }
+    if (ui.attachImage.disabled) {
+        say(ui.attachImage.title);
+        return;
+    }
     pending.push({ kind: "image", url: await readDataUrl(file), name: file.name || "pasted image" });
     showPending();
 }
@@ -116,24 +161,43 @@ async function attachAudio(blob, name) {
 }
 
 function showPending() {
-    ui.attachments.replaceChildren(...pending.map((a, i) => {
-        const preview = a.kind === "image" ? el("img", { src: a.url, alt: a.name, class: "thumb" }) : el("span", { class: "clip", text: `♪ ${a.name}` });
-        const remove = el("button", { type: "button", class: "remove", "aria-label": `Remove ${a.name}`, text: "×" });
-        remove.addEventListener("click", () => { pending.splice(i, 1); showPending(); ui.input.focus(); });
-        return el("li", {}, [preview, remove]);
-    }));
+    ui.attachments.replaceChildren(
+        ...pending.map((a, i) => {
+            const preview =
+                a.kind === "image"
+                    ? el("img", { src: a.url, alt: a.name, class: "thumb" })
+                    : el("span", { class: "clip", text: `♪ ${a.name}` });
+            const remove = el("button", { type: "button", class: "remove", "aria-label": `Remove ${a.name}`, text: "×" });
+            remove.addEventListener("click", () => {
+                pending.splice(i, 1);
+                showPending();
+                ui.input.focus();
+            });
+            return el("li", {}, [preview, remove]);
+        }),
+    );
 }
 
 // ---- the conversation ----
 
-function nearBottom() { return ui.log.scrollHeight - ui.log.scrollTop - ui.log.clientHeight < 80; }
-function follow(wasNear) { if (wasNear) ui.log.scrollTop = ui.log.scrollHeight; }
+function nearBottom() {
+    return ui.log.scrollHeight - ui.log.scrollTop - ui.log.clientHeight < 80;
+}
+function follow(wasNear) {
+    if (wasNear) ui.log.scrollTop = ui.log.scrollHeight;
+}
 
 function userTurn(text, media) {
     const turn = el("article", { class: "turn user", "aria-label": "You" });
     for (const a of media) {
         if (a.kind === "image") turn.append(el("img", { src: a.url, alt: a.name, class: "thumb" }));
-        else turn.append(el("figure", { class: "clip" }, [el("audio", { controls: true, src: URL.createObjectURL(a.blob) }), el("figcaption", { text: a.name })]));
+        else
+            turn.append(
+                el("figure", { class: "clip" }, [
+                    el("audio", { controls: true, src: URL.createObjectURL(a.blob) }),
+                    el("figcaption", { text: a.name }),
+                ]),
+            );
     }
     if (text) turn.append(el("p", { class: "text", text }));
     ui.log.append(turn);
@@ -153,13 +217,24 @@ function assistantTurn() {
     const flush = () => {
         frame = 0;
         const near = nearBottom();
-        if (queued.thought) { thinking.hidden = false; thought.append(queued.thought); queued.thought = ""; }
-        if (queued.content) { content.append(queued.content); queued.content = ""; }
+        if (queued.thought) {
+            thinking.hidden = false;
+            thought.append(queued.thought);
+            queued.thought = "";
+        }
+        if (queued.content) {
+            content.append(queued.content);
+            queued.content = "";
+        }
         follow(near);
     };
-    const add = (where, text) => { queued[where] += text; if (!frame) frame = requestAnimationFrame(flush); };
+    const add = (where, text) => {
+        queued[where] += text;
+        if (!frame) frame = requestAnimationFrame(flush);
+    };
     return {
-        turn, stats,
+        turn,
+        stats,
         // What the server's speech model heard in a recording (an extension chunk of autoglm's).
         transcript: (t) => turn.insertBefore(el("p", { class: "transcript", text: `Heard: ${t}` }), thinking),
         thought: (t) => add("thought", t),
@@ -177,14 +252,17 @@ function assistantTurn() {
 function showStats(where, usage, timings, ttftMs) {
     const parts = [];
     const prompt = usage ? usage.prompt_tokens : timings && timings.cache_n + timings.prompt_n;
-    const cached = usage ? (usage.prompt_tokens_details && usage.prompt_tokens_details.cached_tokens) || 0 : timings ? timings.cache_n : 0;
+    const cached = usage ? usage.prompt_tokens_details?.cached_tokens || 0 : timings ? timings.cache_n : 0;
     if (prompt != null) parts.push(`${prompt} prompt tokens (${cached} cached)`);
     if (ttftMs != null) parts.push(`first token ${Math.round(ttftMs)} ms`);
     if (timings) parts.push(`${timings.predicted_per_second.toFixed(1)} tokens/s`);
-    const n = usage ? usage.completion_tokens : timings && timings.predicted_n;
+    const n = usage ? usage.completion_tokens : timings?.predicted_n;
     if (n != null) parts.push(`${n} tokens`);
     where.textContent = parts.join(" · ");
-    if (prompt != null) { where.dataset.promptTokens = String(prompt); where.dataset.cachedTokens = String(cached); }
+    if (prompt != null) {
+        where.dataset.promptTokens = String(prompt);
+        where.dataset.cachedTokens = String(cached);
+    }
 }
 
 function setRunning(controller) {
@@ -196,12 +274,22 @@ function setRunning(controller) {
 async function send() {
     if (running) return;
     const text = ui.input.value.trim();
-    if (!text && pending.length === 0) { say("type a message or attach an image or a recording"); return; }
+    if (!text && pending.length === 0) {
+        say("type a message or attach an image or a recording");
+        return;
+    }
     const media = pending;
-    const content = media.length === 0 ? text : [
-        ...media.map((a) => (a.kind === "image" ? { type: "image_url", image_url: { url: a.url } } : { type: "input_audio", input_audio: { data: a.base64, format: "wav" } })),
-        ...(text ? [{ type: "text", text }] : []),
-    ];
+    const content =
+        media.length === 0
+            ? text
+            : [
+                  ...media.map((a) =>
+                      a.kind === "image"
+                          ? { type: "image_url", image_url: { url: a.url } }
+                          : { type: "input_audio", input_audio: { data: a.base64, format: "wav" } },
+                  ),
+                  ...(text ? [{ type: "text", text }] : []),
+              ];
     ui.input.value = "";
     pending = [];
     showPending();
@@ -214,35 +302,53 @@ async function send() {
     const controller = new AbortController();
     setRunning(controller);
     const started = performance.now();
-    let ttftMs = null, reply = "", timings = null, usage = null, failure = null, finished = false;
+    let ttftMs = null,
+        reply = "",
+        timings = null,
+        usage = null,
+        failure = null,
+        finished = false;
     try {
         const res = await api.fetch("/v1/chat/completions", {
-            method: "POST", signal: controller.signal, headers: { "content-type": "application/json" },
+            method: "POST",
+            signal: controller.signal,
+            headers: { "content-type": "application/json" },
             body: JSON.stringify({
-                model: modelId || undefined, messages: conversation, stream: true, stream_options: { include_usage: true },
+                model: modelId || undefined,
+                messages: conversation,
+                stream: true,
+                stream_options: { include_usage: true },
                 // Thinking apart (reasoning_content) whatever the server's --reasoning-format; on or off as switched.
-                reasoning_format: "deepseek", return_reasoning: true, chat_template_kwargs: { enable_thinking: ui.thinking.checked },
+                reasoning_format: "deepseek",
+                return_reasoning: true,
+                chat_template_kwargs: { enable_thinking: ui.thinking.checked },
             }),
         });
         if (!res.ok) failure = await errorText(res);
         else {
             for await (const ev of sseEvents(res)) {
-                if (ev.error) { failure = ev.error.message; break; }
+                if (ev.error) {
+                    failure = ev.error.message;
+                    break;
+                }
                 if (ev.usage) usage = ev.usage;
                 if (typeof ev.transcript === "string") answer.transcript(ev.transcript);
-                const choice = ev.choices && ev.choices[0];
+                const choice = ev.choices?.[0];
                 if (!choice) continue;
                 if (ev.timings) timings = ev.timings;
                 if (choice.finish_reason) finished = true;
                 const d = choice.delta || {};
                 if ((d.reasoning_content || d.content) && ttftMs === null) ttftMs = performance.now() - started;
                 if (d.reasoning_content) answer.thought(d.reasoning_content);
-                if (d.content) { reply += d.content; answer.text(d.content); }
+                if (d.content) {
+                    reply += d.content;
+                    answer.text(d.content);
+                }
             }
             if (!finished && !failure) failure = "the stream ended before the answer did";
         }
     } catch (e) {
-        if (!(controller.signal.aborted)) failure = `the request failed: ${e.message}`;
+        if (!controller.signal.aborted) failure = `the request failed: ${e.message}`;
     }
     const stopped = controller.signal.aborted;
     setRunning(null);
@@ -290,12 +396,22 @@ async function toggleRecording() {
 
 ui.thinking.checked = localStorage.getItem(THINKING_STORE) !== "off";
 ui.thinking.addEventListener("change", () => localStorage.setItem(THINKING_STORE, ui.thinking.checked ? "on" : "off"));
-ui.composer.addEventListener("submit", (e) => { e.preventDefault(); void send(); });
-ui.input.addEventListener("keydown", (e) => {
-    if (e.key === "Enter" && !e.shiftKey && !e.isComposing) { e.preventDefault(); void send(); }
+ui.composer.addEventListener("submit", (e) => {
+    e.preventDefault();
+    void send();
 });
-document.addEventListener("keydown", (e) => { if (e.key === "Escape" && running && !ui.keyDialog.open) running.abort(); });
-ui.stop.addEventListener("click", () => { if (running) running.abort(); });
+ui.input.addEventListener("keydown", (e) => {
+    if (e.key === "Enter" && !e.shiftKey && !e.isComposing) {
+        e.preventDefault();
+        void send();
+    }
+});
+document.addEventListener("keydown", (e) => {
+    if (e.key === "Escape" && running && !ui.keyDialog.open) running.abort();
+});
+ui.stop.addEventListener("click", () => {
+    if (running) running.abort();
+});
 ui.newChat.addEventListener("click", () => {
     if (running) running.abort();
     history = [];
@@ -305,7 +421,11 @@ ui.newChat.addEventListener("click", () => {
 ui.attachImage.addEventListener("click", () => ui.imageFile.click());
 ui.attachAudio.addEventListener("click", () => ui.audioFile.click());
 ui.record.addEventListener("click", () => void toggleRecording());
-ui.imageFile.addEventListener("change", async () => { for (const f of ui.imageFile.files) await attachImage(f); ui.imageFile.value = ""; ui.input.focus(); });
+ui.imageFile.addEventListener("change", async () => {
+    for (const f of ui.imageFile.files) await attachImage(f);
+    ui.imageFile.value = "";
+    ui.input.focus();
+});
 ui.audioFile.addEventListener("change", async () => {
     // The server decodes WAV itself; a picked file goes as it is.
     for (const f of ui.audioFile.files) await attachAudio(f, f.name);
@@ -318,8 +438,13 @@ ui.input.addEventListener("paste", (e) => {
     e.preventDefault();
     for (const f of images) void attachImage(f);
 });
-document.addEventListener("dragover", (e) => { e.preventDefault(); document.body.classList.add("dropping"); });
-document.addEventListener("dragleave", (e) => { if (!e.relatedTarget) document.body.classList.remove("dropping"); });
+document.addEventListener("dragover", (e) => {
+    e.preventDefault();
+    document.body.classList.add("dropping");
+});
+document.addEventListener("dragleave", (e) => {
+    if (!e.relatedTarget) document.body.classList.remove("dropping");
+});
 document.addEventListener("drop", (e) => {
     e.preventDefault();
     document.body.classList.remove("dropping");

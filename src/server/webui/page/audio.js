@@ -6,7 +6,7 @@ const RATE = 16000;
 
 /** Whether this page may record: browsers give the microphone to https and localhost pages only. */
 export function canRecord() {
-    return Boolean(navigator.mediaDevices && navigator.mediaDevices.getUserMedia && window.MediaRecorder);
+    return Boolean(navigator.mediaDevices?.getUserMedia && window.MediaRecorder);
 }
 
 /** Starts recording; the returned stop() resolves to the clip as a WAV Blob. */
@@ -14,7 +14,9 @@ export async function startRecording() {
     const stream = await navigator.mediaDevices.getUserMedia({ audio: true });
     const recorder = new MediaRecorder(stream);
     const chunks = [];
-    recorder.ondataavailable = (e) => { if (e.data.size > 0) chunks.push(e.data); };
+    recorder.ondataavailable = (e) => {
+        if (e.data.size > 0) chunks.push(e.data);
+    };
     const stopped = new Promise((resolve, reject) => {
         recorder.onstop = () => resolve();
         recorder.onerror = (e) => reject(e.error || new Error("recording failed"));
@@ -53,11 +55,22 @@ export async function wavFrom(blob) {
 /** The RIFF/WAVE bytes of `samples` (-1..1) as 16-bit PCM, one channel. */
 export function pcm16Wav(samples, rate) {
     const out = new DataView(new ArrayBuffer(44 + samples.length * 2));
-    const ascii = (at, s) => { for (let i = 0; i < s.length; i++) out.setUint8(at + i, s.charCodeAt(i)); };
-    ascii(0, "RIFF"); out.setUint32(4, 36 + samples.length * 2, true); ascii(8, "WAVE");
-    ascii(12, "fmt "); out.setUint32(16, 16, true); out.setUint16(20, 1, true); out.setUint16(22, 1, true);
-    out.setUint32(24, rate, true); out.setUint32(28, rate * 2, true); out.setUint16(32, 2, true); out.setUint16(34, 16, true);
-    ascii(36, "data"); out.setUint32(40, samples.length * 2, true);
+    const ascii = (at, s) => {
+        for (let i = 0; i < s.length; i++) out.setUint8(at + i, s.charCodeAt(i));
+    };
+    ascii(0, "RIFF");
+    out.setUint32(4, 36 + samples.length * 2, true);
+    ascii(8, "WAVE");
+    ascii(12, "fmt ");
+    out.setUint32(16, 16, true);
+    out.setUint16(20, 1, true);
+    out.setUint16(22, 1, true);
+    out.setUint32(24, rate, true);
+    out.setUint32(28, rate * 2, true);
+    out.setUint16(32, 2, true);
+    out.setUint16(34, 16, true);
+    ascii(36, "data");
+    out.setUint32(40, samples.length * 2, true);
     for (let i = 0; i < samples.length; i++) {
         const v = Math.max(-1, Math.min(1, samples[i]));
         out.setInt16(44 + i * 2, v < 0 ? v * 0x8000 : v * 0x7fff, true);

@@ -4,7 +4,8 @@
 // shares the most with a request. The record is updated only by the job that changed the cache.
 
 import { InternalError, UserError } from "../core/errors.js";
-import type { GenerateResult, MediaChunk, NativeContext, NativeJobError, PromptChunk, SamplingOptions } from "./native.js";
+import { ContextOverflowError, nativeError } from "./errors.js";
+import type { GenerateResult, MediaChunk, NativeContext, PromptChunk, SamplingOptions } from "./native.js";
 
 /** What a prompt holds, in order: text tokens, and media chunks (an image or audio clip each). */
 export type PromptItem = number | MediaChunk;
@@ -29,21 +30,6 @@ export function promptItems(chunks: PromptChunk[]): PromptItem[] {
     return chunks.flatMap((c): PromptItem[] => (c.type === "text" ? Array.from(c.tokens) : [c]));
 }
 
-/** The prompt does not fit the context: the caller's mistake (HTTP 400), found before any work. */
-export class ContextOverflowError extends UserError {
-    /** atLeast: promptTokens is a lower bound (the text was too long to be worth tokenizing). */
-    constructor(
-        readonly promptTokens: number,
-        readonly contextTokens: number,
-        perSlot: boolean,
-        atLeast = false,
-    ) {
-        super(
-            `the prompt needs ${atLeast ? "at least " : ""}${promptTokens} tokens (image and audio tokens included) but the context holds ${contextTokens}${perSlot ? " per slot" : ""}; start with a larger --ctx-size`,
-        );
-    }
-}
-
 export interface GenerateOptions {
     maxTokens: number;
     sampling?: SamplingOptions;
@@ -55,6 +41,8 @@ export interface GenerateOptions {
     onToken?: (token: number) => void;
     /** Called with the job's id once it is queued (tests read its live token count). */
     onSubmit?: (id: number) => void;
+    /** Called before the prompt is evaluated: `cached` of its `total` KV cells are already in the cache. */
+    onPrompt?: (cached: number, total: number) => void;
 }
 
 export interface GenerateStats extends GenerateResult {
@@ -63,13 +51,6 @@ export interface GenerateStats extends GenerateResult {
     evaluatedTokens: number;
     /** True when the answer was cut because the context is full. */
     contextFull: boolean;
-}
-
-/** A native job's failure as the right kind of error. */
-export function jobError(e: unknown): Error {
-    const err = e as Partial<NativeJobError>;
-    if (err?.kind === "user") return new UserError(err.message ?? String(e));
-    return new InternalError(err?.message ?? String(e));
 }
 
 export class Sequence {
@@ -186,6 +167,7 @@ export class Sequence {
                 contextFull: false,
             };
         }
+        opts.onPrompt?.(reused, cells);
         const fresh = prompt.slice(common);
         this.cached.length = common;
         this.cachedPositions = commonPos;
@@ -212,7 +194,7 @@ export class Sequence {
             r = await job.done;
         } catch (e) {
             this.reset(); // the cache state is unknown after a failure: start clean next time
-            throw jobError(e);
+            throw nativeError(e);
         } finally {
             opts.signal?.removeEventListener("abort", onAbort);
         }

@@ -59,13 +59,31 @@ export interface TurnRequest {
 
 /** What happened to one media item of the request, in order. */
 export type MediaReport =
-    | { kind: "image"; width: number; height: number; tokens: number; source: { width: number; height: number } }
-    | { kind: "audio"; seconds: number; transcript?: string };
+    | {
+          kind: "image";
+          /** The size the model saw (after scaling to the pixel / token budget) and its image tokens. */
+          width: number;
+          height: number;
+          tokens: number;
+          /** The file's own size (and, where the engine knows, the image tokens it would have been unscaled). */
+          source: { width: number; height: number; tokens?: number };
+          /** The file's format as decoded (png, jpeg, gif...), where the engine knows it. */
+          format?: string;
+      }
+    | {
+          kind: "audio";
+          seconds: number;
+          transcript?: string;
+          /** The speech model's own turn, when it transcribed the clip: its prompt (the audio embeddings) and transcript tokens. */
+          transcription?: { promptTokens: number; tokens: number; firstTokenMs: number };
+      };
 
 export type TurnEvent =
     /** Every slot is busy: the turn waits in the queue. */
     | { type: "queued" }
-    /** A media item was decoded (and scaled, or transcribed). */
+    /** The speech model starts transcribing a clip (slow on a CPU: a front end can show it, a server can start pinging). */
+    | { type: "transcribing"; index: number }
+    /** A media item was decoded (and scaled, or transcribed); not repeated for a session's media already decoded. */
     | { type: "media"; index: number; report: MediaReport }
     /** The prompt is being evaluated: `cached` of its `total` cells were already in the KV cache. */
     | { type: "prompt"; cached: number; total: number }
@@ -105,6 +123,8 @@ export interface TurnResult {
     usage: TurnUsage;
     timings: TurnTimings;
     media: MediaReport[];
+    /** The answer's token ids, where the engine knows them (a local runtime). */
+    tokens?: number[];
 }
 
 /** A conversation's hold on an engine: a local runtime pins one slot to it; a remote engine keeps nothing. */

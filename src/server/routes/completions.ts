@@ -1,0 +1,34 @@
+// POST /v1/completions: raw text continued through the same turn (no template, no thinking split).
+
+import type { FastifyInstance } from "fastify";
+import type { ServerContext } from "../context.js";
+import { completionTurn } from "../openai-request.js";
+import { finishReason, TextCompletion } from "../openai-response.js";
+import { completionBody, type CompletionBody } from "../schemas.js";
+import { EventStream } from "../sse.js";
+
+export function completionsRoute(app: FastifyInstance, ctx: ServerContext): void {
+    app.post("/v1/completions", { schema: { body: completionBody } }, async (req, reply) => {
+        ctx.ready();
+        ctx.metrics.requests++;
+        const body = req.body as CompletionBody;
+        const out = new TextCompletion(ctx.opts.servedName);
+        // The stream opens with its first text: a failure before it is an HTTP error.
+        const stream = body.stream ? new EventStream(reply) : undefined;
+        const r = await ctx.runStreamed(
+            req,
+            reply,
+            completionTurn(body),
+            (e) => {
+                if (e.type === "text") stream?.send(out.chunk(e.text));
+            },
+            stream,
+        );
+        if (!stream) return out.body(r!);
+        if (!r) return reply;
+        stream.send(out.chunk("", finishReason(r)));
+        if (body.stream_options?.include_usage) stream.send(out.usageChunk(r));
+        stream.end();
+        return reply;
+    });
+}

@@ -77,6 +77,22 @@ SamplingOptions sampling(Napi::Env env, const Napi::Value & v) {
     if (seed < 0 || seed > 4294967295.0 || seed != std::floor(seed)) wrongType(env, "seed", "an integer in 0..2^32-1");
     s.seed = (uint32_t) seed;
     s.grammar = stringOr(env, o, "grammar", "");
+    Napi::Value bias = o.Get("logitBias");
+    if (!absent(bias)) {
+        if (!bias.IsArray()) wrongType(env, "logitBias", "an array of [token, bias] pairs");
+        Napi::Array pairs = bias.As<Napi::Array>();
+        for (uint32_t i = 0; i < pairs.Length(); i++) {
+            Napi::Value pair = pairs.Get(i);
+            if (!pair.IsArray() || pair.As<Napi::Array>().Length() != 2) wrongType(env, "logitBias", "an array of [token, bias] pairs");
+            llama_token tok = int32(env, pair.As<Napi::Array>().Get((uint32_t) 0), "logitBias token");
+            Napi::Value b = pair.As<Napi::Array>().Get((uint32_t) 1);
+            if (!b.IsNumber()) wrongType(env, "logitBias bias", "a number");
+            double d = b.As<Napi::Number>().DoubleValue();
+            // A finite bias, or -Infinity (a ban).
+            if (std::isnan(d) || d == INFINITY) wrongType(env, "logitBias bias", "a finite number or -Infinity");
+            s.logitBias.push_back({tok, (float) d});
+        }
+    }
     return s;
 }
 
@@ -124,6 +140,7 @@ GenerationRequest request(Napi::Env env, const Napi::Value & value) {
     Napi::Object o = object(env, value, "request");
     GenerationRequest req;
     req.seq = int32(env, o.Get("seq"), "seq");
+    req.copyFrom = int32Or(env, o, "copyFrom", -1);
     req.startPos = int32(env, o.Get("startPos"), "startPos");
     if (req.startPos < 0) wrongType(env, "startPos", "a position >= 0");
     Napi::Value prompt = o.Get("prompt");
@@ -136,7 +153,44 @@ GenerationRequest request(Napi::Env env, const Napi::Value & value) {
     if (!absent(o.Get("stopTokens"))) req.stopTokens = tokens(env, o.Get("stopTokens"), "stopTokens");
     req.sampling = sampling(env, o.Get("sampling"));
     if (!absent(o.Get("penaltyHistory"))) req.sampling.history = tokens(env, o.Get("penaltyHistory"), "penaltyHistory");
+    req.logprobs = int32Or(env, o, "logprobs", -1);
+    if (req.logprobs < -1 || req.logprobs > 20) wrongType(env, "logprobs", "-1 (none) or 0..20");
     return req;
+}
+
+namespace {
+// The token's text as the detokenizer renders it (special tokens as empty, like the answer's text), as bytes:
+// a piece may hold part of a UTF-8 character.
+Napi::Uint8Array piece(Napi::Env env, const llama_vocab * vocab, llama_token tok) {
+    char buf[256];
+    int32_t n = llama_token_to_piece(vocab, tok, buf, sizeof buf, 0, false);
+    std::string text;
+    if (n >= 0) text.assign(buf, (size_t) n);
+    else {
+        text.resize((size_t) -n);
+        n = llama_token_to_piece(vocab, tok, text.data(), (int32_t) text.size(), 0, false);
+        if (n < 0) text.clear();
+    }
+    Napi::Uint8Array out = Napi::Uint8Array::New(env, text.size());
+    std::copy(text.begin(), text.end(), out.Data());
+    return out;
+}
+} // namespace
+
+Napi::Object tokenProbs(Napi::Env env, const llama_vocab * vocab, llama_token tok, const TokenProbs & p) {
+    Napi::Object o = Napi::Object::New(env);
+    o.Set("logprob", p.logprob);
+    o.Set("piece", piece(env, vocab, tok));
+    Napi::Array top = Napi::Array::New(env, p.top.size());
+    for (size_t i = 0; i < p.top.size(); i++) {
+        Napi::Object t = Napi::Object::New(env);
+        t.Set("token", p.top[i]);
+        t.Set("logprob", p.topLogprobs[i]);
+        t.Set("piece", piece(env, vocab, p.top[i]));
+        top.Set((uint32_t) i, t);
+    }
+    o.Set("top", top);
+    return o;
 }
 
 Napi::Object result(Napi::Env env, const GenerationResult & r) {

@@ -15,6 +15,9 @@ llama_context_params contextParams(Napi::Env env, const Napi::Value & options);
 /** submit()'s request: { seq, startPos, prompt, maxTokens, ignoreEog?, stopTokens?, sampling? }. */
 GenerationRequest request(Napi::Env env, const Napi::Value & value);
 
+/** A kept token's probabilities as JS sees them: { logprob, piece, top: [{ token, logprob, piece }] }, pieces as bytes. */
+Napi::Object tokenProbs(Napi::Env env, const llama_vocab * vocab, llama_token tok, const TokenProbs & p);
+
 /** A finished job as JS sees it. */
 Napi::Object result(Napi::Env env, const GenerationResult & r);
 

@@ -7,14 +7,23 @@
 #include "prompt-piece.h"
 #include "sampling.h"
 
+/** A generated token's log-probability in the model's distribution at its position, and the most likely alternatives. */
+struct TokenProbs {
+    float logprob = 0;
+    std::vector<llama_token> top;   // most likely first
+    std::vector<float> topLogprobs;
+};
+
 struct GenerationRequest {
     int32_t seq = 0;
+    int32_t copyFrom = -1;             // >= 0: the sequence starts as a copy of this one's cells (n choices share one prompt)
     int32_t startPos = 0;              // positions < startPos of the sequence are reused; the rest is dropped
     std::vector<PromptPiece> prompt;   // evaluated from startPos, in order
     int32_t maxTokens = 0;             // 0: evaluate the prompt only
     bool ignoreEog = false;            // benchmarks decode a fixed count
     std::vector<llama_token> stopTokens; // end the answer like end-of-generation tokens do
     SamplingOptions sampling;
+    int32_t logprobs = -1;             // -1: none; 0..20: each kept token's logprob and this many alternatives
 };
 
 /** Whose fault a failed job is: the request's (an unsatisfiable grammar) or autoglm's / llama.cpp's. */

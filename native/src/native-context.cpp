@@ -70,6 +70,13 @@ Napi::Value NativeContext::SequenceSize(const Napi::CallbackInfo & info) {
 }
 
 namespace {
+// A kept token on its way to JS, with its probabilities when the job asked for them.
+struct SentToken {
+    llama_token token;
+    bool withProbs;
+    TokenProbs probs;
+};
+
 // What one job's thread-safe function carries: a streamed token, or the settlement.
 struct Settlement {
     Napi::Promise::Deferred deferred;
@@ -93,11 +100,14 @@ Napi::Value NativeContext::Submit(const Napi::CallbackInfo & info) {
     auto tsfn = std::make_shared<Napi::ThreadSafeFunction>(Napi::ThreadSafeFunction::New(env, cb, "autoglm-job", 0, 1, [settle](Napi::Env) { delete settle; }));
     JobCallbacks callbacks;
     if (info[1].IsFunction()) {
-        callbacks.onToken = [tsfn](llama_token tok) {
-            tsfn->NonBlockingCall(new llama_token(tok), [](Napi::Env env, Napi::Function fn, llama_token * t) {
-                std::unique_ptr<llama_token> owned(t);
+        const llama_vocab * vocab = llama_model_get_vocab(llama_get_model(ctx));
+        callbacks.onToken = [tsfn, vocab](llama_token tok, const TokenProbs * probs) {
+            auto * sent = new SentToken{tok, probs != nullptr, probs ? *probs : TokenProbs{}};
+            tsfn->NonBlockingCall(sent, [vocab](Napi::Env env, Napi::Function fn, SentToken * t) {
+                std::unique_ptr<SentToken> owned(t);
                 try {
-                    fn.Call({Napi::Number::New(env, *owned)});
+                    if (!owned->withProbs) fn.Call({Napi::Number::New(env, owned->token)});
+                    else fn.Call({Napi::Number::New(env, owned->token), contract::tokenProbs(env, vocab, owned->token, owned->probs)});
                 } catch (const Napi::Error &) {
                     // A throwing onToken must not take the scheduler down; the error is dropped here.
                 }

@@ -4,6 +4,8 @@ llama_sampler * buildSampler(const llama_vocab * vocab, const SamplingOptions & 
     llama_sampler_chain_params params = llama_sampler_chain_default_params();
     params.no_perf = true;
     llama_sampler * chain = llama_sampler_chain_init(params);
+    if (!s.logitBias.empty())
+        llama_sampler_chain_add(chain, llama_sampler_init_logit_bias(llama_vocab_n_tokens(vocab), (int32_t) s.logitBias.size(), s.logitBias.data()));
     if (!s.grammar.empty()) {
         llama_sampler * grammar = llama_sampler_init_grammar(vocab, s.grammar.c_str(), "root");
         if (grammar == nullptr) {
@@ -33,5 +35,5 @@ llama_sampler * buildSampler(const llama_vocab * vocab, const SamplingOptions & 
 }
 
 bool isPlainGreedy(const SamplingOptions & s) {
-    return s.temperature <= 0.0f && s.grammar.empty() && s.repeatPenalty == 1.0f && s.frequencyPenalty == 0.0f && s.presencePenalty == 0.0f;
+    return s.temperature <= 0.0f && s.grammar.empty() && s.logitBias.empty() && s.repeatPenalty == 1.0f && s.frequencyPenalty == 0.0f && s.presencePenalty == 0.0f;
 }

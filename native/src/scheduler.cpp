@@ -182,6 +182,12 @@ bool Scheduler::admit(Job * job) {
             return false;
         }
     }
+    for (const llama_logit_bias & b : req.sampling.logitBias) {
+        if (b.token < 0 || b.token >= nVocab) {
+            job->res.fail(Failure::User, "a logit_bias token id is outside the vocabulary");
+            return false;
+        }
+    }
     for (const PromptPiece & p : req.prompt) {
         for (llama_token t : p.tokens) {
             if (t < 0 || t >= nVocab) {
@@ -196,6 +202,16 @@ bool Scheduler::admit(Job * job) {
             job->res.fail(Failure::User, "this image needs " + std::to_string(p.cells()) + " embeddings in one batch; raise --batch-size");
             return false;
         }
+    }
+    if (req.copyFrom >= 0) {
+        // Another choice of the same prompt: the source's cells below startPos are its prompt, which
+        // its own jobs never trim (a copy across KV streams copies the whole stream, at the next decode).
+        if (req.copyFrom == req.seq || (uint32_t) req.copyFrom >= llama_n_seq_max(ctx)) {
+            job->res.fail(Failure::Internal, "copyFrom must name another sequence of this context");
+            return false;
+        }
+        llama_memory_seq_rm(llama_get_memory(ctx), req.seq, -1, -1);
+        llama_memory_seq_cp(llama_get_memory(ctx), req.copyFrom, req.seq, -1, -1);
     }
     // The sequence keeps what the caller reuses (positions < startPos); the rest goes.
     if (!llama_memory_seq_rm(llama_get_memory(ctx), req.seq, req.startPos, -1)) {
@@ -332,7 +348,7 @@ void Scheduler::step() {
                 end(j);
                 continue;
             }
-            acceptToken(j, tok, done);
+            acceptToken(j, tok, r.row, done);
         }
     }
 
@@ -399,10 +415,10 @@ void Scheduler::startAnswer(Job * job, int32_t row, std::vector<Job *> & done) {
     res.ttftMs = res.promptMs = msSince(job->started);
     job->decodeStart = Clock::now();
     job->generating = true;
-    acceptToken(job, tok, done);
+    acceptToken(job, tok, row, done);
 }
 
-void Scheduler::acceptToken(Job * job, llama_token tok, std::vector<Job *> & done) {
+void Scheduler::acceptToken(Job * job, llama_token tok, int32_t row, std::vector<Job *> & done) {
     GenerationRequest & req = job->req;
     GenerationResult & res = job->res;
     auto end = [&](const char * reason) { res.reason = reason; job->over = true; done.push_back(job); };
@@ -410,7 +426,13 @@ void Scheduler::acceptToken(Job * job, llama_token tok, std::vector<Job *> & don
     if (std::find(req.stopTokens.begin(), req.stopTokens.end(), tok) != req.stopTokens.end()) return end("stop");
     res.tokens.push_back(tok);
     job->produced->store((int32_t) res.tokens.size());
-    if (job->cb.onToken) job->cb.onToken(tok);
+    if (job->cb.onToken) {
+        if (req.logprobs < 0) job->cb.onToken(tok, nullptr);
+        else {
+            TokenProbs probs = tokenProbs(ctx, row, nVocab, tok, req.logprobs);
+            job->cb.onToken(tok, &probs);
+        }
+    }
     if ((int32_t) res.tokens.size() >= req.maxTokens) return end("length");
     job->pending = tok;
 }

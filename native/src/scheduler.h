@@ -22,7 +22,7 @@
 #include "media-encoder.h"
 
 struct JobCallbacks {
-    std::function<void(llama_token)> onToken;        // scheduler thread, for each kept token
+    std::function<void(llama_token, const TokenProbs *)> onToken; // scheduler thread, for each kept token (probs when asked)
     std::function<void(GenerationResult &&)> onDone; // scheduler thread, exactly once
 };
 
@@ -76,7 +76,7 @@ private:
     bool admit(Job * job);
     void step();
     int32_t decode(llama_batch & batch, const std::vector<Job *> & members);
-    void acceptToken(Job * job, llama_token tok, std::vector<Job *> & done);
+    void acceptToken(Job * job, llama_token tok, int32_t row, std::vector<Job *> & done);
     void startAnswer(Job * job, int32_t row, std::vector<Job *> & done);
     void finish(Job * job);
 };

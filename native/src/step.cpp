@@ -1,4 +1,7 @@
 #include "step.h"
+#include <algorithm>
+#include <cmath>
+#include <numeric>
 #include "mtmd-helper.h"
 
 llama_token sampleToken(llama_context * ctx, llama_sampler * smpl, bool argmax, int32_t nVocab, int32_t idx) {
@@ -9,6 +12,28 @@ llama_token sampleToken(llama_context * ctx, llama_sampler * smpl, bool argmax, 
     llama_token tok = 0;
     for (int32_t i = 1; i < nVocab; i++) if (logits[i] > logits[tok]) tok = i;
     return tok;
+}
+
+TokenProbs tokenProbs(llama_context * ctx, int32_t idx, int32_t nVocab, llama_token tok, int32_t top) {
+    const float * logits = llama_get_logits_ith(ctx, idx);
+    float max = logits[0];
+    for (int32_t i = 1; i < nVocab; i++) max = std::max(max, logits[i]);
+    double sum = 0;
+    for (int32_t i = 0; i < nVocab; i++) sum += std::exp((double) logits[i] - max);
+    const double logZ = max + std::log(sum);
+    TokenProbs p;
+    p.logprob = (float) (logits[tok] - logZ);
+    const int32_t n = std::min(top, nVocab);
+    if (n <= 0) return p;
+    std::vector<llama_token> ids((size_t) nVocab);
+    std::iota(ids.begin(), ids.end(), 0);
+    // Ties go to the lower id, as the greedy sampler breaks them.
+    std::partial_sort(ids.begin(), ids.begin() + n, ids.end(), [&](llama_token a, llama_token b) { return logits[a] > logits[b] || (logits[a] == logits[b] && a < b); });
+    for (int32_t i = 0; i < n; i++) {
+        p.top.push_back(ids[i]);
+        p.topLogprobs.push_back((float) (logits[ids[i]] - logZ));
+    }
+    return p;
 }
 
 std::string decodeError(int32_t rc) {

@@ -4,10 +4,18 @@
 #include <string>
 #include <vector>
 #include "llama.h"
+#include "job.h"
 #include "mtmd.h"
 
 /** The next token from the logits of batch row `idx`: argmax for plain greedy, else the sampler chain. */
 llama_token sampleToken(llama_context * ctx, llama_sampler * smpl, bool argmax, int32_t nVocab, int32_t idx);
+
+/**
+ * `tok`'s log-probability in the distribution of batch row `idx` before the sampler chain (the
+ * softmax of the model's logits: no bias, penalty, grammar, temperature or truncation, as
+ * llama-server's default n_probs and vLLM's raw logprobs), and the `top` most likely tokens.
+ */
+TokenProbs tokenProbs(llama_context * ctx, int32_t idx, int32_t nVocab, llama_token tok, int32_t top);
 
 /** The message for a llama_decode return code. */
 std::string decodeError(int32_t rc);

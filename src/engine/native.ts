@@ -44,6 +44,15 @@ export interface SamplingOptions {
     penaltyLastN?: number;
     seed?: number;
     grammar?: string;
+    /** [token, bias] pairs added to the logits before the rest of the chain; -Infinity bans the token. */
+    logitBias?: ReadonlyArray<readonly [number, number]>;
+}
+
+/** A kept token's probabilities (before the sampler chain: the softmax of the model's logits), pieces as bytes. */
+export interface NativeTokenProbs {
+    logprob: number;
+    piece: Uint8Array;
+    top: { token: number; logprob: number; piece: Uint8Array }[];
 }
 
 export interface NativeContextOptions {
@@ -81,6 +90,8 @@ export interface NativeMedia {
 /** One job: evaluate `prompt` into sequence `seq` from `startPos` (later positions are dropped first), then generate. */
 export interface GenerateRequest {
     seq: number;
+    /** The sequence starts as a copy of this one's cells below startPos (another answer to the same prompt). */
+    copyFrom?: number;
     startPos: number;
     prompt: Array<Int32Array | unknown>;
     maxTokens: number;
@@ -89,6 +100,8 @@ export interface GenerateRequest {
     sampling?: SamplingOptions;
     /** The prompt's text tokens, cached prefix included, for the repeat penalties (llama.cpp accepts them too). */
     penaltyHistory?: Int32Array;
+    /** Each kept token's log-probability and this many alternatives (0..20), passed to onToken. */
+    logprobs?: number;
 }
 
 export interface NativeContext {
@@ -99,7 +112,10 @@ export interface NativeContext {
      * Queues a job on the context's scheduler, the one decode loop: jobs of all sequences share its
      * steps. `cancel(id)` ends it at the next step; maxTokens 0 evaluates the prompt only.
      */
-    submit(req: GenerateRequest, onToken?: (token: number) => void): { id: number; done: Promise<GenerateResult> };
+    submit(
+        req: GenerateRequest,
+        onToken?: (token: number, probs?: NativeTokenProbs) => void,
+    ): { id: number; done: Promise<GenerateResult> };
     cancel(id: number): void;
     /** Tokens the job has sampled so far (0 once it is over). */
     produced(id: number): number;

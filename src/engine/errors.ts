@@ -51,13 +51,13 @@ export class InvalidMediaError extends TurnRefusal {
     }
 }
 
-/** A GBNF grammar that does not parse or names tokens outside the vocabulary; or a JSON schema that cannot become one. */
+/** A GBNF grammar that does not parse or names tokens outside the vocabulary; or a JSON schema (response_format, a tool's) that cannot become one. */
 export class GrammarError extends TurnRefusal {
     constructor(
-        readonly source: "grammar" | "response_format",
+        readonly source: "grammar" | "response_format" | "tools",
         message: string,
     ) {
-        super(source === "grammar" ? "invalid_grammar" : "invalid_response_format", message);
+        super(source === "grammar" ? "invalid_grammar" : source === "tools" ? "invalid_tools" : "invalid_response_format", message);
     }
 }
 

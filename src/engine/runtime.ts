@@ -10,8 +10,9 @@
 import { InternalError, ResourceLoadError, UserError } from "../core/errors.js";
 import { threadBudget, type ThreadBudget } from "../core/threads.js";
 import { imageTokens } from "../media/image.js";
-import { answer, type AnswerOptions } from "./answer.js";
+import type { AnswerOptions } from "./answer.js";
 import { ChatTemplate, type ChatMessage, type ContentPart, type MediaPart } from "./chat-template.js";
+import { answerChoices, type ChoiceLanes } from "./choices.js";
 import { contextSettings, createContext, flashAttentionFor, type ContextSettings } from "./context.js";
 import { defaultContextSize } from "./context-size.js";
 import { checkEncoderFits, lazyEncoder, openEncoder, readMmproj, type EncoderCaps } from "./encoders.js";
@@ -36,7 +37,9 @@ import { promptItems, Sequence, type PromptItem } from "./sequence.js";
 import { modelSampling, type ModelSampling } from "./sampling-defaults.js";
 import { LocalSession, type DecodedMedia } from "./session.js";
 import { SlotPool, type Place, type Slot } from "./slots.js";
+import { planTools } from "./tools/tool-plan.js";
 import type { Engine, EngineInfo, MediaReport, TurnEvent, TurnMessage, TurnPart, TurnRequest, TurnResult, TurnSession } from "./turn.js";
+import { checkOutputs, samplerFields } from "./turn-outputs.js";
 
 /** Texts up to this size are tokenized to count them exactly; larger ones that cannot fit are refused unread. */
 const QUICK_TOKENIZE_BYTES = 256 * 1024;
@@ -114,6 +117,8 @@ export class Runtime implements Engine {
     private readonly ctx: NativeContext;
     private readonly stopTokens: number[];
     private templateCache?: ChatTemplate;
+    /** Slots lent to a turn's extra choices, by their sequence. */
+    private readonly extraSlots = new Map<Sequence, Slot>();
     private disposed = false;
     /** Most image tokens one image becomes (the pixel budget in the encoder's token size). */
     readonly imageMaxTokens?: number;
@@ -243,8 +248,8 @@ export class Runtime implements Engine {
         return { ...this.samplingDefaults.defaults, seed: Math.floor(Math.random() * 2 ** 31), ...set };
     }
 
-    /** The prompt text `messages` render to, media as libmtmd markers. */
-    render(messages: ChatMessage[], enableThinking?: boolean): string {
+    /** The prompt text `messages` render to, media as libmtmd markers (`tools`: the template's tools variable). */
+    render(messages: ChatMessage[], enableThinking?: boolean, tools?: object[]): string {
         // The prompt holds every message's text: messages that cannot fit are refused before the
         // template renders them (its output is capped, which would misname the fault).
         this.requireTokenizable(
@@ -252,7 +257,7 @@ export class Runtime implements Engine {
                 .map((m) => (typeof m.content === "string" ? m.content : m.content.map((p) => (p.type === "text" ? p.text : "")).join("")))
                 .join(""),
         );
-        return mediaPromptText(this.template, messages, { enableThinking });
+        return mediaPromptText(this.template, messages, { enableThinking, tools });
     }
 
     tokenize(text: string): number[] {
@@ -306,6 +311,9 @@ export class Runtime implements Engine {
         if ((request.messages === undefined) === (request.prompt === undefined))
             throw new InvalidRequestError("a turn takes messages or a prompt: exactly one of them");
         if (request.messages?.length === 0) throw new InvalidRequestError("a turn needs at least one message");
+        if (request.tools && request.prompt !== undefined)
+            throw new InvalidRequestError("tools take a chat turn (messages), not a raw prompt");
+        checkOutputs(request);
         const session = request.session && this.own(request.session);
         const run = () =>
             request.prompt !== undefined
@@ -338,20 +346,30 @@ export class Runtime implements Engine {
         const place = session ? undefined : this.pool.reserve();
         try {
             const decoded = await this.decodeMedia(items, fresh, emit, signal, session);
-            const sampling = await stage(signal, () => this.samplingFor(req));
             const chat: ChatMessage[] = messages.map((m) => ({
                 role: m.role,
                 content:
                     typeof m.content === "string"
                         ? m.content
                         : merged(m.content.map((p) => (p.type === "text" ? p : decoded.get(p)!.part))),
+                ...(m.toolCalls ? { toolCalls: m.toolCalls } : {}),
+                ...(m.toolCallId ? { toolCallId: m.toolCallId } : {}),
+                ...(m.name ? { name: m.name } : {}),
             }));
-            const text = this.render(chat, req.enableThinking); // once per turn
+            const tools = await stage(signal, () => planTools(this.template, this.loaded.llama, chat, req.tools));
+            if (tools.grammar && req.grammar)
+                throw new InvalidRequestError("a grammar or response_format cannot be combined with a required or named tool_choice");
+            const sampling = await stage(signal, () => this.samplingFor(req, tools.grammar));
+            const text = this.render(tools.rendered.messages, req.enableThinking, tools.rendered.tools); // once per turn
             const media = mediaParts(chat);
             this.requireFits(text, media);
             const reports = items.map((m) => decoded.get(m.part)!.report);
-            const opts = this.answerOptions(req, sampling, req.splitThinking ?? true, emit);
-            return await this.onSlot(text, place, emit, signal, session, (slot) => this.evaluate(slot, text, media, opts, reports));
+            // With tools the thinking is always kept apart from the calls (the front end decides whether to show it).
+            const opts = this.answerOptions(req, sampling, tools.parser ? true : (req.splitThinking ?? true), emit);
+            opts.tools = tools.parser;
+            return await this.onSlot(text, place, emit, signal, session, (slot) =>
+                this.evaluate(slot, text, media, opts, reports, req.n ?? 1, session),
+            );
         } finally {
             place?.release();
         }
@@ -371,7 +389,16 @@ export class Runtime implements Engine {
             const opts = this.answerOptions(req, await stage(req.signal, () => this.samplingFor(req)), false, emit);
             return await this.onSlot(prompt, place, emit, req.signal, session, async (slot) => {
                 slot.sequence.remember(undefined);
-                return (await answer(this.loaded.model, slot.sequence, this.tokenize(prompt), opts, [])).result;
+                return answerChoices(
+                    this.loaded.model,
+                    slot.sequence,
+                    this.tokenize(prompt),
+                    undefined,
+                    opts,
+                    [],
+                    req.n ?? 1,
+                    this.lanes(session),
+                );
             });
         } finally {
             place?.release();
@@ -412,10 +439,31 @@ export class Runtime implements Engine {
         return out;
     }
 
-    /** The request's sampler fields over the defaults, and its grammar as GBNF (checked). */
-    private async samplingFor(req: TurnRequest): Promise<SamplingOptions> {
-        const grammar = await grammarFor(this.loaded.llama, this.loaded.vocabSize, req.grammar);
-        return this.sampling({ ...req.sampling, grammar });
+    /** The request's sampler fields over the defaults, and its grammar as GBNF (checked; `toolGrammar` forces tool calls). */
+    private async samplingFor(req: TurnRequest, toolGrammar?: string): Promise<SamplingOptions> {
+        const fields = samplerFields(req.sampling, this.loaded.vocabSize);
+        const grammar = toolGrammar ?? (await grammarFor(this.loaded.llama, this.loaded.vocabSize, req.grammar));
+        return this.sampling({ ...fields, grammar });
+    }
+
+    /** Where a turn's extra choices run: slots idle now (a session keeps to its own slot). */
+    private lanes(session: LocalSession | undefined): ChoiceLanes {
+        return {
+            take: (count) => {
+                if (session) return [];
+                return this.pool.takeIdle(count).map((slot) => {
+                    this.extraSlots.set(slot.sequence, slot);
+                    return slot.sequence;
+                });
+            },
+            give: (seqs) => {
+                for (const q of seqs) {
+                    const slot = this.extraSlots.get(q);
+                    this.extraSlots.delete(q);
+                    if (slot) this.pool.release(slot);
+                }
+            },
+        };
     }
 
     private answerOptions(req: TurnRequest, sampling: SamplingOptions, split: boolean, emit: (e: TurnEvent) => void): AnswerOptions {
@@ -428,6 +476,7 @@ export class Runtime implements Engine {
             split,
             signal: req.signal,
             emit,
+            logprobs: req.logprobs,
         };
     }
 
@@ -459,6 +508,8 @@ export class Runtime implements Engine {
         media: readonly MediaPart[],
         opts: AnswerOptions,
         reports: MediaReport[],
+        n: number,
+        session: LocalSession | undefined,
     ): Promise<TurnResult> {
         const seq = slot.sequence;
         if (countMarkers(text) !== media.length)
@@ -468,11 +519,7 @@ export class Runtime implements Engine {
         const held = items.filter((i): i is MediaChunk => typeof i !== "number");
         if (held.some((m, k) => !m.id || m.id !== media[k]?.item?.id)) ({ items, suffix } = { items: [], suffix: text });
         const fresh = media.slice(media.length - countMarkers(suffix));
-        const run = async (prompt: PromptItem[]) => {
-            const a = await answer(this.loaded.model, seq, prompt, opts, reports);
-            seq.remember(a.cachedText === undefined ? undefined : text + a.cachedText);
-            return a.result;
-        };
+        const run = (prompt: PromptItem[]) => answerChoices(this.loaded.model, seq, prompt, text, opts, reports, n, this.lanes(session));
         if (fresh.length === 0) return run([...items, ...this.tokenize(suffix)]);
         if (!this.encoder) throw new InternalError("media passed the media policy without an encoder to read them");
         // Generation runs inside the encoder's use: it is not released while its chunks are evaluated.

@@ -5,7 +5,7 @@
 
 import { InternalError, UserError } from "../core/errors.js";
 import { ContextOverflowError, nativeError } from "./errors.js";
-import type { GenerateResult, MediaChunk, NativeContext, PromptChunk, SamplingOptions } from "./native.js";
+import type { GenerateResult, MediaChunk, NativeContext, NativeTokenProbs, PromptChunk, SamplingOptions } from "./native.js";
 
 /** What a prompt holds, in order: text tokens, and media chunks (an image or audio clip each). */
 export type PromptItem = number | MediaChunk;
@@ -38,7 +38,9 @@ export interface GenerateOptions {
     /** Tokens that end the answer besides the model's end-of-generation ones. */
     stopTokens?: readonly number[];
     signal?: AbortSignal;
-    onToken?: (token: number) => void;
+    /** Each kept token's log-probability and this many alternatives, passed to onToken. */
+    logprobs?: number;
+    onToken?: (token: number, probs?: NativeTokenProbs) => void;
     /** Called with the job's id once it is queued (tests read its live token count). */
     onSubmit?: (id: number) => void;
     /** Called before the prompt is evaluated: `cached` of its `total` KV cells are already in the cache. */
@@ -59,6 +61,8 @@ export class Sequence {
     /** The prompt text plus answer the record stands for, and its items (cached plus the last sampled token). */
     private text: string | undefined;
     private items: PromptItem[] = [];
+    /** The sequence whose cells this one's next job starts from (adopt). */
+    private copyFrom?: number;
 
     constructor(
         private readonly ctx: NativeContext,
@@ -122,6 +126,21 @@ export class Sequence {
         this.cachedPositions = 0;
         this.text = undefined;
         this.items = [];
+        this.copyFrom = undefined;
+    }
+
+    /**
+     * Takes `source`'s record: this sequence's next job starts from a copy of `source`'s cells (another
+     * answer to the prompt `source` just evaluated). `source`'s own jobs must not trim it below the
+     * position this one starts from until that job is admitted (its next job of the same prompt does not).
+     */
+    adopt(source: Sequence): void {
+        if (source.ctx !== this.ctx || source.seq === this.seq) throw new InternalError("a sequence adopts another of its own context");
+        this.cached = [...source.cached];
+        this.cachedPositions = source.cachedPositions;
+        this.text = source.text;
+        this.items = [...source.items];
+        this.copyFrom = source.seq;
     }
 
     /** Evaluates `prompt` (reusing the cached prefix: tokens, and media with the same content id), then generates. */
@@ -149,6 +168,7 @@ export class Sequence {
         const room = capacity - cells + 1;
         const maxTokens = Math.min(opts.maxTokens, room);
         if (opts.signal?.aborted) {
+            if (this.copyFrom !== undefined) this.reset(); // the record was adopted but the cells never copied
             return {
                 tokens: new Int32Array(0),
                 reason: "aborted",
@@ -169,6 +189,8 @@ export class Sequence {
         }
         opts.onPrompt?.(reused, cells);
         const fresh = prompt.slice(common);
+        const copyFrom = this.copyFrom;
+        this.copyFrom = undefined;
         this.cached.length = common;
         this.cachedPositions = commonPos;
         this.text = undefined;
@@ -176,6 +198,7 @@ export class Sequence {
         const job = this.ctx.submit(
             {
                 seq: this.seq,
+                ...(copyFrom === undefined ? {} : { copyFrom }),
                 startPos: commonPos,
                 prompt: nativePieces(fresh),
                 maxTokens,
@@ -183,6 +206,7 @@ export class Sequence {
                 stopTokens: opts.stopTokens ? Int32Array.from(opts.stopTokens) : undefined,
                 sampling: opts.sampling,
                 penaltyHistory: penaltyHistory(prompt, opts.sampling),
+                ...(opts.logprobs === undefined ? {} : { logprobs: opts.logprobs }),
             },
             opts.onToken,
         );

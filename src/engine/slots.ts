@@ -107,6 +107,18 @@ export class SlotPool {
         });
     }
 
+    /**
+     * Up to `count` slots that are idle now, least recently used first, without waiting (a request's
+     * extra choices run on them); none while requests wait. Release each like an acquired slot.
+     */
+    takeIdle(count: number): Slot[] {
+        if (this.waiting.length > 0) return [];
+        const idle = this.slots.filter((s) => !s.busy).sort((a, b) => (a.lastUsed ?? 0) - (b.lastUsed ?? 0));
+        const taken = idle.slice(0, Math.max(0, count));
+        for (const s of taken) this.take(s);
+        return taken;
+    }
+
     release(slot: Slot): void {
         const next = this.waiting.shift();
         if (!next) {

@@ -13,6 +13,7 @@ import { completionsRoute } from "./routes/completions.js";
 import { healthRoute } from "./routes/health.js";
 import { metricsRoute } from "./routes/metrics.js";
 import { modelsRoutes } from "./routes/models.js";
+import { responsesRoutes } from "./routes/responses.js";
 import { webuiPlugin } from "./webui/plugin.js";
 
 export type { Backend, ServerOptions } from "./context.js";
@@ -60,6 +61,7 @@ export function buildApp(opts: ServerOptions): Server {
     metricsRoute(app, ctx);
     chatCompletionsRoute(app, ctx);
     completionsRoute(app, ctx);
+    responsesRoutes(app, ctx);
 
     return {
         app,

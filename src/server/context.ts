@@ -85,20 +85,25 @@ export class ServerContext {
         }
     }
 
-    /** run(), with a failure after `stream` started sent as its last event (undefined then) instead of thrown. */
+    /**
+     * run(), with a failure after `stream` started sent as its last events (undefined then) instead of
+     * thrown: OpenAI's error body, or what `failed` makes of the error (the Responses API's response.failed).
+     */
     async runStreamed(
         req: FastifyRequest,
         reply: FastifyReply,
         request: TurnRequest,
         onEvent: (e: TurnEvent) => void,
         stream: EventStream | undefined,
+        failed?: (e: ApiError) => unknown[],
     ): Promise<TurnResult | undefined> {
         try {
             return await this.run(req, reply, request, onEvent);
         } catch (e) {
             if (!stream?.started) throw e;
             this.metrics.errors++;
-            stream.send(errorBody(toApiError(e, this.opts.bodyLimit)));
+            const error = toApiError(e, this.opts.bodyLimit);
+            for (const event of failed ? failed(error) : [errorBody(error)]) stream.send(event);
             stream.end();
             return undefined;
         }

@@ -3,10 +3,11 @@
 // place in the queue: a refused request fetches and decodes nothing). The turn checks media kinds,
 // counts and headers (src/engine/runtime.ts); here only the body's shape.
 
-import type { MediaSource, Role, TurnMessage, TurnPart } from "../engine/turn.js";
+import { callId } from "../engine/tools/call-parser.js";
+import type { MediaSource, Role, ToolCall, TurnMessage, TurnPart } from "../engine/turn.js";
 import { ApiError } from "./errors.js";
 import { audioBytes, imageBytes, type MediaSources } from "./media.js";
-import type { ContentPartBody, MessageBody } from "./schemas.js";
+import type { ContentPartBody, MessageBody, ToolCallBody } from "./schemas.js";
 
 const ROLES: Record<MessageBody["role"], Role> = {
     system: "system",
@@ -43,23 +44,37 @@ function part(p: ContentPartBody, sources: MediaSources): TurnPart {
     }
 }
 
+/** A call sent back in an assistant message (an id it lacks is made up: the template does not show ids). */
+const toolCall = (c: ToolCallBody): ToolCall => ({ id: c.id ?? callId(), name: c.function.name, arguments: c.function.arguments ?? "{}" });
+
 /** The messages as a turn takes them; a body the engine cannot read as messages is a 400 here. */
 export function turnMessages(messages: MessageBody[], sources: MediaSources): TurnMessage[] {
     return messages.map((m): TurnMessage => {
-        const role = ROLES[m.role];
-        const c = m.content;
-        if (c === undefined || c === null) {
-            // The OpenAI API lets only an assistant message (one that called a tool) go without content.
-            if (m.role !== "assistant") throw new ApiError(400, `a ${m.role} message needs content`, "invalid_request");
-            return { role, content: "" };
+        const msg = message(m, sources);
+        if (m.role === "assistant" && m.tool_calls?.length) msg.toolCalls = m.tool_calls.map(toolCall);
+        if (m.role === "tool" || m.role === "observation") {
+            if (m.tool_call_id) msg.toolCallId = m.tool_call_id;
+            if (m.name) msg.name = m.name;
         }
-        if (typeof c === "string") return { role, content: c };
-        if (Array.isArray(c)) return { role, content: c.map((p) => part(p, sources)) };
-        // The seed article's composite input: media first, then the text, as a user would attach them.
-        const parts: TurnPart[] = [];
-        if (c.image) parts.push(image(c.image, sources));
-        if (c.audio) parts.push(audio(c.audio, "wav"));
-        if (c.text) parts.push({ type: "text", text: c.text });
-        return { role, content: parts };
+        return msg;
     });
+}
+
+/** One message's role and content. */
+function message(m: MessageBody, sources: MediaSources): TurnMessage {
+    const role = ROLES[m.role];
+    const c = m.content;
+    if (c === undefined || c === null) {
+        // The OpenAI API lets only an assistant message (one that called a tool) go without content.
+        if (m.role !== "assistant") throw new ApiError(400, `a ${m.role} message needs content`, "invalid_request");
+        return { role, content: "" };
+    }
+    if (typeof c === "string") return { role, content: c };
+    if (Array.isArray(c)) return { role, content: c.map((p) => part(p, sources)) };
+    // The seed article's composite input: media first, then the text, as a user would attach them.
+    const parts: TurnPart[] = [];
+    if (c.image) parts.push(image(c.image, sources));
+    if (c.audio) parts.push(audio(c.audio, "wav"));
+    if (c.text) parts.push({ type: "text", text: c.text });
+    return { role, content: parts };
 }

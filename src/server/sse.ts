@@ -1,5 +1,6 @@
 // Server-sent events on the raw response: `open` sends the headers, pings keep idle clients and
-// proxies waiting, `end` sends [DONE].
+// proxies waiting, `end` sends [DONE] (chat and completions). A stream of named events (the
+// Responses API) writes each event's `type` as its SSE event name and ends without [DONE].
 
 import type { FastifyReply } from "fastify";
 
@@ -7,7 +8,10 @@ export class EventStream {
     started = false;
     private lastWrite = 0;
     private pinger?: NodeJS.Timeout;
-    constructor(private readonly reply: FastifyReply) {}
+    constructor(
+        private readonly reply: FastifyReply,
+        private readonly named = false,
+    ) {}
 
     open(pingSeconds = 0): void {
         if (this.started) return;
@@ -34,12 +38,13 @@ export class EventStream {
 
     send(data: unknown): void {
         this.open();
-        this.write(`data: ${JSON.stringify(data)}\n\n`);
+        const type = this.named ? (data as { type?: unknown }).type : undefined;
+        this.write(`${typeof type === "string" ? `event: ${type}\n` : ""}data: ${JSON.stringify(data)}\n\n`);
     }
 
     end(): void {
         clearInterval(this.pinger);
-        if (!this.reply.raw.writableEnded) this.reply.raw.end("data: [DONE]\n\n");
+        if (!this.reply.raw.writableEnded) this.reply.raw.end(this.named ? "" : "data: [DONE]\n\n");
     }
 
     private write(s: string): void {

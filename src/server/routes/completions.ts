@@ -3,7 +3,7 @@
 import type { FastifyInstance } from "fastify";
 import type { ServerContext } from "../context.js";
 import { completionTurn } from "../openai-request.js";
-import { finishReason, TextCompletion } from "../openai-response.js";
+import { TextCompletion } from "../openai-response.js";
 import { completionBody, type CompletionBody } from "../schemas.js";
 import { EventStream } from "../sse.js";
 
@@ -12,21 +12,22 @@ export function completionsRoute(app: FastifyInstance, ctx: ServerContext): void
         ctx.ready();
         ctx.metrics.requests++;
         const body = req.body as CompletionBody;
-        const out = new TextCompletion(ctx.opts.servedName);
+        const request = completionTurn(body);
+        const out = new TextCompletion(ctx.opts.servedName, request.logprobs !== undefined);
         // The stream opens with its first text: a failure before it is an HTTP error.
         const stream = body.stream ? new EventStream(reply) : undefined;
         const r = await ctx.runStreamed(
             req,
             reply,
-            completionTurn(body),
+            request,
             (e) => {
-                if (e.type === "text") stream?.send(out.chunk(e.text));
+                for (const c of stream ? out.eventChunks(e) : []) stream!.send(c);
             },
             stream,
         );
         if (!stream) return out.body(r!);
         if (!r) return reply;
-        stream.send(out.chunk("", finishReason(r)));
+        for (const c of out.finalChunks(r)) stream.send(c);
         if (body.stream_options?.include_usage) stream.send(out.usageChunk(r));
         stream.end();
         return reply;

@@ -84,6 +84,8 @@ export const responsesBody = {
                 },
             ],
         }),
+        /** llama.cpp's extension, as in chat completions: GLM's enable_thinking. */
+        chat_template_kwargs: nullable({ type: "object", properties: { enable_thinking: { type: "boolean" } } }),
         text: nullable({
             type: "object",
             properties: {
@@ -131,6 +133,7 @@ export interface ResponsesBody {
     tools?: { type: string; name?: string; description?: string | null; parameters?: object | null }[] | null;
     tool_choice?: "auto" | "none" | "required" | { type: "function"; name: string } | null;
     text?: { format?: { type: "text" | "json_object" | "json_schema"; schema?: object } } | null;
+    chat_template_kwargs?: { enable_thinking?: boolean } | null;
 }
 
 const refuse = (message: string) => new ApiError(400, message, "invalid_request");
@@ -242,6 +245,7 @@ export function responsesTurn(b: ResponsesBody, sources: MediaSources, store: Re
             tools: toolsOf(b),
             logprobs: logprobsOf(b),
             grammar: grammarOf(b),
+            enableThinking: b.chat_template_kwargs?.enable_thinking ?? undefined,
             splitThinking: true,
         },
         input,

@@ -70,7 +70,8 @@ describe("autoglm serve beside llama-server on the same GGUF", () => {
         expect(mine).toHaveLength(a.usage!.completion_tokens);
         for (const [group, r] of aligned(mine, l.choices[0]!.logprobs!.content!)) {
             expect(group.at(-1)!.logprob).toBeCloseTo(r.logprob, 3);
-            if (group.length === 1) expect(group[0]!.top_logprobs.map((t) => t.logprob)).toEqual(r.top_logprobs.map((t) => expect.closeTo(t.logprob, 3)));
+            if (group.length === 1)
+                expect(group[0]!.top_logprobs.map((t) => t.logprob)).toEqual(r.top_logprobs.map((t) => expect.closeTo(t.logprob, 3)));
         }
     });
 
@@ -79,7 +80,7 @@ describe("autoglm serve beside llama-server on the same GGUF", () => {
         const [plain] = await both((c) => c.chat.completions.create(body));
         const first = plain.choices[0]!.logprobs!.content![0]!;
         // llama-server's logprobs name the token id: the bias is aimed at it on both servers.
-        const id = (((await servers[1]![1].chat.completions.create(body)).choices[0]!.logprobs!.content![0]) as unknown as { id: number }).id;
+        const id = ((await servers[1]![1].chat.completions.create(body)).choices[0]!.logprobs!.content![0] as unknown as { id: number }).id;
         const [ba, bl] = await both((c) => c.chat.completions.create({ ...body, logit_bias: { [id]: -100 } }));
         expect(ba.choices[0]!.logprobs!.content![0]!.token).toBe(first.top_logprobs[1]!.token);
         expect(bl.choices[0]!.logprobs!.content![0]!.token).toBe(first.top_logprobs[1]!.token);
@@ -97,7 +98,16 @@ describe("autoglm serve beside llama-server on the same GGUF", () => {
     });
 
     it("a seed repeats a sampled answer on each server", async () => {
-        const body = { ...same, temperature: 1.5, top_k: 0, top_p: 1, min_p: 0, seed: 11, messages: ask, max_tokens: 8 } as OpenAI.ChatCompletionCreateParamsNonStreaming;
+        const body = {
+            ...same,
+            temperature: 1.5,
+            top_k: 0,
+            top_p: 1,
+            min_p: 0,
+            seed: 11,
+            messages: ask,
+            max_tokens: 8,
+        } as OpenAI.ChatCompletionCreateParamsNonStreaming;
         for (const [, c] of servers) {
             const [x, y] = [await c.chat.completions.create(body), await c.chat.completions.create(body)];
             expect(y.choices[0]!.message.content).toBe(x.choices[0]!.message.content);
@@ -105,7 +115,15 @@ describe("autoglm serve beside llama-server on the same GGUF", () => {
     });
 
     it("tools with a template that has no tool section: autoglm describes them and forces the call; llama-server ignores them", async () => {
-        const tools = [{ type: "function" as const, function: { name: "get_weather", parameters: { type: "object", properties: { city: { type: "string", enum: ["Paris", "Tokyo"] } } } } }];
+        const tools = [
+            {
+                type: "function" as const,
+                function: {
+                    name: "get_weather",
+                    parameters: { type: "object", properties: { city: { type: "string", enum: ["Paris", "Tokyo"] } } },
+                },
+            },
+        ];
         const body = { ...same, messages: ask, max_tokens: 120, tools, tool_choice: "required" as const, parallel_tool_calls: false };
         const [a, l] = await both((c) => c.chat.completions.create(body));
         expect(a.choices[0]!.finish_reason).toBe("tool_calls");
@@ -116,7 +134,13 @@ describe("autoglm serve beside llama-server on the same GGUF", () => {
     });
 
     it("the Responses API: the same text and the same event types; a max_output_tokens cut is incomplete on autoglm, completed on llama-server", async () => {
-        const body = { model: "m", input: "Hello there", max_output_tokens: 6, temperature: 0, chat_template_kwargs: { enable_thinking: false } };
+        const body = {
+            model: "m",
+            input: "Hello there",
+            max_output_tokens: 6,
+            temperature: 0,
+            chat_template_kwargs: { enable_thinking: false },
+        };
         const [a, l] = await both((c) => c.responses.create(body));
         expect(a.output_text).toBe(l.output_text);
         expect(a.status).toBe("incomplete");

@@ -17,7 +17,10 @@ describe("import cycles", () => {
         mkdirSync(join(dir, "src"), { recursive: true });
         const file = (name: string, text: string) => writeFileSync(join(dir, "src", name), text);
         file("a.ts", 'import { b } from "./b.js";\nimport type { C } from "./c.js";\nexport const a = b;\n');
-        file("b.ts", '// import { a } from "./a.js";\nimport {\n    type A,\n    type B,\n} from "./a.js";\nexport { c } from "./c.js";\nexport const b = 1;\n');
+        file(
+            "b.ts",
+            '// import { a } from "./a.js";\nimport {\n    type A,\n    type B,\n} from "./a.js";\nexport { c } from "./c.js";\nexport const b = 1;\n',
+        );
         file("c.ts", 'import "./a.js";\nexport const c = 2;\nexport type C = number;\n');
         file("d.ts", 'const lazy = () => import("./d.js");\nexport { lazy };\n');
         expect(valueImports(join(dir, "src", "a.ts")).map((f) => f.slice(-4))).toEqual(["b.ts"]);

@@ -7,38 +7,29 @@
 // -> evaluate and generate -> release. Every front end (serve's routes, chat, describe,
 // transcribe-and-answer, bench's phone step, the agent) calls it; `bench` also measures a slot directly.
 
-import { InternalError, ResourceLoadError, UserError } from "../core/errors.js";
+import { InternalError, UserError } from "../core/errors.js";
 import { threadBudget, type ThreadBudget } from "../core/threads.js";
 import { imageTokens } from "../media/image.js";
 import type { AnswerOptions } from "./answer.js";
-import { ChatTemplate, type ChatMessage, type ContentPart, type MediaPart } from "./chat-template.js";
+import { ChatTemplate, type ChatMessage, type MediaPart } from "./chat-template.js";
 import { answerChoices, type ChoiceLanes } from "./choices.js";
 import { contextSettings, createContext, flashAttentionFor, type ContextSettings } from "./context.js";
 import { defaultContextSize } from "./context-size.js";
 import { checkEncoderFits, lazyEncoder, openEncoder, readMmproj, type EncoderCaps } from "./encoders.js";
-import {
-    ContextOverflowError,
-    InvalidMediaError,
-    InvalidRequestError,
-    nativeError,
-    ShuttingDownError,
-    throwIfCancelled,
-    TurnRefusal,
-    CancelledError,
-} from "./errors.js";
+import { ContextOverflowError, InvalidRequestError, nativeError, ShuttingDownError } from "./errors.js";
 import { grammarFor } from "./grammar.js";
 import type { LazyResource } from "./lazy-resource.js";
-import { IMAGE_MAX_PIXELS, MediaPolicy, type PendingMedia, type Transcriber } from "./media-policy.js";
+import { IMAGE_MAX_PIXELS, MediaPolicy, type Transcriber } from "./media-policy.js";
 import { countMarkers, MEDIA_MARKER, mediaPromptText } from "./media-prompt.js";
-import { turnMedia, readMedia, type TurnMedia } from "./media-source.js";
+import { mediaParts, stage, TurnMediaStage } from "./turn-media.js";
 import { loadModel, type LoadedModel, type LoadOptions } from "./model.js";
 import type { MediaChunk, MediaItem, NativeContext, NativeMedia, PromptChunk, SamplingOptions } from "./native.js";
 import { promptItems, Sequence, type PromptItem } from "./sequence.js";
 import { modelSampling, type ModelSampling } from "./sampling-defaults.js";
-import { LocalSession, type DecodedMedia } from "./session.js";
+import { LocalSession } from "./session.js";
 import { SlotPool, type Place, type Slot } from "./slots.js";
 import { planTools } from "./tools/tool-plan.js";
-import type { Engine, EngineInfo, MediaReport, TurnEvent, TurnMessage, TurnPart, TurnRequest, TurnResult, TurnSession } from "./turn.js";
+import type { Engine, EngineInfo, MediaReport, TurnEvent, TurnMessage, TurnRequest, TurnResult, TurnSession } from "./turn.js";
 import { checkOutputs, samplerFields } from "./turn-outputs.js";
 
 /** Texts up to this size are tokenized to count them exactly; larger ones that cannot fit are refused unread. */
@@ -72,39 +63,6 @@ export interface RuntimeGauges {
     queued: number;
     speechModelsOpened: number;
     mediaDecoding: number;
-}
-
-/** Adjacent text parts merge, so a message renders as the template expects. */
-function merged(parts: ContentPart[]): ChatMessage["content"] {
-    const out: ContentPart[] = [];
-    for (const p of parts) {
-        const last = out[out.length - 1];
-        if (p.type === "text" && last?.type === "text") out[out.length - 1] = { type: "text", text: last.text + p.text };
-        else out.push(p);
-    }
-    return out.every((p) => p.type === "text") ? out.map((p) => (p as { text: string }).text).join("") : out;
-}
-
-const mediaParts = (messages: readonly ChatMessage[]) =>
-    messages.flatMap((m) => (typeof m.content === "string" ? [] : m.content.filter((p): p is MediaPart => p.type !== "text")));
-
-/**
- * One stage of a turn: a cancel before or during it is a CancelledError (whatever the stage threw
- * on its way out); `media` names the kind a plain refusal of the stage's input is about.
- */
-async function stage<T>(signal: AbortSignal | undefined, job: () => Promise<T>, media?: "image" | "audio"): Promise<T> {
-    throwIfCancelled(signal);
-    try {
-        const r = await job();
-        throwIfCancelled(signal);
-        return r;
-    } catch (e) {
-        if (signal?.aborted && !(e instanceof CancelledError)) throw new CancelledError();
-        // A plain refusal of what was read (a missing file, a server's source policy) is about that item.
-        if (media && e instanceof UserError && !(e instanceof TurnRefusal) && !(e instanceof ResourceLoadError))
-            throw new InvalidMediaError(media, e.message);
-        throw e;
-    }
 }
 
 export class Runtime implements Engine {
@@ -335,40 +293,25 @@ export class Runtime implements Engine {
         session?: LocalSession,
     ): Promise<TurnResult> {
         const signal = req.signal;
-        const items = turnMedia(messages);
-        // A session's media decoded by an earlier turn are not read, checked or decoded again.
-        const fresh = items.filter((m) => !session?.decoded.has(m.part.source));
-        this.media.admit({
-            images: fresh.filter((m) => m.kind === "image").length,
-            audios: fresh.filter((m) => m.kind === "audio").length,
-        });
+        const media = new TurnMediaStage(messages, this.media, session?.decoded);
+        media.admit();
         // Its place in the slot queue first (or a QueueFullError): a turn that is refused reads nothing.
         const place = session ? undefined : this.pool.reserve();
         try {
-            const decoded = await this.decodeMedia(items, fresh, emit, signal, session);
-            const chat: ChatMessage[] = messages.map((m) => ({
-                role: m.role,
-                content:
-                    typeof m.content === "string"
-                        ? m.content
-                        : merged(m.content.map((p) => (p.type === "text" ? p : decoded.get(p)!.part))),
-                ...(m.toolCalls ? { toolCalls: m.toolCalls } : {}),
-                ...(m.toolCallId ? { toolCallId: m.toolCallId } : {}),
-                ...(m.name ? { name: m.name } : {}),
-            }));
+            await media.decode(emit, signal);
+            const chat = media.messages();
             const tools = await stage(signal, () => planTools(this.template, this.loaded.llama, chat, req.tools));
             if (tools.grammar && req.grammar)
                 throw new InvalidRequestError("a grammar or response_format cannot be combined with a required or named tool_choice");
             const sampling = await stage(signal, () => this.samplingFor(req, tools.grammar));
             const text = this.render(tools.rendered.messages, req.enableThinking, tools.rendered.tools); // once per turn
-            const media = mediaParts(chat);
-            this.requireFits(text, media);
-            const reports = items.map((m) => decoded.get(m.part)!.report);
+            const parts = mediaParts(chat);
+            this.requireFits(text, parts);
             // With tools the thinking is always kept apart from the calls (the front end decides whether to show it).
             const opts = this.answerOptions(req, sampling, tools.parser ? true : (req.splitThinking ?? true), emit);
             opts.tools = tools.parser;
             return await this.onSlot(text, place, emit, signal, session, (slot) =>
-                this.evaluate(slot, text, media, opts, reports, req.n ?? 1, session),
+                this.evaluate(slot, text, parts, opts, media.reports(), req.n ?? 1, session),
             );
         } finally {
             place?.release();
@@ -403,40 +346,6 @@ export class Runtime implements Engine {
         } finally {
             place?.release();
         }
-    }
-
-    /** Reads the fresh media, checks all their headers together, then decodes every item in order. */
-    private async decodeMedia(
-        items: TurnMedia[],
-        fresh: TurnMedia[],
-        emit: (e: TurnEvent) => void,
-        signal: AbortSignal | undefined,
-        session: LocalSession | undefined,
-    ): Promise<Map<TurnPart, DecodedMedia>> {
-        const pending = new Map<TurnMedia, PendingMedia>();
-        for (const m of fresh)
-            pending.set(m, {
-                kind: m.kind,
-                name: m.name,
-                bytes: await stage(signal, () => readMedia(m.part.source, m.kind, signal), m.kind),
-            });
-        await stage(signal, () => this.media.check([...pending.values()]));
-        const out = new Map<TurnPart, DecodedMedia>();
-        for (const m of items) {
-            let d = session?.decoded.get(m.part.source);
-            if (!d) {
-                const { bytes, name } = pending.get(m)!;
-                if (m.kind === "audio" && this.media.transcribes) emit({ type: "transcribing", index: m.index });
-                const p = await stage<{ part: ContentPart; report: MediaReport }>(signal, () =>
-                    m.kind === "image" ? this.media.image(bytes, name) : this.media.audio(bytes, name, signal),
-                );
-                d = { part: p.part, report: p.report };
-                session?.decoded.set(m.part.source, d);
-                emit({ type: "media", index: m.index, report: d.report });
-            }
-            out.set(m.part, d);
-        }
-        return out;
     }
 
     /** The request's sampler fields over the defaults, and its grammar as GBNF (checked; `toolGrammar` forces tool calls). */

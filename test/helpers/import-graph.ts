@@ -5,7 +5,8 @@ import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
 import { dirname, join, relative, resolve } from "node:path";
 
 /** Static imports and re-exports: the clause (empty for a bare import) and the specifier. */
-const STATEMENT = /(?:^|[;\n])\s*(import|export)\s+(?:(type)\s+)?([^;]*?)\s*from\s*["']([^"']+)["']|(?:^|[;\n])\s*import\s*["']([^"']+)["']/g;
+const STATEMENT =
+    /(?:^|[;\n])\s*(import|export)\s+(?:(type)\s+)?([^;]*?)\s*from\s*["']([^"']+)["']|(?:^|[;\n])\s*import\s*["']([^"']+)["']/g;
 
 /** Comments out, strings kept (a specifier is a string). */
 function withoutComments(source: string): string {

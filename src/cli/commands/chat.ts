@@ -10,6 +10,7 @@ import { grammarFor, readGrammarFile, readJsonSchema } from "../../engine/gramma
 import { Runtime } from "../../engine/runtime.js";
 import type { GrammarRequest, TurnEvent, TurnPart, TurnResult } from "../../engine/turn.js";
 import { UserError } from "../../core/errors.js";
+import { CancelledError } from "../../engine/errors.js";
 import { numberOption } from "../parse.js";
 import { openHistory } from "../chat-history.js";
 import { TerminalInput } from "../chat-input.js";
@@ -121,7 +122,7 @@ export function chatCommand(): Command {
         )
         .option("--grammar-file <file>", "constrain answers with a GBNF grammar")
         .option("--json-schema <schema>", "constrain answers to JSON matching a schema (JSON text or a .json file)")
-        .option("--stats", "print token counts and speed after each answer (stderr)")
+        .option("--stats", "print token counts and speed after each answer (stderr); in line mode, also a line as each answer begins")
         .option("--json", "line mode: print each answer as one JSON object per line ({content, reasoning, stats})")
         .option("--no-history", "do not read or write the prompt history ($XDG_STATE_HOME/autoglm/chat_history; also AUTOGLM_NO_HISTORY=1)")
         .option("--verbose", "show llama.cpp's, libmtmd's and node-llama-cpp's own log lines")
@@ -205,6 +206,9 @@ export function chatCommand(): Command {
                     );
                 } else if (e.type === "media" && e.report.kind === "audio" && e.report.transcript !== undefined) {
                     log(`transcript: ${tty ? escapeControls(e.report.transcript) : e.report.transcript}`);
+                } else if (e.type === "prompt" && f.stats && !tty) {
+                    // Nothing streams in line mode: a script (or a test) sees the answer has begun.
+                    log(`[answering: ${e.total - e.cached} prompt tokens to evaluate, ${e.cached} from the cache]`);
                 } else if ((e.type === "text" || e.type === "reasoning") && tty && e.text && !(e.type === "reasoning" && f.hideThinking)) {
                     const text = escapeControls(e.text);
                     write(e.type === "reasoning" ? dim(text) : text);
@@ -219,6 +223,11 @@ export function chatCommand(): Command {
                 try {
                     atLineStart = true;
                     r = await chat.send(content, show, controller.signal);
+                } catch (e) {
+                    // Stopped before it answered (reading an image, transcribing a clip, waiting): the turn did not happen.
+                    if (!(e instanceof CancelledError)) throw e;
+                    log("[stopped]");
+                    return;
                 } finally {
                     stopWatching?.();
                     current = undefined;

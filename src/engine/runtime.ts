@@ -5,7 +5,7 @@
 
 import type { Token } from "node-llama-cpp";
 import { UserError } from "../core/errors.js";
-import { threadBudget, type ThreadBudget } from "../core/threads.js";
+import { threadBudget, type ContextThreads } from "../core/threads.js";
 import { ChatTemplate, type ChatMessage, type MediaPart } from "./chat-template.js";
 import { contextSettings, createContext, flashAttentionFor, type ContextSettings } from "./context.js";
 import { defaultContextSize } from "./context-size.js";
@@ -81,7 +81,7 @@ export interface UserTurn {
 }
 
 export class Runtime {
-    readonly threads: ThreadBudget;
+    readonly threads: ContextThreads;
     readonly settings: ContextSettings;
     readonly pool: SlotPool;
     readonly media: MediaPolicy;
@@ -135,7 +135,7 @@ export class Runtime {
     ) {
         this.settings = settings;
         this.samplingDefaults = modelSampling(loaded.metadata);
-        this.threads = threadBudget(settings.threads, settings.threadsBatch);
+        this.threads = threadBudget.forContext(settings.threads, settings.threadsBatch);
         this.ctx = createContext(loaded, settings);
         const slots = Array.from({ length: settings.sequences }, (_, id) => ({
             id,

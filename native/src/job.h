@@ -12,7 +12,7 @@ struct GenerationRequest {
     int32_t startPos = 0;              // positions < startPos of the sequence are reused; the rest is dropped
     std::vector<PromptPiece> prompt;   // evaluated from startPos, in order
     int32_t maxTokens = 0;             // 0: evaluate the prompt only
-    bool ignoreEog = false;            // benchmarks decode a fixed count
+    bool ignoreEog = false;            // never end on an end-of-generation or stop token: they are banned (benchmarks, ignore_eos)
     std::vector<llama_token> stopTokens; // end the answer like end-of-generation tokens do
     SamplingOptions sampling;
 };
@@ -33,6 +33,8 @@ struct GenerationResult {
     int32_t promptTokens = 0;      // prompt cells evaluated (text tokens and media embeddings)
     int32_t promptSteps = 0;       // scheduler steps that carried part of this prompt
     int32_t sharedSteps = 0;       // of those, steps that also decoded other jobs' tokens
+    int32_t minThreads = 0, maxThreads = 0; // the thread budget's grants to the steps this job was in (0: none ran)
+    int32_t encodeThreads = 0;     // threads of the last encoder pass for its media (0: none)
 
     void fail(Failure kind, std::string message) { failure = kind; error = std::move(message); }
 };

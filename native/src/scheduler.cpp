@@ -35,10 +35,13 @@ struct Job {
 Scheduler::Scheduler(llama_context * ctx, uint32_t nBatch, CpuThreadpool & threadpool)
     : ctx(ctx), vocab(llama_model_get_vocab(llama_get_model(ctx))), nBatch(std::max<uint32_t>(nBatch, 1)),
       nVocab(llama_vocab_n_tokens(llama_model_get_vocab(llama_get_model(ctx)))), threadpool(threadpool),
+      maxThreads(std::max<int32_t>(1, llama_n_threads(ctx))), maxThreadsBatch(std::max<int32_t>(1, llama_n_threads_batch(ctx))),
       encoder(llama_model_n_embd_inp(llama_get_model(ctx)), [this]() { std::lock_guard<std::mutex> lock(mutex); wake.notify_one(); }) {
     const char * fault = std::getenv("AUTOGLM_TEST_FAULT");
     injectDecodeFault = fault != nullptr && std::strcmp(fault, "decode") == 0;
     tokens = llama_batch_init((int32_t) this->nBatch, 0, 1);
+    for (llama_token t = 0; t < nVocab; t++)
+        if (llama_vocab_is_eog(vocab, t)) endOfGeneration.push_back(t);
 }
 
 Scheduler::~Scheduler() {
@@ -120,14 +123,22 @@ void Scheduler::stop() {
 }
 
 void Scheduler::loop() {
-    threadpool.resume();
     for (;;) {
         std::vector<Job *> fresh;
         std::set<int64_t> cancels;
         {
             std::unique_lock<std::mutex> lock(mutex);
-            wake.wait(lock, [&]() { return stopping || !incoming.empty() || !cancelled.empty() || runnable(); });
-            if (stopping) return;
+            if (!stopping && incoming.empty() && cancelled.empty() && !runnable()) {
+                // Nothing to compute: the budget's threads go to the others, this context's pool sleeps.
+                share.idle();
+                threadpool.pause();
+                wake.wait(lock, [&]() { return stopping || !incoming.empty() || !cancelled.empty() || runnable(); });
+            }
+            if (stopping) {
+                share.idle();
+                threadpool.pause();
+                return;
+            }
             fresh.assign(incoming.begin(), incoming.end());
             incoming.clear();
             cancels.swap(cancelled);
@@ -204,6 +215,13 @@ bool Scheduler::admit(Job * job) {
     }
     job->pos = job->res.nextPos = req.startPos;
     if (req.maxTokens > 0) {
+        if (req.ignoreEog) {
+            // Every token that would end the answer is banned, as llama-server's ignore_eos does for
+            // llama.cpp's end-of-generation set; the stop tokens end answers the same way here.
+            req.sampling.banned = endOfGeneration;
+            for (llama_token t : req.stopTokens)
+                if (t >= 0 && t < nVocab && !llama_vocab_is_eog(vocab, t)) req.sampling.banned.push_back(t);
+        }
         std::string err;
         job->sampler = buildSampler(vocab, req.sampling, err);
         if (job->sampler == nullptr) {
@@ -236,7 +254,19 @@ int32_t Scheduler::decode(llama_batch & batch, const std::vector<Job *> & member
     return rc;
 }
 
+/** This step's threads from the budget (thread-budget.h), the context's counts at most. */
+int32_t Scheduler::takeThreads() {
+    const int32_t n = share.ask(std::max(maxThreads, maxThreadsBatch));
+    threadpool.use(ctx, std::min(n, maxThreads), std::min(n, maxThreadsBatch));
+    return n;
+}
+
 void Scheduler::step() {
+    const int32_t threads = takeThreads();
+    for (Job * j : jobs) {
+        j->res.minThreads = j->res.minThreads == 0 ? threads : std::min(j->res.minThreads, threads);
+        j->res.maxThreads = std::max(j->res.maxThreads, threads);
+    }
     std::vector<Job *> done;
     auto end = [&](Job * j) { if (!j->over) { j->over = true; done.push_back(j); } };
     llama_batch & b = tokens;
@@ -326,7 +356,7 @@ void Scheduler::step() {
             j->res.nextPos = j->pos;
             llama_token tok;
             try {
-                tok = sampleToken(ctx, j->sampler, j->argmax, nVocab, r.row);
+                tok = sampleToken(ctx, j->sampler, j->argmax, nVocab, r.row, j->req.sampling.banned);
             } catch (const std::exception & e) {
                 j->res.fail(j->req.sampling.grammar.empty() ? Failure::Internal : Failure::User, std::string("sampling failed: ") + e.what());
                 end(j);
@@ -363,6 +393,7 @@ void Scheduler::step() {
                     // M-RoPE advances an image by its grid span, not by its embedding count.
                     j->pos += mtmd_input_chunk_get_n_pos(p.media->chunk);
                     j->res.encodeMs += j->encodings[j->piece]->ms;
+                    j->res.encodeThreads = j->encodings[j->piece]->threads;
                     j->encodings[j->piece].reset();
                     j->piece++;
                     j->offset = 0;
@@ -390,7 +421,7 @@ void Scheduler::startAnswer(Job * job, int32_t row, std::vector<Job *> & done) {
     }
     llama_token tok;
     try {
-        tok = sampleToken(ctx, job->sampler, job->argmax, nVocab, row);
+        tok = sampleToken(ctx, job->sampler, job->argmax, nVocab, row, job->req.sampling.banned);
     } catch (const std::exception & e) {
         res.fail(job->req.sampling.grammar.empty() ? Failure::Internal : Failure::User, std::string("sampling failed: ") + e.what());
         end();

@@ -20,6 +20,7 @@
 #include "cpu-threadpool.h"
 #include "job.h"
 #include "media-encoder.h"
+#include "thread-budget.h"
 
 struct JobCallbacks {
     std::function<void(llama_token)> onToken;        // scheduler thread, for each kept token
@@ -51,7 +52,10 @@ private:
     const llama_vocab * vocab;
     uint32_t nBatch;
     int32_t nVocab;
+    std::vector<llama_token> endOfGeneration; // llama_vocab_is_eog's set, banned for ignoreEog jobs
     CpuThreadpool & threadpool;
+    const int32_t maxThreads, maxThreadsBatch; // the context's counts: the most a step asks the budget for
+    ThreadBudget::Consumer share{ThreadBudget::Kind::Decode};
     MediaEncoder encoder;
     bool injectDecodeFault; // AUTOGLM_TEST_FAULT=decode: tests make every decode fail as an internal error
 
@@ -72,6 +76,7 @@ private:
 
     void loop();
     bool runnable() const;
+    int32_t takeThreads();
     bool stoppingNow();
     bool admit(Job * job);
     void step();

@@ -1,11 +1,14 @@
 #include "step.h"
+#include <cmath>
 #include "mtmd-helper.h"
 
-llama_token sampleToken(llama_context * ctx, llama_sampler * smpl, bool argmax, int32_t nVocab, int32_t idx) {
+llama_token sampleToken(llama_context * ctx, llama_sampler * smpl, bool argmax, int32_t nVocab, int32_t idx, const std::vector<llama_token> & banned) {
     if (!argmax) return llama_sampler_sample(smpl, ctx, idx); // waits for the logits; also accepts the token
     // Plain greedy needs no candidate list: an argmax over the logits (ties to the lowest id, as
-    // llama.cpp's greedy sampler) saves building a vocabulary-sized array for every token.
-    const float * logits = llama_get_logits_ith(ctx, idx);
+    // llama.cpp's greedy sampler) saves building a vocabulary-sized array for every token. Banned
+    // tokens get the -inf bias in place (the next decode overwrites these logits anyway).
+    float * logits = llama_get_logits_ith(ctx, idx);
+    for (llama_token t : banned) logits[t] = -INFINITY;
     llama_token tok = 0;
     for (int32_t i = 1; i < nVocab; i++) if (logits[i] > logits[tok]) tok = i;
     return tok;

@@ -6,8 +6,11 @@
 #include "llama.h"
 #include "mtmd.h"
 
-/** The next token from the logits of batch row `idx`: argmax for plain greedy, else the sampler chain. */
-llama_token sampleToken(llama_context * ctx, llama_sampler * smpl, bool argmax, int32_t nVocab, int32_t idx);
+/**
+ * The next token from the logits of batch row `idx`: argmax for plain greedy (never one of `banned`),
+ * else the sampler chain (which bans them itself).
+ */
+llama_token sampleToken(llama_context * ctx, llama_sampler * smpl, bool argmax, int32_t nVocab, int32_t idx, const std::vector<llama_token> & banned);
 
 /** The message for a llama_decode return code. */
 std::string decodeError(int32_t rc);

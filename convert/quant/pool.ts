@@ -1,9 +1,10 @@
 // A fixed pool of worker threads that encode row chunks. Jobs are handed to the least busy
 // worker; buffers move by transfer, not copy. With zero threads (or when running from TypeScript
-// source, where no compiled worker exists) encoding happens on the calling thread.
+// source, where no compiled worker exists) encoding happens on the calling thread. Its workers are
+// leased from the process's thread budget (src/core/threads.ts) and given back on close().
 
 import { existsSync } from "node:fs";
-import { coreCount } from "../../src/core/threads.js";
+import { threadBudget, type ThreadLease } from "../../src/core/threads.js";
 import { fileURLToPath } from "node:url";
 import { Worker } from "node:worker_threads";
 import type { GgmlType } from "../../src/core/gguf/constants.js";
@@ -23,10 +24,14 @@ export class EncodePool {
     /** NaN/Inf source values seen since the last takeNonFinite(). */
     private nonFinite = 0;
 
+    private lease?: ThreadLease;
+
+    /** `threads`: the most workers wanted (default: the whole budget); the budget may grant fewer. */
     constructor(threads = defaultThreads()) {
         const url = new URL("./worker.js", import.meta.url);
         if (threads <= 0 || !existsSync(fileURLToPath(url))) return;
-        for (let i = 0; i < threads; i++) {
+        this.lease = threadBudget.lease(threads);
+        for (let i = 0; i < this.lease.threads; i++) {
             const worker = new Worker(url);
             const slot = { worker, busy: 0 };
             worker.on("message", (msg: { id: number; bytes?: Uint8Array; nonFinite?: number; error?: string }) => {
@@ -88,10 +93,12 @@ export class EncodePool {
         this.closing = true;
         await Promise.all(this.workers.map((w) => w.worker.terminate()));
         this.workers = [];
+        this.lease?.release();
+        this.lease = undefined;
     }
 }
 
-/** One worker per core: the main thread only reads and writes, which is mostly waiting on I/O. */
+/** The whole budget (one worker per core by default): the main thread only reads and writes, which is mostly waiting on I/O. */
 export function defaultThreads(): number {
-    return coreCount();
+    return threadBudget.total;
 }

@@ -1,4 +1,5 @@
 #include "contract.h"
+#include <algorithm>
 #include <cmath>
 #include "media-chunk.h"
 
@@ -30,19 +31,12 @@ int32_t int32Or(Napi::Env env, const Napi::Object & o, const char * key, int32_t
 
 bool boolOr(Napi::Env env, const Napi::Object & o, const char * key, bool fallback) {
     Napi::Value v = o.Get(key);
-    if (absent(v)) return fallback;
-    if (!v.IsBoolean()) wrongType(env, key, "a boolean");
-    return v.As<Napi::Boolean>().Value();
+    return absent(v) ? fallback : boolean(env, v, key);
 }
 
 std::string stringOr(Napi::Env env, const Napi::Object & o, const char * key, const char * fallback) {
     Napi::Value v = o.Get(key);
     return absent(v) ? std::string(fallback) : string(env, v, key);
-}
-
-Napi::Object object(Napi::Env env, const Napi::Value & v, const char * what) {
-    if (!v.IsObject() || v.IsArray()) wrongType(env, what, "an object");
-    return v.As<Napi::Object>();
 }
 
 ggml_type kvType(Napi::Env env, const std::string & name) {
@@ -104,9 +98,24 @@ int32_t int32(Napi::Env env, const Napi::Value & v, const char * what) {
     return (int32_t) d;
 }
 
+bool boolean(Napi::Env env, const Napi::Value & v, const char * what) {
+    if (!v.IsBoolean()) wrongType(env, what, "a boolean");
+    return v.As<Napi::Boolean>().Value();
+}
+
 std::string string(Napi::Env env, const Napi::Value & v, const char * what) {
     if (!v.IsString()) wrongType(env, what, "a string");
     return v.As<Napi::String>().Utf8Value();
+}
+
+Napi::Object object(Napi::Env env, const Napi::Value & v, const char * what) {
+    if (!v.IsObject() || v.IsArray() || v.IsTypedArray() || v.IsFunction()) wrongType(env, what, "an object");
+    return v.As<Napi::Object>();
+}
+
+Napi::Array array(Napi::Env env, const Napi::Value & v, const char * what) {
+    if (!v.IsArray()) wrongType(env, what, "an array");
+    return v.As<Napi::Array>();
 }
 
 std::vector<llama_token> tokens(Napi::Env env, const Napi::Value & v, const char * what) {
@@ -136,6 +145,43 @@ llama_context_params contextParams(Napi::Env env, const Napi::Value & options) {
     return p;
 }
 
+mtmd_context_params mediaParams(Napi::Env env, const Napi::Value & options) {
+    Napi::Object o = object(env, options, "media options");
+    mtmd_context_params p = mtmd_context_params_default();
+    p.n_threads = int32Or(env, o, "threads", p.n_threads);
+    if (p.n_threads <= 0) wrongType(env, "threads", "a positive integer");
+    p.use_gpu = boolOr(env, o, "useGpu", p.use_gpu);
+    // The encoder's attention kernel follows the context's setting, as llama.cpp's tools do.
+    p.flash_attn_type = flashAttention(env, stringOr(env, o, "flashAttention", "auto"));
+    p.image_max_tokens = int32Or(env, o, "maxImageTokens", p.image_max_tokens);
+    if (!absent(o.Get("maxImageTokens")) && p.image_max_tokens <= 0) wrongType(env, "maxImageTokens", "a positive integer");
+    p.print_timings = false;
+    return p;
+}
+
+MediaItem mediaItem(Napi::Env env, const Napi::Value & v, const char * what) {
+    Napi::Object o = object(env, v, what);
+    MediaItem item;
+    item.id = stringOr(env, o, "id", "");
+    if (!absent(o.Get("samples"))) {
+        Napi::Value s = o.Get("samples");
+        if (!s.IsTypedArray() || s.As<Napi::TypedArray>().TypedArrayType() != napi_float32_array) wrongType(env, "samples", "a Float32Array");
+        item.audio = true;
+        item.samples = s.As<Napi::Float32Array>();
+        return item;
+    }
+    const int32_t w = int32(env, o.Get("width"), "width"), h = int32(env, o.Get("height"), "height");
+    if (w <= 0 || h <= 0) throw Napi::RangeError::New(env, "native contract: an image's width and height must be positive");
+    item.width = (uint32_t) w;
+    item.height = (uint32_t) h;
+    Napi::Value rgb = o.Get("rgb");
+    if (!rgb.IsTypedArray() || rgb.As<Napi::TypedArray>().TypedArrayType() != napi_uint8_array) wrongType(env, "rgb", "a Uint8Array");
+    item.rgb = rgb.As<Napi::Uint8Array>();
+    if ((size_t) item.width * item.height * 3 != item.rgb.ElementLength())
+        throw Napi::RangeError::New(env, "native contract: image bytes do not match width x height x 3");
+    return item;
+}
+
 GenerationRequest request(Napi::Env env, const Napi::Value & value) {
     Napi::Object o = object(env, value, "request");
     GenerationRequest req;
@@ -159,63 +205,98 @@ GenerationRequest request(Napi::Env env, const Napi::Value & value) {
 }
 
 namespace {
-// The token's text as the detokenizer renders it (special tokens as empty, like the answer's text), as bytes:
-// a piece may hold part of a UTF-8 character.
-Napi::Uint8Array piece(Napi::Env env, const llama_vocab * vocab, llama_token tok) {
-    char buf[256];
-    int32_t n = llama_token_to_piece(vocab, tok, buf, sizeof buf, 0, false);
-    std::string text;
-    if (n >= 0) text.assign(buf, (size_t) n);
-    else {
-        text.resize((size_t) -n);
-        n = llama_token_to_piece(vocab, tok, text.data(), (int32_t) text.size(), 0, false);
-        if (n < 0) text.clear();
+/**
+ * Builds an object with plain Node-API calls that report failure instead of throwing: the results
+ * are written while a worker's environment may be ending, when node-addon-api's throwing wrappers
+ * would abort the process (making the Error for a failed call needs JS that can no longer run).
+ */
+class Writer {
+public:
+    explicit Writer(napi_env env) : env(env) { ok = napi_create_object(env, &obj) == napi_ok; }
+    Writer(napi_env env, napi_value existing) : env(env), obj(existing), ok(existing != nullptr) {}
+    void set(const char * key, napi_value v) { ok = ok && v != nullptr && napi_set_named_property(env, obj, key, v) == napi_ok; }
+    void set(const char * key, double d) {
+        napi_value v = nullptr;
+        if (ok) ok = napi_create_double(env, d, &v) == napi_ok;
+        set(key, v);
     }
-    Napi::Uint8Array out = Napi::Uint8Array::New(env, text.size());
-    std::copy(text.begin(), text.end(), out.Data());
-    return out;
+    void set(const char * key, bool b) {
+        napi_value v = nullptr;
+        if (ok) ok = napi_get_boolean(env, b, &v) == napi_ok;
+        set(key, v);
+    }
+    void set(const char * key, const std::string & text) {
+        napi_value v = nullptr;
+        if (ok) ok = napi_create_string_utf8(env, text.data(), text.size(), &v) == napi_ok;
+        set(key, v);
+    }
+    napi_value done() const { return ok ? obj : nullptr; }
+    napi_env env;
+    napi_value obj = nullptr;
+    bool ok = false;
+};
+} // namespace
+
+napi_value result(napi_env env, const GenerationResult & r) {
+    Writer o(env);
+    void * data = nullptr;
+    napi_value buffer = nullptr, toks = nullptr;
+    const size_t n = r.tokens.size();
+    if (o.ok && napi_create_arraybuffer(env, n * sizeof(int32_t), &data, &buffer) == napi_ok && napi_create_typedarray(env, napi_int32_array, n, buffer, 0, &toks) == napi_ok)
+        for (size_t i = 0; i < n; i++) static_cast<int32_t *>(data)[i] = r.tokens[i];
+    o.set("tokens", toks);
+    o.set("reason", r.reason);
+    o.set("promptMs", r.promptMs);
+    o.set("decodeMs", r.decodeMs);
+    o.set("ttftMs", r.ttftMs);
+    o.set("encodeMs", r.encodeMs);
+    o.set("decodedTokens", (double) r.decodedTokens);
+    o.set("promptComplete", r.promptComplete);
+    o.set("nextPos", (double) r.nextPos);
+    o.set("promptTokens", (double) r.promptTokens);
+    o.set("promptSteps", (double) r.promptSteps);
+    o.set("sharedSteps", (double) r.sharedSteps);
+    o.set("minThreads", (double) r.minThreads);
+    o.set("maxThreads", (double) r.maxThreads);
+    o.set("encodeThreads", (double) r.encodeThreads);
+    return o.done();
+}
+
+namespace {
+napi_value bytes(napi_env env, const std::string & s) {
+    void * data = nullptr;
+    napi_value buffer = nullptr, out = nullptr;
+    if (napi_create_arraybuffer(env, s.size(), &data, &buffer) != napi_ok) return nullptr;
+    if (!s.empty()) std::copy(s.begin(), s.end(), static_cast<char *>(data));
+    return napi_create_typedarray(env, napi_uint8_array, s.size(), buffer, 0, &out) == napi_ok ? out : nullptr;
 }
 } // namespace
 
-Napi::Object tokenProbs(Napi::Env env, const llama_vocab * vocab, llama_token tok, const TokenProbs & p) {
-    Napi::Object o = Napi::Object::New(env);
-    o.Set("logprob", p.logprob);
-    o.Set("piece", piece(env, vocab, tok));
-    Napi::Array top = Napi::Array::New(env, p.top.size());
-    for (size_t i = 0; i < p.top.size(); i++) {
-        Napi::Object t = Napi::Object::New(env);
-        t.Set("token", p.top[i]);
-        t.Set("logprob", p.topLogprobs[i]);
-        t.Set("piece", piece(env, vocab, p.top[i]));
-        top.Set((uint32_t) i, t);
+napi_value tokenProbs(napi_env env, const TokenProbs & p) {
+    Writer o(env);
+    o.set("logprob", (double) p.logprob);
+    o.set("piece", bytes(env, p.piece));
+    napi_value top = nullptr;
+    if (o.ok && napi_create_array_with_length(env, p.top.size(), &top) == napi_ok) {
+        for (size_t i = 0; i < p.top.size() && top != nullptr; i++) {
+            Writer t(env);
+            t.set("token", (double) p.top[i]);
+            t.set("logprob", (double) p.topLogprobs[i]);
+            t.set("piece", bytes(env, p.topPieces[i]));
+            if (t.done() == nullptr || napi_set_element(env, top, (uint32_t) i, t.done()) != napi_ok) top = nullptr;
+        }
     }
-    o.Set("top", top);
-    return o;
+    o.set("top", top);
+    return o.done();
 }
 
-Napi::Object result(Napi::Env env, const GenerationResult & r) {
-    Napi::Object o = Napi::Object::New(env);
-    Napi::Int32Array toks = Napi::Int32Array::New(env, r.tokens.size());
-    for (size_t i = 0; i < r.tokens.size(); i++) toks[i] = r.tokens[i];
-    o.Set("tokens", toks);
-    o.Set("reason", r.reason);
-    o.Set("promptMs", r.promptMs);
-    o.Set("decodeMs", r.decodeMs);
-    o.Set("ttftMs", r.ttftMs);
-    o.Set("encodeMs", r.encodeMs);
-    o.Set("decodedTokens", r.decodedTokens);
-    o.Set("promptComplete", r.promptComplete);
-    o.Set("nextPos", r.nextPos);
-    o.Set("promptTokens", r.promptTokens);
-    o.Set("promptSteps", r.promptSteps);
-    o.Set("sharedSteps", r.sharedSteps);
-    return o;
-}
-
-Napi::Error failure(Napi::Env env, const GenerationResult & r) {
-    Napi::Error e = Napi::Error::New(env, r.error);
-    e.Value().Set("kind", r.failure == Failure::User ? "user" : "internal");
-    return e;
+napi_value failure(napi_env env, const GenerationResult & r) {
+    napi_value message = nullptr, error = nullptr;
+    if (napi_create_string_utf8(env, r.error.data(), r.error.size(), &message) != napi_ok) return nullptr;
+    if (napi_create_error(env, nullptr, message, &error) != napi_ok) return nullptr;
+    Writer e(env, error);
+    e.set("kind", std::string(r.failure == Failure::User ? "user" : "internal"));
+    return e.done();
 }
 
 } // namespace contract

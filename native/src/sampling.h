@@ -20,6 +20,9 @@ struct SamplingOptions {
     // The prompt's text tokens, cached prefix included: the penalties see them before the first
     // sample, as llama.cpp's completion and server accept every prompt token into their sampler.
     std::vector<llama_token> history;
+    // Tokens that must not be sampled (-inf logit bias, as llama-server's ignore_eos sets on every
+    // end-of-generation token). Set by the scheduler, not read from JS.
+    std::vector<llama_token> banned;
 };
 
 /** The chain, or nullptr with `error` set (an invalid grammar, for one). */

@@ -83,7 +83,11 @@ export function addModelOptions(cmd: Command): Command {
             "layers to offload to the GPU: a number (more than the model has means all), max or all, auto (default: as many as fit)",
             gpuLayersOption("--gpu-layers"),
         )
-        .option("-t, --threads <n>", "CPU threads (default: one per core)", numberOption("--threads", { integer: true, positive: true }))
+        .option(
+            "-t, --threads <n>",
+            "CPU threads the process computes with, decoding and encoders together (default: one per core)",
+            numberOption("--threads", { integer: true, positive: true }),
+        )
         .option(
             "-c, --ctx-size <n>",
             "context size in tokens, per slot (default, and 0: the model's trained context, capped by free memory)",

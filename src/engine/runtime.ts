@@ -3,12 +3,13 @@
 // defaults; a speech model, when the model cannot hear, is composed outside it and handed in as the
 // media policy's transcriber. Runtime.turn is the one owner of a turn's order (src/engine/turn.ts):
 // check the request -> admit media kinds and counts -> a place in the queue -> read media -> check
-// every header -> decode in order -> sampling and grammar -> render once -> check the fit -> a slot
-// -> evaluate and generate -> release. Every front end (serve's routes, chat, describe,
+// every header -> decode in order -> the tools' plan (src/engine/tools/) -> sampling and grammar ->
+// render once -> check the fit -> a slot -> evaluate and generate (n choices: src/engine/choices.ts)
+// -> release. Every front end (serve's routes, chat, describe,
 // transcribe-and-answer, bench's phone step, the agent) calls it; `bench` also measures a slot directly.
 
 import { InternalError, UserError } from "../core/errors.js";
-import { threadBudget, type ThreadBudget } from "../core/threads.js";
+import { threadBudget, type ContextThreads } from "../core/threads.js";
 import { imageTokens } from "../media/image.js";
 import type { AnswerOptions } from "./answer.js";
 import { ChatTemplate, type ChatMessage, type MediaPart } from "./chat-template.js";
@@ -66,7 +67,7 @@ export interface RuntimeGauges {
 }
 
 export class Runtime implements Engine {
-    readonly threads: ThreadBudget;
+    readonly threads: ContextThreads;
     readonly settings: ContextSettings;
     readonly pool: SlotPool;
     readonly media: MediaPolicy;
@@ -123,7 +124,7 @@ export class Runtime implements Engine {
     ) {
         this.settings = settings;
         this.samplingDefaults = modelSampling(loaded.metadata);
-        this.threads = threadBudget(settings.threads, settings.threadsBatch);
+        this.threads = threadBudget.forContext(settings.threads, settings.threadsBatch);
         this.ctx = createContext(loaded, settings);
         const slots = Array.from({ length: settings.sequences }, (_, id) => ({
             id,

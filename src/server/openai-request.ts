@@ -1,6 +1,6 @@
 // An OpenAI request body as a turn: messages (or the raw prompt), the sampler fields (the model's
-// defaults where absent, as llama-server), limits, stop strings, the grammar or response_format,
-// and where thinking goes (reasoning_format).
+// defaults where absent, as llama-server; logit_bias, seed), limits, stop strings, n, logprobs, the
+// grammar or response_format, tools and tool_choice, and where thinking goes (reasoning_format).
 
 import type { GrammarRequest, SamplingRequest, ToolsRequest, TurnRequest } from "../engine/turn.js";
 import { ApiError } from "./errors.js";

@@ -33,6 +33,12 @@ import { planTools } from "./tools/tool-plan.js";
 import type { Engine, EngineInfo, MediaReport, TurnEvent, TurnMessage, TurnRequest, TurnResult, TurnSession } from "./turn.js";
 import { checkOutputs, samplerFields } from "./turn-outputs.js";
 
+/** All the text of some messages (what a prompt holds besides the template's own). */
+const textOf = (messages: readonly (ChatMessage | TurnMessage)[]) =>
+    messages
+        .map((m) => (typeof m.content === "string" ? m.content : m.content.map((p) => (p.type === "text" ? p.text : "")).join("")))
+        .join("");
+
 /** Texts up to this size are tokenized to count them exactly; larger ones that cannot fit are refused unread. */
 const QUICK_TOKENIZE_BYTES = 256 * 1024;
 
@@ -211,11 +217,7 @@ export class Runtime implements Engine {
     render(messages: ChatMessage[], enableThinking?: boolean, tools?: object[]): string {
         // The prompt holds every message's text: messages that cannot fit are refused before the
         // template renders them (its output is capped, which would misname the fault).
-        this.requireTokenizable(
-            messages
-                .map((m) => (typeof m.content === "string" ? m.content : m.content.map((p) => (p.type === "text" ? p.text : "")).join("")))
-                .join(""),
-        );
+        this.requireTokenizable(textOf(messages));
         return mediaPromptText(this.template, messages, { enableThinking, tools });
     }
 
@@ -294,6 +296,8 @@ export class Runtime implements Engine {
         session?: LocalSession,
     ): Promise<TurnResult> {
         const signal = req.signal;
+        // A text longer than any tokens could fit is refused before anything is read (render checks again).
+        this.requireTokenizable(textOf(messages));
         const media = new TurnMediaStage(messages, this.media, session?.decoded);
         media.admit();
         // Its place in the slot queue first (or a QueueFullError): a turn that is refused reads nothing.

@@ -108,6 +108,7 @@ export class LocalSession implements SavableSession {
     /** Media decoded by earlier turns, by their source's identity. */
     readonly decoded = new WeakMap<MediaSource, DecodedMedia>();
     private closed = false;
+    private running = 0;
     private queue: Promise<unknown> = Promise.resolve();
 
     constructor(
@@ -122,17 +123,19 @@ export class LocalSession implements SavableSession {
         this.slot.sequence.reset();
     }
 
-    /** Gives the slot back once the turn running on it (if any) ends. */
+    /** Gives the slot back now, or once the turns queued on it end. */
     close(): void {
         if (this.closed) return;
         this.closed = true;
-        void this.queue.finally(() => this.giveBack(this.slot));
+        if (this.running === 0) this.giveBack(this.slot);
+        else void this.queue.finally(() => this.giveBack(this.slot));
     }
 
     /** Runs `job` after the session's earlier turns: one turn at a time on its slot. */
     run<T>(job: () => Promise<T>): Promise<T> {
         if (this.closed) return Promise.reject(new UserError("the session is closed"));
-        const next = this.queue.then(job, job);
+        this.running++;
+        const next = this.queue.then(job, job).finally(() => this.running--);
         this.queue = next.catch(() => {});
         return next;
     }

@@ -30,9 +30,7 @@ int32_t int32Or(Napi::Env env, const Napi::Object & o, const char * key, int32_t
 
 bool boolOr(Napi::Env env, const Napi::Object & o, const char * key, bool fallback) {
     Napi::Value v = o.Get(key);
-    if (absent(v)) return fallback;
-    if (!v.IsBoolean()) wrongType(env, key, "a boolean");
-    return v.As<Napi::Boolean>().Value();
+    return absent(v) ? fallback : boolean(env, v, key);
 }
 
 std::string stringOr(Napi::Env env, const Napi::Object & o, const char * key, const char * fallback) {
@@ -91,6 +89,11 @@ int32_t int32(Napi::Env env, const Napi::Value & v, const char * what) {
 std::string string(Napi::Env env, const Napi::Value & v, const char * what) {
     if (!v.IsString()) wrongType(env, what, "a string");
     return v.As<Napi::String>().Utf8Value();
+}
+
+bool boolean(Napi::Env env, const Napi::Value & v, const char * what) {
+    if (!v.IsBoolean()) wrongType(env, what, "a boolean");
+    return v.As<Napi::Boolean>().Value();
 }
 
 std::vector<llama_token> tokens(Napi::Env env, const Napi::Value & v, const char * what) {

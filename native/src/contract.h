@@ -23,6 +23,7 @@ Napi::Error failure(Napi::Env env, const GenerationResult & r);
 
 int32_t int32(Napi::Env env, const Napi::Value & v, const char * what);
 std::string string(Napi::Env env, const Napi::Value & v, const char * what);
+bool boolean(Napi::Env env, const Napi::Value & v, const char * what);
 std::vector<llama_token> tokens(Napi::Env env, const Napi::Value & v, const char * what);
 
 } // namespace contract

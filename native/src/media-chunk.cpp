@@ -26,25 +26,10 @@ mtmd_bitmap * bitmapOf(Napi::Env env, Napi::Object it) {
 
 } // namespace
 
-Napi::Value tokenizeMediaPrompt(Napi::Env env, const std::shared_ptr<mtmd_context> & encoder, const std::string & text, Napi::Array items) {
-    std::vector<mtmd_bitmap *> bitmaps;
-    auto freeBitmaps = [&]() { for (auto * b : bitmaps) mtmd_bitmap_free(b); };
-    try {
-        for (uint32_t i = 0; i < items.Length(); i++) bitmaps.push_back(bitmapOf(env, items.Get(i).As<Napi::Object>()));
-    } catch (...) {
-        freeBitmaps();
-        throw;
-    }
-    mtmd_input_text input{text.c_str(), text.size(), false, true};
-    mtmd_input_chunks * chunks = mtmd_input_chunks_init();
-    int32_t rc = mtmd_tokenize(encoder.get(), chunks, &input, (const mtmd_bitmap **) bitmaps.data(), bitmaps.size());
-    freeBitmaps();
-    if (rc != 0) {
-        mtmd_input_chunks_free(chunks);
-        Napi::Error e = Napi::Error::New(env, rc == 1 ? "the prompt's media markers do not match the media given" : "the image or audio could not be preprocessed by the encoder");
-        e.Value().Set("kind", rc == 1 ? "internal" : "user"); // a marker mismatch is autoglm's bug, a bad clip the request's
-        throw e;
-    }
+namespace {
+
+// libmtmd's result as JS: text runs as Int32Arrays, each media chunk as its own handle.
+Napi::Value chunksToJs(Napi::Env env, const std::shared_ptr<mtmd_context> & encoder, mtmd_input_chunks * chunks) {
     Napi::Array out = Napi::Array::New(env);
     for (size_t i = 0; i < mtmd_input_chunks_size(chunks); i++) {
         const mtmd_input_chunk * c = mtmd_input_chunks_get(chunks, i);
@@ -69,8 +54,73 @@ Napi::Value tokenizeMediaPrompt(Napi::Env env, const std::shared_ptr<mtmd_contex
         }
         out.Set((uint32_t) i, o);
     }
+    return out;
+}
+
+// Runs one libmtmd tokenization into fresh chunks and hands them to JS; `rc` is libmtmd's status.
+template <typename Tokenize>
+Napi::Value runTokenize(Napi::Env env, const std::shared_ptr<mtmd_context> & encoder, const char * mismatch, Tokenize tokenize) {
+    mtmd_input_chunks * chunks = mtmd_input_chunks_init();
+    int32_t rc = tokenize(chunks);
+    if (rc != 0) {
+        mtmd_input_chunks_free(chunks);
+        Napi::Error e = Napi::Error::New(env, rc == 1 ? mismatch : "the image or audio could not be preprocessed by the encoder");
+        e.Value().Set("kind", rc == 1 ? "internal" : "user"); // a marker mismatch is autoglm's bug, a bad clip the request's
+        throw e;
+    }
+    Napi::Value out = chunksToJs(env, encoder, chunks);
     mtmd_input_chunks_free(chunks);
     return out;
+}
+
+struct Bitmaps {
+    std::vector<mtmd_bitmap *> list;
+    ~Bitmaps() { for (auto * b : list) mtmd_bitmap_free(b); }
+};
+
+} // namespace
+
+Napi::Value tokenizeMediaPrompt(Napi::Env env, const std::shared_ptr<mtmd_context> & encoder, const std::string & text, Napi::Array items) {
+    Bitmaps bitmaps;
+    for (uint32_t i = 0; i < items.Length(); i++) bitmaps.list.push_back(bitmapOf(env, items.Get(i).As<Napi::Object>()));
+    mtmd_input_text input{text.c_str(), text.size(), false, true};
+    return runTokenize(env, encoder, "the prompt's media markers do not match the media given", [&](mtmd_input_chunks * chunks) {
+        return mtmd_tokenize(encoder.get(), chunks, &input, (const mtmd_bitmap **) bitmaps.list.data(), bitmaps.list.size());
+    });
+}
+
+Napi::Value tokenizeMediaParts(Napi::Env env, const std::shared_ptr<mtmd_context> & encoder, const Napi::Value & value) {
+    if (!value.IsArray()) throw Napi::TypeError::New(env, "native contract: the parts must be an array of {text, special} and media items");
+    Napi::Array list = value.As<Napi::Array>();
+    // Every part is read before libmtmd runs: the texts and bitmaps outlive the parts that point at them.
+    std::vector<std::string> texts;
+    std::vector<bool> special;
+    Bitmaps bitmaps;
+    std::vector<int> kinds; // index into texts (>= 0) or into bitmaps (-1 - index)
+    for (uint32_t i = 0; i < list.Length(); i++) {
+        Napi::Value v = list.Get(i);
+        if (!v.IsObject() || v.IsArray()) throw Napi::TypeError::New(env, "native contract: a prompt part must be an object");
+        Napi::Object o = v.As<Napi::Object>();
+        if (o.Has("text")) {
+            texts.push_back(contract::string(env, o.Get("text"), "a text part's text"));
+            special.push_back(contract::boolean(env, o.Get("special"), "a text part's special"));
+            kinds.push_back((int) texts.size() - 1);
+        } else {
+            bitmaps.list.push_back(bitmapOf(env, o));
+            kinds.push_back(-(int) bitmaps.list.size());
+        }
+    }
+    std::vector<mtmd_input_text> inputs(texts.size());
+    for (size_t i = 0; i < texts.size(); i++) inputs[i] = {texts[i].data(), texts[i].size(), false, special[i]};
+    std::vector<mtmd_input_part> parts(kinds.size());
+    std::vector<const mtmd_input_part *> pointers(kinds.size());
+    for (size_t i = 0; i < kinds.size(); i++) {
+        parts[i] = kinds[i] >= 0 ? mtmd_input_part{&inputs[kinds[i]], nullptr} : mtmd_input_part{nullptr, bitmaps.list[-kinds[i] - 1]};
+        pointers[i] = &parts[i];
+    }
+    return runTokenize(env, encoder, "libmtmd refused the prompt's parts", [&](mtmd_input_chunks * chunks) {
+        return mtmd_tokenize_from_parts(encoder.get(), chunks, pointers.data(), pointers.size(), false);
+    });
 }
 
 PromptPiece promptPieceOf(Napi::Env env, const Napi::Value & v) {

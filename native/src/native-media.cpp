@@ -15,6 +15,7 @@ Napi::Function NativeMedia::Define(Napi::Env env) {
     return DefineClass(env, "NativeMedia", {
         InstanceMethod("info", &NativeMedia::Info),
         InstanceMethod("tokenize", &NativeMedia::Tokenize),
+        InstanceMethod("tokenizeParts", &NativeMedia::TokenizeParts),
         InstanceMethod("dispose", &NativeMedia::Dispose),
     });
 }
@@ -68,4 +69,11 @@ Napi::Value NativeMedia::Tokenize(const Napi::CallbackInfo & info) {
     Napi::Env env = info.Env();
     if (!mctx) throw Napi::Error::New(env, "the mmproj was released");
     return tokenizeMediaPrompt(env, mctx, info[0].As<Napi::String>().Utf8Value(), info[1].As<Napi::Array>());
+}
+
+// tokenizeParts(parts: [{ text, special } | media item]): the prompt's pieces, each text with its own parsing flag.
+Napi::Value NativeMedia::TokenizeParts(const Napi::CallbackInfo & info) {
+    Napi::Env env = info.Env();
+    if (!mctx) throw Napi::Error::New(env, "the mmproj was released");
+    return tokenizeMediaParts(env, mctx, info[0]);
 }

@@ -18,5 +18,6 @@ private:
     Napi::Reference<Napi::Value> modelRef;
     Napi::Value Info(const Napi::CallbackInfo & info);
     Napi::Value Tokenize(const Napi::CallbackInfo & info);
+    Napi::Value TokenizeParts(const Napi::CallbackInfo & info);
     Napi::Value Dispose(const Napi::CallbackInfo & info);
 };

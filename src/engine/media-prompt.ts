@@ -9,10 +9,22 @@ import type { MediaItem } from "./native.js";
 /** libmtmd's default media marker (mtmd_default_marker()); encoders are checked against it when opened. */
 export const MEDIA_MARKER = "<__media__>";
 
-export function mediaPromptText(template: ChatTemplate, messages: ChatMessage[], opts: { enableThinking?: boolean }): string {
+/**
+ * `asText` prepares each message text for the template (src/engine/text-tokens.ts: control-token
+ * strings in it are broken, so they stay text); the markers are autoglm's own and pass as they are.
+ */
+export function mediaPromptText(
+    template: ChatTemplate,
+    messages: ChatMessage[],
+    opts: { enableThinking?: boolean; asText?: (text: string) => string },
+): string {
+    const asText = opts.asText ?? ((t: string) => t);
     const flat = messages.map((m) => ({
         ...m,
-        content: typeof m.content === "string" ? m.content : m.content.map((p) => (p.type === "text" ? p.text : MEDIA_MARKER)).join(""),
+        content:
+            typeof m.content === "string"
+                ? asText(m.content)
+                : m.content.map((p) => (p.type === "text" ? asText(p.text) : MEDIA_MARKER)).join(""),
     }));
     return template.render(flat, { addGenerationPrompt: true, enableThinking: opts.enableThinking });
 }

@@ -36,6 +36,7 @@ import { promptItems, Sequence, type PromptItem } from "./sequence.js";
 import { modelSampling, type ModelSampling } from "./sampling-defaults.js";
 import { LocalSession, type DecodedMedia } from "./session.js";
 import { SlotPool, type Place, type Slot } from "./slots.js";
+import { TextTokens } from "./text-tokens.js";
 import type { Engine, EngineInfo, MediaReport, TurnEvent, TurnMessage, TurnPart, TurnRequest, TurnResult, TurnSession } from "./turn.js";
 
 /** Texts up to this size are tokenized to count them exactly; larger ones that cannot fit are refused unread. */
@@ -113,6 +114,8 @@ export class Runtime implements Engine {
     private readonly speech?: Transcriber;
     private readonly ctx: NativeContext;
     private readonly stopTokens: number[];
+    /** Message text stays text: only the template's markup becomes control tokens (src/engine/text-tokens.ts). */
+    readonly textTokens: TextTokens;
     private templateCache?: ChatTemplate;
     private disposed = false;
     /** Most image tokens one image becomes (the pixel budget in the encoder's token size). */
@@ -173,6 +176,10 @@ export class Runtime implements Engine {
             .map((t) => loaded.model.tokenize(t, true))
             .filter((t) => t.length === 1)
             .map((t) => t[0] as number);
+        this.textTokens = TextTokens.of(
+            loaded.model,
+            (loaded.model.fileInfo.metadata.tokenizer?.ggml?.tokens as string[] | undefined) ?? [],
+        );
         const unit = o.encoderCaps?.imageTokenPixels ?? 0;
         // libmtmd's own cap (GLM-4.1V: 4,096 tokens) is raised to what the pixel budget allows, so
         // the model sees the image tokens vLLM would give it; --max-image-tokens lowers both.
@@ -243,7 +250,7 @@ export class Runtime implements Engine {
         return { ...this.samplingDefaults.defaults, seed: Math.floor(Math.random() * 2 ** 31), ...set };
     }
 
-    /** The prompt text `messages` render to, media as libmtmd markers. */
+    /** The prompt text `messages` render to, media as libmtmd markers, control-token strings in message text broken. */
     render(messages: ChatMessage[], enableThinking?: boolean): string {
         // The prompt holds every message's text: messages that cannot fit are refused before the
         // template renders them (its output is capped, which would misname the fault).
@@ -252,11 +259,12 @@ export class Runtime implements Engine {
                 .map((m) => (typeof m.content === "string" ? m.content : m.content.map((p) => (p.type === "text" ? p.text : "")).join("")))
                 .join(""),
         );
-        return mediaPromptText(this.template, messages, { enableThinking });
+        return mediaPromptText(this.template, messages, { enableThinking, asText: (t) => this.textTokens.asText(t) });
     }
 
+    /** The tokens of a prompt `render` gave (no media): the template's markup as control tokens, message text as text. */
     tokenize(text: string): number[] {
-        return this.loaded.model.tokenize(text, true) as number[];
+        return this.textTokens.tokenize(text);
     }
 
     private longestTokenBytes?: number;
@@ -371,7 +379,7 @@ export class Runtime implements Engine {
             const opts = this.answerOptions(req, await stage(req.signal, () => this.samplingFor(req)), false, emit);
             return await this.onSlot(prompt, place, emit, req.signal, session, async (slot) => {
                 slot.sequence.remember(undefined);
-                return (await answer(this.loaded.model, slot.sequence, this.tokenize(prompt), opts, [])).result;
+                return (await answer(this.loaded.model, slot.sequence, this.textTokens.rawPrompt(prompt), opts, [])).result;
             });
         } finally {
             place?.release();
@@ -483,7 +491,7 @@ export class Runtime implements Engine {
             });
             let chunks: PromptChunk[];
             try {
-                chunks = encoder.tokenize(suffix, data);
+                chunks = encoder.tokenizeParts(this.textTokens.mediaParts(suffix, data));
             } catch (e) {
                 throw nativeError(e);
             }

@@ -9,17 +9,18 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import type { LlamaModel, Token } from "node-llama-cpp";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { defaultModel } from "../models/default-model.js";
-import { ChatTemplate, type ChatMessage, type ContentPart } from "../src/engine/chat-template.js";
+import { defaultAsrModel, defaultModel } from "../models/default-model.js";
+import { ChatTemplate, type ChatMessage, type ContentPart, type MediaPart } from "../src/engine/chat-template.js";
 import { readMmproj } from "../src/engine/encoders.js";
 import { InvalidRequestError } from "../src/engine/errors.js";
 import { mediaPromptText } from "../src/engine/media-prompt.js";
 import type { MediaItem, NativeMedia, PromptChunk } from "../src/engine/native.js";
 import { Runtime } from "../src/engine/runtime.js";
+import { TRANSCRIBE_PROMPT } from "../src/engine/speech.js";
 import { SENTINEL, TextTokens } from "../src/engine/text-tokens.js";
 import { conversations, type Msg } from "./helpers/conversations.js";
 import { llamaSourceDir } from "./helpers/llama-tools.js";
-import { writeTestPng } from "./helpers/media.js";
+import { writeTestPng, writeToneWav } from "./helpers/media.js";
 import { tempDir } from "./helpers/tmp.js";
 
 const root = tempDir("text-tokens");
@@ -261,6 +262,60 @@ describe("with images: libmtmd's chunks are the same, chunk by chunk", () => {
         expect(prompts).toBeGreaterThan(60);
         expect(forged).toBeGreaterThan(20);
     }, 120_000);
+});
+
+describe("with audio: libmtmd's chunks are the same", () => {
+    it("GLM-ASR's transcription prompt and conversations with clips", async () => {
+        const asr = await defaultAsrModel();
+        const speech = await Runtime.open({
+            model: asr.text,
+            load: { gpu: "cpu" },
+            context: { contextSize: 2048 },
+            mmproj: asr.audio,
+            encoderCaps: await readMmproj(asr.audio),
+        });
+        try {
+            const wav = join(root, "tone.wav");
+            writeToneWav(wav, 1.5);
+            const clip = ((await speech.media.audio(readFileSync(wav), "tone.wav")).part as MediaPart).item!;
+            await speech.encoder!.use(async (enc: NativeMedia) => {
+                let n = 0;
+                // The speech model's own transcription turn first, then conversations.
+                const transcribe: Msg[] = [{ role: "user", content: [{ type: "text", text: TRANSCRIBE_PROMPT }] }];
+                for (const msgs of [transcribe, ...conversations(99, 40)]) {
+                    const chat = msgs.map((m, k) =>
+                        m.role === "user" && k % 2 === 0
+                            ? {
+                                  role: m.role,
+                                  content: [
+                                      { type: "audio", item: clip } as ContentPart,
+                                      ...(typeof m.content === "string" ? [{ type: "text" as const, text: m.content }] : m.content),
+                                  ],
+                              }
+                            : m,
+                    ) as ChatMessage[];
+                    const items = chat.flatMap((m) =>
+                        typeof m.content === "string" ? [] : m.content.filter((p) => p.type === "audio").map(() => clip),
+                    );
+                    if (!items.length || holdsControl(msgs, controlStrings(speech.loaded.model))) continue;
+                    const ours = enc.tokenizeParts(speech.textTokens.mediaParts(speech.render(chat), items));
+                    const today = enc.tokenize(mediaPromptText(speech.template, chat, {}), items);
+                    expect(
+                        ours.map((c) => (c.type === "text" ? Array.from(c.tokens).join() : `${c.type}:${c.id}:${c.tokens}:${c.positions}`)),
+                    ).toEqual(
+                        today.map((c) =>
+                            c.type === "text" ? Array.from(c.tokens).join() : `${c.type}:${c.id}:${c.tokens}:${c.positions}`,
+                        ),
+                    );
+                    n++;
+                }
+                console.log(`text-tokens: ${n} prompts with audio identical to libmtmd's whole-text tokenization`);
+                expect(n).toBeGreaterThan(15);
+            });
+        } finally {
+            await speech.dispose();
+        }
+    }, 300_000);
 });
 
 describe("tokenizeParts' contract", () => {

@@ -44,24 +44,13 @@ Napi::Object mediaChunkObject(Napi::Env env, const std::shared_ptr<mtmd_context>
 
 } // namespace
 
-Napi::Value tokenizeMediaPrompt(Napi::Env env, const std::shared_ptr<mtmd_context> & encoder, int32_t maxThreads, const std::string & text,
-                                const Napi::Array & items) {
-    std::vector<mtmd::bitmap_ptr> bitmaps;
-    for (uint32_t i = 0; i < items.Length(); i++) bitmaps.push_back(bitmapOf(env, items.Get(i), "a media item"));
-    std::vector<const mtmd_bitmap *> view;
-    for (const auto & b : bitmaps) view.push_back(b.get());
-    mtmd_input_text input{text.c_str(), text.size(), false, true};
-    mtmd::input_chunks_ptr chunks(mtmd_input_chunks_init());
-    int32_t rc = mtmd_tokenize(encoder.get(), chunks.get(), &input, view.data(), view.size());
-    bitmaps.clear(); // the chunks hold what they need of the pixels and samples
-    if (rc != 0) {
-        Napi::Error e = Napi::Error::New(env, rc == 1 ? "the prompt's media markers do not match the media given" : "the image or audio could not be preprocessed by the encoder");
-        e.Value().Set("kind", rc == 1 ? "internal" : "user"); // a marker mismatch is autoglm's bug, a bad clip the request's
-        throw e;
-    }
+namespace {
+
+// libmtmd's result as JS: text runs as Int32Arrays, each media chunk as its own handle.
+Napi::Array chunksToJs(Napi::Env env, const std::shared_ptr<mtmd_context> & encoder, int32_t maxThreads, const mtmd_input_chunks * chunks) {
     Napi::Array out = Napi::Array::New(env);
-    for (size_t i = 0; i < mtmd_input_chunks_size(chunks.get()); i++) {
-        const mtmd_input_chunk * c = mtmd_input_chunks_get(chunks.get(), i);
+    for (size_t i = 0; i < mtmd_input_chunks_size(chunks); i++) {
+        const mtmd_input_chunk * c = mtmd_input_chunks_get(chunks, i);
         if (mtmd_input_chunk_get_type(c) != MTMD_INPUT_CHUNK_TYPE_TEXT) {
             out.Set((uint32_t) i, mediaChunkObject(env, encoder, maxThreads, c));
             continue;
@@ -76,6 +65,70 @@ Napi::Value tokenizeMediaPrompt(Napi::Env env, const std::shared_ptr<mtmd_contex
         out.Set((uint32_t) i, o);
     }
     return out;
+}
+
+// Runs one libmtmd tokenization into fresh chunks (owned from the start) and hands them to JS.
+// `tokenize` returns libmtmd's status; `mismatch` names its status 1 (autoglm's bug, not the request's).
+template <typename Tokenize>
+Napi::Value runTokenize(Napi::Env env, const std::shared_ptr<mtmd_context> & encoder, int32_t maxThreads, const char * mismatch, Tokenize tokenize) {
+    mtmd::input_chunks_ptr chunks(mtmd_input_chunks_init());
+    int32_t rc = tokenize(chunks.get());
+    if (rc != 0) {
+        Napi::Error e = Napi::Error::New(env, rc == 1 ? mismatch : "the image or audio could not be preprocessed by the encoder");
+        e.Value().Set("kind", rc == 1 ? "internal" : "user"); // a marker mismatch is autoglm's bug, a bad clip the request's
+        throw e;
+    }
+    return chunksToJs(env, encoder, maxThreads, chunks.get());
+}
+
+} // namespace
+
+Napi::Value tokenizeMediaPrompt(Napi::Env env, const std::shared_ptr<mtmd_context> & encoder, int32_t maxThreads, const std::string & text,
+                                const Napi::Array & items) {
+    std::vector<mtmd::bitmap_ptr> bitmaps;
+    for (uint32_t i = 0; i < items.Length(); i++) bitmaps.push_back(bitmapOf(env, items.Get(i), "a media item"));
+    std::vector<const mtmd_bitmap *> view;
+    for (const auto & b : bitmaps) view.push_back(b.get());
+    mtmd_input_text input{text.c_str(), text.size(), false, true};
+    return runTokenize(env, encoder, maxThreads, "the prompt's media markers do not match the media given", [&](mtmd_input_chunks * chunks) {
+        int32_t rc = mtmd_tokenize(encoder.get(), chunks, &input, view.data(), view.size());
+        bitmaps.clear(); // the chunks hold what they need of the pixels and samples
+        return rc;
+    });
+}
+
+Napi::Value tokenizeMediaParts(Napi::Env env, const std::shared_ptr<mtmd_context> & encoder, int32_t maxThreads, const Napi::Value & value) {
+    Napi::Array list = contract::array(env, value, "parts");
+    // Every part is read before libmtmd runs: the texts and bitmaps outlive the parts that point at them.
+    std::vector<std::string> texts;
+    std::vector<bool> special;
+    std::vector<mtmd::bitmap_ptr> bitmaps;
+    std::vector<int> kinds; // index into texts (>= 0) or into bitmaps (-1 - index)
+    for (uint32_t i = 0; i < list.Length(); i++) {
+        Napi::Value v = list.Get(i);
+        Napi::Object o = contract::object(env, v, "a prompt part");
+        if (o.Has("text")) {
+            texts.push_back(contract::string(env, o.Get("text"), "a text part's text"));
+            special.push_back(contract::boolean(env, o.Get("special"), "a text part's special"));
+            kinds.push_back((int) texts.size() - 1);
+        } else {
+            bitmaps.push_back(bitmapOf(env, v, "a prompt part's media item"));
+            kinds.push_back(-(int) bitmaps.size());
+        }
+    }
+    std::vector<mtmd_input_text> inputs(texts.size());
+    for (size_t i = 0; i < texts.size(); i++) inputs[i] = {texts[i].data(), texts[i].size(), false, special[i]};
+    std::vector<mtmd_input_part> parts(kinds.size());
+    std::vector<const mtmd_input_part *> pointers(kinds.size());
+    for (size_t i = 0; i < kinds.size(); i++) {
+        parts[i] = kinds[i] >= 0 ? mtmd_input_part{&inputs[kinds[i]], nullptr} : mtmd_input_part{nullptr, bitmaps[-kinds[i] - 1].get()};
+        pointers[i] = &parts[i];
+    }
+    return runTokenize(env, encoder, maxThreads, "libmtmd refused the prompt's parts", [&](mtmd_input_chunks * chunks) {
+        int32_t rc = mtmd_tokenize_from_parts(encoder.get(), chunks, pointers.data(), pointers.size(), false);
+        bitmaps.clear(); // the chunks hold what they need of the pixels and samples
+        return rc;
+    });
 }
 
 PromptPiece promptPieceOf(Napi::Env env, const Napi::Value & v) {

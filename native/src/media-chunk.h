@@ -1,6 +1,6 @@
-// Prompts with images or audio: libmtmd tokenizes text with media markers into text tokens and
-// media chunks. Each media chunk is handed to JS as its own handle, so a session can keep a chunk
-// it has already evaluated (matched by its content id) and send only the new ones.
+// Prompts with images or audio: libmtmd tokenizes text with media markers (or text parts and media
+// items) into text tokens and media chunks. Each media chunk is handed to JS as its own handle, so a
+// session can keep a chunk it has already evaluated (matched by its content id) and send only the new ones.
 #pragma once
 #include <napi.h>
 #include <memory>
@@ -16,6 +16,12 @@
  */
 Napi::Value tokenizeMediaPrompt(Napi::Env env, const std::shared_ptr<mtmd_context> & encoder, int32_t maxThreads, const std::string & text,
                                 const Napi::Array & items);
+
+/**
+ * tokenizeParts(parts) for NativeMedia: the same chunks from parts in order, each {text, special} tokenized
+ * with its own special-token parsing, each media item wrapped in the model's begin/end-of-media tokens.
+ */
+Napi::Value tokenizeMediaParts(Napi::Env env, const std::shared_ptr<mtmd_context> & encoder, int32_t maxThreads, const Napi::Value & parts);
 
 /** A generate() piece from JS: an Int32Array of tokens or a media chunk handle. */
 PromptPiece promptPieceOf(Napi::Env env, const Napi::Value & v);

@@ -31,6 +31,7 @@ Napi::Function NativeMedia::Define(Napi::Env env) {
     return DefineClass(env, "NativeMedia", {
         InstanceMethod("info", &NativeMedia::Info),
         InstanceMethod("tokenize", &NativeMedia::Tokenize),
+        InstanceMethod("tokenizeParts", &NativeMedia::TokenizeParts),
         InstanceMethod("dispose", &NativeMedia::Dispose),
     });
 }
@@ -79,4 +80,11 @@ Napi::Value NativeMedia::Tokenize(const Napi::CallbackInfo & info) {
     std::string text = contract::string(env, info[0], "text");
     Napi::Array items = contract::array(env, info[1], "items");
     return tokenizeMediaPrompt(env, mctx, threads, text, items);
+}
+
+// tokenizeParts(parts: [{ text, special } | media item]): the prompt's pieces, each text with its own parsing flag.
+Napi::Value NativeMedia::TokenizeParts(const Napi::CallbackInfo & info) {
+    Napi::Env env = info.Env();
+    requireLoaded(env);
+    return tokenizeMediaParts(env, mctx, threads, info[0]);
 }

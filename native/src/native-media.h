@@ -25,5 +25,6 @@ private:
     void requireLoaded(Napi::Env env);
     Napi::Value Info(const Napi::CallbackInfo & info);
     Napi::Value Tokenize(const Napi::CallbackInfo & info);
+    Napi::Value TokenizeParts(const Napi::CallbackInfo & info);
     Napi::Value Dispose(const Napi::CallbackInfo & info);
 };

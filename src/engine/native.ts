@@ -87,10 +87,19 @@ export interface MediaChunk {
 
 export type PromptChunk = { type: "text"; tokens: Int32Array } | MediaChunk;
 
+/** A part of a prompt with media: text tokenized with special-token parsing on or off, or a media item. */
+export type MediaPromptPart = { text: string; special: boolean } | MediaItem;
+
 export interface NativeMedia {
     info(): { vision: boolean; audio: boolean; audioSampleRate: number; marker: string; mrope: boolean };
-    /** Splits text with one marker per item into text tokens and media chunks (preprocessing, not encoding). */
+    /**
+     * libmtmd's own whole-text tokenization, as llama-server and llama-mtmd-cli do it: text with one
+     * marker per item becomes text tokens (special-token parsing on throughout) and media chunks
+     * (preprocessing, not encoding). The reference tokenizeParts is checked against.
+     */
     tokenize(text: string, items: MediaItem[]): PromptChunk[];
+    /** The parts in order as text tokens and media chunks: each text part with its own parsing flag (src/engine/text-tokens.ts). */
+    tokenizeParts(parts: MediaPromptPart[]): PromptChunk[];
     dispose(): void;
 }
 

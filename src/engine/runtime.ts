@@ -29,6 +29,7 @@ import { promptItems, Sequence, type PromptItem } from "./sequence.js";
 import { modelSampling, type ModelSampling } from "./sampling-defaults.js";
 import { LocalSession } from "./session.js";
 import { SlotPool, type Place, type Slot } from "./slots.js";
+import { TextTokens } from "./text-tokens.js";
 import { planTools } from "./tools/tool-plan.js";
 import type { Engine, EngineInfo, MediaReport, TurnEvent, TurnMessage, TurnRequest, TurnResult, TurnSession } from "./turn.js";
 import { checkOutputs, samplerFields } from "./turn-outputs.js";
@@ -81,6 +82,8 @@ export class Runtime implements Engine {
     private readonly speech?: Transcriber;
     private readonly ctx: NativeContext;
     private readonly stopTokens: number[];
+    /** Message text stays text: only the template's markup becomes control tokens (src/engine/text-tokens.ts). */
+    readonly textTokens: TextTokens;
     private templateCache?: ChatTemplate;
     /** Slots lent to a turn's extra choices, by their sequence. */
     private readonly extraSlots = new Map<Sequence, Slot>();
@@ -143,6 +146,10 @@ export class Runtime implements Engine {
             .map((t) => loaded.model.tokenize(t, true))
             .filter((t) => t.length === 1)
             .map((t) => t[0] as number);
+        this.textTokens = TextTokens.of(
+            loaded.model,
+            (loaded.model.fileInfo.metadata.tokenizer?.ggml?.tokens as string[] | undefined) ?? [],
+        );
         const unit = o.encoderCaps?.imageTokenPixels ?? 0;
         // libmtmd's own cap (GLM-4.1V: 4,096 tokens) is raised to what the pixel budget allows, so
         // the model sees the image tokens vLLM would give it; --max-image-tokens lowers both.
@@ -213,16 +220,20 @@ export class Runtime implements Engine {
         return { ...this.samplingDefaults.defaults, seed: Math.floor(Math.random() * 2 ** 31), ...set };
     }
 
-    /** The prompt text `messages` render to, media as libmtmd markers (`tools`: the template's tools variable). */
+    /**
+     * The prompt text `messages` render to, media as libmtmd markers, control-token strings in message
+     * text broken (`tools`: the template's tools variable).
+     */
     render(messages: ChatMessage[], enableThinking?: boolean, tools?: object[]): string {
         // The prompt holds every message's text: messages that cannot fit are refused before the
         // template renders them (its output is capped, which would misname the fault).
         this.requireTokenizable(textOf(messages));
-        return mediaPromptText(this.template, messages, { enableThinking, tools });
+        return mediaPromptText(this.template, messages, { enableThinking, tools, asText: (t) => this.textTokens.asText(t) });
     }
 
+    /** The tokens of a prompt `render` gave (no media): the template's markup as control tokens, message text as text. */
     tokenize(text: string): number[] {
-        return this.loaded.model.tokenize(text, true) as number[];
+        return this.textTokens.tokenize(text);
     }
 
     private longestTokenBytes?: number;
@@ -340,7 +351,7 @@ export class Runtime implements Engine {
                 return answerChoices(
                     this.loaded.model,
                     slot.sequence,
-                    this.tokenize(prompt),
+                    this.textTokens.rawPrompt(prompt),
                     undefined,
                     opts,
                     [],
@@ -444,7 +455,7 @@ export class Runtime implements Engine {
             });
             let chunks: PromptChunk[];
             try {
-                chunks = encoder.tokenize(suffix, data);
+                chunks = encoder.tokenizeParts(this.textTokens.mediaParts(suffix, data));
             } catch (e) {
                 throw nativeError(e);
             }

@@ -127,11 +127,15 @@ export async function decodeMessages(
     onTranscript?: (text: string) => void,
 ): Promise<ChatMessage[]> {
     const pending = new Map<PlannedPart, PendingMedia>();
+    let read = 0; // the size cap on URLs and files is per request, not per image
     for (const m of plan.messages) {
         if (typeof m.content === "string") continue;
         for (const p of m.content) {
-            if (p.type === "image") pending.set(p, { kind: "image", bytes: await imageBytes(p.url, sources) });
-            else if (p.type === "audio") pending.set(p, { kind: "audio", bytes: audioBytes(p.data, p.format) });
+            if (p.type === "image") {
+                const bytes = await imageBytes(p.url, { ...sources, maxBytes: Math.max(0, sources.maxBytes - read) }, signal);
+                read += bytes.length;
+                pending.set(p, { kind: "image", bytes });
+            } else if (p.type === "audio") pending.set(p, { kind: "audio", bytes: audioBytes(p.data, p.format) });
         }
     }
     await asMediaError("media", () => media.check([...pending.values()]));

@@ -1,7 +1,14 @@
 // JSON schemas of the request bodies, checked by fastify's validator before a handler runs.
-// Unknown keys are allowed (OpenAI clients send many); wrong types of known keys are 400s.
+// Unknown keys are allowed (OpenAI clients send many); wrong types of known keys are 400s, and so
+// are numbers outside what the sampler takes (a seed past 2^32, a top_k past 2^31): never a 500.
+
+import type { FastifySchemaValidationError } from "fastify";
+import { ApiError } from "./errors.js";
 
 const nullable = (schema: Record<string, unknown>) => ({ anyOf: [schema, { type: "null" }] });
+
+const INT32_MAX = 2 ** 31 - 1;
+const UINT32_MAX = 2 ** 32 - 1;
 
 const contentPart = {
     type: "object",
@@ -35,9 +42,10 @@ const sampling = {
     max_completion_tokens: nullable({ type: "integer", minimum: 1 }),
     temperature: nullable({ type: "number", minimum: 0, maximum: 2 }),
     top_p: nullable({ type: "number", minimum: 0, maximum: 1 }),
-    top_k: nullable({ type: "integer", minimum: 0 }),
+    top_k: nullable({ type: "integer", minimum: 0, maximum: INT32_MAX }),
     min_p: nullable({ type: "number", minimum: 0, maximum: 1 }),
-    seed: nullable({ type: "integer" }),
+    // -1 is llama-server's "random"; the sampler's seed is a uint32.
+    seed: nullable({ type: "integer", minimum: -1, maximum: UINT32_MAX }),
     frequency_penalty: nullable({ type: "number", minimum: -2, maximum: 2 }),
     presence_penalty: nullable({ type: "number", minimum: -2, maximum: 2 }),
     repeat_penalty: nullable({ type: "number", minimum: 0 }),
@@ -47,6 +55,8 @@ const sampling = {
     n: nullable({ type: "integer", minimum: 1, maximum: 1 }),
     ignore_eos: nullable({ type: "boolean" }),
     model: { type: "string" },
+    // Not honoured yet: an empty map (what some clients always send) is accepted, any bias is a 400 (schemaError).
+    logit_bias: nullable({ type: "object", maxProperties: 0 }),
 };
 
 export const chatCompletionBody = {
@@ -96,6 +106,7 @@ export interface SamplingBody {
     ignore_eos?: boolean | null;
     stream?: boolean | null;
     stream_options?: { include_usage?: boolean } | null;
+    logit_bias?: Record<string, number> | null;
 }
 
 export type ContentPartBody =
@@ -123,3 +134,21 @@ export interface ChatCompletionBody extends SamplingBody {
 export interface CompletionBody extends SamplingBody {
     prompt: string | string[];
 }
+
+/**
+ * fastify's schemaErrorFormatter: the first violation as "body/field message" (fastify's own
+ * wording), and a field autoglm does not honour yet as what it is rather than a schema error.
+ */
+export function schemaError(errors: FastifySchemaValidationError[], dataVar: string): Error {
+    if (errors.some((e) => e.instancePath.startsWith("/logit_bias")))
+        return new ApiError(
+            400,
+            "logit_bias is not supported yet: send the request without it (or with an empty map)",
+            "unsupported_parameter",
+        );
+    const e = errors[0];
+    return new Error(e ? `${dataVar}${e.instancePath} ${e.message}` : `${dataVar} is invalid`);
+}
+
+/** The seed a request asks for: undefined (random) when absent or -1, as llama-server. */
+export const requestSeed = (body: SamplingBody): number | undefined => (body.seed == null || body.seed === -1 ? undefined : body.seed);

@@ -2,26 +2,45 @@
 // API key check, OpenAI-style errors, SSE streaming. The model behind it is attached once loaded;
 // until then /health says 503 and completions are refused with 503.
 
-import { createHash, randomBytes, timingSafeEqual } from "node:crypto";
+import { randomBytes } from "node:crypto";
+import { basename } from "node:path";
 import Fastify, { type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from "fastify";
 import { ResourceLoadError, UserError } from "../core/errors.js";
 import { grammarFromJsonSchema, validateGrammar } from "../engine/grammar.js";
 import type { Runtime, TurnOptions, TurnResult } from "../engine/runtime.js";
 import { ContextOverflowError } from "../engine/sequence.js";
-import { QueueFullError, WaitAbortedError, type Place, type Slot } from "../engine/slots.js";
+import { ClientLimitError, QueueFullError, WaitAbortedError, type Place, type Slot } from "../engine/slots.js";
 import type { ChatMessage, MediaPart } from "../engine/chat-template.js";
 import type { Piece } from "../engine/thinking.js";
 import type { AccessEntry } from "./access-log.js";
+import { apiKeyCheck, clientOf } from "./auth.js";
 import { ApiError, errorBody } from "./errors.js";
+import { hostCheck, type HostPolicy } from "./host-check.js";
+import { answerTokens, requestTimeoutOptions, type AnswerLimits } from "./limits.js";
 import type { MediaSources } from "./media.js";
 import { decodeMessages, planMessages, type MessagePlan } from "./messages.js";
 import { Metrics } from "./metrics.js";
-import { chatCompletionBody, completionBody, type ChatCompletionBody, type CompletionBody, type SamplingBody } from "./schemas.js";
+import {
+    chatCompletionBody,
+    completionBody,
+    requestSeed,
+    schemaError,
+    type ChatCompletionBody,
+    type CompletionBody,
+    type SamplingBody,
+} from "./schemas.js";
 import { webuiPlugin } from "./webui/plugin.js";
 
 export interface ServerOptions {
     servedName: string;
-    apiKey?: string;
+    /** Bearer keys, any of which is accepted (none: no key needed); with several, each is a client of its own. */
+    apiKeys: string[];
+    /** Which Host headers are served (host-check.ts). */
+    hosts: HostPolicy;
+    /** max_tokens' default and maximum. */
+    limits: AnswerLimits;
+    /** Seconds a client has to send a whole request (0: no limit). */
+    requestTimeoutSeconds: number;
     /** Largest request body in bytes (base64 screenshots are large). */
     bodyLimit: number;
     media: MediaSources;
@@ -48,15 +67,7 @@ export interface Backend {
     parameters: number;
 }
 
-const UNLIMITED = 2 ** 31 - 1;
-
 const id = (prefix: string) => `${prefix}-${randomBytes(12).toString("hex")}`;
-
-/** Compares digests, so neither the key's content nor its length shows in the time taken. */
-function sameKey(given: string, expected: string): boolean {
-    const digest = (k: string) => createHash("sha256").update(k).digest();
-    return timingSafeEqual(digest(given), digest(expected));
-}
 
 function finishReason(r: TurnResult): "stop" | "length" {
     return r.stats.reason === "length" ? "length" : "stop";
@@ -143,7 +154,11 @@ export function buildApp(opts: ServerOptions): { app: FastifyInstance; attach(b:
         logger: false,
         // Wrong types are errors, not silently converted; unknown keys stay (and are ignored).
         ajv: { customOptions: { coerceTypes: false, removeAdditional: false, useDefaults: false, allErrors: false } },
+        schemaErrorFormatter: schemaError,
+        ...requestTimeoutOptions(opts.requestTimeoutSeconds),
     });
+    // Before anything else, the web page and /health included: a forged Host is a 403 (DNS rebinding).
+    app.addHook("onRequest", hostCheck(opts.hosts));
 
     const ready = (): Backend => {
         if (!backend) throw new ApiError(503, "the model is still loading", "loading");
@@ -156,6 +171,7 @@ export function buildApp(opts: ServerOptions): { app: FastifyInstance; attach(b:
         const f = err as FastifyError;
         if (err instanceof ApiError) return err;
         if (err instanceof QueueFullError) return new ApiError(503, err.message, "queue_full");
+        if (err instanceof ClientLimitError) return new ApiError(429, err.message, "too_many_requests");
         if (err instanceof WaitAbortedError) return new ApiError(499, err.message, "client_closed");
         if (err instanceof ResourceLoadError) {
             process.stderr.write(`autoglm serve: the ${err.resource} failed to load: ${err.message}\n`);
@@ -200,13 +216,7 @@ export function buildApp(opts: ServerOptions): { app: FastifyInstance; attach(b:
         });
     }
 
-    app.addHook("onRequest", async (req) => {
-        if (!opts.apiKey || req.url === "/health" || (req.routeOptions.config as { public?: boolean } | undefined)?.public === true) return; // public: the web page's files
-        const header = req.headers.authorization ?? "";
-        const given = /^bearer\s+/i.exec(header) ? header.replace(/^bearer\s+/i, "").trim() : ""; // the scheme is case-insensitive
-        if (!sameKey(given, opts.apiKey))
-            throw new ApiError(401, "invalid or missing API key (Authorization: Bearer KEY)", "invalid_api_key");
-    });
+    app.addHook("onRequest", apiKeyCheck(opts.apiKeys));
 
     // A declared body over the limit is read and dropped before the 413: closing a connection with
     // unread data resets it, and a client still sending would never see the answer.
@@ -237,8 +247,8 @@ export function buildApp(opts: ServerOptions): { app: FastifyInstance; attach(b:
             n_ctx: rt.slotCells,
             n_vocab: loaded.vocabSize,
             architecture: loaded.architecture,
-            // Where it runs, for `autoglm ps`: the file, the backend and the layers it took.
-            file: loaded.path,
+            // Where it runs, for `autoglm ps`: the file (its name: a client learns nothing of the server's folders), the backend and the layers it took.
+            file: basename(loaded.path),
             backend: loaded.backend,
             devices: loaded.devices,
             gpu_layers: loaded.gpuLayers,
@@ -289,13 +299,13 @@ export function buildApp(opts: ServerOptions): { app: FastifyInstance; attach(b:
             frequencyPenalty: body.frequency_penalty ?? undefined,
             presencePenalty: body.presence_penalty ?? undefined,
             repeatPenalty: body.repeat_penalty ?? undefined,
-            seed: body.seed ?? undefined,
+            seed: requestSeed(body),
             grammar,
         });
         const stop = body.stop == null ? [] : typeof body.stop === "string" ? [body.stop] : body.stop;
         return {
             sampling,
-            maxTokens: (body as ChatCompletionBody).max_completion_tokens ?? body.max_tokens ?? UNLIMITED,
+            maxTokens: answerTokens(body, opts.limits),
             stopStrings: stop.filter((s) => s.length > 0),
             ignoreEog: body.ignore_eos ?? undefined, // llama-server's ignore_eos
         };
@@ -381,7 +391,7 @@ export function buildApp(opts: ServerOptions): { app: FastifyInstance; attach(b:
         const returnReasoning = split && body.return_reasoning !== false;
         const plan = planMessages(body.messages, b.runtime.media); // media kinds and counts: 400 before anything is read
         // Its place in the slot queue first (or a 503): a request that is refused decodes nothing.
-        const place = b.runtime.pool.reserve();
+        const place = b.runtime.pool.reserve(clientOf(req, opts.apiKeys));
         try {
             return await answerChat(req, reply, b, body, plan, place, { enableThinking, split, returnReasoning });
         } finally {
@@ -490,6 +500,23 @@ export function buildApp(opts: ServerOptions): { app: FastifyInstance; attach(b:
         const body = req.body as CompletionBody;
         const prompt = typeof body.prompt === "string" ? body.prompt : body.prompt[0]!;
         const options = turnOptions(body, undefined);
+        const place = rt.pool.reserve(clientOf(req, opts.apiKeys));
+        try {
+            return await answerCompletion(req, reply, rt, body, prompt, options, place);
+        } finally {
+            place.release();
+        }
+    });
+
+    const answerCompletion = async (
+        req: FastifyRequest,
+        reply: FastifyReply,
+        rt: Runtime,
+        body: CompletionBody,
+        prompt: string,
+        options: TurnOptions,
+        place: Place,
+    ) => {
         const abort = watch(req, reply);
         const created = Math.floor(Date.now() / 1000),
             cid = id("cmpl");
@@ -501,14 +528,17 @@ export function buildApp(opts: ServerOptions): { app: FastifyInstance; attach(b:
             choices: [{ index: 0, text, finish_reason: finish, logprobs: null }],
         });
         if (!body.stream) {
-            const r = await onSlot(abort, prompt, (slot, signal) => rt.complete(slot, prompt, { ...options, signal }));
+            const r = await onSlot(abort, prompt, (slot, signal) => rt.complete(slot, prompt, { ...options, signal }), place);
             return { ...chunk(r.raw, finishReason(r)), usage: usage(r), timings: timings(r) };
         }
         const events = new EventStream(reply);
         let r: TurnResult;
         try {
-            r = await onSlot(abort, prompt, (slot, signal) =>
-                rt.complete(slot, prompt, { ...options, signal, onPiece: (p) => events.send(chunk(p.text)) }),
+            r = await onSlot(
+                abort,
+                prompt,
+                (slot, signal) => rt.complete(slot, prompt, { ...options, signal, onPiece: (p) => events.send(chunk(p.text)) }),
+                place,
             );
         } catch (e) {
             if (!events.started) throw e;
@@ -521,7 +551,7 @@ export function buildApp(opts: ServerOptions): { app: FastifyInstance; attach(b:
             events.send({ id: cid, object: "text_completion", created, model: opts.servedName, choices: [], usage: usage(r) });
         events.end();
         return reply;
-    });
+    };
 
     return {
         app,

@@ -14,6 +14,7 @@ import {
     writeFileSync,
     writeSync,
 } from "node:fs";
+import { spawn } from "node:child_process";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { GgmlType, ValueType } from "../src/core/gguf/constants.js";
@@ -35,6 +36,7 @@ import {
     type Source,
 } from "./helpers/fuzz-gguf.js";
 import { writeTestPng } from "./helpers/media.js";
+import { llamaToolsDir } from "./helpers/llama-tools.js";
 import { convert, synthesize } from "./helpers/models.js";
 import { tempDir } from "./helpers/tmp.js";
 
@@ -56,6 +58,10 @@ interface Case {
     path: string;
     mayRun?: boolean;
     infoMayRun?: boolean;
+    /** What the refusal must say (the cases written for one rule). */
+    message?: RegExp;
+    /** llama.cpp's own loader or tokenizer dies on this file (GGML_ASSERT/GGML_ABORT): checked against llama-completion. */
+    abortsLlama?: boolean;
 }
 const tally: Record<string, Record<Outcome, number>> = {};
 
@@ -85,6 +91,7 @@ async function expectClean(command: string, c: Case, args: string[]) {
     count(command, o, c.name);
     const allowed: Outcome[] = c.mayRun ? ["refused", "ran"] : ["refused"];
     expect.soft(allowed, `${command} ${c.name}: ${o} (code ${r.code}, signal ${r.signal})\n${r.stderr.slice(-600)}`).toContain(o);
+    if (c.message && o === "refused") expect.soft(r.stderr, `${command} ${c.name}`).toMatch(c.message);
 }
 
 // ---- text GGUF cases -------------------------------------------------------------------------
@@ -278,6 +285,78 @@ function textCases(src: Source, dir: string): Case[] {
             mayRun: true,
         });
     return cases;
+}
+
+/**
+ * Vocabularies llama-vocab.cpp asserts on (src/core/gguf/validate.ts, checkVocabularyAsserts): one
+ * case per GGML_ASSERT / GGML_ABORT its load path and BPE tokenizer reach from the file's contents.
+ */
+function vocabularyCases(src: Source, dir: string): Case[] {
+    const tokens = src.file.metadata.value("tokenizer.ggml.tokens") as string[];
+    const withTokens = (edit: (t: string[]) => void): Edit => ({
+        metadata: (m) => {
+            const t = [...tokens];
+            edit(t);
+            m.array("tokenizer.ggml.tokens", ValueType.STRING as never, t);
+        },
+    });
+    const duplicate = /llama\.cpp aborts on a vocabulary with duplicate tokens/;
+    const edits: [string, Edit, RegExp, boolean][] = [
+        // The fuzzed file the review found: every token the same string (SIGABRT in chat -m before this rule).
+        ["every token the same string", withTokens((t) => t.fill("a")), duplicate, true],
+        ["two tokens the same string", withTokens((t) => Object.assign(t, { 7: t[6] })), duplicate, true],
+        ["two tokens the same up to a NUL byte", withTokens((t) => Object.assign(t, { 6: "ab\0x", 7: "ab\0y" })), duplicate, true],
+        ["an empty token beside a token [EMPTY_6]", withTokens((t) => Object.assign(t, { 6: "", 7: "[EMPTY_6]" })), duplicate, true],
+        [
+            "GLM's pre-tokenizer, add_bos_token and no BOS id",
+            {
+                metadata: (m) => {
+                    m.set("tokenizer.ggml.pre", str("glm4"));
+                    m.set("tokenizer.ggml.add_bos_token", { type: ValueType.BOOL, value: true });
+                    m.entries.delete("tokenizer.ggml.bos_token_id");
+                },
+            },
+            /adds a BOS token .* but names none/,
+            true,
+        ],
+        [
+            "a 2-token vocabulary that adds an EOS it does not have",
+            {
+                metadata: (m) => {
+                    m.array("tokenizer.ggml.tokens", ValueType.STRING as never, ["a", "b"]);
+                    m.array("tokenizer.ggml.token_type", ValueType.INT32 as never, [1, 1]);
+                    m.entries.delete("tokenizer.ggml.scores");
+                    for (const k of [...m.entries.keys()]) if (/_token_id$/.test(k)) m.entries.delete(k);
+                    m.set("tokenizer.ggml.add_eos_token", { type: ValueType.BOOL, value: true });
+                },
+            },
+            /adds an EOS token .* but names none/,
+            false, // its tensors no longer fit the vocabulary: llama.cpp refuses it for that first
+        ],
+        // 50,000 spaces (outside the byte-level alphabet): each becomes "[UNK_BYTE_0x20<the whole token>]", 2.5 GB in all.
+        // llama-completion dies on it too ("llama-vocab.cpp:3667: invalid token size: 2500750000 exceeds int32_t
+        // limit", SIGABRT), after allocating those 2.5 GB: checked once by hand, not on every run.
+        [
+            "a token whose piece would pass 2 GiB",
+            withTokens((t) => Object.assign(t, { 6: " ".repeat(50_000) })),
+            /would decode to \d+ bytes/,
+            false,
+        ],
+        [
+            "pieces over 256 MiB in all",
+            withTokens((t) => {
+                for (let i = 0; i < 24; i++) t[6 + i] = " ".repeat(4000 + i);
+            }),
+            /decoded pieces would take \d+ bytes/,
+            false,
+        ],
+    ];
+    return edits.map(([name, e, message, abortsLlama], i) => ({
+        name,
+        path: save(join(dir, `v${i}.gguf`), rewrite(src, e)),
+        message,
+        abortsLlama,
+    }));
 }
 
 /** A sparse file over 2 GiB whose chat template claims 2^31 + 8 bytes: the reader must not try to hold it. */
@@ -524,7 +603,8 @@ const CHECKPOINT_EDITS: [string, (c: Cfg) => void][] = [
 // ---- the runs --------------------------------------------------------------------------------
 
 let text: Case[] = [],
-    mmproj: Case[] = [];
+    mmproj: Case[] = [],
+    vocabulary: Case[] = [];
 
 beforeAll(async () => {
     checkpoint = await synthesize(join(root, "glm4v"), "glm4v");
@@ -532,7 +612,9 @@ beforeAll(async () => {
     await writeTestPng(image);
     const dir = join(root, "cases");
     cpSync(join(root, "out"), dir, { recursive: true });
-    text = [...textCases(await loadSource(files.text!), dir), bigLyingFile(await loadSource(files.text!), join(dir, "big.gguf"))];
+    const src = await loadSource(files.text!);
+    vocabulary = vocabularyCases(src, dir);
+    text = [...textCases(src, dir), ...vocabulary, bigLyingFile(src, join(dir, "big.gguf"))];
     mmproj = mmprojCases(await loadSource(files.vision!), dir);
 });
 
@@ -548,6 +630,17 @@ describe("hostile text GGUFs", () => {
 
     it("chat -m refuses each with one line: no crash, no hang", LOOP, async () => {
         for (const c of text) await expectClean("chat", c, ["chat", "-m", c.path, "-n", "2", "--temp", "0", ...CPU]);
+    });
+});
+
+describe("vocabularies llama.cpp asserts on", () => {
+    it("llama.cpp's own llama-completion dies on each (the cases are real); autoglm refuses them with one line (above)", LOOP, async () => {
+        const bin = join(llamaToolsDir(), "llama-completion");
+        for (const c of vocabulary.filter((v) => v.abortsLlama)) {
+            const r = await runTool(bin, ["-m", c.path, "-p", "hi", "-n", "1", "--no-warmup", "-t", "1"]);
+            expect.soft(r.signal, `${c.name}: llama-completion exited ${r.code}\n${r.stderr.slice(-400)}`).toBe("SIGABRT");
+            expect.soft(r.stderr, c.name).toMatch(/GGML_ASSERT|llama-vocab\.cpp:\d+: /);
+        }
     });
 });
 
@@ -604,3 +697,19 @@ describe("hostile checkpoints", () => {
         }
     });
 });
+
+/** Runs a reference binary; its exit code or signal and its stderr. */
+function runTool(bin: string, args: string[]): Promise<{ code: number | null; signal: NodeJS.Signals | null; stderr: string }> {
+    return new Promise((resolve) => {
+        const child = spawn(bin, args, { stdio: ["ignore", "ignore", "pipe"] });
+        let stderr = "";
+        child.stderr.on("data", (d) => {
+            stderr += d;
+        });
+        const timer = setTimeout(() => child.kill("SIGKILL"), HANG_MS);
+        child.on("close", (code, signal) => {
+            clearTimeout(timer);
+            resolve({ code, signal, stderr });
+        });
+    });
+}

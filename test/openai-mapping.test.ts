@@ -4,6 +4,7 @@ import { describe, expect, it } from "vitest";
 import { ResourceLoadError, UserError } from "../src/core/errors.js";
 import {
     CancelledError,
+    ClientLimitError,
     ContextOverflowError,
     GrammarError,
     InvalidMediaError,
@@ -18,25 +19,27 @@ import { chatTurn, completionTurn } from "../src/server/openai-request.js";
 import { ChatCompletion } from "../src/server/openai-response.js";
 import type { TurnResult } from "../src/engine/turn.js";
 
-const sources = { allowRemote: false, allowLocal: false, maxRemoteBytes: 1 };
+const sources = { maxBytes: 1, timeoutMs: 1000 };
+/** The server's max_tokens default and maximum (serve's -n and --max-tokens-limit). */
+const limits = { defaultMaxTokens: 4096, maxTokensLimit: 16384 };
 const user = (content: unknown) => ({ messages: [{ role: "user" as const, content: content as string }] });
 
 describe("an OpenAI body as a turn", () => {
     it("reasoning_format: none keeps the raw text; deepseek splits; auto splits only for a client that speaks of thinking", () => {
-        expect(chatTurn(user("hi"), sources, "auto")).toMatchObject({ request: { splitThinking: false }, returnReasoning: false });
-        expect(chatTurn({ ...user("hi"), enable_thinking: true }, sources, "auto")).toMatchObject({
+        expect(chatTurn(user("hi"), sources, "auto", limits)).toMatchObject({ request: { splitThinking: false }, returnReasoning: false });
+        expect(chatTurn({ ...user("hi"), enable_thinking: true }, sources, "auto", limits)).toMatchObject({
             request: { splitThinking: true, enableThinking: true },
             returnReasoning: true,
         });
-        expect(chatTurn({ ...user("hi"), return_reasoning: false }, sources, "auto")).toMatchObject({
+        expect(chatTurn({ ...user("hi"), return_reasoning: false }, sources, "auto", limits)).toMatchObject({
             request: { splitThinking: true },
             returnReasoning: false,
         });
-        expect(chatTurn(user("hi"), sources, "deepseek").request.splitThinking).toBe(true);
-        expect(chatTurn({ ...user("hi"), reasoning_format: "none" }, sources, "deepseek").request.splitThinking).toBe(false);
-        expect(chatTurn({ ...user("hi"), chat_template_kwargs: { enable_thinking: false } }, sources, "none").request.enableThinking).toBe(
-            false,
-        );
+        expect(chatTurn(user("hi"), sources, "deepseek", limits).request.splitThinking).toBe(true);
+        expect(chatTurn({ ...user("hi"), reasoning_format: "none" }, sources, "deepseek", limits).request.splitThinking).toBe(false);
+        expect(
+            chatTurn({ ...user("hi"), chat_template_kwargs: { enable_thinking: false } }, sources, "none", limits).request.enableThinking,
+        ).toBe(false);
     });
 
     it("sampler fields, limits, stop strings and the grammar (llama-server's grammar before response_format)", () => {
@@ -55,10 +58,11 @@ describe("an OpenAI body as a turn", () => {
             },
             sources,
             "auto",
+            limits,
         );
         expect(request).toMatchObject({ maxTokens: 7, stop: ["END"], ignoreEos: true, grammar: { gbnf: 'root ::= "x"' } });
         expect(request.sampling).toMatchObject({ temperature: 0, topK: 3, seed: undefined });
-        expect(chatTurn({ ...user("hi"), response_format: { type: "json_object" } }, sources, "auto").request.grammar).toEqual({
+        expect(chatTurn({ ...user("hi"), response_format: { type: "json_object" } }, sources, "auto", limits).request.grammar).toEqual({
             json: true,
         });
         expect(
@@ -66,10 +70,27 @@ describe("an OpenAI body as a turn", () => {
                 { ...user("hi"), response_format: { type: "json_schema", json_schema: { schema: { type: "string" } } } },
                 sources,
                 "auto",
+                limits,
             ).request.grammar,
         ).toEqual({ jsonSchema: { type: "string" } });
-        expect(chatTurn({ ...user("hi"), response_format: { type: "text" } }, sources, "auto").request.grammar).toBeUndefined();
-        expect(completionTurn({ prompt: ["once upon"], max_tokens: 3 })).toMatchObject({ prompt: "once upon", maxTokens: 3, stop: [] });
+        expect(chatTurn({ ...user("hi"), response_format: { type: "text" } }, sources, "auto", limits).request.grammar).toBeUndefined();
+        expect(completionTurn({ prompt: ["once upon"], max_tokens: 3 }, limits)).toMatchObject({
+            prompt: "once upon",
+            maxTokens: 3,
+            stop: [],
+        });
+    });
+
+    it("max_tokens under the server's limits: its default when absent, clamped at its maximum, -1 for none", () => {
+        const turn = (b: { max_tokens?: number; max_completion_tokens?: number }, l = limits) =>
+            completionTurn({ prompt: "x", ...b }, l).maxTokens;
+        expect(turn({})).toBe(4096);
+        expect(turn({ max_tokens: 10 })).toBe(10);
+        expect(turn({ max_tokens: 1e300 })).toBe(16384);
+        expect(chatTurn({ ...user("hi"), max_completion_tokens: 20_000 }, sources, "auto", limits).request.maxTokens).toBe(16384);
+        expect(turn({}, { defaultMaxTokens: -1, maxTokensLimit: 100 })).toBe(100);
+        expect(turn({}, { defaultMaxTokens: -1, maxTokensLimit: -1 })).toBeUndefined(); // until the context is full
+        expect(turn({ max_tokens: 1e300 }, { defaultMaxTokens: -1, maxTokensLimit: -1 })).toBe(2 ** 31 - 1);
     });
 
     it("messages: roles mapped, parts in order, the composite input media first; media read only when the turn loads them", async () => {
@@ -92,6 +113,7 @@ describe("an OpenAI body as a turn", () => {
             },
             sources,
             "auto",
+            limits,
         );
         const m = request.messages!;
         expect(m.map((x) => x.role)).toEqual(["system", "observation", "assistant", "user", "user"]);
@@ -102,8 +124,8 @@ describe("an OpenAI body as a turn", () => {
         // A remote URL is refused by this server's policy when loaded, not when the body is read.
         const remote = (m[4]!.content as { source?: { load: (s: AbortSignal) => Promise<Buffer> } }[])[1]!.source!;
         await expect(remote.load(new AbortController().signal)).rejects.toMatchObject({ status: 400, code: "remote_media_refused" });
-        expect(() => chatTurn(user([{ type: "image_url" }]), sources, "auto")).toThrow(/needs image_url\.url/);
-        expect(() => chatTurn({ messages: [{ role: "user" }] }, sources, "auto")).toThrow(/a user message needs content/);
+        expect(() => chatTurn(user([{ type: "image_url" }]), sources, "auto", limits)).toThrow(/needs image_url\.url/);
+        expect(() => chatTurn({ messages: [{ role: "user" }] }, sources, "auto", limits)).toThrow(/a user message needs content/);
     });
 
     it("a result as a response: finish_reason, usage, llama-server timings, reasoning only when asked", () => {
@@ -155,6 +177,7 @@ describe("engine errors as API errors", () => {
             [new GrammarError("response_format", "x"), 400, "invalid_response_format"],
             [new ContextOverflowError(10, 5, true), 400, "context_length_exceeded"],
             [new QueueFullError("x"), 503, "queue_full"],
+            [new ClientLimitError("x"), 429, "too_many_requests"],
             [new CancelledError(), 499, "client_closed"],
             [new ShuttingDownError(), 503, "shutting_down"],
             [new UserError("x"), 400, "invalid_request"],

@@ -15,7 +15,7 @@ export const FLAG_ALIASES: Record<string, Record<string, string>> = {
     chat: { "--n-predict": "--max-tokens", "-sys": "--system", "--system-prompt": "--system" },
     describe: { "--n-predict": "--max-tokens", "--question": "--prompt", "-q": "--prompt" },
     "transcribe-and-answer": { "--n-predict": "--max-tokens", "--question": "--prompt", "-q": "--prompt" },
-    serve: { "-np": "--parallel" },
+    serve: { "-np": "--parallel", "--n-predict": "--max-tokens" },
     bench: { "--p": "--n-prompt", "--n": "--n-gen", "--r": "--repetitions" },
 };
 

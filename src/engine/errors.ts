@@ -91,6 +91,13 @@ export class CancelledError extends TurnRefusal {
     }
 }
 
+/** One client already holds as many places as it may (HTTP 429; src/engine/slots.ts, per-client fairness). */
+export class ClientLimitError extends TurnRefusal {
+    constructor(message: string) {
+        super("too_many_requests", message);
+    }
+}
+
 /** The engine is shutting down: waiting turns fail with it, running ones are cut (HTTP 503). */
 export class ShuttingDownError extends TurnRefusal {
     constructor(message = "the engine is shutting down") {

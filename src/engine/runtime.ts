@@ -312,7 +312,7 @@ export class Runtime implements Engine {
         const media = new TurnMediaStage(messages, this.media, session?.decoded);
         media.admit();
         // Its place in the slot queue first (or a QueueFullError): a turn that is refused reads nothing.
-        const place = session ? undefined : this.pool.reserve();
+        const place = session ? undefined : this.pool.reserve(req.client);
         try {
             await media.decode(emit, signal);
             const chat = media.messages();
@@ -343,7 +343,7 @@ export class Runtime implements Engine {
     ): Promise<TurnResult> {
         if (prompt.length === 0) throw new InvalidRequestError("the prompt is empty");
         this.requireTokenizable(prompt);
-        const place = session ? undefined : this.pool.reserve();
+        const place = session ? undefined : this.pool.reserve(req.client);
         try {
             const opts = this.answerOptions(req, await stage(req.signal, () => this.samplingFor(req)), false, emit);
             return await this.onSlot(prompt, place, emit, req.signal, session, async (slot) => {
@@ -356,7 +356,7 @@ export class Runtime implements Engine {
                     opts,
                     [],
                     req.n ?? 1,
-                    this.lanes(session),
+                    this.lanes(session, slot.client),
                 );
             });
         } finally {
@@ -371,12 +371,15 @@ export class Runtime implements Engine {
         return this.sampling({ ...fields, grammar });
     }
 
-    /** Where a turn's extra choices run: slots idle now (a session keeps to its own slot). */
-    private lanes(session: LocalSession | undefined): ChoiceLanes {
+    /**
+     * Where a turn's extra choices run: slots idle now, lent to the turn's client within its per-client
+     * share (SlotPool.takeIdle); a session keeps to its own slot.
+     */
+    private lanes(session: LocalSession | undefined, client: string | undefined): ChoiceLanes {
         return {
             take: (count) => {
                 if (session) return [];
-                return this.pool.takeIdle(count).map((slot) => {
+                return this.pool.takeIdle(count, client).map((slot) => {
                     this.extraSlots.set(slot.sequence, slot);
                     return slot.sequence;
                 });
@@ -444,7 +447,8 @@ export class Runtime implements Engine {
         const held = items.filter((i): i is MediaChunk => typeof i !== "number");
         if (held.some((m, k) => !m.id || m.id !== media[k]?.item?.id)) ({ items, suffix } = { items: [], suffix: text });
         const fresh = media.slice(media.length - countMarkers(suffix));
-        const run = (prompt: PromptItem[]) => answerChoices(this.loaded.model, seq, prompt, text, opts, reports, n, this.lanes(session));
+        const run = (prompt: PromptItem[]) =>
+            answerChoices(this.loaded.model, seq, prompt, text, opts, reports, n, this.lanes(session, slot.client));
         if (fresh.length === 0) return run([...items, ...this.tokenize(suffix)]);
         if (!this.encoder) throw new InternalError("media passed the media policy without an encoder to read them");
         // Generation runs inside the encoder's use: it is not released while its chunks are evaluated.

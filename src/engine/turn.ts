@@ -99,6 +99,12 @@ export interface TurnRequest {
     ignoreEos?: boolean;
     /** A conversation that keeps its own slot and cache (a chat, one phone of the agent); default: any slot. */
     session?: TurnSession;
+    /**
+     * Who the turn is for (a server names its client: an API key, else a remote address): a local
+     * runtime limits and orders its slots per client and, when told to, keeps their caches apart
+     * (SlotPool.reserve(client), src/engine/slots.ts). Default: one anonymous client.
+     */
+    client?: string;
     /** Cancels the turn at any stage: while queued, reading media, transcribing, evaluating or generating. */
     signal?: AbortSignal;
     /** Functions the model may call; their calls come back as toolCalls, not text. Chat turns only. */

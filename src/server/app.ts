@@ -4,16 +4,19 @@
 
 import Fastify, { type FastifyInstance } from "fastify";
 import { accessLogHook } from "./access-log.js";
-import { apiKeyHook } from "./api-key.js";
+import { apiKeyCheck } from "./auth.js";
 import { oversizedBodyHook } from "./body-limit.js";
 import { ServerContext, type Backend, type ServerOptions } from "./context.js";
 import { ApiError, errorBody, toApiError } from "./errors.js";
+import { hostCheck } from "./host-check.js";
+import { requestTimeoutOptions } from "./limits.js";
 import { chatCompletionsRoute } from "./routes/chat-completions.js";
 import { completionsRoute } from "./routes/completions.js";
 import { healthRoute } from "./routes/health.js";
 import { metricsRoute } from "./routes/metrics.js";
 import { modelsRoutes } from "./routes/models.js";
 import { responsesRoutes } from "./routes/responses.js";
+import { schemaError } from "./schemas.js";
 import { webuiPlugin } from "./webui/plugin.js";
 
 export type { Backend, ServerOptions } from "./context.js";
@@ -34,6 +37,9 @@ export function buildApp(opts: ServerOptions): Server {
         logger: false,
         // Wrong types are errors, not silently converted; unknown keys stay (and are ignored).
         ajv: { customOptions: { coerceTypes: false, removeAdditional: false, useDefaults: false, allErrors: false } },
+        schemaErrorFormatter: schemaError,
+        // A request (headers and body) must arrive whole within --request-timeout: 408, and the connection closed.
+        ...requestTimeoutOptions(opts.requestTimeoutSeconds),
     });
 
     app.setErrorHandler((err, _req, reply) => {
@@ -46,13 +52,15 @@ export function buildApp(opts: ServerOptions): Server {
         (req, reply) => void reply.code(404).send(errorBody(new ApiError(404, `no route ${req.method} ${req.url}`, "not_found"))),
     );
 
-    // Hooks, in the order they run for a request.
+    // Hooks, in the order they run for a request. The Host check comes before anything else, the web
+    // page and /health included: a forged Host is a 403 (DNS rebinding).
+    app.addHook("onRequest", hostCheck(opts.hosts));
     if (opts.onAccess)
         app.addHook(
             "onResponse",
             accessLogHook(opts.onAccess, (req) => ctx.tokensOf(req)),
         );
-    if (opts.apiKey) app.addHook("onRequest", apiKeyHook(opts.apiKey));
+    if (opts.apiKeys.length > 0) app.addHook("onRequest", apiKeyCheck(opts.apiKeys));
     app.addHook("onRequest", oversizedBodyHook(opts.bodyLimit));
 
     if (opts.webui) void app.register(webuiPlugin);

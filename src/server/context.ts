@@ -7,7 +7,10 @@ import { CancelledError, ShuttingDownError } from "../engine/errors.js";
 import type { RuntimeGauges } from "../engine/runtime.js";
 import type { Engine, TurnEvent, TurnRequest, TurnResult } from "../engine/turn.js";
 import type { AccessEntry } from "./access-log.js";
+import { clientOf } from "./auth.js";
 import { ApiError, errorBody, toApiError } from "./errors.js";
+import type { HostPolicy } from "./host-check.js";
+import type { AnswerLimits } from "./limits.js";
 import type { MediaSources } from "./media.js";
 import { Metrics } from "./metrics.js";
 import type { ReasoningFormat } from "./openai-request.js";
@@ -15,7 +18,14 @@ import type { EventStream } from "./sse.js";
 
 export interface ServerOptions {
     servedName: string;
-    apiKey?: string;
+    /** Bearer keys, any of which is accepted (none: no key needed); with several, each is a client of its own (auth.ts). */
+    apiKeys: string[];
+    /** Which Host headers are served (host-check.ts). */
+    hosts: HostPolicy;
+    /** max_tokens' default and maximum (limits.ts). */
+    limits: AnswerLimits;
+    /** Seconds a client has to send a whole request (0: no limit). */
+    requestTimeoutSeconds: number;
     /** Largest request body in bytes (base64 screenshots are large). */
     bodyLimit: number;
     media: MediaSources;
@@ -65,7 +75,8 @@ export class ServerContext {
     }
 
     /**
-     * Runs the request's turn, cancelled when the client goes away (while its media are read or
+     * Runs the request's turn for its client (its key, else its address: the engine's per-client
+     * fairness and cache isolation), cancelled when the client goes away (while its media are read or
      * transcribed, while it waits, while it generates) or the server stops.
      */
     async run(req: FastifyRequest, reply: FastifyReply, request: TurnRequest, onEvent: (e: TurnEvent) => void): Promise<TurnResult> {
@@ -73,7 +84,7 @@ export class ServerContext {
         if (this.stopping) throw shuttingDown();
         const abort = this.watch(req, reply);
         try {
-            const r = await engine.turn({ ...request, signal: abort.signal }, onEvent);
+            const r = await engine.turn({ ...request, client: clientOf(req, this.opts.apiKeys), signal: abort.signal }, onEvent);
             // Cut by a shutdown, not finished: the client must not take it for a whole answer.
             if (r.finish === "aborted" && this.stopping) throw shuttingDown("the server is shutting down; the answer was cut");
             this.metrics.record(r);

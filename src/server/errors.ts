@@ -3,7 +3,7 @@
 
 import type { FastifyError } from "fastify";
 import { ResourceLoadError, UserError } from "../core/errors.js";
-import { CancelledError, GrammarError, QueueFullError, ShuttingDownError, TurnRefusal } from "../engine/errors.js";
+import { CancelledError, ClientLimitError, GrammarError, QueueFullError, ShuttingDownError, TurnRefusal } from "../engine/errors.js";
 
 export class ApiError extends Error {
     constructor(
@@ -33,6 +33,7 @@ export const bodyTooLarge = (limit: number) => new ApiError(413, `the request bo
 export function toApiError(err: unknown, bodyLimit: number): ApiError {
     if (err instanceof ApiError) return err;
     if (err instanceof QueueFullError || err instanceof ShuttingDownError) return new ApiError(503, err.message, err.code);
+    if (err instanceof ClientLimitError) return new ApiError(429, err.message, err.code);
     if (err instanceof CancelledError) return new ApiError(499, err.message, err.code);
     if (err instanceof ResourceLoadError) {
         process.stderr.write(`autoglm serve: the ${err.resource} failed to load: ${err.message}\n`);

@@ -1,15 +1,25 @@
 // Where a request's images and audio come from: data: URLs and bare base64; remote URLs and local
-// paths are refused unless the server was started with the flag that allows them (no server-side
-// request forgery, no reading the server's files by default).
+// paths are refused unless the server was started with the flag that allows them, and then read
+// under their own rules (remote-media.ts: no server-side request forgery; local-media.ts: one
+// folder, regular files only).
 
-import { readFile } from "node:fs/promises";
+import type { MediaSource } from "../engine/turn.js";
 import { ApiError } from "./errors.js";
+import { isLocalReference, readLocalMedia } from "./local-media.js";
+import { fetchRemoteMedia } from "./remote-media.js";
 
 /** Where a request's media may come from (decoding them is the runtime's media policy). */
 export interface MediaSources {
-    allowRemote: boolean;
-    allowLocal: boolean;
-    maxRemoteBytes: number;
+    /** The real path of the one folder local paths may name (--allow-local-media DIR); undefined: refused. */
+    localFolder?: string;
+    /** Remote image URLs are fetched (--allow-remote-media), these hosts whatever their address; undefined: refused. */
+    remote?: { allowedHosts: readonly string[] };
+    /** The most bytes one request's images may give together (URLs and paths are refused past it). */
+    maxBytes: number;
+    /** The most a remote image may take, redirects and body included. */
+    timeoutMs: number;
+    /** Why a remote URL was refused, for the server log (the client gets one message for all). */
+    onRefusal?: (line: string) => void;
 }
 
 const BASE64 = /^[A-Za-z0-9+/\r\n]*={0,2}$/;
@@ -20,7 +30,7 @@ function base64(data: string, what: string): Buffer {
     return Buffer.from(clean, "base64");
 }
 
-/** The bytes an image_url (or composite "image") names; `signal`: the request's cancellation. */
+/** The bytes an image_url (or composite "image") names; `signal`: the client went away, stop reading. */
 export async function imageBytes(url: string, policy: MediaSources, signal?: AbortSignal): Promise<Buffer> {
     const data = /^data:([^;,]*)(;base64)?,(.*)$/s.exec(url);
     if (data) {
@@ -28,39 +38,51 @@ export async function imageBytes(url: string, policy: MediaSources, signal?: Abo
         return base64(data[3]!, "image data");
     }
     if (/^https?:\/\//i.test(url)) {
-        if (!policy.allowRemote)
+        if (!policy.remote)
             throw new ApiError(
                 400,
                 "remote image URLs are refused by this server (start it with --allow-remote-media); send the image as a base64 data: URL",
                 "remote_media_refused",
             );
-        let res: Response;
-        try {
-            const timeout = AbortSignal.timeout(20_000);
-            res = await fetch(url, { signal: signal ? AbortSignal.any([signal, timeout]) : timeout, redirect: "follow" });
-        } catch (e) {
-            throw new ApiError(400, `could not fetch ${url}: ${(e as Error).message}`, "invalid_image");
-        }
-        if (!res.ok) throw new ApiError(400, `could not fetch ${url}: HTTP ${res.status}`, "invalid_image");
-        const bytes = Buffer.from(await res.arrayBuffer());
-        if (bytes.length > policy.maxRemoteBytes)
-            throw new ApiError(400, `${url} is larger than ${policy.maxRemoteBytes} bytes`, "invalid_image");
-        return bytes;
+        return fetchRemoteMedia(
+            url,
+            {
+                allowedHosts: policy.remote.allowedHosts,
+                maxBytes: policy.maxBytes,
+                timeoutMs: policy.timeoutMs,
+                onRefusal: policy.onRefusal,
+            },
+            signal,
+        );
     }
-    if (/^file:\/\//i.test(url) || url.startsWith("/") || url.startsWith(".")) {
-        if (!policy.allowLocal)
+    if (isLocalReference(url)) {
+        if (!policy.localFolder)
             throw new ApiError(
                 400,
-                "local file paths are refused by this server (start it with --allow-local-media)",
+                "local file paths are refused by this server (start it with --allow-local-media DIR)",
                 "local_media_refused",
             );
-        try {
-            return await readFile(url.replace(/^file:\/\//i, ""));
-        } catch (e) {
-            throw new ApiError(400, `cannot read ${url}: ${(e as Error).message}`, "invalid_image");
-        }
+        return readLocalMedia(url, policy.localFolder, policy.maxBytes, signal);
     }
     return base64(url, "image"); // bare base64, as Open-AutoGLM's agent and the seed article send it
+}
+
+/** What each request's images gave so far, by the request's cancellation signal (one per turn). */
+const spent = new WeakMap<AbortSignal, number>();
+
+/**
+ * An image part's source: read when the turn asks, under `policy`, the size cap counted per request
+ * (its turn's signal), not per image; a stored conversation's images read again by a later request
+ * count against that request.
+ */
+export function imageSource(url: string, policy: MediaSources): MediaSource {
+    return {
+        load: async (signal) => {
+            const bytes = await imageBytes(url, { ...policy, maxBytes: Math.max(0, policy.maxBytes - (spent.get(signal) ?? 0)) }, signal);
+            spent.set(signal, (spent.get(signal) ?? 0) + bytes.length);
+            return bytes;
+        },
+    };
 }
 
 /** The WAV bytes an input_audio part carries. */

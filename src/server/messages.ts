@@ -6,7 +6,7 @@
 import { callId } from "../engine/tools/call-parser.js";
 import type { MediaSource, Role, ToolCall, TurnMessage, TurnPart } from "../engine/turn.js";
 import { ApiError } from "./errors.js";
-import { audioBytes, imageBytes, type MediaSources } from "./media.js";
+import { audioBytes, imageSource, type MediaSources } from "./media.js";
 import type { ContentPartBody, MessageBody, ToolCallBody } from "./schemas.js";
 
 const ROLES: Record<MessageBody["role"], Role> = {
@@ -18,10 +18,7 @@ const ROLES: Record<MessageBody["role"], Role> = {
     observation: "observation",
 };
 
-const image = (url: string, sources: MediaSources): TurnPart => ({
-    type: "image",
-    source: { load: (signal) => imageBytes(url, sources, signal) },
-});
+const image = (url: string, sources: MediaSources): TurnPart => ({ type: "image", source: imageSource(url, sources) });
 const audio = (data: string, format?: string): TurnPart => {
     const source: MediaSource = { load: async () => audioBytes(data, format) };
     return { type: "audio", source };

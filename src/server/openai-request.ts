@@ -4,6 +4,7 @@
 
 import type { GrammarRequest, SamplingRequest, ToolsRequest, TurnRequest } from "../engine/turn.js";
 import { ApiError } from "./errors.js";
+import { answerTokens, type AnswerLimits } from "./limits.js";
 import type { MediaSources } from "./media.js";
 import { turnMessages } from "./messages.js";
 import type { ChatCompletionBody, CompletionBody, SamplingBody, ToolsBody } from "./schemas.js";
@@ -27,10 +28,10 @@ const sampling = (b: SamplingBody): SamplingRequest => ({
     logitBias: b.logit_bias ? Object.entries(b.logit_bias).map(([token, bias]) => [Number(token), bias] as const) : undefined,
 });
 
-/** Limits and stop strings every completion shares. */
-const limits = (b: SamplingBody) => ({
+/** Limits and stop strings every completion shares; max_tokens under the server's default and maximum. */
+const limits = (b: SamplingBody, answer: AnswerLimits) => ({
     sampling: sampling(b),
-    maxTokens: (b as ChatCompletionBody).max_completion_tokens ?? b.max_tokens ?? undefined,
+    maxTokens: answerTokens((b as ChatCompletionBody).max_completion_tokens ?? b.max_tokens, answer),
     stop: b.stop == null ? [] : typeof b.stop === "string" ? [b.stop] : b.stop,
     ignoreEos: b.ignore_eos ?? undefined, // llama-server's ignore_eos
     n: b.n ?? undefined,
@@ -72,7 +73,7 @@ export interface ChatTurn {
     returnReasoning: boolean;
 }
 
-export function chatTurn(body: ChatCompletionBody, sources: MediaSources, format: ReasoningFormat): ChatTurn {
+export function chatTurn(body: ChatCompletionBody, sources: MediaSources, format: ReasoningFormat, answer: AnswerLimits): ChatTurn {
     if (body.top_logprobs != null && !body.logprobs) throw new ApiError(400, "top_logprobs needs logprobs: true", "invalid_request");
     const enableThinking = body.chat_template_kwargs?.enable_thinking ?? body.enable_thinking ?? undefined;
     const use = body.reasoning_format ?? format;
@@ -80,7 +81,7 @@ export function chatTurn(body: ChatCompletionBody, sources: MediaSources, format
     const split = use === "deepseek" || (use === "auto" && (body.return_reasoning != null || enableThinking != null));
     return {
         request: {
-            ...limits(body),
+            ...limits(body, answer),
             messages: turnMessages(body.messages, sources),
             enableThinking,
             splitThinking: split,
@@ -93,9 +94,9 @@ export function chatTurn(body: ChatCompletionBody, sources: MediaSources, format
     };
 }
 
-export function completionTurn(body: CompletionBody): TurnRequest {
+export function completionTurn(body: CompletionBody, answer: AnswerLimits): TurnRequest {
     return {
-        ...limits(body),
+        ...limits(body, answer),
         prompt: typeof body.prompt === "string" ? body.prompt : body.prompt[0]!,
         logprobs: body.logprobs ?? undefined,
     };

@@ -1,7 +1,20 @@
 // JSON schemas of the request bodies, checked by fastify's validator before a handler runs.
-// Unknown keys are allowed (OpenAI clients send many); wrong types of known keys are 400s.
+// Unknown keys are allowed (OpenAI clients send many); wrong types of known keys are 400s, and so
+// are numbers outside what the sampler takes (a top_k past 2^31, a seed JavaScript cannot hold
+// exactly): never a 500.
+
+import type { FastifySchemaValidationError } from "fastify";
 
 const nullable = (schema: Record<string, unknown>) => ({ anyOf: [schema, { type: "null" }] });
+
+export const INT32_MAX = 2 ** 31 - 1;
+
+/**
+ * seed: -1 (llama-server's "random") or absent is random; any other integer is reduced modulo 2^32
+ * (llama.cpp's seed is 32 bits; src/engine/turn-outputs.ts), so clients that send 64-bit seeds work.
+ * Beyond 2^53 a JSON number is no longer the integer the client wrote: a 400.
+ */
+export const seedSchema = nullable({ type: "integer", minimum: -Number.MAX_SAFE_INTEGER, maximum: Number.MAX_SAFE_INTEGER });
 
 const contentPart = {
     type: "object",
@@ -99,9 +112,9 @@ const sampling = {
     max_completion_tokens: nullable({ type: "integer", minimum: 1 }),
     temperature: nullable({ type: "number", minimum: 0, maximum: 2 }),
     top_p: nullable({ type: "number", minimum: 0, maximum: 1 }),
-    top_k: nullable({ type: "integer", minimum: 0 }),
+    top_k: nullable({ type: "integer", minimum: 0, maximum: INT32_MAX }),
     min_p: nullable({ type: "number", minimum: 0, maximum: 1 }),
-    seed: nullable({ type: "integer" }),
+    seed: seedSchema,
     logit_bias: logitBias,
     frequency_penalty: nullable({ type: "number", minimum: -2, maximum: 2 }),
     presence_penalty: nullable({ type: "number", minimum: -2, maximum: 2 }),
@@ -219,4 +232,10 @@ export interface CompletionBody extends SamplingBody {
     prompt: string | string[];
     /** The legacy API's logprobs: alternatives per token (0..20). */
     logprobs?: number | null;
+}
+
+/** fastify's schemaErrorFormatter: the first violation as "body/field message" (fastify's own wording). */
+export function schemaError(errors: FastifySchemaValidationError[], dataVar: string): Error {
+    const e = errors[0];
+    return new Error(e ? `${dataVar}${e.instancePath} ${e.message}` : `${dataVar} is invalid`);
 }

@@ -316,7 +316,101 @@ function validateTokenizer(k: Keys): number {
     const template = k.str("tokenizer.chat_template");
     if (template !== undefined && template.length > MAX_TEMPLATE_CHARS)
         k.fail(`tokenizer.chat_template is ${template.length} characters (at most ${MAX_TEMPLATE_CHARS})`);
+    checkVocabularyAsserts(k, tokens as string[], types?.map(Number));
     return n;
+}
+
+/** BPE pre-tokenizers for which llama-vocab.cpp adds a BOS unless tokenizer.ggml.add_bos_token says otherwise. */
+const PRE_ADDS_BOS = new Set([
+    "llama3",
+    "llama-v3",
+    "llama-bpe",
+    "falcon3",
+    "falcon-h1",
+    "pixtral",
+    "midm-2.0",
+    "lfm2",
+    "jina-v5-nano",
+    "tekken",
+    "chameleon",
+]);
+/** ... and those for which it adds one whatever the key says. */
+const PRE_FORCES_BOS = new Set(["gemma4", "granite-embed-multi-311m"]);
+/** Pre-tokenizers with no default BOS id (GLM's): only tokenizer.ggml.bos_token_id gives one. */
+const PRE_WITHOUT_BOS = new Set(["glm4", "chatglm-bpe"]);
+/** The 256 code points GPT-2's byte-level encoding maps bytes to (unicode.cpp's unicode_utf8_to_byte_map). */
+const byteLevel = (cp: number) => (cp >= 0x21 && cp <= 0x7e) || (cp >= 0xa1 && cp <= 0xac) || (cp >= 0xae && cp <= 0x143);
+/** llama-vocab.cpp's _try_copy aborts on a piece of INT32_MAX bytes or more. */
+const MAX_PIECE_BYTES = 2 ** 31 - 1;
+/** What the token-to-piece cache (built at load, for every token) may take: GLM's is about 1.5 MB. */
+const MAX_PIECE_CACHE_BYTES = 256 * 2 ** 20;
+/** llama_token_type values (llama.h). */
+const TOKEN_TYPE = { undefined: 0, normal: 1, unknown: 2, control: 3, userDefined: 4, unused: 5, byte: 6 };
+
+/**
+ * The vocabulary conditions llama-vocab.cpp's load path and tokenizer GGML_ASSERT (or GGML_ABORT) on,
+ * which kill the process instead of failing the load:
+ * - llama_vocab::impl::load: GGML_ASSERT(id_to_token.size() == token_to_id.size()), two tokens with
+ *   the same text. The text is read through a C string (cut at its first NUL byte), and an empty one
+ *   becomes "[EMPTY_<id>]", so both count.
+ * - llm_tokenizer_bpe_session::append_bos / append_eos: GGML_ASSERT(token_bos() != LLAMA_TOKEN_NULL)
+ *   at the first tokenization with special tokens when the model adds a BOS (or EOS) it has none of.
+ * - token_to_piece's _try_copy: GGML_ABORT on a piece of INT32_MAX bytes, and the cache of every
+ *   token's piece is built at load: llama_decode_text writes "[UNK_BYTE_0x..<the whole token>]" for
+ *   each code point outside the byte-level alphabet, so a long token of such code points grows
+ *   quadratically (a 50 KB token: 2.5 GB).
+ * Other vocabulary faults there are exceptions llama.cpp turns into a failed load.
+ */
+function checkVocabularyAsserts(k: Keys, tokens: string[], types: number[] | undefined): void {
+    const seen = new Map<string, number>();
+    tokens.forEach((t, i) => {
+        const nul = t.indexOf("\0");
+        const text = (nul >= 0 ? t.slice(0, nul) : t) || `[EMPTY_${i}]`;
+        const first = seen.get(text);
+        if (first !== undefined)
+            k.fail(
+                `tokenizer.ggml.tokens ${first} and ${i} are the same text (${JSON.stringify(text.slice(0, 40))}${nul >= 0 ? ", up to a NUL byte" : ""}); llama.cpp aborts on a vocabulary with duplicate tokens`,
+            );
+        seen.set(text, i);
+    });
+
+    const n = tokens.length;
+    const pre = k.str("tokenizer.ggml.pre") ?? "default";
+    const addBos = PRE_FORCES_BOS.has(pre) || (k.bool("tokenizer.ggml.add_bos_token") ?? PRE_ADDS_BOS.has(pre));
+    // Without the key, BPE's default BOS is id 1 and EOS id 2, dropped when the vocabulary is smaller.
+    const hasBos = k.has("tokenizer.ggml.bos_token_id") || (!PRE_WITHOUT_BOS.has(pre) && n > 1);
+    if (addBos && !hasBos)
+        k.fail(
+            "the tokenizer adds a BOS token (tokenizer.ggml.add_bos_token) but names none (tokenizer.ggml.bos_token_id); llama.cpp aborts on it",
+        );
+    if (k.bool("tokenizer.ggml.add_eos_token") && !k.has("tokenizer.ggml.eos_token_id") && n <= 2)
+        k.fail(
+            "the tokenizer adds an EOS token (tokenizer.ggml.add_eos_token) but names none (tokenizer.ggml.eos_token_id); llama.cpp aborts on it",
+        );
+
+    let cache = 0;
+    tokens.forEach((t, i) => {
+        const type = types?.[i] ?? TOKEN_TYPE.normal;
+        let piece = Buffer.byteLength(t);
+        // Special, user-defined and unknown tokens are copied as they are; normal ones decoded byte-level.
+        if (type === TOKEN_TYPE.normal) {
+            piece = 0;
+            const bytes = Buffer.byteLength(t);
+            for (const ch of t) {
+                const cp = ch.codePointAt(0)!;
+                // A replacement character may stand for up to 3 invalid bytes, each its own [UNK_BYTE_...].
+                const count = cp === 0xfffd ? 3 : 1;
+                piece += byteLevel(cp) ? 1 : count * ("[UNK_BYTE_0x".length + 2 * Buffer.byteLength(ch) + bytes + 1);
+            }
+        }
+        if (piece >= MAX_PIECE_BYTES)
+            k.fail(`tokenizer.ggml.tokens ${i} would decode to ${piece} bytes; llama.cpp aborts on a token piece of 2 GiB or more`);
+        cache += piece;
+    });
+    if (cache > MAX_PIECE_CACHE_BYTES)
+        k.fail(
+            `the vocabulary's decoded pieces would take ${cache} bytes (at most ${MAX_PIECE_CACHE_BYTES}): llama.cpp builds them all at load`,
+        );
 }
 
 export interface MmprojFacts {

@@ -14,7 +14,9 @@ import type {
     TurnResult,
 } from "../../engine/turn.js";
 import { ApiError } from "../errors.js";
-import { imageBytes, type MediaSources } from "../media.js";
+import { answerTokens, type AnswerLimits } from "../limits.js";
+import { imageSource, type MediaSources } from "../media.js";
+import { INT32_MAX, seedSchema } from "../schemas.js";
 import { RESPONSE_STORE, type ResponseStore } from "./store.js";
 
 const nullable = (schema: Record<string, unknown>) => ({ anyOf: [schema, { type: "null" }] });
@@ -52,8 +54,8 @@ export const responsesBody = {
         max_output_tokens: nullable({ type: "integer", minimum: 1 }),
         temperature: nullable({ type: "number", minimum: 0, maximum: 2 }),
         top_p: nullable({ type: "number", minimum: 0, maximum: 1 }),
-        top_k: nullable({ type: "integer", minimum: 0, maximum: 2147483647 }),
-        seed: nullable({ type: "integer" }),
+        top_k: nullable({ type: "integer", minimum: 0, maximum: INT32_MAX }),
+        seed: seedSchema,
         top_logprobs: nullable({ type: "integer", minimum: 0, maximum: 20 }),
         include: nullable({ type: "array", maxItems: 16, items: { type: "string" } }),
         stream: nullable({ type: "boolean" }),
@@ -148,7 +150,7 @@ function parts(content: string | PartBody[], sources: MediaSources): string | Tu
         if (p.type === "input_image") {
             const url = p.image_url;
             if (!url) throw new ApiError(400, "an input_image part needs image_url (file_id is not supported)", "invalid_image");
-            return { type: "image", source: { load: (signal) => imageBytes(url, sources, signal) } };
+            return { type: "image", source: imageSource(url, sources) };
         }
         throw refuse(`content parts of type ${p.type} are not supported (input_text, input_image, output_text)`);
     });
@@ -227,7 +229,8 @@ export interface ResponsesTurn {
 }
 
 /** The body as a turn, after the conversation of previous_response_id (a 404 when the store no longer holds it). */
-export function responsesTurn(b: ResponsesBody, sources: MediaSources, store: ResponseStore): ResponsesTurn {
+/** max_output_tokens falls under the server's default and maximum as chat's max_tokens does. */
+export function responsesTurn(b: ResponsesBody, sources: MediaSources, store: ResponseStore, answer: AnswerLimits): ResponsesTurn {
     const history = b.previous_response_id ? store.conversation(b.previous_response_id) : { messages: [], calls: [] };
     if (!history)
         throw new ApiError(
@@ -241,7 +244,7 @@ export function responsesTurn(b: ResponsesBody, sources: MediaSources, store: Re
         request: {
             messages: b.instructions ? [{ role: "system", content: b.instructions }, ...conversation] : conversation,
             sampling: samplingOf(b),
-            maxTokens: b.max_output_tokens ?? undefined,
+            maxTokens: answerTokens(b.max_output_tokens, answer),
             tools: toolsOf(b),
             logprobs: logprobsOf(b),
             grammar: grammarOf(b),

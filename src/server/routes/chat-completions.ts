@@ -16,7 +16,7 @@ export function chatCompletionsRoute(app: FastifyInstance, ctx: ServerContext): 
         ctx.ready();
         ctx.metrics.requests++;
         const body = req.body as ChatCompletionBody;
-        const { request, returnReasoning } = chatTurn(body, ctx.opts.media, ctx.opts.reasoningFormat);
+        const { request, returnReasoning } = chatTurn(body, ctx.opts.media, ctx.opts.reasoningFormat, ctx.opts.limits);
         const out = new ChatCompletion(ctx.opts.servedName, request.logprobs !== undefined);
         const stream = body.stream ? new EventStream(reply) : undefined;
         // Headers and the role chunk go out once the turn is past its checks and starts slow work

@@ -12,7 +12,7 @@ export function completionsRoute(app: FastifyInstance, ctx: ServerContext): void
         ctx.ready();
         ctx.metrics.requests++;
         const body = req.body as CompletionBody;
-        const request = completionTurn(body);
+        const request = completionTurn(body, ctx.opts.limits);
         const out = new TextCompletion(ctx.opts.servedName, request.logprobs !== undefined);
         // The stream opens with its first text: a failure before it is an HTTP error.
         const stream = body.stream ? new EventStream(reply) : undefined;

@@ -1,6 +1,7 @@
 // GET /v1/models and /v1/models/:id: the one model served, with max_model_len as vLLM reports it
 // (the tokens one request may use, prompt and answer) and autoglm's facts (for `autoglm ps`).
 
+import { basename } from "node:path";
 import type { FastifyInstance } from "fastify";
 import type { Runtime } from "../../engine/runtime.js";
 import type { ServerContext } from "../context.js";
@@ -16,8 +17,8 @@ export function modelMeta(rt: Runtime, parameters: number): Record<string, unkno
         n_ctx: rt.slotCells,
         n_vocab: loaded.vocabSize,
         architecture: loaded.architecture,
-        // Where it runs, for `autoglm ps`: the file, the backend and the layers it took.
-        file: loaded.path,
+        // Where it runs, for `autoglm ps`: the file (its name: a client learns nothing of the server's folders), the backend and the layers it took.
+        file: basename(loaded.path),
         backend: loaded.backend,
         devices: loaded.devices,
         gpu_layers: loaded.gpuLayers,

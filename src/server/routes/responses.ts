@@ -20,7 +20,7 @@ export function responsesRoutes(app: FastifyInstance, ctx: ServerContext): void 
         ctx.ready();
         ctx.metrics.requests++;
         const body = req.body as ResponsesBody;
-        const turn = responsesTurn(body, ctx.opts.media, store);
+        const turn = responsesTurn(body, ctx.opts.media, store, ctx.opts.limits);
         const out = new ResponseObject(body, ctx.opts.servedName, turn.request.logprobs !== undefined);
         const stream = body.stream ? new EventStream(reply, true) : undefined;
         // The stream opens once the turn is past its checks (a refused request is an HTTP error).

@@ -1,13 +1,47 @@
-// The page's only way to the server: fetch with the bearer key (asked for on a 401, kept in
-// localStorage), and the chat stream read as server-sent events.
+// The page's only way to the server: fetch with the bearer key (asked for on a 401), and the chat
+// stream read as server-sent events. The key is kept for this tab's session (sessionStorage) unless
+// the user ticks "remember" (then localStorage, until they forget it): another app later served on
+// the same host and port would read a key left in localStorage.
 
 const KEY_STORE = "autoglm.apiKey";
 
+/** Web storage may be refused (a privacy setting, a sandbox): then the key lives in memory only. */
+function storage(kind) {
+    try {
+        const s = kind === "local" ? window.localStorage : window.sessionStorage;
+        s.getItem(KEY_STORE);
+        return s;
+    } catch {
+        return null;
+    }
+}
+
 export class Api {
-    /** @param {(wrong: boolean) => Promise<string | null>} askKey shows the key prompt; null: cancelled */
+    /** @param {(wrong: boolean) => Promise<{key: string, remember: boolean} | null>} askKey shows the key prompt; null: cancelled */
     constructor(askKey) {
         this.askKey = askKey;
-        this.key = localStorage.getItem(KEY_STORE) || "";
+        this.key = storage("session")?.getItem(KEY_STORE) || storage("local")?.getItem(KEY_STORE) || "";
+    }
+
+    /** Where the key is kept: "remembered" (localStorage), "session", or "none". */
+    get keyState() {
+        if (storage("local")?.getItem(KEY_STORE)) return "remembered";
+        return this.key ? "session" : "none";
+    }
+
+    /** Uses `key` from now on, kept for this session or, with `remember`, on this device. */
+    keep(key, remember) {
+        this.key = key;
+        const [keep, drop] = remember ? [storage("local"), storage("session")] : [storage("session"), storage("local")];
+        drop?.removeItem(KEY_STORE);
+        keep?.setItem(KEY_STORE, key);
+    }
+
+    /** Forgets the key everywhere; the next request that needs one asks again. */
+    forget() {
+        this.key = "";
+        storage("local")?.removeItem(KEY_STORE);
+        storage("session")?.removeItem(KEY_STORE);
     }
 
     /** fetch, asking for the key again while the server answers 401 (until the user cancels). */
@@ -17,10 +51,9 @@ export class Api {
             if (this.key) headers.authorization = `Bearer ${this.key}`;
             const res = await fetch(path, { ...init, headers });
             if (res.status !== 401) return res;
-            const key = await this.askKey(Boolean(this.key));
-            if (!key) return res;
-            this.key = key;
-            localStorage.setItem(KEY_STORE, key);
+            const answer = await this.askKey(Boolean(this.key));
+            if (!answer) return res;
+            this.keep(answer.key, answer.remember);
         }
     }
 }

@@ -93,7 +93,7 @@ describe("serve access log", () => {
     it("autoglm ps shows what the server has loaded and its counters", async () => {
         const r = await runCli(["ps", "--url", text.url]);
         expect(r.code, r.stderr).toBe(0);
-        expect(r.stdout).toMatch(/^autoglm-phone-9b: \S+autoglm-demo-random-Q8_0\.gguf \| glm4 \| .* \| backend \w+/m);
+        expect(r.stdout).toMatch(/^autoglm-demo: \S+autoglm-demo-random-Q8_0\.gguf \| glm4 \| .* \| backend \w+/m);
         expect(r.stdout).toMatch(/layers on the GPU/);
         expect(r.stdout).toMatch(/^ {2}context \d+ tokens per slot \(trained: 65536\) \| images$/m);
         expect(r.stdout).toMatch(/^slots 0\/1 busy \| queue 0 \| requests \d+ \(\d+ errors\) \| tokens \d+ prompt, 6 generated$/m);

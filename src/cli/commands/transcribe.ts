@@ -5,7 +5,9 @@
 import { Command } from "commander";
 import { readMmproj } from "../../engine/encoders.js";
 import { DEFAULT_QUESTION } from "../../engine/media-policy.js";
-import { addModelOptions, openRuntime, speechModelFromFlags, type ModelFlags } from "../model-options.js";
+import { addModelOptions, givenMmproj, openRuntime, speechModelFromFlags, type ModelFlags } from "../model-options.js";
+import { checkWavFile } from "../input-checks.js";
+import { PhaseLine } from "../progress.js";
 import { numberOption } from "../parse.js";
 import { withInterrupt } from "../interrupt.js";
 import { escapeControls } from "../terminal-text.js";
@@ -40,19 +42,31 @@ export function transcribeCommand(): Command {
         .action(async (audioPath: string, f: Flags) => {
             setLibraryLogs(f.verbose ? "verbose" : "quiet");
             const log = (line: string) => process.stderr.write(`${line}\n`);
-            const encoderCaps = f.mmproj ? await readMmproj(f.mmproj, "audio encoder") : undefined;
+            const seconds = await checkWavFile(audioPath); // before anything loads
+            const mmproj = givenMmproj(f);
+            const encoderCaps = mmproj ? await readMmproj(mmproj, "audio encoder") : undefined;
             const speech = encoderCaps?.audio ? undefined : await speechModelFromFlags(f, log);
+            // What the command waits for, on stderr (a line rewritten in place on a terminal).
+            const phase = new PhaseLine();
+            let phaseText = "";
+            const say = (text: string) => {
+                phaseText = text;
+                phase.update(text);
+            };
             const runtime = await openRuntime(
                 f,
                 {
-                    mmproj: f.mmproj,
+                    mmproj,
                     encoderCaps,
                     speech: speech && (async () => speech),
                     onResource: (what, e, m) => {
-                        if (what === "speech model" && e === "loaded" && m)
+                        if (what === "speech model" && e === "loaded" && m) {
+                            phase.done();
                             log(
                                 `speech model ${m.path} | ${m.architecture} | backend ${m.backend} | loaded in ${(m.loadMs / 1000).toFixed(1)} s`,
                             );
+                            if (phaseText) say(`transcribing ${seconds.toFixed(1)} s of audio with the speech model...`);
+                        }
                     },
                 },
                 log,
@@ -60,7 +74,13 @@ export function transcribeCommand(): Command {
             );
             try {
                 const out = await withInterrupt(async (signal) => {
+                    say(
+                        speech
+                            ? `loading the speech model, then transcribing ${seconds.toFixed(1)} s of audio...`
+                            : `hearing ${seconds.toFixed(1)} s of audio with the model's audio encoder...`,
+                    );
                     const audio = await runtime.media.audio(audioPath, signal);
+                    say(audio.transcript !== undefined ? "answering the transcript..." : "answering...");
                     const question = f.prompt ?? DEFAULT_QUESTION.audio;
                     const turn =
                         audio.part.type === "text" ? { text: audio.part.text + question } : { text: question, media: [audio.part] };
@@ -89,6 +109,7 @@ export function transcribeCommand(): Command {
                         },
                     };
                 });
+                phase.done();
                 // Written once both are done: an interrupted run prints nothing but the interruption.
                 const shown = (t: string) => (process.stdout.isTTY ? escapeControls(t) : t);
                 if (f.json) process.stdout.write(`${JSON.stringify(out)}\n`);
@@ -97,6 +118,7 @@ export function transcribeCommand(): Command {
                         `${out.transcript !== undefined ? `transcript: ${shown(out.transcript)}\n` : ""}answer: ${shown(out.answer)}\n`,
                     );
             } finally {
+                phase.done();
                 await runtime.dispose();
             }
         });

@@ -228,6 +228,9 @@ describe("autoglm pull: a GGUF repository", () => {
             "mmproj-AutoGLM-Phone-9B-vision-F16.gguf",
         ]);
         expect(sha(join(dir, "AutoGLM-Phone-9B-Q8_0.gguf"))).toBe(sha(join(ggufDir, "AutoGLM-Phone-9B-Q8_0.gguf")));
+        // The Hub matches names without regard to case; the models folder keeps its spelling.
+        const cased = await runCli(["pull", "SOMEONE/autoglm-phone-9b-gguf:Q8_0"], { env: p.env });
+        expect(cased.stderr).toMatch(/^someone\/AutoGLM-Phone-9B-GGUF:Q8_0 is already in the models folder/m);
         const plain = await runCli(["pull", repo], { env: p.env });
         expect(plain.code, plain.stderr).toBe(0);
         expect(existsSync(join(pulled(p.models, repo, "Q4_K_M"), "AutoGLM-Phone-9B-Q4_K_M.gguf"))).toBe(true);

@@ -63,6 +63,11 @@ export class RepoCache {
         }
     }
 
+    /** Whether the blob is there complete (another snapshot, or Python's download, may have it without this snapshot's link). */
+    hasBlob(etag: string, size: number): boolean {
+        return statSync(this.blob(etag), { throwIfNoEntry: false })?.size === size;
+    }
+
     /** Bytes of an interrupted download of this blob already on disk. */
     partialBytes(etag: string): number {
         try {

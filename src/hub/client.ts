@@ -95,7 +95,9 @@ export class HubClient {
                 if (!etag) throw new UserError(`${this.settings.endpoint} gave no checksum for ${repo}/${e.path}`);
                 files.push({ path: e.path, size: e.lfs?.size ?? e.size, etag, lfs: Boolean(e.lfs) });
             }
-            return { repo, commit, files };
+            // The Hub's own spelling (it matches names without regard to case): the models folder uses it.
+            const canonical = typeof info.name === "string" && info.name.toLowerCase() === repo.toLowerCase() ? info.name : repo;
+            return { repo: canonical, commit, files };
         } catch (e) {
             throw this.explain(e, repo, revision);
         }

@@ -58,6 +58,10 @@ export async function downloadFile(
         events.onBytes?.(file.size);
         return cache.snapshotFile(commit, file.path);
     }
+    if (cache.hasBlob(file.etag, file.size)) {
+        events.onBytes?.(file.size);
+        return cache.link(commit, file.path, file.etag);
+    }
     const blob = cache.blob(file.etag);
     const partial = cache.incomplete(file.etag);
     await mkdir(dirname(blob), { recursive: true });

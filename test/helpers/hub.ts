@@ -161,7 +161,7 @@ export class HubStandIn {
             this.error(res, 401, undefined, "Invalid credentials in Authorization header");
             return undefined;
         }
-        const repo = this.repos.get(id);
+        const repo = [...this.repos.values()].find((r) => r.id.toLowerCase() === id.toLowerCase()); // the Hub ignores case
         if (!repo || (repo.private && token === undefined)) {
             this.error(
                 res,

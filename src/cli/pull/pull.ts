@@ -154,7 +154,7 @@ export async function pull(o: PullOptions, events: PullEvents, signal?: AbortSig
     }
     const repoDir = dirname(dir);
     const cache = new RepoCache(settings.cacheDir, repo);
-    const missing = plan.files.filter((f) => !cache.has(listing.commit, f.path, f.size));
+    const missing = plan.files.filter((f) => !cache.has(listing.commit, f.path, f.size) && !cache.hasBlob(f.etag, f.size));
     const toDownload = missing.reduce((n, f) => n + f.size - cache.partialBytes(f.etag), 0);
     const weights = plan.files.reduce((n, f) => n + f.size, 0);
     await checkFreeSpace([
@@ -176,7 +176,8 @@ export async function pull(o: PullOptions, events: PullEvents, signal?: AbortSig
         let done = 0;
         events.downloadBytes(0, total);
         for (const [i, f] of order.entries()) {
-            const fresh = !cache.has(listing.commit, f.path, f.size);
+            // Only what this pull downloads is removed after it: a blob already there may be another snapshot's.
+            const fresh = !cache.has(listing.commit, f.path, f.size) && !cache.hasBlob(f.etag, f.size);
             if (fresh) events.downloadFile(f, i, order.length, cache.partialBytes(f.etag));
             await downloadFile(
                 client,

@@ -72,7 +72,7 @@ describe("llama.cpp's flag names", () => {
         // The alias reaches the command: a missing recording is reported, not an unknown option.
         oneLineError(
             await runCli(["transcribe-and-answer", join(root, "missing.wav"), "-q", "what?", "--asr-model", demo.text]),
-            /give both --asr-model and --asr-mmproj/,
+            /audio not found: .*missing\.wav/, // checked before anything else loads
         );
     });
 });

@@ -1,7 +1,8 @@
 // Every command in the README's sh blocks: each autoglm invocation names a command and flags the
 // CLI has (a synopsis line is checked for that only), and the concrete ones run as written, except
 // those that need what CI lacks, each skipped with its reason.
-import { execFileSync } from "node:child_process";
+import { execFile, execFileSync } from "node:child_process";
+import { promisify } from "node:util";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import type { Command, Option } from "commander";
@@ -13,6 +14,8 @@ import { BIN, ROOT } from "./helpers/cli.js";
 import { tempDir } from "./helpers/tmp.js";
 import { HubStandIn, repoFromFolder } from "./helpers/hub.js";
 import { generateCheckpoint } from "../models/synthetic/generate.js";
+
+const execFileAsync = promisify(execFile);
 
 /** Concrete commands not run here, and why. */
 const SKIP: [RegExp, string][] = [
@@ -110,10 +113,11 @@ describe("README commands", () => {
             const skip = SKIP.find(([re]) => re.test(c));
             it.skipIf(skip !== undefined)(
                 `${c}${skip ? ` (skipped: ${skip[1]})` : ""}`,
-                () => {
-                    // `autoglm` is the CLI on PATH after npm link; here it is this checkout's.
+                async () => {
+                    // `autoglm` is the CLI on PATH after npm link; here it is this checkout's. Run without
+                    // blocking: the Hub stand-in answers from this process.
                     const shim = `autoglm() { "${process.execPath}" "${BIN}" "$@"; }; export -f autoglm 2>/dev/null;`;
-                    const out = execFileSync("bash", ["-c", `${shim} set -o pipefail; ${c}`], {
+                    const { stdout: out } = await execFileAsync("bash", ["-c", `${shim} set -o pipefail; ${c}`], {
                         cwd: ROOT,
                         encoding: "utf8",
                         env: { ...process.env, AUTOGLM_DEMO_DIR: demoDir, ...hubEnv },

@@ -36,7 +36,7 @@ const PP_TG_EXPLAINED =
 
 /** The line under the table that says what its first two rows measure. */
 function ppTgLegend(p: number, n: number): string {
-    return `pp${p}: prompt processing, ${p} prompt tokens evaluated in batches; tg${n}: text generation, ${n} tokens decoded one at a time (llama-bench's names)`;
+    return `pp${p}: prompt processing, ${p} prompt tokens evaluated in batches; tg${n}: decoding, ${n} tokens generated one at a time (the names llama.cpp's benchmark uses)`;
 }
 
 interface BenchFlags extends ModelFlags {

@@ -10,7 +10,7 @@ import { convertModel } from "../convert/convert-model.js";
 import { generateCheckpoint, type SyntheticArch } from "./synthetic/generate.js";
 
 export const DEFAULT_MODEL_NOTE =
-    "no --model given: using autoglm's built-in random-weight demo model (tiny GLM-4.1V layout); its answers are noise";
+    "no --model given: using autoglm's built-in random-weight demo model (tiny GLM-4.1V layout); its answers are noise (the real model: autoglm pull zai-org/AutoGLM-Phone-9B)";
 export const DEFAULT_ASR_NOTE =
     "no --asr-model given: using autoglm's built-in random-weight speech demo model (tiny GLM-ASR layout); its transcripts are noise";
 

@@ -1,16 +1,21 @@
 // Every command in the README's sh blocks: each autoglm invocation names a command and flags the
 // CLI has (a synopsis line is checked for that only), and the concrete ones run as written, except
 // those that need what CI lacks, each skipped with its reason.
-import { execFileSync } from "node:child_process";
+import { execFile, execFileSync } from "node:child_process";
+import { promisify } from "node:util";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import type { Command, Option } from "commander";
-import { beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { buildProgram } from "../src/cli/main.js"; // compiled, as the CLI runs it (npm test builds first)
 import { aliasesFor } from "../src/cli/aliases.js";
 import { defaultModel } from "../models/default-model.js";
 import { BIN, ROOT } from "./helpers/cli.js";
 import { tempDir } from "./helpers/tmp.js";
+import { HubStandIn, repoFromFolder } from "./helpers/hub.js";
+import { generateCheckpoint } from "../models/synthetic/generate.js";
+
+const execFileAsync = promisify(execFile);
 
 /** Concrete commands not run here, and why. */
 const SKIP: [RegExp, string][] = [
@@ -82,20 +87,40 @@ describe("README commands", () => {
     describe("the concrete commands run as written", () => {
         const concrete = commands.filter((c) => !isSynopsis(c) && (invocations(c).length > 0 || /^npm /.test(c) || /^printf /.test(c)));
         const demoDir = tempDir("readme");
+        // `autoglm pull zai-org/AutoGLM-Phone-9B` runs against a local stand-in of the Hub serving a
+        // tiny checkpoint of that name, into a models folder and Hugging Face cache of the test's own.
+        let hub: HubStandIn | undefined;
+        const hubEnv: NodeJS.ProcessEnv = {};
         beforeAll(async () => {
             await defaultModel();
+            const checkpoint = join(demoDir, "hub", "AutoGLM-Phone-9B");
+            await generateCheckpoint(checkpoint, { arch: "glm4v", shape: "tiny", seed: 0 });
+            hub = await new HubStandIn().start();
+            hub.add(repoFromFolder("zai-org/AutoGLM-Phone-9B", checkpoint));
+            Object.assign(hubEnv, {
+                HF_ENDPOINT: hub.url,
+                HF_HUB_CACHE: join(demoDir, "hf-cache"),
+                HF_TOKEN: "",
+                HF_TOKEN_PATH: join(demoDir, "no-token"),
+                HF_HUB_OFFLINE: "",
+                AUTOGLM_MODELS: join(demoDir, "models"),
+            });
         }, 300_000);
+        afterAll(async () => {
+            await hub?.close();
+        });
         for (const c of concrete) {
             const skip = SKIP.find(([re]) => re.test(c));
             it.skipIf(skip !== undefined)(
                 `${c}${skip ? ` (skipped: ${skip[1]})` : ""}`,
-                () => {
-                    // `autoglm` is the CLI on PATH after npm link; here it is this checkout's.
+                async () => {
+                    // `autoglm` is the CLI on PATH after npm link; here it is this checkout's. Run without
+                    // blocking: the Hub stand-in answers from this process.
                     const shim = `autoglm() { "${process.execPath}" "${BIN}" "$@"; }; export -f autoglm 2>/dev/null;`;
-                    const out = execFileSync("bash", ["-c", `${shim} set -o pipefail; ${c}`], {
+                    const { stdout: out } = await execFileAsync("bash", ["-c", `${shim} set -o pipefail; ${c}`], {
                         cwd: ROOT,
                         encoding: "utf8",
-                        env: { ...process.env, AUTOGLM_DEMO_DIR: demoDir },
+                        env: { ...process.env, AUTOGLM_DEMO_DIR: demoDir, ...hubEnv },
                         timeout: 600_000,
                     });
                     expect(out.length).toBeGreaterThan(0);

@@ -93,8 +93,8 @@ describe("serve access log", () => {
     it("autoglm ps shows what the server has loaded and its counters", async () => {
         const r = await runCli(["ps", "--url", text.url]);
         expect(r.code, r.stderr).toBe(0);
-        // The file's name only: /v1/models tells a client nothing of the server's folders.
-        expect(r.stdout).toMatch(/^autoglm-phone-9b: autoglm-demo-random-Q8_0\.gguf \| glm4 \| .* \| backend \w+/m);
+        // The demo's served name; the file's name only: /v1/models tells a client nothing of the server's folders.
+        expect(r.stdout).toMatch(/^autoglm-demo: autoglm-demo-random-Q8_0\.gguf \| glm4 \| .* \| backend \w+/m);
         expect(r.stdout).toMatch(/layers on the GPU/);
         expect(r.stdout).toMatch(/^ {2}context \d+ tokens per slot \(trained: 65536\) \| images$/m);
         expect(r.stdout).toMatch(/^slots 0\/1 busy \| queue 0 \| requests \d+ \(\d+ errors\) \| tokens \d+ prompt, 6 generated$/m);

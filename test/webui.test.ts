@@ -337,7 +337,7 @@ describe.skipIf(!haveBrowser)("web chat page", { timeout: 600_000 }, () => {
     it("loads: the model and what it takes, focus in the message box; time to interactive reported", async () => {
         const { page, context, problems } = await open(server);
         await ready(page);
-        await until(() => page.locator("#model").textContent()).toBe("autoglm-phone-9b (text, images, audio)");
+        await until(() => page.locator("#model").textContent()).toBe("autoglm-demo (text, images, audio)");
         expect(await page.evaluate(() => document.activeElement?.id)).toBe("input");
         for (const id of ["attach-image", "attach-audio", "record", "send"])
             expect(await page.locator(`#${id}`).isEnabled(), id).toBe(true);
@@ -558,7 +558,7 @@ describe.skipIf(!haveBrowser)("web chat page", { timeout: 600_000 }, () => {
         await page.fill("#key-input", KEY);
         await page.keyboard.press("Enter");
         await ready(page);
-        expect(await page.locator("#model").textContent()).toMatch(/^autoglm-phone-9b/);
+        expect(await page.locator("#model").textContent()).toMatch(/^autoglm-demo/);
         await page.fill("#input", "hi");
         await page.keyboard.press("Enter");
         const answer = await lastAnswer(page);
@@ -570,7 +570,7 @@ describe.skipIf(!haveBrowser)("web chat page", { timeout: 600_000 }, () => {
         await page.reload();
         await ready(page);
         expect(await dialogOpen(page)).toBe(false);
-        expect(await page.locator("#model").textContent()).toMatch(/^autoglm-phone-9b/);
+        expect(await page.locator("#model").textContent()).toMatch(/^autoglm-demo/);
         // Another tab has its own session: it asks; this time the key is remembered.
         const second = await context.newPage();
         await second.goto(`${keyed.url}/`);

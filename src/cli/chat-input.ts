@@ -6,6 +6,7 @@
 //   - they arrive together in one read (a paste in a terminal without bracketed paste mode),
 //   - they sit in a """ block (""" opens it, a line ending in """ closes it, as in ollama),
 //   - a line ends with \ or is ended with Alt-Enter (the line goes on below).
+// Tab completes /commands and the file paths after them (src/cli/chat-paths.ts).
 // Ctrl-C at the prompt clears what was typed and says how to quit; Ctrl-C again at an empty prompt,
 // Ctrl-D or /exit quits. readline is closed while an answer streams, with the terminal in raw mode,
 // so keys typed then are neither echoed into the answer nor sent later; Ctrl-C stops the answer.
@@ -13,6 +14,7 @@
 import { createInterface, emitKeypressEvents, type Interface, type Key } from "node:readline";
 import type { ChatHistory } from "./chat-history.js";
 import { MAX_ENTRIES } from "./chat-history.js";
+import { completeChatLine } from "./chat-paths.js";
 
 const PROMPT = "› ";
 const CONTINUE = "… ";
@@ -54,6 +56,7 @@ export class TerminalInput {
                 history: this.history?.newestFirst ?? [],
                 historySize: this.history ? MAX_ENTRIES : 0,
                 removeHistoryDuplicates: true,
+                completer: (line: string) => completeChatLine(line), // /commands, and paths after /image, /audio, /save, /load
             });
             this.rl = rl;
             let lines: string[] = [];

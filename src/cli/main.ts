@@ -19,8 +19,11 @@ import { serveCommand } from "./commands/serve.js";
 import { devicesCommand } from "./commands/devices.js";
 import { modelsCommand } from "./commands/models.js";
 import { psCommand } from "./commands/ps.js";
+import { pullCommand } from "./commands/pull.js";
+import { rmCommand } from "./commands/rm.js";
 import { completionCommand } from "./commands/completion.js";
 import { aliasesFor, COMMAND_ALIASES, rewriteArgv } from "./aliases.js";
+import { endQuietlyOnClosedPipes } from "./closed-pipes.js";
 
 /** AUTOGLM_ and the long flag's name in capitals: --gpu-layers -> AUTOGLM_GPU_LAYERS. */
 export function envName(option: Option): string | undefined {
@@ -84,7 +87,9 @@ export function buildProgram(): Command {
         serveCommand,
         benchCommand,
         devicesCommand,
+        pullCommand,
         modelsCommand,
+        rmCommand,
         psCommand,
     ]) {
         program.addCommand(make().exitOverride());
@@ -104,7 +109,11 @@ Every flag can also be set by an environment variable: AUTOGLM_ and the flag's n
 A command's --help lists its variables and the llama.cpp spellings it accepts (-ngl 99, -c 0, --n-predict).
 ${Object.entries(COMMAND_ALIASES)
     .map(([a, c]) => `${a} is autoglm ${c}.`)
-    .join(" ")} After npm install, run it as npx autoglm (or npm install -g for autoglm on PATH).`,
+    .join(" ")} After npm install, run it as npx autoglm (or npm install -g for autoglm on PATH).
+
+Without --model, commands use a tiny random-weight demo model. The real AutoGLM-Phone-9B is on Hugging Face:
+  autoglm pull zai-org/AutoGLM-Phone-9B        (downloads the checkpoint, converts it to GGUF in the models folder)
+  autoglm chat -m AutoGLM-Phone-9B              (and describe, serve, bench: -m finds it and its vision encoder)`,
     );
     return program;
 }
@@ -113,6 +122,7 @@ export async function main(argv: string[]): Promise<number> {
     // Past `ulimit -f` the kernel kills a writer with SIGXFSZ; handled, the write fails with EFBIG
     // instead, and the command removes its partial output and says so.
     if (process.platform !== "win32") process.on("SIGXFSZ", () => {});
+    endQuietlyOnClosedPipes();
     const program = buildProgram();
     try {
         await program.parseAsync(

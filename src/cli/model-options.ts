@@ -10,7 +10,7 @@ import { checkGguf, type GpuChoice, type GpuLayers, type LoadedModel } from "../
 import { UserError } from "../core/errors.js";
 import { formatBytes, formatDuration } from "./format.js";
 import { gpuLayersOption, numberOption } from "./parse.js";
-import { modelsFolder, resolveModelName } from "./models-folder.js";
+import { modelsFolder, resolveMmprojName, resolveModel } from "./models-folder.js";
 
 export interface ModelFlags {
     model?: string;
@@ -75,7 +75,7 @@ export function addModelOptions(cmd: Command): Command {
     return cmd
         .option(
             "-m, --model <file>",
-            `GGUF model, or the name of one in ${modelsFolder()} (autoglm models lists them; default: the built-in random-weight demo model)`,
+            `GGUF model, or the name of one in ${modelsFolder()} (autoglm models lists them, autoglm pull adds them; default: the built-in random-weight demo model)`,
         )
         .addOption(new Option("--gpu <backend>", "compute backend").choices(["auto", "cuda", "vulkan", "metal", "cpu"]).default("auto"))
         .option(
@@ -118,7 +118,7 @@ export function settingsFrom(f: ModelFlags): Partial<ContextSettings> {
 
 /** The model the flags name, or the built-in demo model (with a note saying so). */
 export async function modelPath(f: ModelFlags, log: (line: string) => void): Promise<string> {
-    if (f.model) return resolveModelName(f.model);
+    if (f.model) return resolveModel(f.model).path;
     log(DEFAULT_MODEL_NOTE);
     return (await defaultModel()).text;
 }
@@ -136,12 +136,21 @@ export async function statusLine(loaded: LoadedModel): Promise<string> {
     return `model ${loaded.path} | ${loaded.architecture} | backend ${loaded.backend}${layers} | loaded in ${formatDuration(loaded.loadMs)} | RAM ${formatBytes(process.memoryUsage().rss)}${memory}`;
 }
 
-/** The encoder --mmproj names (the demo model's vision encoder without --model), checked from its header. */
+/**
+ * The encoder --mmproj names (a file, or a name in the models folder), else the one recorded with
+ * --model's model in the models folder (autoglm pull), else none.
+ */
+export function givenMmproj(f: { model?: string; mmproj?: string }): string | undefined {
+    if (f.mmproj) return resolveMmprojName(f.mmproj);
+    return f.model ? resolveModel(f.model).mmproj : undefined;
+}
+
+/** The encoder givenMmproj finds (the demo model's vision encoder without --model), checked from its header. */
 export async function encoderFromFlags(
     f: ModelFlags & { mmproj?: string },
     what = "encoder",
 ): Promise<{ mmproj?: string; encoderCaps?: EncoderCaps }> {
-    let mmproj = f.mmproj;
+    let mmproj = givenMmproj(f);
     if (!f.model && !mmproj) mmproj = (await defaultModel()).vision;
     return mmproj ? { mmproj, encoderCaps: await readMmproj(mmproj, what) } : {};
 }
@@ -156,8 +165,13 @@ export async function speechModelFromFlags(
         const demo = await defaultAsrModel();
         return { model: demo.text, mmproj: demo.audio };
     }
-    if (!f.asrModel || !f.asrMmproj) throw new UserError("give both --asr-model and --asr-mmproj (the speech model and its audio encoder)");
-    await readMmproj(f.asrMmproj, "audio encoder");
-    await checkGguf(f.asrModel);
-    return { model: f.asrModel, mmproj: f.asrMmproj };
+    const model = f.asrModel ? resolveModel(f.asrModel) : undefined;
+    const mmproj = f.asrMmproj ? resolveMmprojName(f.asrMmproj) : model?.mmproj;
+    if (!model || !mmproj)
+        throw new UserError(
+            "give both --asr-model and --asr-mmproj (the speech model and its audio encoder), or --asr-model NAME of a pulled speech model (autoglm pull zai-org/GLM-ASR-Nano-2512)",
+        );
+    await readMmproj(mmproj, "audio encoder");
+    await checkGguf(model.path);
+    return { model: model.path, mmproj };
 }

@@ -1,10 +1,12 @@
 // autoglm's models folder ($AUTOGLM_MODELS, else ~/.cache/autoglm/models): `autoglm models` lists
-// the GGUF files in it, and `-m NAME` finds one there by name, as `ollama run NAME` does.
+// the GGUF files in it and the models `autoglm pull` put there, and `-m NAME` finds one there by
+// name, as `ollama run NAME` does, with the encoder (mmproj) that belongs to it.
 
 import { existsSync, readdirSync, statSync } from "node:fs";
 import { homedir } from "node:os";
-import { basename, join } from "node:path";
+import { basename, dirname, join, resolve } from "node:path";
 import { readGguf, typeNameOf } from "../core/gguf/reader.js";
+import { findPulled, RECORD, pulledModels, type PulledModel } from "./pulled-models.js";
 
 export function modelsFolder(): string {
     return process.env.AUTOGLM_MODELS || join(process.env.AUTOGLM_CACHE ?? join(homedir(), ".cache", "autoglm"), "models");
@@ -20,17 +22,64 @@ export function modelFiles(dir = modelsFolder()): string[] {
         .filter((p) => statSync(p).isFile());
 }
 
+const isFile = (p: string) => statSync(p, { throwIfNoEntry: false })?.isFile() ?? false;
+
+/** The folder's own file called NAME or NAME.gguf. */
+function folderFile(given: string, dir: string): string | undefined {
+    if (given.includes("/") || given.includes("\\")) return undefined;
+    return [given, `${given}.gguf`].map((n) => join(dir, n)).find(isFile);
+}
+
 /**
- * `-m` as given when it is a path that exists or names no model in the folder; else the folder's
- * file called NAME or NAME.gguf.
+ * The encoder that belongs to a model file in the models folder: the one its pull recorded, or,
+ * for a file `autoglm convert --out` wrote there (NAME-TYPE.gguf), the only mmproj-NAME-*.gguf
+ * beside it. Files elsewhere get none: their encoder is given with --mmproj.
  */
-export function resolveModelName(given: string): string {
-    if (existsSync(given) || given.includes("/") || given.includes("\\")) return given;
+export function pairedMmproj(model: string, dir = modelsFolder()): string | undefined {
+    const here = dirname(resolve(model));
+    const recorded = pulledModels(dir).find((p) => resolve(p.modelPath) === resolve(model));
+    if (recorded) return recorded.mmprojPath;
+    if (here !== resolve(dir) || existsSync(join(here, RECORD))) return undefined;
+    const m = /^(.+)-[A-Z0-9_]+\.gguf$/i.exec(basename(model));
+    if (!m) return undefined;
+    const prefix = `mmproj-${m[1]!.toLowerCase()}-`;
+    const found = modelFiles(dir).filter((p) => basename(p).toLowerCase().startsWith(prefix));
+    return found.length === 1 ? found[0] : undefined;
+}
+
+export interface ResolvedModel {
+    path: string;
+    /** The encoder recorded with it (pulled models) or beside it in the folder (see pairedMmproj). */
+    mmproj?: string;
+    pulled?: PulledModel;
+}
+
+/**
+ * What `-m` names: a path that exists (as given), the folder's file NAME or NAME.gguf, or a pulled
+ * model (owner/name[:QUANT] or name[:QUANT]); anything else as given, for the path checks to refuse.
+ */
+export function resolveModel(given: string): ResolvedModel {
     const dir = modelsFolder();
-    for (const name of [given, `${given}.gguf`]) {
-        const p = join(dir, name);
-        if (existsSync(p) && statSync(p).isFile()) return p;
-    }
+    if (existsSync(given)) return { path: given, mmproj: isFile(given) ? pairedMmproj(given, dir) : undefined };
+    const file = folderFile(given, dir);
+    if (file) return { path: file, mmproj: pairedMmproj(file, dir) };
+    const pulled = findPulled(dir, given);
+    if (pulled) return { path: pulled.modelPath, mmproj: pulled.mmprojPath, pulled };
+    return { path: given };
+}
+
+export function resolveModelName(given: string): string {
+    return resolveModel(given).path;
+}
+
+/** What `--mmproj` names: a path, the folder's file NAME or NAME.gguf, or a pulled model (its encoder). */
+export function resolveMmprojName(given: string): string {
+    const dir = modelsFolder();
+    if (existsSync(given)) return given;
+    const file = folderFile(given, dir);
+    if (file) return file;
+    const pulled = findPulled(dir, given);
+    if (pulled?.mmprojPath) return pulled.mmprojPath;
     return given;
 }
 

@@ -9,6 +9,7 @@ import { samplingLines } from "../engine/sampling-defaults.js";
 import type { Engine } from "../engine/turn.js";
 import { withInterrupt } from "./interrupt.js";
 import { modelPath, settingsFrom, statusLine, type ModelFlags } from "./model-options.js";
+import { colorEnabled } from "./terminal-text.js";
 
 export type EngineOptions = Omit<LocalEngineOptions, "model" | "load" | "context">;
 
@@ -28,6 +29,7 @@ export async function openRuntime(
         stream: process.stderr,
         isEnabled: Boolean(process.stderr.isTTY),
         isSilent: !process.stderr.isTTY,
+        color: colorEnabled() ? "cyan" : false, // NO_COLOR (ora's chalk does not read it)
         // The terminal stays cooked, so Ctrl-C is a SIGINT even while a load blocks the event loop
         // (ora's stdin discarder reads it as a key, which a blocked loop reads only after the load).
         discardStdin: false,

@@ -8,7 +8,7 @@ import { validateTextModel } from "../core/gguf/validate.js";
 import { UserError } from "../core/errors.js";
 import { checkGgufPath } from "../core/gguf-path.js";
 import { nativeAddon, type NativeAddon } from "./native.js";
-import { nodeLlamaCppLogging } from "./library-log.js";
+import { nodeLlamaCppLogging, withLibraryConsole } from "./library-log.js";
 
 export type GpuChoice = "auto" | "cuda" | "vulkan" | "metal" | "cpu";
 /** What each GPU backend needs on the machine (for errors and `autoglm devices`). */
@@ -96,8 +96,9 @@ export async function loadModel(path: string, opts: LoadOptions = {}): Promise<L
     // is node-llama-cpp handing back another backend than the one asked for.
     let llama: Llama | undefined;
     try {
-        llama = await openBackend(gpu);
+        llama = await withLibraryConsole(signal, () => openBackend(gpu));
     } catch (e) {
+        signal?.throwIfAborted();
         if (gpu === "auto" || gpu === "cpu") throw e;
     }
     if (!llama || (gpu !== "auto" && gpu !== "cpu" && llama.gpu !== gpu)) {

@@ -9,8 +9,8 @@ let sessions = 0;
 export interface Tty {
     /** Keys as tmux names them ("Enter", "C-c", "Up") or literal text with `{ literal: true }`. */
     send(keys: string[] | string, opts?: { literal?: boolean }): void;
-    /** The whole screen and scrollback, wrapped lines joined. */
-    screen(): string;
+    /** The whole screen and scrollback, wrapped lines joined; with escapes: the colour and attribute sequences too. */
+    screen(opts?: { escapes?: boolean }): string;
     /** Waits until the screen matches; throws with the screen when it never does (or the CLI ended). */
     waitFor(pattern: RegExp, what?: string): Promise<string>;
     /** The CLI's exit code once it has ended (waits for it). */
@@ -30,7 +30,8 @@ export function startTty(args: string[], env: Record<string, string> = {}): Tty 
     const command = `cd ${quote(ROOT)} && env ${envs} ${quote(process.execPath)} ${quote(BIN)} ${args.map(quote).join(" ")}; echo "[exit $?]"; sleep 100000`;
     tmux("-f", "/dev/null", "new-session", "-d", "-s", "t", "-x", "200", "-y", "50", command);
     tmux("set-option", "-t", "t", "history-limit", "10000");
-    const screen = () => tmux("capture-pane", "-p", "-J", "-S", "-", "-t", "t");
+    const screen = (opts: { escapes?: boolean } = {}) =>
+        tmux("capture-pane", "-p", "-J", ...(opts.escapes ? ["-e"] : []), "-S", "-", "-t", "t");
     const waitFor = async (pattern: RegExp, what = String(pattern)) => {
         // Bounded by the test's own timeout; the screen is polled, never timed.
         for (;;) {

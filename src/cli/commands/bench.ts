@@ -32,6 +32,14 @@ export function noiseWarnings(stats: [string, Stat][]): string[] {
         );
 }
 
+const PP_TG_EXPLAINED =
+    "pp512 and tg128 are llama-bench's names: pp<N> is prompt processing (N prompt tokens evaluated in batches, tokens/s), tg<N> is text generation (N tokens decoded one at a time, tokens/s); -p and -n set N.";
+
+/** The line under the table that says what its first two rows measure. */
+function ppTgLegend(p: number, n: number): string {
+    return `pp${p}: prompt processing, ${p} prompt tokens evaluated in batches; tg${n}: decoding, ${n} tokens generated one at a time (the names llama.cpp's benchmark uses)`;
+}
+
 interface BenchFlags extends ModelFlags, MediaFlags {
     nPrompt: number;
     nGen: number;
@@ -39,6 +47,7 @@ interface BenchFlags extends ModelFlags, MediaFlags {
     json?: boolean;
     compareLlamaBench?: boolean;
     image?: string | boolean;
+    text?: boolean;
     verbose?: boolean;
 }
 
@@ -73,7 +82,10 @@ export function benchCommand(): Command {
         addModelOptions(
             new Command("bench").description("measure prompt processing and decode speed, time to first token, load time and memory"),
         ),
-        { mmproj: "the vision encoder for --image (default with the demo model: its own)", imagePixels: true },
+        {
+            mmproj: "the vision encoder for --image (default: the one recorded with -m's model; with the demo model: its own)",
+            imagePixels: true,
+        },
     )
         .option("-p, --n-prompt <tokens>", "prompt tokens for prefill (llama-bench's -p)", positive("--n-prompt"), 512)
         .option("-n, --n-gen <tokens>", "tokens to decode (llama-bench's -n)", positive("--n-gen"), 128)
@@ -83,8 +95,10 @@ export function benchCommand(): Command {
             "--image [file]",
             "also measure the phone-agent step: a screenshot (default: a built-in 1080x2400 one) with a system prompt of Open-AutoGLM's size, then the next step over the cached conversation",
         )
+        .option("--text", "with --image: measure text prefill and decode too (without --image they always run)")
         .option("--json", "print the results as JSON")
         .option("--verbose", "show llama.cpp's and node-llama-cpp's own log lines")
+        .addHelpText("after", `\n${PP_TG_EXPLAINED}`)
         .action(async (f: BenchFlags) => {
             setLibraryLogs(f.verbose ? "verbose" : "quiet");
             const log = (line: string) => process.stderr.write(`${line}\n`);
@@ -99,12 +113,14 @@ export function benchCommand(): Command {
             const phase = new PhaseLine();
             const onPhase = (what: string, rep: number, of: number) =>
                 phase.update(`bench: ${what}${rep ? ` (repetition ${rep}/${of})` : ""}`);
-            let result: BenchResult;
+            let result: BenchResult | undefined;
             let image: ImageBenchResult | undefined;
+            const measureText = !f.image || Boolean(f.text); // the phone step alone unless --text asks for both
+            const contextInEffect = runtime.settings;
             try {
                 // Ctrl-C stops the measuring (exit 130, one line): no table of half the repetitions.
                 [result, image] = await withInterrupt(async (signal) => {
-                    const r = await runBenchmark(runtime, o, onPhase, signal);
+                    const r = measureText ? await runBenchmark(runtime, o, onPhase, signal) : undefined;
                     if (!f.image) return [r, undefined] as const;
                     const file = typeof f.image === "string" ? f.image : undefined;
                     phase.done();
@@ -124,11 +140,11 @@ export function benchCommand(): Command {
                 phase.done();
                 await runtime.dispose();
             }
-            const s = result.settings;
+            const s = result?.settings ?? contextInEffect;
             // The reference runs after autoglm's own measurement, which is kept (and printed) when it fails.
             let ref: ReferenceResult | undefined;
             let refError: string | undefined;
-            if (f.compareLlamaBench) {
+            if (f.compareLlamaBench && result) {
                 phase.update(`bench: llama.cpp's llama-bench, same file and settings (${f.repetitions} repetitions)`);
                 try {
                     // llama-bench is in the terminal's foreground group: the same Ctrl-C ends it.
@@ -160,10 +176,14 @@ export function benchCommand(): Command {
                 }
             }
             const warnings = noiseWarnings([
-                [`pp${f.nPrompt}`, result.pp],
-                [`tg${f.nGen}`, result.tg],
-                ["time to first token", result.ttftMs],
-                ["follow-up first token", result.followUpTtftMs],
+                ...(result
+                    ? ([
+                          [`pp${f.nPrompt}`, result.pp],
+                          [`tg${f.nGen}`, result.tg],
+                          ["time to first token", result.ttftMs],
+                          ["follow-up first token", result.followUpTtftMs],
+                      ] as [string, Stat][])
+                    : []),
                 ...(image
                     ? ([
                           ["phone step 1 first token", image.firstTokenMs],
@@ -188,10 +208,11 @@ export function benchCommand(): Command {
                             model: loaded.path,
                             ...result,
                             settings: inEffect,
-                            contextSettings: result.settings,
+                            ...(result ? {} : { loadMs: loaded.loadMs, peakRssBytes: process.resourceUsage().maxRSS * 1024 }),
+                            contextSettings: s,
                             llamaBench: ref,
                             llamaBenchError: refError,
-                            ratio: ref ? { pp: result.pp.median / ref.pp, tg: result.tg.median / ref.tg } : undefined,
+                            ratio: ref && result ? { pp: result.pp.median / ref.pp, tg: result.tg.median / ref.tg } : undefined,
                             phoneStep: image,
                             llamaMtmdEncodeMs: mtmd?.encodeMs,
                             warnings,
@@ -208,7 +229,7 @@ export function benchCommand(): Command {
                     compared
                         ? [theirs !== undefined ? `${fmt(theirs)} tok/s` : "-", theirs !== undefined ? fmt(ours / theirs, 3) : "-"]
                         : [];
-                const rows = [
+                const textRows = (result: BenchResult) => [
                     [
                         `pp${f.nPrompt}`,
                         `${fmt(result.pp.median)} tok/s`,
@@ -233,9 +254,12 @@ export function benchCommand(): Command {
                         `${fmt(result.followUpTtftMs.min, 2)}-${fmt(result.followUpTtftMs.max, 2)}`,
                         ...blank,
                     ],
-                    ["load time", `${fmt(result.loadMs, 0)} ms`, "", ...blank],
-                    ["peak RAM", formatBytes(result.peakRssBytes), "", ...blank],
-                    ...(result.vramBytes ? [["VRAM in use", formatBytes(result.vramBytes), "", ...blank]] : []),
+                ];
+                const rows = [
+                    ...(result ? textRows(result) : []),
+                    ["load time", `${fmt(loaded.loadMs, 0)} ms`, "", ...blank],
+                    ["peak RAM", formatBytes(result?.peakRssBytes ?? process.resourceUsage().maxRSS * 1024), "", ...blank],
+                    ...(result?.vramBytes ? [["VRAM in use", formatBytes(result.vramBytes), "", ...blank]] : []),
                     ...(image ? imageRows(image, fmt, blank, mtmd?.encodeMs) : []),
                 ];
                 const header = ["measure", `median of ${f.repetitions}`, "min-max", ...(compared ? ["llama-bench", "ratio"] : [])];
@@ -245,6 +269,7 @@ export function benchCommand(): Command {
                         .join(" ")}\n`,
                 );
                 process.stdout.write(`${table(header, rows, compared ? [1, 2, 3, 4] : [1, 2])}\n`);
+                if (result) process.stdout.write(`${ppTgLegend(f.nPrompt, f.nGen)}\n`);
                 if (ref) process.stdout.write(`reference: ${ref.command}\n`);
                 if (mtmd) process.stdout.write(`reference: ${mtmd.command}\n`);
             }

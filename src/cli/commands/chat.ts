@@ -14,6 +14,7 @@ import { CancelledError } from "../../engine/errors.js";
 import { numberOption } from "../parse.js";
 import { openHistory } from "../chat-history.js";
 import { TerminalInput } from "../chat-input.js";
+import { splitPathWord } from "../chat-paths.js";
 import { dim, escapeControls } from "../terminal-text.js";
 import { setLibraryLogs } from "../../engine/library-log.js";
 import {
@@ -60,11 +61,11 @@ const HELP = `commands:
 Ctrl-C stops the current answer and keeps what was said so far; at the prompt it clears the line.
 Several lines: paste them, end a line with \\ or Alt-Enter, or put them between """ lines.`;
 
-/** `FILE rest` or `"FILE with spaces" rest`. */
+/** The path a /command names, read as a shell word (a dropped file: `my\\ shot.png`, `'my shot.png'`), and the rest. */
 function pathAndRest(arg: string, usage: string): [string, string] {
-    const m = /^"([^"]+)"\s*(.*)$/.exec(arg) ?? /^(\S+)\s*(.*)$/.exec(arg);
-    if (!m) throw new UserError(`usage: ${usage}`);
-    return [m[1]!, m[2]!];
+    const word = splitPathWord(arg);
+    if (!word) throw new UserError(`usage: ${usage}`);
+    return [word.path, word.rest];
 }
 
 function statsLine(r: TurnResult): string {
@@ -248,21 +249,21 @@ export function chatCommand(): Command {
                         await ask(line);
                         return undefined;
                     }
-                    const [cmd, ...rest] = line.split(/\s+/);
-                    const arg = rest.join(" ");
+                    const cmd = line.split(/\s/, 1)[0]!;
+                    const arg = line.slice(cmd.length).trim(); // as typed: a path's spaces are kept
                     if (cmd === "/exit" || cmd === "/quit") return "exit";
                     else if (cmd === "/help") log(HELP);
                     else if (cmd === "/reset") {
                         chat.reset();
                         log("conversation reset");
                     } else if (cmd === "/save") {
-                        if (!arg) throw new UserError("usage: /save FILE");
-                        chat.save(arg);
-                        log(`saved to ${arg}`);
+                        const [file] = pathAndRest(arg, "/save FILE");
+                        chat.save(file);
+                        log(`saved to ${file}`);
                     } else if (cmd === "/load") {
-                        if (!arg) throw new UserError("usage: /load FILE");
-                        chat.load(arg);
-                        log(`loaded ${arg} (${chat.history.length} messages)`);
+                        const [file] = pathAndRest(arg, "/load FILE");
+                        chat.load(file);
+                        log(`loaded ${file} (${chat.history.length} messages)`);
                     } else if (cmd === "/image") {
                         const [path, question] = pathAndRest(arg, "/image FILE [question]");
                         await ask([

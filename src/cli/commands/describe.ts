@@ -10,6 +10,8 @@ import { numberOption } from "../parse.js";
 import { withInterrupt } from "../interrupt.js";
 import { escapeControls } from "../terminal-text.js";
 import { setLibraryLogs } from "../../engine/library-log.js";
+import { checkImageFile } from "../input-checks.js";
+import { DEMO_DESCRIBE_TOKENS, demoAnswerNote } from "../demo-limits.js";
 
 interface DescribeFlags extends ModelFlags, MediaFlags {
     prompt: string;
@@ -18,7 +20,7 @@ interface DescribeFlags extends ModelFlags, MediaFlags {
     verbose?: boolean;
     temp: number;
     seed?: number;
-    maxTokens: number;
+    maxTokens?: number;
 }
 
 const ENDED: Record<string, string> = { stop: "the end-of-answer token", length: "--max-tokens" };
@@ -34,19 +36,28 @@ export function describeCommand(): Command {
         .option("--no-think", "answer without thinking")
         .option("--temp <t>", "temperature (0: greedy)", numberOption("--temp"), 0)
         .option("--seed <n>", "sampling seed", numberOption("--seed", { integer: true }))
-        .option("-n, --max-tokens <n>", "longest answer in tokens", numberOption("--max-tokens", { integer: true, positive: true }), 1024)
+        .option(
+            "-n, --max-tokens <n>",
+            `longest answer in tokens (default: 1024; ${DEMO_DESCRIBE_TOKENS} with the built-in demo model, whose answers are noise)`,
+            numberOption("--max-tokens", { integer: true, positive: true }),
+        )
         .option("--json", "print {content, reasoning, image, stats} as JSON")
         .option("--verbose", "show llama.cpp's, libmtmd's and node-llama-cpp's own log lines")
         .action(async (imagePath: string, f: DescribeFlags) => {
             setLibraryLogs(f.verbose ? "verbose" : "quiet");
             const log = (line: string) => process.stderr.write(`${line}\n`);
-            if (f.model && !f.mmproj)
-                throw new UserError("--mmproj is required with --model: give the vision encoder GGUF that belongs to the model");
+            await checkImageFile(imagePath, f.imageMaxPixels); // before anything loads
             const encoder = await encoderFromFlags(f, "vision encoder");
+            if (!encoder.mmproj)
+                throw new UserError(
+                    "--mmproj is required with --model: give the vision encoder GGUF that belongs to the model (none is recorded with it in the models folder)",
+                );
+            const maxTokens = f.maxTokens ?? (f.model ? 1024 : DEMO_DESCRIBE_TOKENS);
             if (!encoder.encoderCaps?.vision) throw new UserError(`${encoder.mmproj} has no vision encoder`);
             const engine = await openEngine(f, { ...encoder, maxImageTokens: f.maxImageTokens, imageMaxPixels: f.imageMaxPixels }, log, {
                 temperature: f.temp,
             });
+            if (!f.model && f.maxTokens === undefined) log(demoAnswerNote(maxTokens));
             // On a terminal the answer streams (control bytes escaped); into a pipe or file it is
             // written whole at the end, so an interrupted run leaves nothing half-written there.
             const stream = Boolean(process.stdout.isTTY) && !f.json;
@@ -65,7 +76,7 @@ export function describeCommand(): Command {
                                     ],
                                 },
                             ],
-                            maxTokens: f.maxTokens,
+                            maxTokens,
                             sampling: { temperature: f.temp, seed: f.seed ?? 0 },
                             enableThinking: f.think,
                             signal,

@@ -5,7 +5,7 @@ import { cpus, freemem, totalmem } from "node:os";
 import { Command } from "commander";
 import type { LlamaGpuType } from "node-llama-cpp";
 import { BACKEND_NEEDS, openBackend } from "../../engine/model.js";
-import { formatBytes, table } from "../format.js";
+import { fitTable, formatBytes, wrap } from "../format.js";
 
 interface BackendReport {
     backend: string;
@@ -71,9 +71,11 @@ export function devicesCommand(): Command {
                 r.loads ? "yes" : "no",
                 r.devices.join(", ") || "-",
                 r.vram ? `${formatBytes(r.vram.free)} free of ${formatBytes(r.vram.total)}` : "-",
-                r.error ?? "",
             ]);
-            process.stdout.write(`${table(["backend", "loads", "devices", memoryTitle(reports), "note"], rows)}\n`);
+            // Within the terminal's width (80 columns into a pipe): the notes go under the table, wrapped.
+            const width = Math.max(60, process.stdout.isTTY ? (process.stdout.columns ?? 80) : 80);
+            process.stdout.write(`${fitTable(["backend", "loads", "devices", memoryTitle(reports)], rows, width, 2)}\n`);
+            for (const r of reports) if (r.error) process.stdout.write(`${wrap(`${r.backend}: ${r.error}`, width, 2)}\n`);
             const idle = reports.filter((r) => r.backend !== "cpu" && r.loads && r.devices.length === 0).map((r) => r.backend);
             process.stdout.write(
                 `--gpu auto uses: ${auto}${auto === "cpu" && idle.length ? ` (${idle.join(", ")} loads but sees no device)` : ""}\n`,

@@ -26,6 +26,10 @@ import { openLocalEngine } from "../../engine/local-engine.js";
 import type { Runtime } from "../../engine/runtime.js";
 import { samplingLines } from "../../engine/sampling-defaults.js";
 import { numberOption } from "../parse.js";
+import { setLibraryLogs } from "../../engine/library-log.js";
+
+/** The id clients see: AutoGLM-Phone-9B's (what Open-AutoGLM sends), but never for the random-weight demo model. */
+const SERVED_NAME = { model: "autoglm-phone-9b", demo: "autoglm-demo" } as const;
 
 /** The most bytes one request's image URLs and local files may give together. */
 const MEDIA_MAX_BYTES = 64 * 2 ** 20;
@@ -37,7 +41,8 @@ interface ServeFlags extends ModelFlags, MediaFlags {
     apiKeyFile?: string;
     parallel: number;
     queue: number;
-    servedModelName: string;
+    servedModelName?: string;
+    verbose?: boolean;
     maxBodyMb: number;
     allowRemoteMedia?: boolean;
     /** A folder; `true` is the old switch form, refused with a message. */
@@ -163,7 +168,10 @@ export function serveCommand(): Command {
             1,
         )
         .option("--queue <n>", "requests that may wait for a slot before 503s", numberOption("--queue", { integer: true }), 64)
-        .option("--served-model-name <name>", "the model id clients use", "autoglm-phone-9b")
+        .option(
+            "--served-model-name <name>",
+            `the model id clients use (default: ${SERVED_NAME.model}; ${SERVED_NAME.demo} for the built-in demo model, which is not AutoGLM-Phone-9B)`,
+        )
         .option(
             "--max-body-mb <n>",
             "largest request body (base64 screenshots are large)",
@@ -239,8 +247,16 @@ export function serveCommand(): Command {
         )
         .option("--no-access-log", "no line per request")
         .option("--no-webui", "do not serve the web chat page at /")
+        .option(
+            "--verbose",
+            "also log llama.cpp's warnings and the lines every stopped answer makes it log (kept off by default: they are expected)",
+        )
         .action(async (f: ServeFlags) => {
             const log = (line: string) => process.stderr.write(`${line}\n`);
+            setLibraryLogs(f.verbose ? "verbose" : "errors");
+            const servedName = f.servedModelName ?? (f.model ? SERVED_NAME.model : SERVED_NAME.demo);
+            if (!f.model && !f.servedModelName)
+                log(`the demo model is served as "${servedName}", not ${SERVED_NAME.model} (-m serves a real model under that name)`);
             if (f.port < 0 || f.port > 65535) throw new UserError(`--port must be 0..65535, got ${f.port}`);
             if (f.queue < 0) throw new UserError(`--queue must be >= 0, got ${f.queue}`);
             if (f.requestTimeout < 0) throw new UserError(`--request-timeout must be >= 0, got ${f.requestTimeout}`);
@@ -256,7 +272,7 @@ export function serveCommand(): Command {
 
             const { buildApp } = await import("../../server/app.js"); // fastify loads only when serving
             const server = buildApp({
-                servedName: f.servedModelName,
+                servedName,
                 apiKeys: keys,
                 hosts: { bound: f.host, allowed: allowedHosts },
                 limits: { defaultMaxTokens: f.maxTokens, maxTokensLimit: f.maxTokensLimit },
@@ -320,7 +336,7 @@ export function serveCommand(): Command {
                 ? ` | images via ${encoder.mmproj} (loaded on first use; up to ${f.imageMaxPixels} px, ${runtime.imageMaxTokens} tokens)`
                 : "";
             log(
-                `ready: ${f.parallel} slot(s) x ${runtime.slotCells} tokens (${runtime.contextNote}) | model "${f.servedModelName}"${images}${speech ? ` | audio via ${speech.model}` : ""} | RAM ${formatBytes(process.memoryUsage().rss)}${key ? " | API key required" : ""}${f.webui ? ` | web chat page at ${address}/` : ""}`,
+                `ready: ${f.parallel} slot(s) x ${runtime.slotCells} tokens (${runtime.contextNote}) | model "${servedName}"${images}${speech ? ` | audio via ${speech.model}` : ""} | RAM ${formatBytes(process.memoryUsage().rss)}${key ? " | API key required" : ""}${f.webui ? ` | web chat page at ${address}/` : ""}`,
             );
 
             await new Promise<void>((resolve) => {

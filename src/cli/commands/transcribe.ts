@@ -1,13 +1,16 @@
 // `autoglm transcribe-and-answer <audio.wav>`: a speech model (GLM-ASR, converted by autoglm)
 // transcribes, then the chat model answers; when the chat model has an audio mmproj of its own,
 // that one model hears and answers. Both routes are one turn: the runtime's media policy decides.
+// The input file is checked before anything loads; what the command waits for is one line on stderr.
 
 import { Command } from "commander";
 import { readMmproj } from "../../engine/encoders.js";
 import { DEFAULT_QUESTION } from "../../engine/media-policy.js";
 import type { MediaReport } from "../../engine/turn.js";
-import { addMediaOptions, addModelOptions, speechModelFromFlags, type MediaFlags, type ModelFlags } from "../model-options.js";
+import { addMediaOptions, addModelOptions, givenMmproj, speechModelFromFlags, type MediaFlags, type ModelFlags } from "../model-options.js";
+import { checkWavFile } from "../input-checks.js";
 import { openEngine } from "../open-engine.js";
+import { PhaseLine } from "../progress.js";
 import { numberOption } from "../parse.js";
 import { withInterrupt } from "../interrupt.js";
 import { escapeControls } from "../terminal-text.js";
@@ -39,19 +42,31 @@ export function transcribeCommand(): Command {
         .action(async (audioPath: string, f: Flags) => {
             setLibraryLogs(f.verbose ? "verbose" : "quiet");
             const log = (line: string) => process.stderr.write(`${line}\n`);
-            const encoderCaps = f.mmproj ? await readMmproj(f.mmproj, "audio encoder") : undefined;
+            const seconds = await checkWavFile(audioPath); // before anything loads
+            const mmproj = givenMmproj(f);
+            const encoderCaps = mmproj ? await readMmproj(mmproj, "audio encoder") : undefined;
             const speech = encoderCaps?.audio ? undefined : await speechModelFromFlags(f, log);
+            // What the command waits for, on stderr (a line rewritten in place on a terminal).
+            const phase = new PhaseLine();
+            let phaseText = "";
+            const say = (text: string) => {
+                phaseText = text;
+                phase.update(text);
+            };
             const engine = await openEngine(
                 f,
                 {
-                    mmproj: f.mmproj,
+                    mmproj,
                     encoderCaps,
                     speech: speech && (async () => speech),
                     onResource: (what, e, m) => {
-                        if (what === "speech model" && e === "loaded" && m)
+                        if (what === "speech model" && e === "loaded" && m) {
+                            phase.done();
                             log(
                                 `speech model ${m.path} | ${m.architecture} | backend ${m.backend} | loaded in ${(m.loadMs / 1000).toFixed(1)} s`,
                             );
+                            if (phaseText) say(`transcribing ${seconds.toFixed(1)} s of audio with the speech model...`);
+                        }
                     },
                 },
                 log,
@@ -59,6 +74,11 @@ export function transcribeCommand(): Command {
             );
             try {
                 const out = await withInterrupt(async (signal) => {
+                    say(
+                        speech
+                            ? `loading the speech model, then transcribing ${seconds.toFixed(1)} s of audio...`
+                            : `hearing ${seconds.toFixed(1)} s of audio with the model's audio encoder...`,
+                    );
                     let audio: Extract<MediaReport, { kind: "audio" }> | undefined;
                     const r = await engine.turn(
                         {
@@ -76,7 +96,10 @@ export function transcribeCommand(): Command {
                             signal,
                         },
                         (e) => {
-                            if (e.type === "media" && e.report.kind === "audio") audio = e.report;
+                            if (e.type === "media" && e.report.kind === "audio") {
+                                audio = e.report;
+                                say(audio.transcript !== undefined ? "answering the transcript..." : "answering...");
+                            }
                         },
                     );
                     const t = audio?.transcription;
@@ -103,6 +126,7 @@ export function transcribeCommand(): Command {
                         },
                     };
                 });
+                phase.done();
                 // Written once both are done: an interrupted run prints nothing but the interruption.
                 const shown = (t: string) => (process.stdout.isTTY ? escapeControls(t) : t);
                 if (f.json) process.stdout.write(`${JSON.stringify(out)}\n`);
@@ -111,6 +135,7 @@ export function transcribeCommand(): Command {
                         `${out.transcript !== undefined ? `transcript: ${shown(out.transcript)}\n` : ""}answer: ${shown(out.answer)}\n`,
                     );
             } finally {
+                phase.done();
                 await engine.dispose();
             }
         });

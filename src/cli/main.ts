@@ -19,6 +19,7 @@ import { devicesCommand } from "./commands/devices.js";
 import { modelsCommand } from "./commands/models.js";
 import { psCommand } from "./commands/ps.js";
 import { completionCommand } from "./commands/completion.js";
+import { agentCommand } from "./commands/agent.js";
 import { aliasesFor, COMMAND_ALIASES, rewriteArgv } from "./aliases.js";
 
 /** AUTOGLM_ and the long flag's name in capitals: --gpu-layers -> AUTOGLM_GPU_LAYERS. */
@@ -85,6 +86,7 @@ export function buildProgram(): Command {
         devicesCommand,
         modelsCommand,
         psCommand,
+        agentCommand,
     ]) {
         program.addCommand(make().exitOverride());
     }

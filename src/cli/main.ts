@@ -22,6 +22,7 @@ import { psCommand } from "./commands/ps.js";
 import { pullCommand } from "./commands/pull.js";
 import { rmCommand } from "./commands/rm.js";
 import { completionCommand } from "./commands/completion.js";
+import { agentCommand } from "./commands/agent.js";
 import { aliasesFor, COMMAND_ALIASES, rewriteArgv } from "./aliases.js";
 import { endQuietlyOnClosedPipes } from "./closed-pipes.js";
 
@@ -91,6 +92,7 @@ export function buildProgram(): Command {
         modelsCommand,
         rmCommand,
         psCommand,
+        agentCommand,
     ]) {
         program.addCommand(make().exitOverride());
     }

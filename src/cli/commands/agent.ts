@@ -1,0 +1,143 @@
+// `autoglm agent "TASK"`: operates a phone (adb or hdc) with AutoGLM-Phone-9B, as Open-AutoGLM's
+// main.py does, in process or against an OpenAI-compatible server (--url). Also --list-devices and
+// --list-apps, which need no model.
+
+import { Command, Option } from "commander";
+import { UserError } from "../../core/errors.js";
+import type { Engine } from "../../engine/turn.js";
+import { appTable, type DeviceType } from "../../agent/apps.js";
+import { checkTool, listDevices } from "../../agent/checks.js";
+import type { AgentLang } from "../../agent/prompts.js";
+import { runAgent } from "../../agent/run.js";
+import { DEFAULT_MAX_STEPS, DEFAULT_REMOTE_MODEL } from "../../agent/sampling.js";
+import { timingFromEnv } from "../../agent/timing.js";
+import { table } from "../format.js";
+import { addModelOptions, type ModelFlags } from "../model-options.js";
+import { numberOption } from "../parse.js";
+import { colorEnabled } from "../terminal-text.js";
+
+export interface AgentFlags extends ModelFlags {
+    mmproj?: string;
+    url?: string;
+    apiKey?: string;
+    device: string[];
+    deviceType: DeviceType;
+    lang: AgentLang;
+    maxSteps: number;
+    strictActions?: boolean;
+    yes?: boolean;
+    record?: string;
+    json?: boolean;
+    listDevices?: boolean;
+    listApps?: boolean;
+}
+
+/**
+ * The model engine the flags name: the in-process Runtime over -m/--mmproj (or the demo model), or
+ * the OpenAI-compatible server at --url (--model: its served name, default autoglm-phone-9b).
+ */
+export async function openAgentEngine(f: AgentFlags): Promise<Engine> {
+    const which = f.url ? `the remote engine for --url ${f.url}` : "the in-process engine (the Runtime's turn)";
+    throw new UserError(
+        `autoglm agent is not wired to a model yet: ${which} lands with the Engine work; until then the agent can check the phone (its checks passed), --list-devices and --list-apps`,
+    );
+}
+
+const collect = (value: string, previous: string[] | undefined) => [...(previous ?? []), value];
+
+export function agentCommand(): Command {
+    const cmd = addModelOptions(
+        new Command("agent").description(
+            "operate a phone with AutoGLM-Phone-9B: screenshot, think, act, until the task is done (Open-AutoGLM's loop; Android via adb, HarmonyOS via hdc)",
+        ),
+    )
+        .argument("[task]", 'what to do, in words ("打开微信给文件传输助手发消息：你好", "Open Chrome and search for the weather")')
+        .option("--mmproj <file>", "the vision encoder GGUF (mmproj) that belongs to --model")
+        .option("--url <url>", "an OpenAI-compatible server to ask instead (autoglm serve, vLLM, llama-server): its /v1 base URL")
+        .option("--api-key <key>", "the bearer key for --url")
+        .option(
+            "--device <serial>",
+            "the phone to use (adb devices / hdc list targets); repeat it to run the task on several phones at once",
+            collect,
+            [],
+        )
+        .addOption(new Option("--device-type <type>", "adb (Android) or hdc (HarmonyOS)").choices(["adb", "hdc"]).default("adb"))
+        .addOption(new Option("--lang <lang>", "the system prompt's language").choices(["cn", "en"]).default("cn"))
+        .option(
+            "--max-steps <n>",
+            "give up after this many steps",
+            numberOption("--max-steps", { integer: true, positive: true }),
+            DEFAULT_MAX_STEPS,
+        )
+        .option(
+            "--strict-actions",
+            "constrain each answer to the action language with a grammar (the thinking stays free), so every step parses",
+        )
+        .option("--yes", "allow sensitive actions (a tap the model marks as sensitive, handing over to you) without asking")
+        .option(
+            "--record <dir>",
+            "save every screenshot (with the tap or swipe drawn on it), the raw output, the action and timings, and index.html to replay the run",
+        )
+        .option("--json", "print one JSON object per step and one per result")
+        .option("--list-devices", "list the connected phones and exit")
+        .option("--list-apps", "list the app names Launch knows (for --device-type) and exit")
+        .addHelpText(
+            "after",
+            `
+Before the first step it checks that adb/hdc is on PATH, the phone is connected, ADB Keyboard is installed and enabled
+(Android types through it) and the model answers; each failure is one line saying how to fix it.
+Sensitive actions ask at the terminal; without a terminal they are refused (the task ends) unless --yes.
+Ctrl-C stops after the action under way. PHONE_AGENT_*_DELAY variables (seconds) set the waits after
+each action, as in Open-AutoGLM (PHONE_AGENT_TAP_DELAY, PHONE_AGENT_TEXT_INPUT_DELAY, ...).
+Exit code: 0 when every task finished, 130 when stopped, 1 otherwise.`,
+        )
+        .action(async (task: string | undefined, f: AgentFlags) => {
+            const out = process.stdout;
+            if (f.listApps) {
+                const apps = appTable(f.deviceType).list();
+                if (f.json) out.write(`${JSON.stringify(apps.map(([name, pkg]) => ({ name, package: pkg })))}\n`);
+                else out.write(`${table(["app", f.deviceType === "hdc" ? "bundle" : "package"], apps)}\n`);
+                return;
+            }
+            if (f.listDevices) {
+                const missing = await checkTool(f.deviceType);
+                if (missing) throw new UserError(missing);
+                const devices = await listDevices(f.deviceType);
+                if (f.json) out.write(`${JSON.stringify(devices)}\n`);
+                else if (!devices.length) out.write(`no ${f.deviceType === "hdc" ? "HarmonyOS" : "Android"} device is connected\n`);
+                else
+                    out.write(
+                        `${table(
+                            ["serial", "state", "model"],
+                            devices.map((d) => [d.serial, d.state, d.model ?? ""]),
+                        )}\n`,
+                    );
+                return;
+            }
+            if (!task?.trim()) throw new UserError('give the task: autoglm agent "open Settings and turn on Wi-Fi"');
+            if (f.url && f.mmproj) throw new UserError("--mmproj is for a model run here; with --url the server has its own encoder");
+            const outcome = await runAgent({
+                task,
+                deviceType: f.deviceType,
+                devices: f.device,
+                lang: f.lang,
+                maxSteps: f.maxSteps,
+                strictActions: Boolean(f.strictActions),
+                yes: Boolean(f.yes),
+                json: Boolean(f.json),
+                ...(f.record !== undefined ? { record: f.record } : {}),
+                timing: timingFromEnv(),
+                color: colorEnabled() && Boolean(out.isTTY),
+                stdin: process.stdin,
+                stdout: out,
+                stderr: process.stderr,
+                openEngine: () => openAgentEngine(f),
+            });
+            for (const line of outcome.failures) process.stderr.write(`autoglm: ${line}\n`);
+            process.exitCode = outcome.exitCode;
+        });
+    // With --url, --model names the served model rather than a GGUF.
+    const model = cmd.options.find((o) => o.long === "--model");
+    if (model) model.description = `${model.description}; with --url: the served model name (default ${DEFAULT_REMOTE_MODEL})`;
+    return cmd;
+}

@@ -89,11 +89,14 @@ describe("Runtime.turn", () => {
 
     it("queues a turn while the slot is busy (a queued event), refuses one more before reading its media, and a cancel while queued is a CancelledError", async () => {
         const stopA = new AbortController();
-        let aTokens = 0;
-        const a = rt.turn({ messages: ask("Talk forever"), maxTokens: 100_000, ignoreEos: true, signal: stopA.signal }, (e) => {
-            if (e.type === "text" || e.type === "reasoning") aTokens++;
+        let answering!: () => void;
+        const aAnswering = new Promise<void>((resolve) => {
+            answering = resolve;
         });
-        await until(() => aTokens > 0 || rt.pool.busy === 1);
+        const a = rt.turn({ messages: ask("Talk forever"), maxTokens: 100_000, ignoreEos: true, signal: stopA.signal }, (e) => {
+            if (e.type === "text" || e.type === "reasoning") answering();
+        });
+        await until(() => rt.pool.busy === 1); // A holds the only slot
         const stopB = new AbortController();
         const bEvents: string[] = [];
         const b = rt.turn({ messages: ask("Me next"), maxTokens: 2, signal: stopB.signal }, (e) => bEvents.push(e.type));
@@ -103,6 +106,8 @@ describe("Runtime.turn", () => {
         expect(c.state.reads).toBe(0); // refused before its bytes were read
         stopB.abort();
         await expect(b).rejects.toBeInstanceOf(CancelledError);
+        // Cancelled once it has said something (not merely taken its slot): it ends "aborted" with what it said.
+        await aAnswering;
         stopA.abort();
         const ra = await a;
         expect(ra.finish).toBe("aborted");

@@ -777,6 +777,25 @@ describe.skipIf(!haveBrowser)("web chat page", { timeout: 600_000 }, () => {
         await context.close();
     });
 
+    it("on a server whose context is below the default longest answer, the default comes down to it and messages go", async () => {
+        const small = await startServer([...CPU, "--ctx-size", "1024", "--no-access-log"]);
+        try {
+            const o = await open(small),
+                { page, context, bodies, problems } = o;
+            await ready(page);
+            expect(await page.inputValue("#max-tokens")).toBe("1024"); // the slot's context, not 2,048
+            await page.fill("#input", "Hello");
+            await page.keyboard.press("Enter");
+            const answer = await lastAnswer(page);
+            expect(await answer.locator(".error").count()).toBe(0);
+            expect(bodies[0].max_tokens).toBe(1024);
+            expect(problems).toEqual([]);
+            await context.close();
+        } finally {
+            expect(await small.stop(), small.stderr()).toBe(0);
+        }
+    });
+
     it("settings: system prompt, temperature, max tokens and thinking reach the server, which honours them; they persist; a bad value is refused", async () => {
         const o = await open(server),
             { page, context, sent, bodies, problems } = o;

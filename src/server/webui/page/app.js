@@ -179,8 +179,16 @@ async function loadModel() {
         }
         const m = (await res.json()).data[0];
         modelId = m.id;
-        // An answer cannot be longer than a slot's context.
-        if (m.max_model_len) ui.maxTokens.max = String(m.max_model_len);
+        // An answer cannot be longer than a slot's context. The default longest answer comes down to a
+        // smaller context (not saved: a larger server gets the default again), or every message would be
+        // refused as an invalid setting; a value the user set above it is theirs to change.
+        if (m.max_model_len) {
+            ui.maxTokens.max = String(m.max_model_len);
+            if (settings.maxTokens === DEFAULTS.maxTokens && m.max_model_len < settings.maxTokens) {
+                settings = { ...settings, maxTokens: m.max_model_len };
+                ui.maxTokens.value = String(settings.maxTokens);
+            }
+        }
         const mod = m.meta?.modalities || {};
         const can = [mod.vision && "images", mod.audio && "audio"].filter(Boolean);
         ui.model.textContent = `${m.id}${can.length ? ` (text, ${can.join(", ")})` : " (text only)"}`;

@@ -23,6 +23,12 @@ Napi::Error failure(Napi::Env env, const GenerationResult & r);
 
 int32_t int32(Napi::Env env, const Napi::Value & v, const char * what);
 std::string string(Napi::Env env, const Napi::Value & v, const char * what);
+/** A Uint8Array's own bytes (its view of the buffer). */
+struct Bytes {
+    uint8_t * data;
+    size_t size;
+};
+Bytes bytes(Napi::Env env, const Napi::Value & v, const char * what);
 std::vector<llama_token> tokens(Napi::Env env, const Napi::Value & v, const char * what);
 
 } // namespace contract

@@ -38,13 +38,14 @@ tools=$(bash "$root/scripts/build-llama-tools.sh")
 name=$(basename "$ckpt")
 
 load() { cut -d' ' -f1 /proc/loadavg; }
-# Runs a command under GNU time; prints "seconds peak_rss_kib load_before".
+# Runs a command under GNU time; prints "seconds peak_rss_kib load_before cpu_seconds".
 measure() {
-    local log l
+    local log l wall rss user sys
     log=$(mktemp)
     l=$(load)
-    /usr/bin/time -f "%e %M" -o "$log" "$@" >"$log.out" 2>&1 || { cat "$log.out" "$log" >&2; exit 1; }
-    echo "$(cat "$log") $l"
+    /usr/bin/time -f "%e %M %U %S" -o "$log" "$@" >"$log.out" 2>&1 || { cat "$log.out" "$log" >&2; exit 1; }
+    read -r wall rss user sys <"$log"
+    echo "$wall $rss $l $(echo "$user + $sys" | bc -l)"
     rm -f "$log" "$log.out"
 }
 median() { sort -g | awk '{ a[NR] = $1 } END { print (NR % 2) ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2 }'; }
@@ -74,8 +75,8 @@ for ((round = 1; round <= rounds; round++)); do
 done
 
 pick() { awk -v s="$1" -v t="$2" -v c="$3" '$1 == s && $2 == t { print $c }' "$results"; }
-echo "| $name -> | autoglm, one step | peak RSS | autoglm --outtype f16 | llama-quantize ($threads threads) | two steps | peak RSS | one / two | load (1 min) |"
-echo "| --- | --- | --- | --- | --- | --- | --- | --- | --- |"
+echo "| $name -> | autoglm, one step | peak RSS | autoglm --outtype f16 | llama-quantize ($threads threads) | two steps | peak RSS | one / two | CPU one / two | load (1 min) |"
+echo "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |"
 for type in ${types//,/ }; do
     one=$(pick one "$type" 3 | median)
     f16=$(pick f16 "$type" 3 | median)
@@ -85,8 +86,12 @@ for type in ${types//,/ }; do
     rss1=$( (pick one "$type" 4) | max)
     rss2=$( (pick f16 "$type" 4; pick lq "$type" 4) | max)
     loads=$(awk -v t="$type" '$2 == t { print $5 }' "$results" | sort -g | sed -n '1p;$p' | paste -sd- -)
-    printf '| %s | %.1f s | %d MiB | %.1f s | %.1f s | %.1f s | %d MiB | %.2f | %s |\n' \
-        "$type" "$one" $((rss1 / 1024)) "$f16" "$lq" "$two" $((rss2 / 1024)) "$(echo "$one / $two" | bc -l)" "$loads"
+    # CPU seconds (user + system), the figure the other jobs on a shared machine disturb least.
+    cpu1=$(pick one "$type" 6 | median)
+    cpu2=$(paste <(pick f16 "$type" 6) <(pick lq "$type" 6) | awk '{ print $1 + $2 }' | median)
+    printf '| %s | %.1f s | %d MiB | %.1f s | %.1f s | %.1f s | %d MiB | %.2f | %.1f / %.1f s = %.2f | %s |\n' \
+        "$type" "$one" $((rss1 / 1024)) "$f16" "$lq" "$two" $((rss2 / 1024)) "$(echo "$one / $two" | bc -l)" \
+        "$cpu1" "$cpu2" "$(echo "$cpu1 / $cpu2" | bc -l)" "$loads"
 done
 echo
 echo "medians of $rounds round(s), interleaved; peak RSS: the largest of any run (two steps: of either step);"

@@ -8,25 +8,10 @@ import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { ValueType } from "../src/core/gguf/constants.js";
 import { Metadata } from "../src/core/gguf/metadata.js";
+import { SAMPLING_KEYS } from "../src/core/gguf/sampling-keys.js";
 import { UserError } from "../src/core/errors.js";
 import { frontMatterText, parseFrontMatter, Unreadable, type FrontMatter, type YamlValue } from "./front-matter.js";
 import type { Json } from "./hparams.js";
-
-/** generation_config.json field -> general.sampling.* key and GGUF type (metadata.py's table). */
-export const SAMPLING_FIELDS: { field: string; key: string; type: "i32" | "f32" | "str" }[] = [
-    { field: "sequence", key: "general.sampling.sequence", type: "str" },
-    { field: "top_k", key: "general.sampling.top_k", type: "i32" },
-    { field: "top_p", key: "general.sampling.top_p", type: "f32" },
-    { field: "min_p", key: "general.sampling.min_p", type: "f32" },
-    { field: "xtc_probability", key: "general.sampling.xtc_probability", type: "f32" },
-    { field: "xtc_threshold", key: "general.sampling.xtc_threshold", type: "f32" },
-    { field: "temperature", key: "general.sampling.temp", type: "f32" },
-    { field: "penalty_last_n", key: "general.sampling.penalty_last_n", type: "i32" },
-    { field: "penalty_repeat", key: "general.sampling.penalty_repeat", type: "f32" }, // or repetition_penalty
-    { field: "mirostat", key: "general.sampling.mirostat", type: "i32" },
-    { field: "mirostat_tau", key: "general.sampling.mirostat_tau", type: "f32" },
-    { field: "mirostat_eta", key: "general.sampling.mirostat_eta", type: "f32" },
-];
 
 type Entry = Record<string, YamlValue>;
 
@@ -349,7 +334,7 @@ export async function readModelCard(dir: string, config: Json, folderName: strin
     if ((f.size_label === undefined || f.size_label === null) && totalParams > 0) f.size_label = sizeLabel(totalParams);
 
     const sampling = new Map<string, unknown>();
-    for (const { field } of SAMPLING_FIELDS) {
+    for (const { config: field } of SAMPLING_KEYS) {
         const v = field === "penalty_repeat" ? (gen.penalty_repeat ?? gen.repetition_penalty) : gen[field];
         if (v !== undefined && v !== null) sampling.set(field, v);
     }
@@ -378,7 +363,7 @@ export function withModelCard(meta: Metadata, card: ModelCard): Metadata {
 
 /** Writes the keys in the order metadata.py's set_gguf_meta_model does. */
 export function writeModelCard(meta: Metadata, card: ModelCard): void {
-    for (const { field, key, type } of SAMPLING_FIELDS) {
+    for (const { config: field, key, type } of SAMPLING_KEYS) {
         if (!card.sampling.has(field)) continue;
         const v = card.sampling.get(field);
         const num = typeof v === "boolean" ? Number(v) : v; // Python packs a bool as the int it is

@@ -174,6 +174,7 @@ const json = (name) => {
     }
 };
 const f = (x, d = 1) => (Number.isFinite(x) ? x.toFixed(d) : "-");
+const sig = (x) => (Number.isFinite(x) ? x.toPrecision(4) : "-"); // joules per token span orders of magnitude
 // nvidia-smi samples: "YYYY/MM/DD hh:mm:ss.mmm, watts, MiB, %" (local time).
 const samples = read("smi.csv")
     .split("\n")
@@ -185,7 +186,11 @@ const baseline = samples.length ? Math.min(...samples.map((s) => s.mib)) : NaN;
 /** Peak VRAM above the idle baseline, and the mean board power while the GPU was busy, in a step's window. */
 function gpuIn(name) {
     const s = steps.get(name);
-    const inside = s ? samples.filter((x) => x.t >= s.t0 && x.t <= s.t1) : [];
+    // The samples in the window, from the last one before it to the first one after it, so a run
+    // shorter than the 200 ms interval still has the two samples around it.
+    const from = s ? samples.findLastIndex((x) => x.t <= s.t0) : -1;
+    const to = s ? samples.findIndex((x) => x.t >= s.t1) : -1;
+    const inside = s ? samples.slice(Math.max(0, from), to < 0 ? samples.length : to + 1).filter((x) => x.t <= s.t1 + 1 && x.t >= s.t0 - 1) : [];
     if (!inside.length) return { vramMiB: NaN, watts: NaN };
     const busy = inside.filter((x) => x.util >= 50);
     const use = (busy.length ? busy : inside).filter((x) => Number.isFinite(x.w));
@@ -267,13 +272,13 @@ else {
     const a = json("energy-autoglm");
     if (a) {
         const g = gpuIn("energy-autoglm");
-        p(`| autoglm bench | ${f(a.tg.median)} | ${f(g.watts)} W | ${f(g.watts / a.tg.median, 3)} | ${f(g.vramMiB, 0)} MiB |`);
+        p(`| autoglm bench | ${f(a.tg.median)} | ${f(g.watts)} W | ${sig(g.watts / a.tg.median)} | ${f(g.vramMiB, 0)} MiB |`);
     }
     const b = json("energy-llama-bench");
     const tg = b?.find?.((r) => r.n_gen > 0)?.avg_ts;
     if (tg) {
         const g = gpuIn("energy-llama-bench");
-        p(`| llama-bench | ${f(tg)} | ${f(g.watts)} W | ${f(g.watts / tg, 3)} | ${f(g.vramMiB, 0)} MiB |`);
+        p(`| llama-bench | ${f(tg)} | ${f(g.watts)} W | ${sig(g.watts / tg)} | ${f(g.vramMiB, 0)} MiB |`);
     }
     const peak = Math.max(...samples.map((s) => s.mib)) - baseline;
     p(`\nPeak VRAM above idle over the whole run: ${f(peak, 0)} MiB (idle ${f(baseline, 0)} MiB); ${samples.length} samples.`);

@@ -1,6 +1,7 @@
 // The runtime and its one decode loop, through the real addon: a prompt joining running streams is
 // evaluated in chunks inside their decode steps, a cancel during a long prompt frees its slot before
-// the prompt is done, and the JS <-> C++ contract refuses values of the wrong type.
+// the prompt is done (a turn on a session, through Runtime.turn), and the JS <-> C++ contract refuses
+// values of the wrong type.
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Runtime } from "../src/engine/runtime.js";
@@ -88,8 +89,11 @@ describe("one decode loop with chunked prefill", () => {
 
     it("a turn cancelled before its prompt was in leaves no record: the same prompt again is evaluated whole", async () => {
         const perWord = rt.tokenize("word ".repeat(100)).length / 100;
-        const text = rt.render([{ role: "user", content: "word ".repeat(Math.floor(3000 / perWord)) }]);
-        const slot = rt.pool.slots[1];
+        const messages = [{ role: "user", content: "word ".repeat(Math.floor(3000 / perWord)) }];
+        const text = rt.render(messages);
+        const hold = await rt.openSession(); // slot 0, whose sequence the endless stream below uses
+        const session = await rt.openSession();
+        expect(session.slot.id).toBe(1);
         const a = endlessStream();
         await until(() => a.state.tokens > 0);
         const cancel = new AbortController();
@@ -97,14 +101,20 @@ describe("one decode loop with chunked prefill", () => {
         a.state.onToken = () => {
             if (a.state.tokens - at >= 3) cancel.abort();
         };
-        const first = await rt.respond(slot, text, [], { maxTokens: 4, ignoreEog: true, signal: cancel.signal });
+        const events: string[] = [];
+        const first = await rt.turn({ messages, session, maxTokens: 4, ignoreEos: true, signal: cancel.signal }, (e: any) =>
+            events.push(e.type),
+        );
         a.stop();
         await a.done;
-        expect(first.stats.promptComplete).toBe(false);
-        const again = await rt.respond(slot, text, [], { maxTokens: 2, ignoreEog: true });
-        expect(again.stats.promptComplete).toBe(true);
-        expect(again.stats.reusedTokens).toBe(0);
-        expect(again.stats.evaluatedTokens).toBe(rt.tokenize(text).length);
+        expect(events[0]).toBe("prompt"); // it was cancelled while its prompt was evaluated
+        expect(first.finish).toBe("aborted");
+        expect(first.usage.promptTokens - first.usage.cachedTokens).toBe(0); // nothing of it evaluated
+        const again = await rt.turn({ messages, session, maxTokens: 2, ignoreEos: true });
+        session.close();
+        hold.close();
+        expect(again.usage.cachedTokens).toBe(0);
+        expect(again.usage.promptTokens).toBe(rt.tokenize(text).length);
     });
 
     it("a stream alone decodes as a batch of one and stops at the token limit", async () => {

@@ -284,7 +284,7 @@ describe("autoglm serve", () => {
             () => post(JSON.stringify({ messages: [{ role: "user", content: "hi" }], temperature: 9 })),
             () => post(JSON.stringify({ messages: [{ role: "user", content: "hi" }], stream: "yes" })),
             () => post(JSON.stringify({ messages: [{ role: "user", content: "hi" }], stop: [1, 2] })),
-            () => post(JSON.stringify({ messages: [{ role: "user", content: "hi" }], n: 3 })),
+            () => post(JSON.stringify({ messages: [{ role: "user", content: "hi" }], n: 17 })),
             () => post(JSON.stringify({ messages: [{ role: "user", content: "hi" }], response_format: { type: "xml" } })),
             () => post(JSON.stringify({ messages: [{ role: "user", content: "hi" }], grammar: "root ::= (" })),
             () => post(msg([{ type: "image_url", image_url: { url: "data:image/png;base64,!!!notbase64!!!" } }])),

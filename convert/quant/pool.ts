@@ -1,9 +1,10 @@
 // A fixed pool of worker threads that encode row chunks through ggml (codec.ts). Jobs are handed to
 // the least busy worker; buffers move by transfer, not copy. With zero threads (or when running from
-// TypeScript source, where no compiled worker exists) encoding happens on the calling thread.
+// TypeScript source, where no compiled worker exists) encoding happens on the calling thread. Its
+// workers are leased from the process's thread budget (src/core/threads.ts) and given back on close().
 
 import { existsSync } from "node:fs";
-import { coreCount } from "../../src/core/threads.js";
+import { threadBudget, type ThreadLease } from "../../src/core/threads.js";
 import { fileURLToPath } from "node:url";
 import { Worker } from "node:worker_threads";
 import type { GgmlType } from "../../src/core/gguf/constants.js";
@@ -22,11 +23,15 @@ export class EncodePool {
     private failure?: Error;
     private closing = false;
 
+    private lease?: ThreadLease;
+
+    /** `threads`: the most workers wanted (default: the whole budget); the budget may grant fewer. */
     constructor(threads = defaultThreads()) {
         quantizerAddonPath(); // a missing addon is one clear error here, not one per worker
         const url = new URL("./worker.js", import.meta.url);
         if (threads <= 0 || !existsSync(fileURLToPath(url))) return;
-        for (let i = 0; i < threads; i++) {
+        this.lease = threadBudget.lease(threads);
+        for (let i = 0; i < this.lease.threads; i++) {
             const worker = new Worker(url);
             const slot = { worker, busy: 0 };
             worker.on("message", (msg: { id: number; bytes?: Uint8Array; nonFinite?: number; error?: string }) => {
@@ -80,10 +85,12 @@ export class EncodePool {
         this.closing = true;
         await Promise.all(this.workers.map((w) => w.worker.terminate()));
         this.workers = [];
+        this.lease?.release();
+        this.lease = undefined;
     }
 }
 
-/** One worker per core: the main thread only reads and writes, which is mostly waiting on I/O. */
+/** The whole budget (one worker per core by default): the main thread only reads and writes, which is mostly waiting on I/O. */
 export function defaultThreads(): number {
-    return coreCount();
+    return threadBudget.total;
 }

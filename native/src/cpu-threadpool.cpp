@@ -1,44 +1,74 @@
 #include "cpu-threadpool.h"
 #include "ggml-backend.h"
 
-void CpuThreadpool::attach(llama_context * ctx, int threads, int threadsBatch) {
+bool CpuThreadpool::init() {
     ggml_backend_dev_t cpu = ggml_backend_dev_by_type(GGML_BACKEND_DEVICE_TYPE_CPU);
-    if (cpu == nullptr) return;
+    if (cpu == nullptr) return false;
     ggml_backend_reg_t reg = ggml_backend_dev_backend_reg(cpu);
-    auto newFn = (ggml_threadpool_t (*)(ggml_threadpool_params *)) ggml_backend_reg_get_proc_address(reg, "ggml_threadpool_new");
+    newFn = (ggml_threadpool_t (*)(ggml_threadpool_params *)) ggml_backend_reg_get_proc_address(reg, "ggml_threadpool_new");
     freeFn = (void (*)(ggml_threadpool_t)) ggml_backend_reg_get_proc_address(reg, "ggml_threadpool_free");
     pauseFn = (void (*)(ggml_threadpool_t)) ggml_backend_reg_get_proc_address(reg, "ggml_threadpool_pause");
     resumeFn = (void (*)(ggml_threadpool_t)) ggml_backend_reg_get_proc_address(reg, "ggml_threadpool_resume");
-    if (newFn == nullptr || freeFn == nullptr) return;
-    ggml_threadpool_params p = ggml_threadpool_params_default(threads);
-    decode = newFn(&p);
-    if (threadsBatch != threads) {
-        ggml_threadpool_params pb = ggml_threadpool_params_default(threadsBatch);
-        batch = newFn(&pb);
-    }
-    if (decode != nullptr) llama_attach_threadpool(ctx, decode, batch);
-    pause();
+    return newFn != nullptr && freeFn != nullptr;
 }
 
-void CpuThreadpool::detach(llama_context * ctx) {
-    if (decode != nullptr) llama_detach_threadpool(ctx);
+ggml_threadpool_t CpuThreadpool::pool(int32_t threads) {
+    auto it = pools.find(threads);
+    if (it != pools.end()) return it->second;
+    if (newFn == nullptr) return nullptr;
+    ggml_threadpool_params p = ggml_threadpool_params_default(threads);
+    p.paused = true;
+    ggml_threadpool_t tp = newFn(&p);
+    pools[threads] = tp;
+    return tp;
+}
+
+void CpuThreadpool::use(llama_context * ctx, int32_t threads, int32_t threadsBatch) {
+    if (threads == current && threadsBatch == currentBatch) {
+        if (paused) {
+            if (resumeFn) {
+                if (ggml_threadpool_t a = pool(current)) resumeFn(a);
+                if (currentBatch != current)
+                    if (ggml_threadpool_t b = pool(currentBatch)) resumeFn(b);
+            }
+            paused = false;
+        }
+        return;
+    }
+    pause();
+    ggml_threadpool_t a = pool(threads), b = pool(threadsBatch);
+    if (a != nullptr) {
+        llama_attach_threadpool(ctx, a, b != nullptr && b != a ? b : nullptr);
+        if (resumeFn) {
+            resumeFn(a);
+            if (b != nullptr && b != a) resumeFn(b);
+        }
+    }
+    llama_set_n_threads(ctx, threads, threadsBatch);
+    current = threads;
+    currentBatch = threadsBatch;
+    paused = false;
 }
 
 void CpuThreadpool::pause() {
+    if (paused) return;
+    paused = true;
     if (pauseFn == nullptr) return;
-    if (decode) pauseFn(decode);
-    if (batch) pauseFn(batch);
+    auto a = pools.find(current), b = pools.find(currentBatch);
+    if (a != pools.end() && a->second) pauseFn(a->second);
+    if (b != pools.end() && b != a && b->second) pauseFn(b->second);
 }
 
-void CpuThreadpool::resume() {
-    if (resumeFn == nullptr) return;
-    if (decode) resumeFn(decode);
-    if (batch) resumeFn(batch);
+void CpuThreadpool::detach(llama_context * ctx) {
+    if (current != 0) llama_detach_threadpool(ctx);
+    current = currentBatch = 0;
 }
 
 void CpuThreadpool::release() {
-    if (freeFn == nullptr) return;
-    if (decode) freeFn(decode);
-    if (batch) freeFn(batch);
-    decode = batch = nullptr;
+    if (freeFn != nullptr)
+        for (auto & [n, tp] : pools)
+            if (tp) freeFn(tp);
+    pools.clear();
+    current = currentBatch = 0;
+    paused = true;
 }

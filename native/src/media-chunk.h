@@ -10,8 +10,12 @@
 #include "mtmd.h"
 #include "prompt-piece.h"
 
-/** tokenize(text, items) for NativeMedia: [{type:"text", tokens} | {type:"image"|"audio", id, tokens, positions, chunk}]. */
-Napi::Value tokenizeMediaPrompt(Napi::Env env, const std::shared_ptr<mtmd_context> & encoder, const std::string & text, Napi::Array items);
+/**
+ * tokenize(text, items) for NativeMedia: [{type:"text", tokens} | {type:"image"|"audio", id, tokens, positions, chunk}].
+ * `maxThreads` is the encoder's thread count, the most each chunk's encoder pass asks the budget for.
+ */
+Napi::Value tokenizeMediaPrompt(Napi::Env env, const std::shared_ptr<mtmd_context> & encoder, int32_t maxThreads, const std::string & text,
+                                const Napi::Array & items);
 
 /** A generate() piece from JS: an Int32Array of tokens or a media chunk handle. */
 PromptPiece promptPieceOf(Napi::Env env, const Napi::Value & v);

@@ -1,6 +1,7 @@
 #include "media-encoder.h"
 #include <chrono>
 #include <cstring>
+#include "mtmd-threads.h"
 
 std::shared_ptr<Encoding> MediaEncoder::encode(std::shared_ptr<MediaChunk> media) {
     auto e = std::make_shared<Encoding>();
@@ -24,6 +25,7 @@ void MediaEncoder::stop() {
         std::lock_guard<std::mutex> lock(mutex);
         stopping = true;
     }
+    cancelWait = true;
     wake.notify_one();
     if (thread.joinable()) thread.join();
 }
@@ -48,9 +50,14 @@ void MediaEncoder::run(Encoding & e) {
     try {
         std::shared_ptr<mtmd_context> encoder = e.media->encoder.lock();
         if (!encoder) throw std::runtime_error("the encoder (mmproj) was released before its media were evaluated");
+        e.threads = share.ask(e.media->maxThreads, &cancelWait);
+        if (cancelWait) throw std::runtime_error("the context was disposed");
+        setMtmdThreads(encoder.get(), e.threads);
         auto t0 = std::chrono::steady_clock::now();
-        if (mtmd_encode_chunk(encoder.get(), e.media->chunk) != 0) throw std::runtime_error("the encoder failed on this image or audio clip");
+        const int32_t rc = mtmd_encode_chunk(encoder.get(), e.media->chunk);
         e.ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+        share.idle();
+        if (rc != 0) throw std::runtime_error("the encoder failed on this image or audio clip");
         const size_t n = mtmd_input_chunk_get_n_tokens(e.media->chunk);
         const float * out = mtmd_get_output_embd(encoder.get());
         if (out == nullptr) throw std::runtime_error("the encoder produced no embeddings");
@@ -59,6 +66,7 @@ void MediaEncoder::run(Encoding & e) {
         std::memcpy(e.embd.data(), out, e.embd.size() * sizeof(float));
         e.state = Encoding::Ready;
     } catch (const std::exception & ex) {
+        share.idle();
         e.error = ex.what();
         e.state = Encoding::Failed;
     }

@@ -1,6 +1,7 @@
 // Encodes media chunks (the vision or audio encoder's forward pass) on a thread of its own, so the
 // scheduler keeps decoding other streams while a screenshot is encoded; it then decodes the
 // embeddings n_batch at a time like any prompt. One thread serialises every use of an mtmd_context.
+// Each pass asks the process's thread budget how many threads it may use (thread-budget.h).
 #pragma once
 #include <atomic>
 #include <condition_variable>
@@ -12,6 +13,7 @@
 #include <thread>
 #include <vector>
 #include "prompt-piece.h"
+#include "thread-budget.h"
 
 struct Encoding {
     enum State { Pending, Ready, Failed };
@@ -19,6 +21,7 @@ struct Encoding {
     std::vector<float> embd;  // n_tokens x n_embd, once Ready
     std::string error;        // once Failed
     double ms = 0;            // the encoder's forward pass, once Ready
+    int32_t threads = 0;      // threads the pass ran with, once Ready
     std::shared_ptr<MediaChunk> media;
     std::atomic<bool> dropped{false}; // the job left: skip the work if not started
 };
@@ -39,6 +42,8 @@ private:
     std::deque<std::shared_ptr<Encoding>> queue;
     std::thread thread;
     bool stopping = false;
+    std::atomic<bool> cancelWait{false};  // stop() ends a wait for threads
+    ThreadBudget::Consumer share{ThreadBudget::Kind::Encode};
     void loop();
     void run(Encoding & e);
 };

@@ -6,6 +6,11 @@
 #include <memory>
 #include "mtmd.h"
 
+/** Routes libmtmd's log through autoglm's filter; once, at load. */
+void installMediaLog();
+/** setMediaLogWarnings(on): libmtmd's warnings and errors on stderr or not (process-wide). */
+Napi::Value SetMediaLogWarnings(const Napi::CallbackInfo & info);
+
 class NativeMedia : public Napi::ObjectWrap<NativeMedia> {
 public:
     static Napi::Function Define(Napi::Env env);
@@ -16,6 +21,8 @@ public:
 
 private:
     Napi::Reference<Napi::Value> modelRef;
+    int32_t threads = 1; // the most threads an encoder pass asks the budget for
+    void requireLoaded(Napi::Env env);
     Napi::Value Info(const Napi::CallbackInfo & info);
     Napi::Value Tokenize(const Napi::CallbackInfo & info);
     Napi::Value Dispose(const Napi::CallbackInfo & info);

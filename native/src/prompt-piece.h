@@ -9,6 +9,7 @@
 struct MediaChunk {
     std::weak_ptr<mtmd_context> encoder; // encoding needs the encoder; a released one is an error, not a crash
     mtmd_input_chunk * chunk = nullptr;
+    int32_t maxThreads = 1;              // the encoder's thread count (NativeMedia's threads option): the most a pass asks for
     ~MediaChunk() { if (chunk) mtmd_input_chunk_free(chunk); }
 };
 

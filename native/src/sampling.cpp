@@ -1,9 +1,17 @@
 #include "sampling.h"
+#include <cmath>
 
 llama_sampler * buildSampler(const llama_vocab * vocab, const SamplingOptions & s, std::string & error) {
     llama_sampler_chain_params params = llama_sampler_chain_default_params();
     params.no_perf = true;
     llama_sampler * chain = llama_sampler_chain_init(params);
+    if (!s.banned.empty() || !s.logitBias.empty()) {
+        // First, as llama.cpp's common sampler applies its logit biases before the rest of the chain:
+        // the request's biases, and -inf for the banned tokens (ignoreEog).
+        std::vector<llama_logit_bias> bias = s.logitBias;
+        for (llama_token t : s.banned) bias.push_back({t, -INFINITY});
+        llama_sampler_chain_add(chain, llama_sampler_init_logit_bias(llama_vocab_n_tokens(vocab), (int32_t) bias.size(), bias.data()));
+    }
     if (!s.grammar.empty()) {
         llama_sampler * grammar = llama_sampler_init_grammar(vocab, s.grammar.c_str(), "root");
         if (grammar == nullptr) {
@@ -33,5 +41,5 @@ llama_sampler * buildSampler(const llama_vocab * vocab, const SamplingOptions & 
 }
 
 bool isPlainGreedy(const SamplingOptions & s) {
-    return s.temperature <= 0.0f && s.grammar.empty() && s.repeatPenalty == 1.0f && s.frequencyPenalty == 0.0f && s.presencePenalty == 0.0f;
+    return s.temperature <= 0.0f && s.grammar.empty() && s.logitBias.empty() && s.repeatPenalty == 1.0f && s.frequencyPenalty == 0.0f && s.presencePenalty == 0.0f;
 }

@@ -16,9 +16,13 @@ struct SamplingOptions {
     int32_t penaltyLastN = 64;
     uint32_t seed = LLAMA_DEFAULT_SEED;
     std::string grammar;      // GBNF; empty: none
+    std::vector<llama_logit_bias> logitBias; // added to the logits first (-INFINITY bans a token)
     // The prompt's text tokens, cached prefix included: the penalties see them before the first
     // sample, as llama.cpp's completion and server accept every prompt token into their sampler.
     std::vector<llama_token> history;
+    // Tokens that must not be sampled (-inf logit bias, as llama-server's ignore_eos sets on every
+    // end-of-generation token). Set by the scheduler, not read from JS.
+    std::vector<llama_token> banned;
 };
 
 /** The chain, or nullptr with `error` set (an invalid grammar, for one). */

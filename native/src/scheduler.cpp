@@ -35,10 +35,13 @@ struct Job {
 Scheduler::Scheduler(llama_context * ctx, uint32_t nBatch, CpuThreadpool & threadpool)
     : ctx(ctx), vocab(llama_model_get_vocab(llama_get_model(ctx))), nBatch(std::max<uint32_t>(nBatch, 1)),
       nVocab(llama_vocab_n_tokens(llama_model_get_vocab(llama_get_model(ctx)))), threadpool(threadpool),
+      maxThreads(std::max<int32_t>(1, llama_n_threads(ctx))), maxThreadsBatch(std::max<int32_t>(1, llama_n_threads_batch(ctx))),
       encoder(llama_model_n_embd_inp(llama_get_model(ctx)), [this]() { std::lock_guard<std::mutex> lock(mutex); wake.notify_one(); }) {
     const char * fault = std::getenv("AUTOGLM_TEST_FAULT");
     injectDecodeFault = fault != nullptr && std::strcmp(fault, "decode") == 0;
     tokens = llama_batch_init((int32_t) this->nBatch, 0, 1);
+    for (llama_token t = 0; t < nVocab; t++)
+        if (llama_vocab_is_eog(vocab, t)) endOfGeneration.push_back(t);
 }
 
 Scheduler::~Scheduler() {
@@ -120,14 +123,22 @@ void Scheduler::stop() {
 }
 
 void Scheduler::loop() {
-    threadpool.resume();
     for (;;) {
         std::vector<Job *> fresh;
         std::set<int64_t> cancels;
         {
             std::unique_lock<std::mutex> lock(mutex);
-            wake.wait(lock, [&]() { return stopping || !incoming.empty() || !cancelled.empty() || runnable(); });
-            if (stopping) return;
+            if (!stopping && incoming.empty() && cancelled.empty() && !runnable()) {
+                // Nothing to compute: the budget's threads go to the others, this context's pool sleeps.
+                share.idle();
+                threadpool.pause();
+                wake.wait(lock, [&]() { return stopping || !incoming.empty() || !cancelled.empty() || runnable(); });
+            }
+            if (stopping) {
+                share.idle();
+                threadpool.pause();
+                return;
+            }
             fresh.assign(incoming.begin(), incoming.end());
             incoming.clear();
             cancels.swap(cancelled);
@@ -182,6 +193,12 @@ bool Scheduler::admit(Job * job) {
             return false;
         }
     }
+    for (const llama_logit_bias & b : req.sampling.logitBias) {
+        if (b.token < 0 || b.token >= nVocab) {
+            job->res.fail(Failure::User, "a logit_bias token id is outside the vocabulary");
+            return false;
+        }
+    }
     for (const PromptPiece & p : req.prompt) {
         for (llama_token t : p.tokens) {
             if (t < 0 || t >= nVocab) {
@@ -197,6 +214,16 @@ bool Scheduler::admit(Job * job) {
             return false;
         }
     }
+    if (req.copyFrom >= 0) {
+        // Another choice of the same prompt: the source's cells below startPos are its prompt, which
+        // its own jobs never trim (a copy across KV streams copies the whole stream, at the next decode).
+        if (req.copyFrom == req.seq || (uint32_t) req.copyFrom >= llama_n_seq_max(ctx)) {
+            job->res.fail(Failure::Internal, "copyFrom must name another sequence of this context");
+            return false;
+        }
+        llama_memory_seq_rm(llama_get_memory(ctx), req.seq, -1, -1);
+        llama_memory_seq_cp(llama_get_memory(ctx), req.copyFrom, req.seq, -1, -1);
+    }
     // The sequence keeps what the caller reuses (positions < startPos); the rest goes.
     if (!llama_memory_seq_rm(llama_get_memory(ctx), req.seq, req.startPos, -1)) {
         job->res.fail(Failure::Internal, "could not trim the sequence's KV cache");
@@ -204,6 +231,13 @@ bool Scheduler::admit(Job * job) {
     }
     job->pos = job->res.nextPos = req.startPos;
     if (req.maxTokens > 0) {
+        if (req.ignoreEog) {
+            // Every token that would end the answer is banned, as llama-server's ignore_eos does for
+            // llama.cpp's end-of-generation set; the stop tokens end answers the same way here.
+            req.sampling.banned = endOfGeneration;
+            for (llama_token t : req.stopTokens)
+                if (t >= 0 && t < nVocab && !llama_vocab_is_eog(vocab, t)) req.sampling.banned.push_back(t);
+        }
         std::string err;
         job->sampler = buildSampler(vocab, req.sampling, err);
         if (job->sampler == nullptr) {
@@ -236,7 +270,19 @@ int32_t Scheduler::decode(llama_batch & batch, const std::vector<Job *> & member
     return rc;
 }
 
+/** This step's threads from the budget (thread-budget.h), the context's counts at most. */
+int32_t Scheduler::takeThreads() {
+    const int32_t n = share.ask(std::max(maxThreads, maxThreadsBatch));
+    threadpool.use(ctx, std::min(n, maxThreads), std::min(n, maxThreadsBatch));
+    return n;
+}
+
 void Scheduler::step() {
+    const int32_t threads = takeThreads();
+    for (Job * j : jobs) {
+        j->res.minThreads = j->res.minThreads == 0 ? threads : std::min(j->res.minThreads, threads);
+        j->res.maxThreads = std::max(j->res.maxThreads, threads);
+    }
     std::vector<Job *> done;
     auto end = [&](Job * j) { if (!j->over) { j->over = true; done.push_back(j); } };
     llama_batch & b = tokens;
@@ -325,14 +371,15 @@ void Scheduler::step() {
             j->res.decodedTokens++;
             j->res.nextPos = j->pos;
             llama_token tok;
+            TokenProbs probs;
             try {
-                tok = sampleToken(ctx, j->sampler, j->argmax, nVocab, r.row);
+                tok = sample(j, r.row, probs);
             } catch (const std::exception & e) {
                 j->res.fail(j->req.sampling.grammar.empty() ? Failure::Internal : Failure::User, std::string("sampling failed: ") + e.what());
                 end(j);
                 continue;
             }
-            acceptToken(j, tok, done);
+            acceptToken(j, tok, probs, done);
         }
     }
 
@@ -363,6 +410,7 @@ void Scheduler::step() {
                     // M-RoPE advances an image by its grid span, not by its embedding count.
                     j->pos += mtmd_input_chunk_get_n_pos(p.media->chunk);
                     j->res.encodeMs += j->encodings[j->piece]->ms;
+                    j->res.encodeThreads = j->encodings[j->piece]->threads;
                     j->encodings[j->piece].reset();
                     j->piece++;
                     j->offset = 0;
@@ -389,8 +437,9 @@ void Scheduler::startAnswer(Job * job, int32_t row, std::vector<Job *> & done) {
         return;
     }
     llama_token tok;
+    TokenProbs probs;
     try {
-        tok = sampleToken(ctx, job->sampler, job->argmax, nVocab, row);
+        tok = sample(job, row, probs);
     } catch (const std::exception & e) {
         res.fail(job->req.sampling.grammar.empty() ? Failure::Internal : Failure::User, std::string("sampling failed: ") + e.what());
         end();
@@ -399,10 +448,19 @@ void Scheduler::startAnswer(Job * job, int32_t row, std::vector<Job *> & done) {
     res.ttftMs = res.promptMs = msSince(job->started);
     job->decodeStart = Clock::now();
     job->generating = true;
-    acceptToken(job, tok, done);
+    acceptToken(job, tok, probs, done);
 }
 
-void Scheduler::acceptToken(Job * job, llama_token tok, std::vector<Job *> & done) {
+llama_token Scheduler::sample(Job * job, int32_t row, TokenProbs & probs) {
+    // The row's own distribution first: the argmax path writes -inf into banned tokens' logits.
+    const bool withProbs = job->req.logprobs >= 0;
+    if (withProbs) probs = rowProbs(ctx, vocab, row, nVocab, job->req.logprobs);
+    llama_token tok = sampleToken(ctx, job->sampler, job->argmax, nVocab, row, job->req.sampling.banned);
+    if (withProbs) sampledProb(probs, ctx, vocab, row, tok);
+    return tok;
+}
+
+void Scheduler::acceptToken(Job * job, llama_token tok, const TokenProbs & probs, std::vector<Job *> & done) {
     GenerationRequest & req = job->req;
     GenerationResult & res = job->res;
     auto end = [&](const char * reason) { res.reason = reason; job->over = true; done.push_back(job); };
@@ -410,7 +468,7 @@ void Scheduler::acceptToken(Job * job, llama_token tok, std::vector<Job *> & don
     if (std::find(req.stopTokens.begin(), req.stopTokens.end(), tok) != req.stopTokens.end()) return end("stop");
     res.tokens.push_back(tok);
     job->produced->store((int32_t) res.tokens.size());
-    if (job->cb.onToken) job->cb.onToken(tok);
+    if (job->cb.onToken) job->cb.onToken(tok, req.logprobs < 0 ? nullptr : &probs);
     if ((int32_t) res.tokens.size() >= req.maxTokens) return end("length");
     job->pending = tok;
 }

@@ -20,9 +20,10 @@
 #include "cpu-threadpool.h"
 #include "job.h"
 #include "media-encoder.h"
+#include "thread-budget.h"
 
 struct JobCallbacks {
-    std::function<void(llama_token)> onToken;        // scheduler thread, for each kept token
+    std::function<void(llama_token, const TokenProbs *)> onToken; // scheduler thread, for each kept token (probs when asked)
     std::function<void(GenerationResult &&)> onDone; // scheduler thread, exactly once
 };
 
@@ -51,7 +52,10 @@ private:
     const llama_vocab * vocab;
     uint32_t nBatch;
     int32_t nVocab;
+    std::vector<llama_token> endOfGeneration; // llama_vocab_is_eog's set, banned for ignoreEog jobs
     CpuThreadpool & threadpool;
+    const int32_t maxThreads, maxThreadsBatch; // the context's counts: the most a step asks the budget for
+    ThreadBudget::Consumer share{ThreadBudget::Kind::Decode};
     MediaEncoder encoder;
     bool injectDecodeFault; // AUTOGLM_TEST_FAULT=decode: tests make every decode fail as an internal error
 
@@ -72,11 +76,14 @@ private:
 
     void loop();
     bool runnable() const;
+    int32_t takeThreads();
     bool stoppingNow();
     bool admit(Job * job);
     void step();
     int32_t decode(llama_batch & batch, const std::vector<Job *> & members);
-    void acceptToken(Job * job, llama_token tok, std::vector<Job *> & done);
+    /** The next token from batch row `row`, and its probabilities when the job asks for them. */
+    llama_token sample(Job * job, int32_t row, TokenProbs & probs);
+    void acceptToken(Job * job, llama_token tok, const TokenProbs & probs, std::vector<Job *> & done);
     void startAnswer(Job * job, int32_t row, std::vector<Job *> & done);
     void finish(Job * job);
 };

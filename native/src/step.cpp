@@ -1,14 +1,59 @@
 #include "step.h"
+#include <algorithm>
+#include <cmath>
+#include <numeric>
 #include "mtmd-helper.h"
 
-llama_token sampleToken(llama_context * ctx, llama_sampler * smpl, bool argmax, int32_t nVocab, int32_t idx) {
+llama_token sampleToken(llama_context * ctx, llama_sampler * smpl, bool argmax, int32_t nVocab, int32_t idx, const std::vector<llama_token> & banned) {
     if (!argmax) return llama_sampler_sample(smpl, ctx, idx); // waits for the logits; also accepts the token
     // Plain greedy needs no candidate list: an argmax over the logits (ties to the lowest id, as
-    // llama.cpp's greedy sampler) saves building a vocabulary-sized array for every token.
-    const float * logits = llama_get_logits_ith(ctx, idx);
+    // llama.cpp's greedy sampler) saves building a vocabulary-sized array for every token. Banned
+    // tokens get the -inf bias in place (the next decode overwrites these logits anyway).
+    float * logits = llama_get_logits_ith(ctx, idx);
+    for (llama_token t : banned) logits[t] = -INFINITY;
     llama_token tok = 0;
     for (int32_t i = 1; i < nVocab; i++) if (logits[i] > logits[tok]) tok = i;
     return tok;
+}
+
+namespace {
+// The token's text as the detokenizer renders it (special tokens as empty, like the answer's text).
+std::string piece(const llama_vocab * vocab, llama_token tok) {
+    char buf[256];
+    int32_t n = llama_token_to_piece(vocab, tok, buf, sizeof buf, 0, false);
+    if (n >= 0) return std::string(buf, (size_t) n);
+    std::string text((size_t) -n, '\0');
+    n = llama_token_to_piece(vocab, tok, text.data(), (int32_t) text.size(), 0, false);
+    return n < 0 ? std::string() : text;
+}
+} // namespace
+
+TokenProbs rowProbs(llama_context * ctx, const llama_vocab * vocab, int32_t idx, int32_t nVocab, int32_t top) {
+    const float * logits = llama_get_logits_ith(ctx, idx);
+    float max = logits[0];
+    for (int32_t i = 1; i < nVocab; i++) max = std::max(max, logits[i]);
+    double sum = 0;
+    for (int32_t i = 0; i < nVocab; i++) sum += std::exp((double) logits[i] - max);
+    TokenProbs p;
+    p.logZ = max + std::log(sum);
+    const int32_t n = std::min(top, nVocab);
+    if (n <= 0) return p;
+    std::vector<llama_token> ids((size_t) nVocab);
+    std::iota(ids.begin(), ids.end(), 0);
+    // Ties go to the lower id, as the greedy sampler breaks them.
+    std::partial_sort(ids.begin(), ids.begin() + n, ids.end(), [&](llama_token a, llama_token b) { return logits[a] > logits[b] || (logits[a] == logits[b] && a < b); });
+    for (int32_t i = 0; i < n; i++) {
+        p.top.push_back(ids[i]);
+        p.topLogprobs.push_back((float) (logits[ids[i]] - p.logZ));
+        p.topPieces.push_back(piece(vocab, ids[i]));
+    }
+    return p;
+}
+
+void sampledProb(TokenProbs & p, llama_context * ctx, const llama_vocab * vocab, int32_t idx, llama_token tok) {
+    // A sampled token is never a banned one: its logit is still the model's.
+    p.logprob = (float) (llama_get_logits_ith(ctx, idx)[tok] - p.logZ);
+    p.piece = piece(vocab, tok);
 }
 
 std::string decodeError(int32_t rc) {

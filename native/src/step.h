@@ -4,10 +4,23 @@
 #include <string>
 #include <vector>
 #include "llama.h"
+#include "job.h"
 #include "mtmd.h"
 
-/** The next token from the logits of batch row `idx`: argmax for plain greedy, else the sampler chain. */
-llama_token sampleToken(llama_context * ctx, llama_sampler * smpl, bool argmax, int32_t nVocab, int32_t idx);
+/**
+ * The next token from the logits of batch row `idx`: argmax for plain greedy (never one of `banned`),
+ * else the sampler chain (which bans them itself).
+ */
+llama_token sampleToken(llama_context * ctx, llama_sampler * smpl, bool argmax, int32_t nVocab, int32_t idx, const std::vector<llama_token> & banned);
+
+/**
+ * The distribution of batch row `idx` before the sampler chain (the softmax of the model's logits:
+ * no bias, ban, penalty, grammar, temperature or truncation, as llama-server's default n_probs and
+ * vLLM's raw logprobs) and its `top` most likely tokens; read before sampling, which may write -inf
+ * into banned tokens' logits. `sampledProb` then adds the sampled token's log-probability.
+ */
+TokenProbs rowProbs(llama_context * ctx, const llama_vocab * vocab, int32_t idx, int32_t nVocab, int32_t top);
+void sampledProb(TokenProbs & p, llama_context * ctx, const llama_vocab * vocab, int32_t idx, llama_token tok);
 
 /** The message for a llama_decode return code. */
 std::string decodeError(int32_t rc);

@@ -5,6 +5,7 @@
 
 import { Command, CommanderError, type Option } from "commander";
 import { InternalError, UserError } from "../core/errors.js";
+import { threadBudget } from "../core/threads.js";
 import { packageVersion } from "./version.js";
 import { convertCommand } from "./commands/convert.js";
 import { quantizeCommand } from "./commands/quantize.js";
@@ -90,6 +91,11 @@ export function buildProgram(): Command {
     }
     program.addCommand(completionCommand(() => program).exitOverride());
     addEnvironment(program);
+    // A command's --threads is the process's thread budget: decode, encoders and worker pools share it.
+    program.hook("preAction", (_program, action) => {
+        const threads = action.opts().threads;
+        if (typeof threads === "number") threadBudget.setTotal(threads);
+    });
     program.addHelpText(
         "after",
         `

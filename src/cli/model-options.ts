@@ -1,19 +1,16 @@
-// Flags every model-running command shares, and opening a runtime over them with a spinner, one
-// status line (model, backend, devices, load time, memory) and the sampling settings in effect.
+// Flags every model-running command shares (the model and its context; the media flags, declared
+// here once for every command that takes them), what they name, and the status line once loaded.
 
 import { type Command, Option } from "commander";
 import { defaultAsrModel, defaultModel, DEFAULT_ASR_NOTE, DEFAULT_MODEL_NOTE } from "../../models/default-model.js";
 import { contextSettings, type ContextSettings } from "../engine/context.js";
 import { readMmproj, type EncoderCaps } from "../engine/encoders.js";
+import { IMAGE_MAX_PIXELS } from "../engine/media-policy.js";
 import { checkGguf, type GpuChoice, type GpuLayers, type LoadedModel } from "../engine/model.js";
-import { Runtime, type RuntimeOptions } from "../engine/runtime.js";
-import type { SamplingOptions } from "../engine/native.js";
-import { samplingLines } from "../engine/sampling-defaults.js";
 import { UserError } from "../core/errors.js";
 import { formatBytes, formatDuration } from "./format.js";
 import { gpuLayersOption, numberOption } from "./parse.js";
 import { modelsFolder, resolveModelName } from "./models-folder.js";
-import { withInterrupt } from "./interrupt.js";
 
 export interface ModelFlags {
     model?: string;
@@ -25,6 +22,53 @@ export interface ModelFlags {
     flashAttn: "auto" | "on" | "off";
     cacheTypeK: "f16" | "q8_0" | "q4_0";
     cacheTypeV: "f16" | "q8_0" | "q4_0";
+}
+
+/** The media flags, as the commands that take them declare them (addMediaOptions). */
+export interface MediaFlags {
+    mmproj?: string;
+    asrModel?: string;
+    asrMmproj?: string;
+    maxImageTokens?: number;
+    imageMaxPixels: number;
+    encoderIdleUnload?: number;
+}
+
+/**
+ * Adds the media flags a command takes: --mmproj (with what it is for in that command), the speech
+ * model's pair, the image budget (--image-max-pixels, --max-image-tokens) and --encoder-idle-unload.
+ */
+export function addMediaOptions(
+    cmd: Command,
+    take: { mmproj: string; speech?: boolean; imageTokens?: boolean; imagePixels?: boolean; idleUnload?: boolean },
+): Command {
+    cmd.option("--mmproj <file>", take.mmproj);
+    if (take.speech)
+        cmd.option(
+            "--asr-model <file>",
+            "speech model GGUF (GLM-ASR, converted by autoglm convert) for audio when the model cannot hear",
+        ).option("--asr-mmproj <file>", "the speech model's audio encoder (mmproj)");
+    if (take.imageTokens)
+        cmd.option(
+            "--max-image-tokens <n>",
+            "scale images down to at most this many image tokens",
+            numberOption("--max-image-tokens", { integer: true, positive: true }),
+        );
+    if (take.imagePixels)
+        cmd.option(
+            "--image-max-pixels <n>",
+            `scale larger images down to this many pixels as vLLM's GLM-4.1V processor does (Open-AutoGLM: ${IMAGE_MAX_PIXELS})`,
+            numberOption("--image-max-pixels", { integer: true, positive: true }),
+            IMAGE_MAX_PIXELS,
+        );
+    if (take.idleUnload)
+        cmd.option(
+            "--encoder-idle-unload <seconds>",
+            "release encoders and the speech model after this long unused (0: keep)",
+            numberOption("--encoder-idle-unload"),
+            0,
+        );
+    return cmd;
 }
 
 export function addModelOptions(cmd: Command): Command {
@@ -39,7 +83,11 @@ export function addModelOptions(cmd: Command): Command {
             "layers to offload to the GPU: a number (more than the model has means all), max or all, auto (default: as many as fit)",
             gpuLayersOption("--gpu-layers"),
         )
-        .option("-t, --threads <n>", "CPU threads (default: one per core)", numberOption("--threads", { integer: true, positive: true }))
+        .option(
+            "-t, --threads <n>",
+            "CPU threads the process computes with, decoding and encoders together (default: one per core)",
+            numberOption("--threads", { integer: true, positive: true }),
+        )
         .option(
             "-c, --ctx-size <n>",
             "context size in tokens, per slot (default, and 0: the model's trained context, capped by free memory)",
@@ -86,41 +134,6 @@ export async function statusLine(loaded: LoadedModel): Promise<string> {
         : "";
     const memory = vram?.used ? ` | VRAM ${formatBytes(vram.used)} used of ${formatBytes(vram.total)}` : "";
     return `model ${loaded.path} | ${loaded.architecture} | backend ${loaded.backend}${layers} | loaded in ${formatDuration(loaded.loadMs)} | RAM ${formatBytes(process.memoryUsage().rss)}${memory}`;
-}
-
-/** Opens a runtime over the flags' model (with a spinner on a terminal) and logs its status line. */
-export async function openRuntime(
-    f: ModelFlags,
-    o: Omit<RuntimeOptions, "model" | "load" | "context">,
-    log: (line: string) => void,
-    given: Partial<SamplingOptions> = {},
-    samplingTitle?: string | null,
-): Promise<Runtime> {
-    const settings = settingsFrom(f);
-    const path = await modelPath(f, log);
-    const { default: ora } = await import("ora"); // loaded when a model is, so --help stays light
-    const spinner = ora({
-        text: `loading ${path}`,
-        stream: process.stderr,
-        isEnabled: Boolean(process.stderr.isTTY),
-        isSilent: !process.stderr.isTTY,
-        // The terminal stays cooked, so Ctrl-C is a SIGINT even while a load blocks the event loop
-        // (ora's stdin discarder reads it as a key, which a blocked loop reads only after the load).
-        discardStdin: false,
-    }).start();
-    try {
-        // Ctrl-C during the load stops it: exit 130 with one line, no chat or benchmark after it.
-        const runtime = await withInterrupt((signal) =>
-            Runtime.open({ ...o, model: path, load: { gpu: f.gpu, gpuLayers: f.gpuLayers, signal }, context: settings }),
-        );
-        spinner.stop();
-        log(await statusLine(runtime.loaded));
-        if (samplingTitle !== null) for (const line of samplingLines(runtime.samplingDefaults, given, samplingTitle)) log(line);
-        return runtime;
-    } catch (e) {
-        spinner.stop();
-        throw e;
-    }
 }
 
 /** The encoder --mmproj names (the demo model's vision encoder without --model), checked from its header. */

@@ -35,6 +35,12 @@ export type ContentPart = { type: "text"; text: string } | MediaPart;
 export interface ChatMessage {
     role: "system" | "user" | "assistant" | "observation";
     content: string | ContentPart[];
+    /** GLM-4's call turn: the function's name (the template renders `<|assistant|>{metadata}\n{content}`). */
+    metadata?: string;
+    /** An assistant turn's calls, and an observation's call and function (src/engine/tools/ renders them). */
+    toolCalls?: { id: string; name: string; arguments: string }[];
+    toolCallId?: string;
+    name?: string;
 }
 
 /**
@@ -139,9 +145,10 @@ export class ChatTemplate {
         }
     }
 
-    render(messages: ChatMessage[], opts: { addGenerationPrompt: boolean; enableThinking?: boolean }): string {
+    render(messages: ChatMessage[], opts: { addGenerationPrompt: boolean; enableThinking?: boolean; tools?: object[] }): string {
         const env = templateEnvironment({
-            messages,
+            messages: messages.map(({ toolCalls: _c, toolCallId: _i, name: _n, ...m }) => m),
+            ...(opts.tools ? { tools: opts.tools } : {}),
             add_generation_prompt: opts.addGenerationPrompt,
             ...(opts.enableThinking === undefined ? {} : { enable_thinking: opts.enableThinking }),
             bos_token: "",

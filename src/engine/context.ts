@@ -20,7 +20,7 @@ export interface ContextSettings {
 
 export function contextSettings(partial: Partial<ContextSettings> = {}): ContextSettings {
     const given = Object.fromEntries(Object.entries(partial).filter(([, v]) => v !== undefined)) as Partial<ContextSettings>;
-    const budget = threadBudget(given.threads, given.threadsBatch);
+    const budget = threadBudget.forContext(given.threads, given.threadsBatch);
     const s: ContextSettings = {
         contextSize: 4096,
         batchSize: 512,

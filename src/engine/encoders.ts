@@ -5,8 +5,7 @@ import { InternalError, ResourceLoadError, UserError } from "../core/errors.js";
 import { checkGgufPath } from "../core/gguf-path.js";
 import { readGguf } from "../core/gguf/reader.js";
 import { validateMmproj } from "../core/gguf/validate.js";
-import type { ThreadBudget } from "../core/threads.js";
-import { mediaLogWarnings } from "./library-log.js";
+import type { ContextThreads } from "../core/threads.js";
 import { LazyResource } from "./lazy-resource.js";
 import { MEDIA_MARKER } from "./media-prompt.js";
 import { internalModelHandle, type LoadedModel } from "./model.js";
@@ -55,7 +54,7 @@ export function checkEncoderFits(caps: EncoderCaps, loaded: LoadedModel, mmproj:
 export function openEncoder(
     loaded: LoadedModel,
     mmproj: string,
-    threads: ThreadBudget,
+    threads: ContextThreads,
     flashAttention: "auto" | "on" | "off",
     need?: "vision" | "audio",
     maxImageTokens?: number,
@@ -67,7 +66,6 @@ export function openEncoder(
             useGpu: loaded.backend !== "cpu",
             flashAttention,
             maxImageTokens,
-            logWarnings: mediaLogWarnings(),
         });
     } catch (e) {
         throw new ResourceLoadError(need ? `${need} encoder` : "encoder", (e as Error).message);

@@ -1,9 +1,12 @@
 // Output constraints: a GBNF grammar as is, or a JSON schema turned into GBNF by node-llama-cpp's
-// converter (the same one LlamaChatSession uses).
+// converter (the same one LlamaChatSession uses). A turn's grammar request becomes one GBNF text
+// here (grammarFor), checked before any work.
 
 import { readFileSync } from "node:fs";
 import type { Llama } from "node-llama-cpp";
 import { UserError } from "../core/errors.js";
+import { GrammarError } from "./errors.js";
+import type { GrammarRequest } from "./turn.js";
 
 export function readGrammarFile(path: string): string {
     try {
@@ -13,8 +16,8 @@ export function readGrammarFile(path: string): string {
     }
 }
 
-/** `schema` is JSON text or the path of a .json file. */
-export async function grammarFromJsonSchema(llama: Llama, schema: string): Promise<string> {
+/** A JSON schema given as JSON text or the path of a .json file (the CLI's --json-schema). */
+export function readJsonSchema(schema: string): object {
     let text = schema.trim();
     if (!text.startsWith("{")) {
         try {
@@ -29,10 +32,38 @@ export async function grammarFromJsonSchema(llama: Llama, schema: string): Promi
     } catch {
         throw new UserError("the JSON schema is not valid JSON");
     }
+    if (!parsed || typeof parsed !== "object" || Array.isArray(parsed)) throw new UserError("the JSON schema is not a JSON object");
+    return parsed;
+}
+
+/** GBNF for answers that match `schema`. */
+export async function grammarFromJsonSchema(llama: Llama, schema: object): Promise<string> {
     try {
-        return (await llama.createGrammarForJsonSchema(parsed as never)).grammar;
+        return (await llama.createGrammarForJsonSchema(schema as never)).grammar;
     } catch (e) {
         throw new UserError(`unsupported JSON schema: ${(e as Error).message}`);
+    }
+}
+
+/**
+ * The GBNF a turn's grammar request stands for, checked: a grammar that does not parse is a
+ * GrammarError("grammar"); a JSON schema (or JSON object mode) that cannot become one, ("response_format").
+ */
+export async function grammarFor(llama: Llama, vocabSize: number, g: GrammarRequest | undefined): Promise<string | undefined> {
+    if (!g) return undefined;
+    if ("gbnf" in g) {
+        try {
+            await validateGrammar(llama, g.gbnf, vocabSize);
+        } catch (e) {
+            if (!(e instanceof UserError)) throw e;
+            throw new GrammarError("grammar", e.message);
+        }
+        return g.gbnf;
+    }
+    try {
+        return "json" in g ? (await llama.getGrammarFor("json")).grammar : await grammarFromJsonSchema(llama, g.jsonSchema);
+    } catch (e) {
+        throw new GrammarError("response_format", (e as Error).message);
     }
 }
 

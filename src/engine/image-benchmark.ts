@@ -1,13 +1,13 @@
 // The phone-agent step as a benchmark: a screenshot with a system prompt of Open-AutoGLM's size and
 // the task, then the next step over the cached conversation (the first screenshot stripped, the
-// answer appended, a new screenshot), as Open-AutoGLM sends them. Times come from the runtime itself:
-// image decoding (JS), the encoder's forward pass (native, its own thread), the prompt's evaluation and
-// the first token. No printing here.
+// answer appended, a new screenshot), as Open-AutoGLM sends them, each one engine.turn on one
+// session. Times: image decoding until the turn's media event (read, header, decode and scale), the
+// encoder's forward pass, the prompt's evaluation and the first token, as the engine reports them.
+// No printing here.
 
-import type { ChatMessage, MediaPart } from "./chat-template.js";
 import type { BenchPhase } from "./benchmark.js";
-import type { Runtime } from "./runtime.js";
 import { stat, type Stat } from "./stats.js";
+import type { Engine, MediaReport, TurnMessage, TurnResult } from "./turn.js";
 
 /** A system prompt of Open-AutoGLM's size (2,400 characters) and shape: rules, then the action grammar. */
 export const AGENT_SYSTEM_PROMPT = (
@@ -49,17 +49,15 @@ export interface ImageBenchResult {
 
 /**
  * `screens` gives the screenshot of each step (step 2 gets a different one, as a phone would show);
- * runs on slot 0 from an empty cache each repetition.
+ * runs on one session from an empty cache each repetition.
  */
 export async function runImageBenchmark(
-    runtime: Runtime,
+    engine: Engine,
     screens: (step: 1 | 2, rep: number) => Promise<string | Buffer>,
     repetitions: number,
     onPhase: BenchPhase = () => {},
     signal?: AbortSignal,
 ): Promise<ImageBenchResult> {
-    const slot = runtime.pool.slots[0]!;
-    const greedy = { maxTokens: 1, ignoreEog: true, sampling: { temperature: 0 }, signal };
     const decode: number[] = [],
         encode: number[] = [],
         evaluate: number[] = [],
@@ -68,49 +66,64 @@ export async function runImageBenchmark(
     let image: ImageBenchResult["image"] | undefined,
         promptTokens = 0,
         cached = 0;
-    const ask = async (messages: ChatMessage[], media: MediaPart[]) => {
-        const r = await runtime.respond(slot, runtime.render(messages), media, greedy);
-        signal?.throwIfAborted(); // stopped: no timing of half a step
-        return r;
-    };
-    for (let r = 0; r < repetitions; r++) {
-        slot.sequence.reset();
-        onPhase("phone step 1 (screenshot, system prompt, task)", r + 1, repetitions);
+    const session = await engine.openSession();
+    /** One step: the turn, and the time until its screenshot was decoded. */
+    const ask = async (messages: TurnMessage[]): Promise<{ r: TurnResult; decodeMs: number; shot: MediaReport }> => {
         const t0 = performance.now();
-        const shot = await runtime.media.image(await screens(1, r));
-        const decodeMs = performance.now() - t0;
-        const task = 'Task: open the settings app.\n\n** Screen Info **\n{"current_app": "Launcher"}';
-        const history: ChatMessage[] = [
-            { role: "system", content: AGENT_SYSTEM_PROMPT },
-            { role: "user", content: [{ type: "text", text: task }, shot.part] },
-        ];
-        const one = await ask(history, [shot.part]);
-        decode.push(decodeMs);
-        encode.push(one.stats.encodeMs);
-        evaluate.push(one.stats.ttftMs - one.stats.encodeMs);
-        first.push(decodeMs + one.stats.ttftMs);
-        image = {
-            width: shot.image.width,
-            height: shot.image.height,
-            tokens: shot.tokens,
-            sourceWidth: shot.image.sourceWidth,
-            sourceHeight: shot.image.sourceHeight,
-        };
-        promptTokens = one.stats.reusedTokens + one.stats.evaluatedTokens;
-
-        onPhase("phone step 2 (cached conversation, new screenshot)", r + 1, repetitions);
-        const t1 = performance.now();
-        const next = await runtime.media.image(await screens(2, r));
-        const decode2 = performance.now() - t1;
-        history[1] = { role: "user", content: task };
-        history.push({
-            role: "assistant",
-            content: '<think>The launcher is open.</think><answer>do(action="Launch", app="Settings")</answer>',
+        let decodeMs = 0,
+            shot: MediaReport | undefined;
+        const r = await engine.turn({ messages, session, maxTokens: 1, ignoreEos: true, sampling: { temperature: 0 }, signal }, (e) => {
+            if (e.type !== "media") return;
+            decodeMs = performance.now() - t0;
+            shot = e.report;
         });
-        history.push({ role: "user", content: [{ type: "text", text: '** Screen Info **\n{"current_app": "Settings"}' }, next.part] });
-        const two = await ask(history, [next.part]);
-        follow.push(decode2 + two.stats.ttftMs);
-        cached = two.stats.reusedTokens;
+        signal?.throwIfAborted(); // stopped: no timing of half a step
+        return { r, decodeMs, shot: shot! };
+    };
+    const screenshot = async (step: 1 | 2, rep: number) => {
+        const s = await screens(step, rep);
+        return { type: "image" as const, source: typeof s === "string" ? { path: s } : { bytes: s } };
+    };
+    try {
+        for (let r = 0; r < repetitions; r++) {
+            session.reset();
+            onPhase("phone step 1 (screenshot, system prompt, task)", r + 1, repetitions);
+            const task = 'Task: open the settings app.\n\n** Screen Info **\n{"current_app": "Launcher"}';
+            const history: TurnMessage[] = [
+                { role: "system", content: AGENT_SYSTEM_PROMPT },
+                { role: "user", content: [{ type: "text", text: task }, await screenshot(1, r)] },
+            ];
+            const one = await ask(history);
+            decode.push(one.decodeMs);
+            encode.push(one.r.timings.encodeMs);
+            evaluate.push(one.r.timings.firstTokenMs - one.r.timings.encodeMs);
+            first.push(one.decodeMs + one.r.timings.firstTokenMs);
+            if (one.shot.kind === "image")
+                image = {
+                    width: one.shot.width,
+                    height: one.shot.height,
+                    tokens: one.shot.tokens,
+                    sourceWidth: one.shot.source.width,
+                    sourceHeight: one.shot.source.height,
+                };
+            promptTokens = one.r.usage.promptTokens;
+
+            onPhase("phone step 2 (cached conversation, new screenshot)", r + 1, repetitions);
+            history[1] = { role: "user", content: task };
+            history.push({
+                role: "assistant",
+                content: '<think>The launcher is open.</think><answer>do(action="Launch", app="Settings")</answer>',
+            });
+            history.push({
+                role: "user",
+                content: [{ type: "text", text: '** Screen Info **\n{"current_app": "Settings"}' }, await screenshot(2, r)],
+            });
+            const two = await ask(history);
+            follow.push(two.decodeMs + two.r.timings.firstTokenMs);
+            cached = two.r.usage.cachedTokens;
+        }
+    } finally {
+        session.close();
     }
     return {
         image: image!,

@@ -9,9 +9,17 @@ import type { LlamaLogLevel } from "node-llama-cpp";
 export type LibraryLogs = "errors" | "quiet" | "verbose";
 
 let mode: LibraryLogs = "errors";
+const listeners = new Set<(m: LibraryLogs) => void>();
 
 export function setLibraryLogs(m: LibraryLogs): void {
     mode = m;
+    for (const fn of listeners) fn(m);
+}
+
+/** Calls `fn` with the mode now and on every change (the native addon applies libmtmd's setting this way). */
+export function onLibraryLogs(fn: (m: LibraryLogs) => void): void {
+    listeners.add(fn);
+    fn(mode);
 }
 export function libraryLogs(): LibraryLogs {
     return mode;
@@ -28,6 +36,6 @@ export function nodeLlamaCppLogging(): { logLevel: LlamaLogLevel; logger: (level
 }
 
 /** Whether libmtmd's warnings and errors reach stderr (its progress lines never do). */
-export function mediaLogWarnings(): boolean {
-    return mode !== "quiet";
+export function mediaLogWarnings(m: LibraryLogs = mode): boolean {
+    return m !== "quiet";
 }

@@ -3,13 +3,14 @@
 // size, and named by content id; audio is heard by the model's own encoder when its mmproj has
 // one, or transcribed by the speech model and sent as one transcript line.
 
-import { UserError } from "../core/errors.js";
+import { ResourceLoadError, UserError } from "../core/errors.js";
 import { decodeWav, readWavHeader, type WavLimits } from "../media/audio.js";
 import { decodeImage, fitToTokens, imageTokens, readImageHeader, smartResize, type ImageLimits, type RgbImage } from "../media/image.js";
 import type { ContentPart, MediaPart } from "./chat-template.js";
 import type { EncoderCaps } from "./encoders.js";
+import { InvalidMediaError, TooManyMediaError, TurnRefusal, UnsupportedMediaError } from "./errors.js";
 import { withMediaId } from "./media-prompt.js";
-import type { GenerateStats } from "./sequence.js";
+import type { MediaReport } from "./turn.js";
 
 /** What a transcript becomes in the chat model's prompt (followed by the user's question). */
 export const transcriptText = (transcript: string) => `Transcript of the recording: ${transcript}\n`;
@@ -41,6 +42,9 @@ export const MEDIA_LIMITS = {
     concurrentDecodes: 2,
 } as const;
 
+/** The default scaling budget, Open-AutoGLM's max_pixels for vLLM: a 1440x3200 screenshot keeps about 5,800 image tokens. */
+export const IMAGE_MAX_PIXELS = 5_000_000;
+
 /** MEDIA_LIMITS as the WAV reader takes them. */
 export const WAV_LIMITS: WavLimits = {
     maxChannels: MEDIA_LIMITS.audioMaxChannels,
@@ -57,10 +61,11 @@ export const IMAGE_LIMITS: ImageLimits = {
     maxDecodedBytes: MEDIA_LIMITS.requestDecodedBytes,
 };
 
-/** One media item of a request, not decoded yet. */
+/** One media item of a request, read but not decoded yet; `name` is how messages call it (a path, or "the image 2"). */
 export interface PendingMedia {
     kind: "image" | "audio";
     bytes: Buffer;
+    name: string;
 }
 
 /** At most `n` holders at once; the others wait in order (awaiting, not blocking the event loop). */
@@ -87,8 +92,26 @@ class Gate {
 
 export const DEFAULT_QUESTION = { image: "Describe this image.", audio: "Answer what is said in this recording." } as const;
 
-/** The speech model's transcription (its content is the transcript). */
-export type Transcribe = (samples: Float32Array, signal?: AbortSignal) => Promise<{ content: string; stats: GenerateStats }>;
+/** What a speech model made of a clip. */
+export interface Transcript {
+    text: string;
+    /** Its own turn: the prompt's KV cells (the audio embeddings and the instruction) and the transcript's tokens. */
+    promptTokens: number;
+    tokens: number;
+    firstTokenMs: number;
+}
+
+/**
+ * A speech model that transcribes WAV recordings for a model that cannot hear (src/engine/speech.ts),
+ * made by whoever composes the engine and handed to it: the media policy only calls it.
+ */
+export interface Transcriber {
+    /** Throws CancelledError when `signal` stops it. */
+    transcribe(wav: Buffer, signal?: AbortSignal): Promise<Transcript>;
+    /** How many times its model was loaded (the server's /metrics). */
+    readonly opened: number;
+    dispose(): Promise<void>;
+}
 
 export interface ImagePart {
     part: MediaPart;
@@ -97,13 +120,24 @@ export interface ImagePart {
     tokens: number;
     /** Set when the image was scaled down to the token budget. */
     scaledFrom?: { width: number; height: number; tokens: number };
+    report: MediaReport;
 }
 
 export interface AudioPart {
     part: ContentPart;
     seconds: number;
     transcript?: string;
-    transcription?: GenerateStats;
+    report: MediaReport;
+}
+
+/** A refusal of the media itself names the kind; a server-side fault (an encoder that fails to load) and a cancel pass as they are. */
+async function refusedAs<T>(kind: "image" | "audio" | "media", job: () => Promise<T>): Promise<T> {
+    try {
+        return await job();
+    } catch (e) {
+        if (!(e instanceof UserError) || e instanceof ResourceLoadError || e instanceof TurnRefusal) throw e;
+        throw new InvalidMediaError(kind, e.message);
+    }
 }
 
 export class MediaPolicy {
@@ -113,7 +147,7 @@ export class MediaPolicy {
      */
     private readonly decodes = new Gate(MEDIA_LIMITS.concurrentDecodes);
 
-    constructor(private readonly o: { caps?: EncoderCaps; maxPixels?: number; maxImageTokens?: number; transcribe?: Transcribe }) {}
+    constructor(private readonly o: { caps?: EncoderCaps; maxPixels?: number; maxImageTokens?: number; transcriber?: Transcriber }) {}
 
     /** The source-size limit; never below the scaling budget a user asked for. */
     private get imageLimits(): ImageLimits {
@@ -125,27 +159,28 @@ export class MediaPolicy {
         if (counts.images > 0) this.requireVision();
         if (counts.audios > 0) this.requireHearing();
         if (counts.images > MEDIA_LIMITS.imagesPerRequest)
-            throw new UserError(`${counts.images} images in one request; at most ${MEDIA_LIMITS.imagesPerRequest} are accepted`);
+            throw new TooManyMediaError(`${counts.images} images in one request; at most ${MEDIA_LIMITS.imagesPerRequest} are accepted`);
         if (counts.audios > MEDIA_LIMITS.audiosPerRequest)
-            throw new UserError(`${counts.audios} audio clips in one request; at most ${MEDIA_LIMITS.audiosPerRequest} are accepted`);
+            throw new TooManyMediaError(
+                `${counts.audios} audio clips in one request; at most ${MEDIA_LIMITS.audiosPerRequest} are accepted`,
+            );
     }
 
     /** Checks every header of a request's media before any of it is decoded, the decoded bytes summed over the request. */
     async check(items: readonly PendingMedia[]): Promise<void> {
         this.admit({ images: items.filter((i) => i.kind === "image").length, audios: items.filter((i) => i.kind === "audio").length });
-        let bytes = 0,
-            k = 0;
-        for (const i of items) {
-            const name = `${i.kind} ${++k}`;
-            bytes +=
-                i.kind === "image"
-                    ? (await readImageHeader(i.bytes, `the ${name}`, this.imageLimits)).decodedBytes
-                    : readWavHeader(i.bytes, `the ${name}`, WAV_LIMITS).decodedBytes;
-        }
-        if (bytes > MEDIA_LIMITS.requestDecodedBytes)
-            throw new UserError(
-                `the request's media would decode to ${bytes} bytes; at most ${MEDIA_LIMITS.requestDecodedBytes} are accepted in one request`,
-            );
+        await refusedAs("media", async () => {
+            let bytes = 0;
+            for (const i of items)
+                bytes +=
+                    i.kind === "image"
+                        ? (await readImageHeader(i.bytes, i.name, this.imageLimits)).decodedBytes
+                        : readWavHeader(i.bytes, i.name, WAV_LIMITS).decodedBytes;
+            if (bytes > MEDIA_LIMITS.requestDecodedBytes)
+                throw new UserError(
+                    `the request's media would decode to ${bytes} bytes; at most ${MEDIA_LIMITS.requestDecodedBytes} are accepted in one request`,
+                );
+        });
     }
 
     /** Media items being decoded now or waiting to be (the server's /metrics shows it). */
@@ -161,7 +196,11 @@ export class MediaPolicy {
         return Boolean(this.o.caps?.audio);
     }
     get hears(): boolean {
-        return this.hearsItself || Boolean(this.o.transcribe);
+        return this.hearsItself || Boolean(this.o.transcriber);
+    }
+    /** Audio goes through the speech model (slow: a turn says so before each clip). */
+    get transcribes(): boolean {
+        return !this.hearsItself && Boolean(this.o.transcriber);
     }
     get maxPixels(): number | undefined {
         return this.o.maxPixels;
@@ -172,18 +211,20 @@ export class MediaPolicy {
     }
 
     requireVision(): void {
-        if (!this.sees) throw new UserError("this model has no vision encoder: start it with --mmproj (the model's vision encoder)");
+        if (!this.sees) throw new UnsupportedMediaError("image");
     }
 
     requireHearing(): void {
-        if (!this.hears)
-            throw new UserError(
-                "this model cannot hear audio: give --asr-model and --asr-mmproj (a speech model), or an --mmproj with an audio encoder",
-            );
+        if (!this.hears) throw new UnsupportedMediaError("audio");
     }
 
-    async image(input: string | Buffer): Promise<ImagePart> {
+    /** Decodes and scales an image (a file's path, or its bytes named `name` in messages). */
+    image(input: string | Buffer, name?: string): Promise<ImagePart> {
         this.requireVision();
+        return refusedAs("image", () => this.decodeImage(input, name));
+    }
+
+    private async decodeImage(input: string | Buffer, name?: string): Promise<ImagePart> {
         const unit = this.o.caps!.imageTokenPixels,
             maxTokens = this.o.maxImageTokens;
         const target = (w: number, h: number) => {
@@ -196,31 +237,56 @@ export class MediaPolicy {
                 size = fitToTokens(size.width, size.height, maxTokens, unit);
             return size;
         };
-        const image = await this.decodes.run(() => decodeImage(input, { limits: this.imageLimits, resize: target }));
+        const image = await this.decodes.run(() => decodeImage(input, { limits: this.imageLimits, resize: target, name }));
         const tokens = imageTokens(image.width, image.height, unit);
+        const sourceTokens = imageTokens(image.sourceWidth, image.sourceHeight, unit);
         const scaled = image.width !== image.sourceWidth || image.height !== image.sourceHeight;
-        const scaledFrom = scaled
-            ? { width: image.sourceWidth, height: image.sourceHeight, tokens: imageTokens(image.sourceWidth, image.sourceHeight, unit) }
-            : undefined;
+        const scaledFrom = scaled ? { width: image.sourceWidth, height: image.sourceHeight, tokens: sourceTokens } : undefined;
         return {
             part: { type: "image", item: withMediaId({ width: image.width, height: image.height, rgb: image.data }) },
             image,
             tokens,
             scaledFrom,
+            report: {
+                kind: "image",
+                width: image.width,
+                height: image.height,
+                tokens,
+                source: { width: image.sourceWidth, height: image.sourceHeight, tokens: sourceTokens },
+                format: image.format,
+            },
         };
     }
 
-    async audio(input: string | Buffer, signal?: AbortSignal): Promise<AudioPart> {
+    /**
+     * A WAV recording as prompt parts: the model hears it itself (its samples), or the speech model's
+     * transcript goes in as a line of text. Throws CancelledError when `signal` stops it.
+     */
+    audio(bytes: Buffer, name: string, signal?: AbortSignal): Promise<AudioPart> {
         this.requireHearing();
-        const audio = await this.decodes.run(() => decodeWav(input, { limits: WAV_LIMITS, signal }));
-        if (this.hearsItself) return { part: { type: "audio", item: withMediaId({ samples: audio.samples }) }, seconds: audio.seconds };
-        const t = await this.o.transcribe!(audio.samples, signal);
-        if (t.stats.reason === "aborted") throw new UserError("the transcription was stopped");
-        return {
-            part: { type: "text", text: transcriptText(t.content) },
-            seconds: audio.seconds,
-            transcript: t.content,
-            transcription: t.stats,
-        };
+        return refusedAs("audio", async (): Promise<AudioPart> => {
+            if (this.hearsItself) {
+                const audio = await this.decodes.run(() => decodeWav(bytes, { limits: WAV_LIMITS, signal, name }));
+                return {
+                    part: { type: "audio", item: withMediaId({ samples: audio.samples }) },
+                    seconds: audio.seconds,
+                    report: { kind: "audio", seconds: audio.seconds },
+                };
+            }
+            // The speech model decodes the clip itself; its header is checked here first, before that model loads.
+            const { seconds } = readWavHeader(bytes, name, WAV_LIMITS);
+            const t = await this.o.transcriber!.transcribe(bytes, signal);
+            return {
+                part: { type: "text", text: transcriptText(t.text) },
+                seconds,
+                transcript: t.text,
+                report: {
+                    kind: "audio",
+                    seconds,
+                    transcript: t.text,
+                    transcription: { promptTokens: t.promptTokens, tokens: t.tokens, firstTokenMs: t.firstTokenMs },
+                },
+            };
+        });
     }
 }

@@ -9,12 +9,16 @@ import type { MediaItem } from "./native.js";
 /** libmtmd's default media marker (mtmd_default_marker()); encoders are checked against it when opened. */
 export const MEDIA_MARKER = "<__media__>";
 
-export function mediaPromptText(template: ChatTemplate, messages: ChatMessage[], opts: { enableThinking?: boolean }): string {
+export function mediaPromptText(
+    template: ChatTemplate,
+    messages: ChatMessage[],
+    opts: { enableThinking?: boolean; tools?: object[] },
+): string {
     const flat = messages.map((m) => ({
         ...m,
         content: typeof m.content === "string" ? m.content : m.content.map((p) => (p.type === "text" ? p.text : MEDIA_MARKER)).join(""),
     }));
-    return template.render(flat, { addGenerationPrompt: true, enableThinking: opts.enableThinking });
+    return template.render(flat, { addGenerationPrompt: true, enableThinking: opts.enableThinking, tools: opts.tools });
 }
 
 export function countMarkers(text: string): number {

@@ -5,6 +5,8 @@ import { createRequire } from "node:module";
 import { basename, dirname } from "node:path";
 import { UserError } from "../core/errors.js";
 import { fromRoot } from "../core/package-root.js";
+import { threadBudget } from "../core/threads.js";
+import { mediaLogWarnings, onLibraryLogs } from "./library-log.js";
 
 /** A finished job (native/src/contract.cpp writes it). */
 export interface GenerateResult {
@@ -26,6 +28,11 @@ export interface GenerateResult {
     /** Scheduler steps that carried part of the prompt, and those that also decoded other jobs' tokens. */
     promptSteps: number;
     sharedSteps: number;
+    /** The thread budget's grants to the steps this job was in (native/src/thread-budget.h); 0 when none ran. */
+    minThreads: number;
+    maxThreads: number;
+    /** Threads of the last encoder pass for the prompt's media; 0 without media. */
+    encodeThreads: number;
 }
 
 /** A failed job's error: `kind` says whose fault it is (an unsatisfiable grammar is the request's). */
@@ -44,6 +51,15 @@ export interface SamplingOptions {
     penaltyLastN?: number;
     seed?: number;
     grammar?: string;
+    /** [token, bias] pairs added to the logits before the rest of the chain; -Infinity bans the token. */
+    logitBias?: ReadonlyArray<readonly [number, number]>;
+}
+
+/** A kept token's probabilities (before the sampler chain: the softmax of the model's logits), pieces as bytes. */
+export interface NativeTokenProbs {
+    logprob: number;
+    piece: Uint8Array;
+    top: { token: number; logprob: number; piece: Uint8Array }[];
 }
 
 export interface NativeContextOptions {
@@ -81,14 +97,22 @@ export interface NativeMedia {
 /** One job: evaluate `prompt` into sequence `seq` from `startPos` (later positions are dropped first), then generate. */
 export interface GenerateRequest {
     seq: number;
+    /** The sequence starts as a copy of this one's cells below startPos (another answer to the same prompt). */
+    copyFrom?: number;
     startPos: number;
     prompt: Array<Int32Array | unknown>;
     maxTokens: number;
+    /**
+     * Never end before maxTokens: every token that would end the answer is banned (a -inf logit
+     * bias), llama.cpp's end-of-generation set as llama-server's ignore_eos, and the stopTokens.
+     */
     ignoreEog?: boolean;
     stopTokens?: Int32Array;
     sampling?: SamplingOptions;
     /** The prompt's text tokens, cached prefix included, for the repeat penalties (llama.cpp accepts them too). */
     penaltyHistory?: Int32Array;
+    /** Each kept token's log-probability and this many alternatives (0..20), passed to onToken. */
+    logprobs?: number;
 }
 
 export interface NativeContext {
@@ -99,7 +123,10 @@ export interface NativeContext {
      * Queues a job on the context's scheduler, the one decode loop: jobs of all sequences share its
      * steps. `cancel(id)` ends it at the next step; maxTokens 0 evaluates the prompt only.
      */
-    submit(req: GenerateRequest, onToken?: (token: number) => void): { id: number; done: Promise<GenerateResult> };
+    submit(
+        req: GenerateRequest,
+        onToken?: (token: number, probs?: NativeTokenProbs) => void,
+    ): { id: number; done: Promise<GenerateResult> };
     cancel(id: number): void;
     /** Tokens the job has sampled so far (0 once it is over). */
     produced(id: number): number;
@@ -109,19 +136,24 @@ export interface NativeContext {
     dispose(): void;
 }
 
+/** new NativeMedia(model, mmprojPath, options): each field's type is checked natively (a wrong one is a TypeError naming it). */
+export interface NativeMediaOptions {
+    /** The most threads an encoder pass asks the thread budget for. */
+    threads?: number;
+    useGpu?: boolean;
+    flashAttention?: "auto" | "on" | "off";
+    maxImageTokens?: number;
+}
+
 export interface NativeAddon {
     NativeContext: new (nodeLlamaCppModel: unknown, options: NativeContextOptions) => NativeContext;
-    NativeMedia: new (
-        nodeLlamaCppModel: unknown,
-        mmprojPath: string,
-        options: {
-            threads?: number;
-            useGpu?: boolean;
-            flashAttention?: "auto" | "on" | "off";
-            maxImageTokens?: number;
-            logWarnings?: boolean;
-        },
-    ) => NativeMedia;
+    NativeMedia: new (nodeLlamaCppModel: unknown, mmprojPath: string, options: NativeMediaOptions) => NativeMedia;
+    /** Whether libmtmd's warnings and errors reach stderr, for every encoder in the process (library-log.ts sets it). */
+    setMediaLogWarnings(on: boolean): void;
+    /** The threads the process's native consumers share (src/core/threads.ts sets it). */
+    setThreadBudget(total: number): void;
+    /** The native budget's total, and the most threads its consumers held at once since the last call. */
+    threadBudget(): { total: number; peak: number };
 }
 
 const BUILD_DIR = `${fromRoot("native", "build")}/`;
@@ -167,6 +199,10 @@ export function nativeAddon(gpu?: string | false): NativeAddon {
     if (!existsSync(path)) {
         throw new UserError(`autoglm's native addon for the ${variant} backend is not built (${path}); run: npm run build:native`);
     }
-    addon = createRequire(import.meta.url)(path) as NativeAddon;
+    const loaded = createRequire(import.meta.url)(path) as NativeAddon;
+    // The process-wide settings the addon holds follow their owners from now on.
+    onLibraryLogs((m) => loaded.setMediaLogWarnings(mediaLogWarnings(m)));
+    threadBudget.onNativeChange((n) => loaded.setThreadBudget(n));
+    addon = loaded;
     return addon;
 }

@@ -1,37 +1,46 @@
-// The runtime between every front end and the native context: one model, one context of N
-// sequences (slots) with their cache records, the lazily loaded encoder and speech model, one
-// thread budget, the chat template, the media policy and the sampling defaults. `chat`, `describe`
-// and `transcribe-and-answer` use one slot; `serve` uses N; `bench` measures through it.
+// The local engine: one model, one context of N sequences (slots) with their cache records, the
+// lazily loaded encoder, one thread budget, the chat template, the media policy and the sampling
+// defaults; a speech model, when the model cannot hear, is composed outside it and handed in as the
+// media policy's transcriber. Runtime.turn is the one owner of a turn's order (src/engine/turn.ts):
+// check the request -> admit media kinds and counts -> a place in the queue -> read media -> check
+// every header -> decode in order -> the tools' plan (src/engine/tools/) -> sampling and grammar ->
+// render once -> check the fit -> a slot -> evaluate and generate (n choices: src/engine/choices.ts)
+// -> release. Every front end (serve's routes, chat, describe,
+// transcribe-and-answer, bench's phone step, the agent) calls it; `bench` also measures a slot directly.
 
-import type { Token } from "node-llama-cpp";
-import { UserError } from "../core/errors.js";
-import { threadBudget, type ThreadBudget } from "../core/threads.js";
+import { InternalError, UserError } from "../core/errors.js";
+import { threadBudget, type ContextThreads } from "../core/threads.js";
+import { imageTokens } from "../media/image.js";
+import type { AnswerOptions } from "./answer.js";
 import { ChatTemplate, type ChatMessage, type MediaPart } from "./chat-template.js";
+import { answerChoices, type ChoiceLanes } from "./choices.js";
 import { contextSettings, createContext, flashAttentionFor, type ContextSettings } from "./context.js";
 import { defaultContextSize } from "./context-size.js";
-import { StreamingDetokenizer } from "./detokenizer.js";
 import { checkEncoderFits, lazyEncoder, openEncoder, readMmproj, type EncoderCaps } from "./encoders.js";
+import { ContextOverflowError, InvalidRequestError, nativeError, ShuttingDownError } from "./errors.js";
+import { grammarFor } from "./grammar.js";
 import type { LazyResource } from "./lazy-resource.js";
-import { MediaPolicy } from "./media-policy.js";
+import { IMAGE_MAX_PIXELS, MediaPolicy, type Transcriber } from "./media-policy.js";
 import { countMarkers, MEDIA_MARKER, mediaPromptText } from "./media-prompt.js";
-import { imageTokens } from "../media/image.js";
+import { mediaParts, stage, TurnMediaStage } from "./turn-media.js";
 import { loadModel, type LoadedModel, type LoadOptions } from "./model.js";
 import type { MediaChunk, MediaItem, NativeContext, NativeMedia, PromptChunk, SamplingOptions } from "./native.js";
-import { ContextOverflowError, promptItems, Sequence, type GenerateStats, type PromptItem } from "./sequence.js";
-import { LLAMA_CPP_SAMPLING, modelSampling, type ModelSampling } from "./sampling-defaults.js";
+import { promptItems, Sequence, type PromptItem } from "./sequence.js";
+import { modelSampling, type ModelSampling } from "./sampling-defaults.js";
+import { LocalSession } from "./session.js";
 import { SlotPool, type Place, type Slot } from "./slots.js";
-import { SpeechModel } from "./speech.js";
-import { StopStringFilter } from "./stop-strings.js";
-import { ThinkingSplitter, type Piece } from "./thinking.js";
+import { planTools } from "./tools/tool-plan.js";
+import type { Engine, EngineInfo, MediaReport, TurnEvent, TurnMessage, TurnRequest, TurnResult, TurnSession } from "./turn.js";
+import { checkOutputs, samplerFields } from "./turn-outputs.js";
 
-/** llama.cpp's sampling defaults; a model's general.sampling.* keys override them (Runtime.samplingDefaults). */
-export const SAMPLING_DEFAULTS = LLAMA_CPP_SAMPLING;
+/** All the text of some messages (what a prompt holds besides the template's own). */
+const textOf = (messages: readonly (ChatMessage | TurnMessage)[]) =>
+    messages
+        .map((m) => (typeof m.content === "string" ? m.content : m.content.map((p) => (p.type === "text" ? p.text : "")).join("")))
+        .join("");
 
 /** Texts up to this size are tokenized to count them exactly; larger ones that cannot fit are refused unread. */
 const QUICK_TOKENIZE_BYTES = 256 * 1024;
-
-/** Open-AutoGLM's max_pixels for vLLM: a 1440x3200 screenshot keeps about 5,800 image tokens. */
-export const IMAGE_MAX_PIXELS = 5_000_000;
 
 export interface RuntimeOptions {
     model: string;
@@ -47,49 +56,35 @@ export interface RuntimeOptions {
     maxImageTokens?: number;
     /** Largest image in pixels after scaling, as vLLM's GLM-4.1V processor sees it (max_pixels). */
     imageMaxPixels?: number;
-    /** A speech model for audio when the model cannot hear (GLM-ASR and its audio mmproj), found at first use. */
-    speech?: () => Promise<{ model: string; mmproj: string }>;
-    /** Release the encoder and the speech model after this many idle seconds (undefined: keep). */
+    /** Transcribes audio when the model cannot hear (a SpeechModel, composed by the caller); the runtime disposes it. */
+    speech?: Transcriber;
+    /** Release the encoder after this many idle seconds (undefined: keep). */
     idleSeconds?: number;
-    onResource?: (what: "encoder" | "speech model", event: "loaded" | "released", detail?: LoadedModel) => void;
+    onResource?: (what: "encoder", event: "loaded" | "released") => void;
 }
 
-/** Per-call settings: a server request brings its own limits, sampling and stop strings. */
-export interface TurnOptions {
-    maxTokens?: number;
-    sampling?: SamplingOptions;
-    ignoreEog?: boolean;
-    stopStrings?: string[];
-    signal?: AbortSignal;
-    onPiece?: (p: Piece) => void;
-    /** Raw completions stream the text as it comes: no <think> split. */
-    raw?: boolean;
-    onSubmit?: (jobId: number) => void;
+/** What a server's /metrics shows of the runtime now. */
+export interface RuntimeGauges {
+    busySlots: number;
+    slots: number;
+    queued: number;
+    speechModelsOpened: number;
+    mediaDecoding: number;
 }
 
-export interface TurnResult {
-    content: string;
-    reasoning: string;
-    raw: string;
-    stats: GenerateStats;
-}
-
-/** A user turn with images or audio clips before its text. */
-export interface UserTurn {
-    text: string;
-    media?: MediaPart[];
-}
-
-export class Runtime {
-    readonly threads: ThreadBudget;
+export class Runtime implements Engine {
+    readonly threads: ContextThreads;
     readonly settings: ContextSettings;
     readonly pool: SlotPool;
     readonly media: MediaPolicy;
     readonly encoder?: LazyResource<NativeMedia>;
-    readonly speech?: SpeechModel;
+    private readonly speech?: Transcriber;
     private readonly ctx: NativeContext;
     private readonly stopTokens: number[];
     private templateCache?: ChatTemplate;
+    /** Slots lent to a turn's extra choices, by their sequence. */
+    private readonly extraSlots = new Map<Sequence, Slot>();
+    private disposed = false;
     /** Most image tokens one image becomes (the pixel budget in the encoder's token size). */
     readonly imageMaxTokens?: number;
 
@@ -135,7 +130,7 @@ export class Runtime {
     ) {
         this.settings = settings;
         this.samplingDefaults = modelSampling(loaded.metadata);
-        this.threads = threadBudget(settings.threads, settings.threadsBatch);
+        this.threads = threadBudget.forContext(settings.threads, settings.threadsBatch);
         this.ctx = createContext(loaded, settings);
         const slots = Array.from({ length: settings.sequences }, (_, id) => ({
             id,
@@ -166,21 +161,35 @@ export class Runtime {
                 },
             );
         }
-        if (o.speech && !o.encoderCaps?.audio) {
-            this.speech = new SpeechModel(
-                o.speech,
-                { load: { ...o.load, signal: undefined }, context: { ...o.context, contextSize: undefined } },
-                o.idleSeconds,
-                (e, m) => o.onResource?.("speech model", e, m),
-            );
-        }
-        const speech = this.speech;
+        // A model that hears itself never needs the speech model.
+        this.speech = o.encoderCaps?.audio ? undefined : o.speech;
         this.media = new MediaPolicy({
             caps: o.encoderCaps,
             maxImageTokens,
             maxPixels: o.imageMaxPixels ?? IMAGE_MAX_PIXELS,
-            transcribe: speech ? (samples, signal) => speech.transcribe(samples, signal) : undefined,
+            transcriber: this.speech,
         });
+    }
+
+    get info(): EngineInfo {
+        return {
+            model: this.loaded.path,
+            vision: this.media.sees,
+            audio: this.media.hears,
+            contextTokens: this.slotCells,
+            where: "local",
+        };
+    }
+
+    /** What a server's /metrics shows now. */
+    gauges(): RuntimeGauges {
+        return {
+            busySlots: this.pool.busy,
+            slots: this.pool.slots.length,
+            queued: this.pool.queued,
+            speechModelsOpened: this.speech?.opened ?? 0,
+            mediaDecoding: this.media.decoding,
+        };
     }
 
     /** The GGUF's chat template (tokenizer.chat_template), parsed once. */
@@ -204,16 +213,12 @@ export class Runtime {
         return { ...this.samplingDefaults.defaults, seed: Math.floor(Math.random() * 2 ** 31), ...set };
     }
 
-    /** The prompt text `messages` render to, media as libmtmd markers. */
-    render(messages: ChatMessage[], enableThinking?: boolean): string {
+    /** The prompt text `messages` render to, media as libmtmd markers (`tools`: the template's tools variable). */
+    render(messages: ChatMessage[], enableThinking?: boolean, tools?: object[]): string {
         // The prompt holds every message's text: messages that cannot fit are refused before the
         // template renders them (its output is capped, which would misname the fault).
-        this.requireTokenizable(
-            messages
-                .map((m) => (typeof m.content === "string" ? m.content : m.content.map((p) => (p.type === "text" ? p.text : "")).join("")))
-                .join(""),
-        );
-        return mediaPromptText(this.template, messages, { enableThinking });
+        this.requireTokenizable(textOf(messages));
+        return mediaPromptText(this.template, messages, { enableThinking, tools });
     }
 
     tokenize(text: string): number[] {
@@ -253,135 +258,204 @@ export class Runtime {
         if (cells > this.slotCells) throw new ContextOverflowError(cells, this.slotCells, this.pool.slots.length > 1);
     }
 
-    acquire(text: string, signal?: AbortSignal, place?: Place): Promise<Slot> {
-        return this.pool.acquire(text, signal, place);
+    /** A conversation pinned to one slot until close (waits for one when all are busy, as a turn does). */
+    async openSession(signal?: AbortSignal): Promise<LocalSession> {
+        if (this.disposed) throw new ShuttingDownError();
+        const slot = await this.pool.acquire("", signal);
+        return new LocalSession(this, slot, (s) => this.pool.release(s));
     }
-    release(slot: Slot): void {
-        this.pool.release(slot);
+
+    /** One turn, in the order the file's header gives; events stream in order, then the result. */
+    async turn(request: TurnRequest, onEvent?: (event: TurnEvent) => void): Promise<TurnResult> {
+        const emit = onEvent ?? (() => {});
+        if (this.disposed) throw new ShuttingDownError();
+        if ((request.messages === undefined) === (request.prompt === undefined))
+            throw new InvalidRequestError("a turn takes messages or a prompt: exactly one of them");
+        if (request.messages?.length === 0) throw new InvalidRequestError("a turn needs at least one message");
+        if (request.tools && request.prompt !== undefined)
+            throw new InvalidRequestError("tools take a chat turn (messages), not a raw prompt");
+        checkOutputs(request);
+        const session = request.session && this.own(request.session);
+        const run = () =>
+            request.prompt !== undefined
+                ? this.completionTurn(request, request.prompt, emit, session)
+                : this.chatTurn(request, request.messages!, emit, session);
+        return session ? session.run(run) : run();
+    }
+
+    private own(session: TurnSession): LocalSession {
+        if (!(session instanceof LocalSession) || session.owner !== this)
+            throw new InternalError("a session is used only with the engine that opened it");
+        return session;
+    }
+
+    private async chatTurn(
+        req: TurnRequest,
+        messages: TurnMessage[],
+        emit: (e: TurnEvent) => void,
+        session?: LocalSession,
+    ): Promise<TurnResult> {
+        const signal = req.signal;
+        // A text longer than any tokens could fit is refused before anything is read (render checks again).
+        this.requireTokenizable(textOf(messages));
+        const media = new TurnMediaStage(messages, this.media, session?.decoded);
+        media.admit();
+        // Its place in the slot queue first (or a QueueFullError): a turn that is refused reads nothing.
+        const place = session ? undefined : this.pool.reserve();
+        try {
+            await media.decode(emit, signal);
+            const chat = media.messages();
+            const tools = await stage(signal, () => planTools(this.template, this.loaded.llama, chat, req.tools));
+            if (tools.grammar && req.grammar)
+                throw new InvalidRequestError("a grammar or response_format cannot be combined with a required or named tool_choice");
+            const sampling = await stage(signal, () => this.samplingFor(req, tools.grammar));
+            const text = this.render(tools.rendered.messages, req.enableThinking, tools.rendered.tools); // once per turn
+            const parts = mediaParts(chat);
+            this.requireFits(text, parts);
+            // With tools the thinking is always kept apart from the calls (the front end decides whether to show it).
+            const opts = this.answerOptions(req, sampling, tools.parser ? true : (req.splitThinking ?? true), emit);
+            opts.tools = tools.parser;
+            return await this.onSlot(text, place, emit, signal, session, (slot) =>
+                this.evaluate(slot, text, parts, opts, media.reports(), req.n ?? 1, session),
+            );
+        } finally {
+            place?.release();
+        }
+    }
+
+    /** Raw text continued as it is (the completions endpoint): no template, no thinking split, no media. */
+    private async completionTurn(
+        req: TurnRequest,
+        prompt: string,
+        emit: (e: TurnEvent) => void,
+        session?: LocalSession,
+    ): Promise<TurnResult> {
+        if (prompt.length === 0) throw new InvalidRequestError("the prompt is empty");
+        this.requireTokenizable(prompt);
+        const place = session ? undefined : this.pool.reserve();
+        try {
+            const opts = this.answerOptions(req, await stage(req.signal, () => this.samplingFor(req)), false, emit);
+            return await this.onSlot(prompt, place, emit, req.signal, session, async (slot) => {
+                slot.sequence.remember(undefined);
+                return answerChoices(
+                    this.loaded.model,
+                    slot.sequence,
+                    this.tokenize(prompt),
+                    undefined,
+                    opts,
+                    [],
+                    req.n ?? 1,
+                    this.lanes(session),
+                );
+            });
+        } finally {
+            place?.release();
+        }
+    }
+
+    /** The request's sampler fields over the defaults, and its grammar as GBNF (checked; `toolGrammar` forces tool calls). */
+    private async samplingFor(req: TurnRequest, toolGrammar?: string): Promise<SamplingOptions> {
+        const fields = samplerFields(req.sampling, this.loaded.vocabSize);
+        const grammar = toolGrammar ?? (await grammarFor(this.loaded.llama, this.loaded.vocabSize, req.grammar));
+        return this.sampling({ ...fields, grammar });
+    }
+
+    /** Where a turn's extra choices run: slots idle now (a session keeps to its own slot). */
+    private lanes(session: LocalSession | undefined): ChoiceLanes {
+        return {
+            take: (count) => {
+                if (session) return [];
+                return this.pool.takeIdle(count).map((slot) => {
+                    this.extraSlots.set(slot.sequence, slot);
+                    return slot.sequence;
+                });
+            },
+            give: (seqs) => {
+                for (const q of seqs) {
+                    const slot = this.extraSlots.get(q);
+                    this.extraSlots.delete(q);
+                    if (slot) this.pool.release(slot);
+                }
+            },
+        };
+    }
+
+    private answerOptions(req: TurnRequest, sampling: SamplingOptions, split: boolean, emit: (e: TurnEvent) => void): AnswerOptions {
+        return {
+            sampling,
+            maxTokens: req.maxTokens,
+            stop: req.stop?.filter((s) => s.length > 0),
+            ignoreEos: req.ignoreEos,
+            stopTokens: this.stopTokens,
+            split,
+            signal: req.signal,
+            emit,
+            logprobs: req.logprobs,
+        };
+    }
+
+    /** Runs `job` on the session's slot, or on the slot whose record shares most with `text` (waiting for one), then releases it. */
+    private async onSlot(
+        text: string,
+        place: Place | undefined,
+        emit: (e: TurnEvent) => void,
+        signal: AbortSignal | undefined,
+        session: LocalSession | undefined,
+        job: (slot: Slot) => Promise<TurnResult>,
+    ): Promise<TurnResult> {
+        if (session) return job(session.slot);
+        const slot = await this.pool.acquire(text, signal, place, () => emit({ type: "queued" }));
+        try {
+            return await job(slot);
+        } finally {
+            this.pool.release(slot);
+        }
     }
 
     /**
      * Answers the prompt `text` (rendered, with one marker per media part, in order) on `slot`:
      * what the slot's record already holds is reused, the rest is tokenized and evaluated.
      */
-    async respond(slot: Slot, text: string, media: readonly MediaPart[], opts: TurnOptions): Promise<TurnResult> {
+    private async evaluate(
+        slot: Slot,
+        text: string,
+        media: readonly MediaPart[],
+        opts: AnswerOptions,
+        reports: MediaReport[],
+        n: number,
+        session: LocalSession | undefined,
+    ): Promise<TurnResult> {
         const seq = slot.sequence;
         if (countMarkers(text) !== media.length)
-            throw new UserError(`the text contains ${MEDIA_MARKER}, which marks where images and audio go; remove it`);
+            throw new InvalidRequestError(`the text contains ${MEDIA_MARKER}, which marks where images and audio go; remove it`);
         let { items, suffix } = seq.continuation(text);
         // The same text can carry other pixels: the record's media must be the request's, by content id.
         const held = items.filter((i): i is MediaChunk => typeof i !== "number");
         if (held.some((m, k) => !m.id || m.id !== media[k]?.item?.id)) ({ items, suffix } = { items: [], suffix: text });
         const fresh = media.slice(media.length - countMarkers(suffix));
-        const run = async (prompt: PromptItem[]) => {
-            const g = await this.generate(seq, prompt, opts);
-            // The record stands for a text only when the cache holds that prompt and answer: not after a
-            // stop string (tokens past the text kept) nor a cancel before the prompt was in.
-            seq.remember(g.stopped || !g.result.stats.promptComplete ? undefined : text + g.result.raw);
-            return g.result;
-        };
+        const run = (prompt: PromptItem[]) => answerChoices(this.loaded.model, seq, prompt, text, opts, reports, n, this.lanes(session));
         if (fresh.length === 0) return run([...items, ...this.tokenize(suffix)]);
-        if (!this.encoder)
-            throw new UserError(
-                fresh.some((p) => p.type === "image")
-                    ? "this model has no vision encoder: start it with --mmproj (the model's vision encoder)"
-                    : "this model has no audio encoder",
-            );
+        if (!this.encoder) throw new InternalError("media passed the media policy without an encoder to read them");
         // Generation runs inside the encoder's use: it is not released while its chunks are evaluated.
         return this.encoder.use((encoder) => {
             const data = fresh.map((p): MediaItem => {
-                if (!p.item) throw new UserError(`the ${p.type} has no data`);
+                if (!p.item) throw new InternalError(`the ${p.type} has no data`);
                 return p.item;
             });
             let chunks: PromptChunk[];
             try {
                 chunks = encoder.tokenize(suffix, data);
             } catch (e) {
-                if ((e as { kind?: string }).kind === "user") throw new UserError((e as Error).message);
-                throw e;
+                throw nativeError(e);
             }
             return run([...items, ...promptItems(chunks)]);
         });
     }
 
-    /** Continues `text` as it is on `slot`: no chat template, no thinking split (the completions endpoint). */
-    async complete(slot: Slot, text: string, opts: TurnOptions): Promise<TurnResult> {
-        if (text.length === 0) throw new UserError("the prompt is empty");
-        this.requireTokenizable(text);
-        slot.sequence.remember(undefined);
-        return (await this.generate(slot.sequence, this.tokenize(text), { ...opts, raw: true })).result;
-    }
-
-    /** One user turn in a fresh conversation on a free slot (describe, transcribe-and-answer, the speech model). */
-    async oneShot(turn: UserTurn, opts: TurnOptions & { enableThinking?: boolean }): Promise<TurnResult> {
-        const media = turn.media ?? [];
-        const messages: ChatMessage[] = [
-            { role: "user", content: media.length ? [...media, { type: "text", text: turn.text }] : turn.text },
-        ];
-        const text = this.render(messages, opts.enableThinking);
-        const slot = await this.acquire(text, opts.signal);
-        try {
-            return await this.respond(slot, text, media, opts);
-        } finally {
-            this.release(slot);
-        }
-    }
-
-    /** The one place a prompt becomes an answer: streaming detokenization, stop strings, the <think> split. */
-    private async generate(seq: Sequence, prompt: PromptItem[], o: TurnOptions): Promise<{ stopped: boolean; result: TurnResult }> {
-        const detok = new StreamingDetokenizer(this.loaded.model);
-        const stops = new StopStringFilter(o.stopStrings ?? []);
-        const splitter = o.raw ? undefined : new ThinkingSplitter();
-        const pieces: Piece[] = [];
-        let shown = "";
-        const emit = (ps: Piece[]) => {
-            for (const p of ps) {
-                pieces.push(p);
-                o.onPiece?.(p);
-            }
-        };
-        const take = (text: string) => {
-            shown += text;
-            emit(splitter ? splitter.push(text) : text ? [{ kind: "content", text }] : []);
-        };
-        // A stop string cancels the job; the caller's signal does too.
-        const stopper = new AbortController();
-        const onAbort = () => stopper.abort();
-        o.signal?.addEventListener("abort", onAbort, { once: true });
-        if (o.signal?.aborted) stopper.abort();
-        let stats: GenerateStats;
-        try {
-            stats = await seq.generate(prompt, {
-                maxTokens: o.maxTokens ?? 2 ** 31 - 1,
-                sampling: o.sampling ?? this.sampling(),
-                ignoreEog: o.ignoreEog,
-                stopTokens: this.stopTokens,
-                signal: stopper.signal,
-                onSubmit: o.onSubmit,
-                onToken: (t) => {
-                    take(stops.push(detok.push(t)));
-                    if (stops.stopped) stopper.abort();
-                },
-            });
-        } finally {
-            o.signal?.removeEventListener("abort", onAbort);
-        }
-        take(stops.push(detok.flush()));
-        take(stops.flush());
-        if (splitter) emit(splitter.flush());
-        if (stops.stopped) stats = { ...stats, reason: "stop" };
-        const raw = stops.stopped ? shown : this.loaded.model.detokenize(Array.from(stats.tokens) as Token[]);
-        const join = (kind: Piece["kind"]) =>
-            pieces
-                .filter((p) => p.kind === kind)
-                .map((p) => p.text)
-                .join("");
-        return { stopped: stops.stopped, result: { content: join("content").trim(), reasoning: join("reasoning").trim(), raw, stats } };
-    }
-
     /** Fails waiting requests, frees the context, the encoder, the speech model and the weights. */
     async dispose(): Promise<void> {
-        this.pool.drain(new UserError("the runtime is shutting down"));
+        this.disposed = true;
+        this.pool.drain(new ShuttingDownError("the runtime is shutting down"));
         this.ctx.dispose();
         await this.encoder?.release();
         await this.speech?.dispose();

@@ -4,17 +4,11 @@
 // or a request sets wins over both (Runtime.sampling).
 
 import type { Metadata } from "../core/gguf/metadata.js";
+import { SAMPLING_KEYS, type SamplingField, type SamplingKey } from "../core/gguf/sampling-keys.js";
 import type { SamplingOptions } from "./native.js";
 
-export type SamplingField =
-    | "temperature"
-    | "topK"
-    | "topP"
-    | "minP"
-    | "repeatPenalty"
-    | "penaltyLastN"
-    | "frequencyPenalty"
-    | "presencePenalty";
+export type { SamplingField };
+
 export type SamplingDefaults = Required<Pick<SamplingOptions, SamplingField>>;
 
 /** llama.cpp's common_params_sampling defaults (llama-server, llama-cli, llama-completion). */
@@ -29,25 +23,12 @@ export const LLAMA_CPP_SAMPLING: SamplingDefaults = {
     presencePenalty: 0,
 };
 
-/** The general.sampling.* keys autoglm's sampler applies, as llama.cpp reads them. */
-const APPLIED: { key: string; field: SamplingField; int: boolean; flag: string; cli: string }[] = [
-    { key: "general.sampling.temp", field: "temperature", int: false, flag: "temp", cli: "--temp" },
-    { key: "general.sampling.top_k", field: "topK", int: true, flag: "top_k", cli: "--top-k" },
-    { key: "general.sampling.top_p", field: "topP", int: false, flag: "top_p", cli: "--top-p" },
-    { key: "general.sampling.min_p", field: "minP", int: false, flag: "min_p", cli: "--min-p" },
-    { key: "general.sampling.penalty_repeat", field: "repeatPenalty", int: false, flag: "repeat_penalty", cli: "--repeat-penalty" },
-    { key: "general.sampling.penalty_last_n", field: "penaltyLastN", int: true, flag: "penalty_last_n", cli: "--repeat-last-n" },
-];
-
-/** Keys llama.cpp also honours that autoglm's sampler chain does not have (reported, not applied). */
-const NOT_APPLIED: Record<string, string> = {
-    "general.sampling.sequence": "autoglm's sampler order is fixed (penalties, top-k, top-p, min-p, temperature)",
-    "general.sampling.xtc_probability": "autoglm has no XTC sampler",
-    "general.sampling.xtc_threshold": "autoglm has no XTC sampler",
-    "general.sampling.mirostat": "autoglm has no mirostat sampler",
-    "general.sampling.mirostat_tau": "autoglm has no mirostat sampler",
-    "general.sampling.mirostat_eta": "autoglm has no mirostat sampler",
-};
+/** The keys autoglm's sampler applies, in the order the settings are shown (llama.cpp's). */
+const SHOWN: SamplingField[] = ["temperature", "topK", "topP", "minP", "repeatPenalty", "penaltyLastN"];
+const APPLIED = SHOWN.map((field) => {
+    const k = SAMPLING_KEYS.find((k) => k.applied?.field === field) as SamplingKey & { applied: NonNullable<SamplingKey["applied"]> };
+    return { key: k.key, field, int: k.type === "i32", flag: k.applied.name, cli: k.applied.cli };
+});
 
 export interface ModelSampling {
     defaults: SamplingDefaults;
@@ -78,9 +59,7 @@ export function modelSampling(meta: Metadata): ModelSampling {
         defaults[field] = v;
         fromModel.add(field);
     }
-    const ignored = Object.entries(NOT_APPLIED)
-        .filter(([key]) => meta.value(key) !== undefined)
-        .map(([key, why]) => ({ key, why }));
+    const ignored = SAMPLING_KEYS.filter((k) => k.ignored && meta.value(k.key) !== undefined).map((k) => ({ key: k.key, why: k.ignored! }));
     return { defaults, fromModel, ignored };
 }
 

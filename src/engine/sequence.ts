@@ -4,7 +4,8 @@
 // shares the most with a request. The record is updated only by the job that changed the cache.
 
 import { InternalError, UserError } from "../core/errors.js";
-import type { GenerateResult, MediaChunk, NativeContext, NativeJobError, PromptChunk, SamplingOptions } from "./native.js";
+import { ContextOverflowError, nativeError } from "./errors.js";
+import type { GenerateResult, MediaChunk, NativeContext, NativeTokenProbs, PromptChunk, SamplingOptions } from "./native.js";
 
 /** What a prompt holds, in order: text tokens, and media chunks (an image or audio clip each). */
 export type PromptItem = number | MediaChunk;
@@ -29,21 +30,6 @@ export function promptItems(chunks: PromptChunk[]): PromptItem[] {
     return chunks.flatMap((c): PromptItem[] => (c.type === "text" ? Array.from(c.tokens) : [c]));
 }
 
-/** The prompt does not fit the context: the caller's mistake (HTTP 400), found before any work. */
-export class ContextOverflowError extends UserError {
-    /** atLeast: promptTokens is a lower bound (the text was too long to be worth tokenizing). */
-    constructor(
-        readonly promptTokens: number,
-        readonly contextTokens: number,
-        perSlot: boolean,
-        atLeast = false,
-    ) {
-        super(
-            `the prompt needs ${atLeast ? "at least " : ""}${promptTokens} tokens (image and audio tokens included) but the context holds ${contextTokens}${perSlot ? " per slot" : ""}; start with a larger --ctx-size`,
-        );
-    }
-}
-
 export interface GenerateOptions {
     maxTokens: number;
     sampling?: SamplingOptions;
@@ -52,9 +38,13 @@ export interface GenerateOptions {
     /** Tokens that end the answer besides the model's end-of-generation ones. */
     stopTokens?: readonly number[];
     signal?: AbortSignal;
-    onToken?: (token: number) => void;
+    /** Each kept token's log-probability and this many alternatives, passed to onToken. */
+    logprobs?: number;
+    onToken?: (token: number, probs?: NativeTokenProbs) => void;
     /** Called with the job's id once it is queued (tests read its live token count). */
     onSubmit?: (id: number) => void;
+    /** Called before the prompt is evaluated: `cached` of its `total` KV cells are already in the cache. */
+    onPrompt?: (cached: number, total: number) => void;
 }
 
 export interface GenerateStats extends GenerateResult {
@@ -65,19 +55,14 @@ export interface GenerateStats extends GenerateResult {
     contextFull: boolean;
 }
 
-/** A native job's failure as the right kind of error. */
-export function jobError(e: unknown): Error {
-    const err = e as Partial<NativeJobError>;
-    if (err?.kind === "user") return new UserError(err.message ?? String(e));
-    return new InternalError(err?.message ?? String(e));
-}
-
 export class Sequence {
     private cached: CachedItem[] = [];
     private cachedPositions = 0;
     /** The prompt text plus answer the record stands for, and its items (cached plus the last sampled token). */
     private text: string | undefined;
     private items: PromptItem[] = [];
+    /** The sequence whose cells this one's next job starts from (adopt). */
+    private copyFrom?: number;
 
     constructor(
         private readonly ctx: NativeContext,
@@ -141,6 +126,21 @@ export class Sequence {
         this.cachedPositions = 0;
         this.text = undefined;
         this.items = [];
+        this.copyFrom = undefined;
+    }
+
+    /**
+     * Takes `source`'s record: this sequence's next job starts from a copy of `source`'s cells (another
+     * answer to the prompt `source` just evaluated). `source`'s own jobs must not trim it below the
+     * position this one starts from until that job is admitted (its next job of the same prompt does not).
+     */
+    adopt(source: Sequence): void {
+        if (source.ctx !== this.ctx || source.seq === this.seq) throw new InternalError("a sequence adopts another of its own context");
+        this.cached = [...source.cached];
+        this.cachedPositions = source.cachedPositions;
+        this.text = source.text;
+        this.items = [...source.items];
+        this.copyFrom = source.seq;
     }
 
     /** Evaluates `prompt` (reusing the cached prefix: tokens, and media with the same content id), then generates. */
@@ -168,6 +168,7 @@ export class Sequence {
         const room = capacity - cells + 1;
         const maxTokens = Math.min(opts.maxTokens, room);
         if (opts.signal?.aborted) {
+            if (this.copyFrom !== undefined) this.reset(); // the record was adopted but the cells never copied
             return {
                 tokens: new Int32Array(0),
                 reason: "aborted",
@@ -181,12 +182,18 @@ export class Sequence {
                 promptTokens: 0,
                 promptSteps: 0,
                 sharedSteps: 0,
+                minThreads: 0,
+                maxThreads: 0,
+                encodeThreads: 0,
                 reusedTokens: reused,
                 evaluatedTokens: 0,
                 contextFull: false,
             };
         }
+        opts.onPrompt?.(reused, cells);
         const fresh = prompt.slice(common);
+        const copyFrom = this.copyFrom;
+        this.copyFrom = undefined;
         this.cached.length = common;
         this.cachedPositions = commonPos;
         this.text = undefined;
@@ -194,6 +201,7 @@ export class Sequence {
         const job = this.ctx.submit(
             {
                 seq: this.seq,
+                ...(copyFrom === undefined ? {} : { copyFrom }),
                 startPos: commonPos,
                 prompt: nativePieces(fresh),
                 maxTokens,
@@ -201,6 +209,7 @@ export class Sequence {
                 stopTokens: opts.stopTokens ? Int32Array.from(opts.stopTokens) : undefined,
                 sampling: opts.sampling,
                 penaltyHistory: penaltyHistory(prompt, opts.sampling),
+                ...(opts.logprobs === undefined ? {} : { logprobs: opts.logprobs }),
             },
             opts.onToken,
         );
@@ -212,7 +221,7 @@ export class Sequence {
             r = await job.done;
         } catch (e) {
             this.reset(); // the cache state is unknown after a failure: start clean next time
-            throw jobError(e);
+            throw nativeError(e);
         } finally {
             opts.signal?.removeEventListener("abort", onAbort);
         }

@@ -2,7 +2,7 @@
 // record (Sequence) shares the longest prefix with its prompt text, so a client resending its history
 // reuses that slot's KV cache; when all are busy it waits in a bounded queue.
 
-import { UserError } from "../core/errors.js";
+import { CancelledError, QueueFullError } from "./errors.js";
 import type { Sequence } from "./sequence.js";
 
 export interface Slot {
@@ -18,11 +18,6 @@ export interface Slot {
  * overwritten by another's unrelated prompt (llama-server's --slot-prompt-similarity, 0.1).
  */
 const SIMILARITY = 0.1;
-
-/** All slots are busy and the queue is full (HTTP 503). */
-export class QueueFullError extends UserError {}
-/** The caller went away while it waited (HTTP 499). */
-export class WaitAbortedError extends UserError {}
 
 /** A place held in the pool (a slot or a queue position) by a request still preparing, e.g. decoding its media. */
 export interface Place {
@@ -77,11 +72,14 @@ export class SlotPool {
         };
     }
 
-    /** An idle slot for a prompt that renders to `text`; waits (bounded) when none is idle. A reserved `place` is never refused. */
-    acquire(text: string, signal?: AbortSignal, place?: Place): Promise<Slot> {
+    /**
+     * An idle slot for a prompt that renders to `text`; waits (bounded) when none is idle, calling
+     * `onWait` first. A reserved `place` is never refused.
+     */
+    acquire(text: string, signal?: AbortSignal, place?: Place, onWait?: () => void): Promise<Slot> {
         const placed = place !== undefined;
         place?.release();
-        if (signal?.aborted) return Promise.reject(new WaitAbortedError("the request was cancelled"));
+        if (signal?.aborted) return Promise.reject(new CancelledError("the request was cancelled"));
         const idle = this.best(text);
         if (idle) {
             this.take(idle);
@@ -91,6 +89,7 @@ export class SlotPool {
             return Promise.reject(
                 new QueueFullError(`all ${this.slots.length} slots are busy and ${this.maxQueue} requests are waiting; try again later`),
             );
+        onWait?.();
         return new Promise((resolve, reject) => {
             const entry = {
                 text,
@@ -100,12 +99,24 @@ export class SlotPool {
                 onAbort: () => {
                     const i = this.waiting.indexOf(entry);
                     if (i >= 0) this.waiting.splice(i, 1);
-                    reject(new WaitAbortedError("the request was cancelled while it waited for a slot"));
+                    reject(new CancelledError("the request was cancelled while it waited for a slot"));
                 },
             };
             signal?.addEventListener("abort", entry.onAbort, { once: true });
             this.waiting.push(entry);
         });
+    }
+
+    /**
+     * Up to `count` slots that are idle now, least recently used first, without waiting (a request's
+     * extra choices run on them); none while requests wait. Release each like an acquired slot.
+     */
+    takeIdle(count: number): Slot[] {
+        if (this.waiting.length > 0) return [];
+        const idle = this.slots.filter((s) => !s.busy).sort((a, b) => (a.lastUsed ?? 0) - (b.lastUsed ?? 0));
+        const taken = idle.slice(0, Math.max(0, count));
+        for (const s of taken) this.take(s);
+        return taken;
     }
 
     release(slot: Slot): void {

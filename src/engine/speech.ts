@@ -1,14 +1,17 @@
 // Speech to text with a GLM-ASR model and its audio mmproj, for models that cannot hear themselves
 // (AutoGLM-Phone-9B has no audio encoder). It is a one-slot Runtime of its own, loaded on first use:
-// one context, reused by every request and queued like any job; released after an idle time.
+// one context, reused by every request and queued like any job; released after an idle time. Whoever
+// composes an engine makes it and hands it to that engine's media policy as its Transcriber
+// (src/engine/local-engine.ts), so the runtime never builds one (no import cycle).
 
 import { ResourceLoadError, UserError } from "../core/errors.js";
 import type { ContextSettings } from "./context.js";
 import { readMmproj } from "./encoders.js";
+import { CancelledError } from "./errors.js";
 import { LazyResource } from "./lazy-resource.js";
-import { withMediaId } from "./media-prompt.js";
+import type { Transcriber, Transcript } from "./media-policy.js";
 import type { LoadedModel, LoadOptions } from "./model.js";
-import { Runtime, type TurnResult } from "./runtime.js";
+import { Runtime } from "./runtime.js";
 
 /** GLM-ASR's instruction (its model card's transcription prompt). */
 export const TRANSCRIBE_PROMPT = "Please transcribe this audio into text";
@@ -16,7 +19,7 @@ export const TRANSCRIBE_PROMPT = "Please transcribe this audio into text";
 /** Longest transcript, in tokens. */
 const MAX_TRANSCRIPT_TOKENS = 1024;
 
-export class SpeechModel {
+export class SpeechModel implements Transcriber {
     private readonly runtime: LazyResource<Runtime>;
     /** How many times the speech model (and its one context) was opened. */
     opened = 0;
@@ -34,6 +37,7 @@ export class SpeechModel {
                 try {
                     const { model, mmproj } = await paths();
                     const caps = await readMmproj(mmproj, "audio encoder");
+                    if (!caps.audio) throw new UserError(`${mmproj} has no audio encoder: not a speech model's mmproj`);
                     rt = await Runtime.open({ model, mmproj, encoderCaps: caps, load: base.load, context: base.context, slots: 1 });
                 } catch (e) {
                     if (!(e instanceof UserError) || e instanceof ResourceLoadError) throw e;
@@ -49,18 +53,32 @@ export class SpeechModel {
         );
     }
 
-    async transcribe(samples: Float32Array, signal?: AbortSignal): Promise<TurnResult> {
+    /** One turn of the speech model over the recording: its answer is the transcript. */
+    async transcribe(wav: Buffer, signal?: AbortSignal): Promise<Transcript> {
         try {
             return await this.runtime.use(async (rt) => {
-                rt.media.requireHearing();
-                return rt.oneShot(
-                    { text: TRANSCRIBE_PROMPT, media: [{ type: "audio", item: withMediaId({ samples }) }] },
-                    {
-                        maxTokens: MAX_TRANSCRIPT_TOKENS,
-                        sampling: { temperature: 0 },
-                        signal,
-                    },
-                );
+                const r = await rt.turn({
+                    messages: [
+                        {
+                            role: "user",
+                            content: [
+                                { type: "audio", source: { bytes: wav } },
+                                { type: "text", text: TRANSCRIBE_PROMPT },
+                            ],
+                        },
+                    ],
+                    maxTokens: MAX_TRANSCRIPT_TOKENS,
+                    // Greedy, and without a repeat penalty the model's own sampling defaults may carry (a transcript repeats words).
+                    sampling: { temperature: 0, repeatPenalty: 1 },
+                    signal,
+                });
+                if (r.finish === "aborted") throw new CancelledError("the transcription was stopped");
+                return {
+                    text: r.content,
+                    promptTokens: r.usage.promptTokens,
+                    tokens: r.usage.completionTokens,
+                    firstTokenMs: r.timings.firstTokenMs,
+                };
             });
         } catch (e) {
             // Its audio encoder failing to load is the speech model failing, to a server's client.

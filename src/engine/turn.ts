@@ -26,9 +26,55 @@ export type TurnPart = { type: "text"; text: string } | { type: "image"; source:
 export interface TurnMessage {
     role: Role;
     content: string | TurnPart[];
+    /** An assistant turn's tool calls (its content may then be empty). */
+    toolCalls?: ToolCall[];
+    /** An observation turn: the call it answers, and the function's name where the client gave it. */
+    toolCallId?: string;
+    name?: string;
 }
 
-/** The sampler fields a caller sets; every field left out takes the model's default (general.sampling.*, then llama.cpp's). */
+/** A function the model may call (OpenAI's function tool). */
+export interface ToolDefinition {
+    name: string;
+    description?: string;
+    /** JSON schema of the arguments object (absent: no arguments). */
+    parameters?: object;
+}
+
+/** A call the model made, its arguments as JSON text. */
+export interface ToolCall {
+    id: string;
+    name: string;
+    arguments: string;
+}
+
+export interface ToolsRequest {
+    tools: ToolDefinition[];
+    /**
+     * auto (default): the model answers or calls; none: it answers in text; required: at least one
+     * call; {name}: a call of that function. required and {name} constrain decoding to the calls'
+     * format (a grammar built from the tools' schemas), so the answer always parses as calls.
+     */
+    choice?: "auto" | "none" | "required" | { name: string };
+    /** Several calls in one answer (default true). */
+    parallel?: boolean;
+}
+
+/** A generated token's log-probability (natural log) and the most likely alternatives at its position. */
+export interface TokenLogprob {
+    token: number;
+    /** The token's text; `bytes` when it holds part of a UTF-8 character. */
+    text: string;
+    bytes: number[];
+    logprob: number;
+    top: { token: number; text: string; bytes: number[]; logprob: number }[];
+}
+
+/**
+ * The sampler fields a caller sets; every field left out takes the model's default (general.sampling.*,
+ * then llama.cpp's). seed: -1 or absent is a random seed. logitBias: [token, bias] pairs added to the
+ * logits, -100..100, where -100 bans the token (OpenAI's convention).
+ */
 export type SamplingRequest = Partial<Omit<SamplingOptions, "grammar">>;
 
 /** A constraint on the answer's text. */
@@ -55,22 +101,50 @@ export interface TurnRequest {
     session?: TurnSession;
     /** Cancels the turn at any stage: while queued, reading media, transcribing, evaluating or generating. */
     signal?: AbortSignal;
+    /** Functions the model may call; their calls come back as toolCalls, not text. Chat turns only. */
+    tools?: ToolsRequest;
+    /** Answers to generate from one evaluation of the prompt (default 1); events carry their choice's index. */
+    n?: number;
+    /** Each answer token's log-probability and this many alternatives (0..20); undefined: none. */
+    logprobs?: number;
 }
 
 /** What happened to one media item of the request, in order. */
 export type MediaReport =
-    | { kind: "image"; width: number; height: number; tokens: number; source: { width: number; height: number } }
-    | { kind: "audio"; seconds: number; transcript?: string };
+    | {
+          kind: "image";
+          /** The size the model saw (after scaling to the pixel / token budget) and its image tokens. */
+          width: number;
+          height: number;
+          tokens: number;
+          /** The file's own size (and, where the engine knows, the image tokens it would have been unscaled). */
+          source: { width: number; height: number; tokens?: number };
+          /** The file's format as decoded (png, jpeg, gif...), where the engine knows it. */
+          format?: string;
+      }
+    | {
+          kind: "audio";
+          seconds: number;
+          transcript?: string;
+          /** The speech model's own turn, when it transcribed the clip: its prompt (the audio embeddings) and transcript tokens. */
+          transcription?: { promptTokens: number; tokens: number; firstTokenMs: number };
+      };
 
 export type TurnEvent =
     /** Every slot is busy: the turn waits in the queue. */
     | { type: "queued" }
-    /** A media item was decoded (and scaled, or transcribed). */
+    /** The speech model starts transcribing a clip (slow on a CPU: a front end can show it, a server can start pinging). */
+    | { type: "transcribing"; index: number }
+    /** A media item was decoded (and scaled, or transcribed); not repeated for a session's media already decoded. */
     | { type: "media"; index: number; report: MediaReport }
     /** The prompt is being evaluated: `cached` of its `total` cells were already in the KV cache. */
     | { type: "prompt"; cached: number; total: number }
-    | { type: "text"; text: string }
-    | { type: "reasoning"; text: string };
+    | { type: "text"; text: string; choice?: number }
+    | { type: "reasoning"; text: string; choice?: number }
+    /** A tool call of the answer, once its arguments are complete; `index` counts the choice's calls. */
+    | { type: "tool_call"; index: number; call: ToolCall; choice?: number }
+    /** Log-probabilities of answer tokens, in order, once their text has been sent (tokens a stop string cut are never sent). */
+    | { type: "logprobs"; tokens: TokenLogprob[]; choice?: number };
 
 export type FinishReason = "stop" | "length" | "aborted";
 
@@ -93,18 +167,34 @@ export interface TurnTimings {
     decodeMs: number;
 }
 
-export interface TurnResult {
-    /** The answer without its thinking (splitThinking) or the model's raw text. */
+/** One answer of a turn. */
+export interface TurnAnswer {
+    /** The answer without its thinking (splitThinking) or the model's raw text; without its tool calls. */
     content: string;
     reasoning: string;
-    /** Everything the model generated, as text (thinking tags included). */
+    /** Everything the model generated, as text (thinking tags and calls included). */
     raw: string;
     finish: FinishReason;
+    /** The calls the answer made (absent: none); a front end reports finish "tool_calls" then. */
+    toolCalls?: ToolCall[];
+    logprobs?: TokenLogprob[];
+    /** The answer's token ids, where the engine knows them (a local runtime). */
+    tokens?: number[];
+}
+
+/** A turn of n answers has n choices; the first is also the result's own answer. */
+export interface TurnChoice extends TurnAnswer {
+    index: number;
+}
+
+export interface TurnResult extends TurnAnswer {
     /** True when the answer was cut because the context is full, not by maxTokens. */
     contextFull: boolean;
     usage: TurnUsage;
     timings: TurnTimings;
     media: MediaReport[];
+    /** Every answer when the request asked for n > 1, in index order; usage counts them all. */
+    choices?: TurnChoice[];
 }
 
 /** A conversation's hold on an engine: a local runtime pins one slot to it; a remote engine keeps nothing. */

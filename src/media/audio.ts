@@ -154,10 +154,10 @@ function decodeInWorker(bytes: Buffer, layout: WavLayout, targetRate: number, si
 
 export async function decodeWav(
     input: string | Buffer,
-    opts: { limits: WavLimits; targetRate?: number; signal?: AbortSignal },
+    opts: { limits: WavLimits; targetRate?: number; signal?: AbortSignal; name?: string },
 ): Promise<MonoAudio> {
     const targetRate = opts.targetRate ?? 16000;
-    const name = typeof input === "string" ? input : "the audio";
+    const name = opts.name ?? (typeof input === "string" ? input : "the audio");
     if (typeof input === "string") {
         // The same one-line answers as an image path gets (src/media/image.ts).
         const s = await stat(input).catch(() => undefined);

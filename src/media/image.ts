@@ -114,17 +114,17 @@ export function fitToTokens(width: number, height: number, maxTokens: number, un
  */
 export async function decodeImage(
     input: string | Buffer,
-    opts: { limits: ImageLimits; resize?: (width: number, height: number) => { width: number; height: number } },
+    opts: { limits: ImageLimits; resize?: (width: number, height: number) => { width: number; height: number }; name?: string },
 ): Promise<RgbImage> {
     const maxPixels = opts.limits.maxSourcePixels;
-    const name = typeof input === "string" ? input : "the image";
+    const name = opts.name ?? (typeof input === "string" ? input : "the image");
     if (typeof input === "string") {
         const s = await stat(input).catch(() => undefined);
         if (!s) throw new UserError(`image not found: ${input}`);
         if (!s.isFile()) throw new UserError(`${input} is not a file`);
         if (s.size === 0) throw new UserError(`${input} is empty`);
     } else if (input.length === 0) {
-        throw new UserError("the image is empty");
+        throw new UserError(`${name} is empty`);
     }
     await readImageHeader(input, name, opts.limits);
     // sharp is loaded here, not at import, so that commands without images (and --help) never load it.

@@ -1,5 +1,7 @@
 // serve's access log: one line per request on stderr, as text or JSON (--log-format).
 
+import type { FastifyReply, FastifyRequest } from "fastify";
+
 export interface AccessEntry {
     method: string;
     /** The route's pattern (/v1/models/:id), or the path for requests no route took. */
@@ -27,4 +29,22 @@ export function formatAccess(e: AccessEntry, format: LogFormat): string {
     }
     const tokens = e.promptTokens !== undefined ? ` prompt=${e.promptTokens} completion=${e.completionTokens ?? 0}` : "";
     return `${new Date().toISOString()} ${e.method} ${e.route} ${e.status}${tokens} ${e.ms.toFixed(1)}ms`;
+}
+
+/** An onResponse hook (it runs for streams too: fastify waits for the response to finish); `tokens`: what a completion used. */
+export function accessLogHook(
+    onAccess: (entry: AccessEntry) => void,
+    tokens: (req: FastifyRequest) => { prompt: number; completion: number } | undefined,
+) {
+    return async (req: FastifyRequest, reply: FastifyReply): Promise<void> => {
+        const t = tokens(req);
+        onAccess({
+            method: req.method,
+            route: req.routeOptions.url ?? req.url.split("?")[0]!,
+            status: reply.raw.statusCode,
+            promptTokens: t?.prompt,
+            completionTokens: t?.completion,
+            ms: reply.elapsedTime,
+        });
+    };
 }

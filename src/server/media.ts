@@ -20,8 +20,8 @@ function base64(data: string, what: string): Buffer {
     return Buffer.from(clean, "base64");
 }
 
-/** The bytes an image_url (or composite "image") names. */
-export async function imageBytes(url: string, policy: MediaSources): Promise<Buffer> {
+/** The bytes an image_url (or composite "image") names; `signal`: the request's cancellation. */
+export async function imageBytes(url: string, policy: MediaSources, signal?: AbortSignal): Promise<Buffer> {
     const data = /^data:([^;,]*)(;base64)?,(.*)$/s.exec(url);
     if (data) {
         if (!data[2]) throw new ApiError(400, "only base64 data: URLs are accepted for images", "invalid_image");
@@ -36,7 +36,8 @@ export async function imageBytes(url: string, policy: MediaSources): Promise<Buf
             );
         let res: Response;
         try {
-            res = await fetch(url, { signal: AbortSignal.timeout(20_000), redirect: "follow" });
+            const timeout = AbortSignal.timeout(20_000);
+            res = await fetch(url, { signal: signal ? AbortSignal.any([signal, timeout]) : timeout, redirect: "follow" });
         } catch (e) {
             throw new ApiError(400, `could not fetch ${url}: ${(e as Error).message}`, "invalid_image");
         }

@@ -1,5 +1,7 @@
 // Counters for GET /metrics in Prometheus' text format.
 
+import type { TurnResult } from "../engine/turn.js";
+
 export class Metrics {
     requests = 0;
     errors = 0;
@@ -9,12 +11,12 @@ export class Metrics {
     decodeMs = 0;
     decodedTokens = 0;
 
-    record(s: { evaluatedTokens: number; tokens: { length: number }; promptMs: number; decodeMs: number }): void {
-        this.promptTokens += s.evaluatedTokens;
-        this.completionTokens += s.tokens.length;
-        this.promptMs += s.promptMs;
-        this.decodeMs += s.decodeMs;
-        this.decodedTokens += Math.max(0, s.tokens.length - 1);
+    record(r: TurnResult): void {
+        this.promptTokens += r.usage.promptTokens - r.usage.cachedTokens;
+        this.completionTokens += r.usage.completionTokens;
+        this.promptMs += r.timings.promptMs;
+        this.decodeMs += r.timings.decodeMs;
+        this.decodedTokens += Math.max(0, r.usage.completionTokens - 1);
     }
 
     render(gauges: { busySlots: number; slots: number; queued: number; speechModelsOpened: number; mediaDecoding: number }): string {

@@ -28,18 +28,25 @@ const out = {
 out.vramModel = await vram(rt);
 
 const prompt = "<|user|>\nWrite a short poem about the sea.<|assistant|>\n";
-const slot = await rt.acquire(prompt);
-const text = await rt.complete(slot, prompt, { maxTokens: Number(nText), sampling: greedy, ignoreEog: true });
-rt.release(slot);
-out.textTokens = Array.from(text.stats.tokens);
+const text = await rt.turn({ prompt, maxTokens: Number(nText), sampling: greedy, ignoreEos: true });
+out.textTokens = text.tokens;
 
 process.stderr.write("greedy-run: image turn\n"); // test/vulkan-offload.test.ts reads what ran on the device after this line
-const part = await rt.media.image(image);
-const answer = await rt.oneShot(
-    { text: "What is in this picture?", media: [part.part] },
-    { maxTokens: Number(nImage), sampling: greedy, ignoreEog: true },
-);
-out.imageTokens = Array.from(answer.stats.tokens);
+const answer = await rt.turn({
+    messages: [
+        {
+            role: "user",
+            content: [
+                { type: "image", source: { path: image } },
+                { type: "text", text: "What is in this picture?" },
+            ],
+        },
+    ],
+    maxTokens: Number(nImage),
+    sampling: greedy,
+    ignoreEos: true,
+});
+out.imageTokens = answer.tokens;
 out.vramWithEncoder = await vram(rt);
 
 if (!rt.loaded.llama.gpu) {

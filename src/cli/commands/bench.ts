@@ -12,7 +12,8 @@ import { NOISY_SPREAD, spread, stat, type Stat } from "../../engine/stats.js";
 import { UserError } from "../../core/errors.js";
 import { runLlamaBench, runMtmdEncode, type ReferenceResult } from "../../engine/llama-bench.js";
 import { numberOption } from "../parse.js";
-import { addModelOptions, encoderFromFlags, openRuntime, settingsFrom, type ModelFlags } from "../model-options.js";
+import { addMediaOptions, addModelOptions, encoderFromFlags, settingsFrom, type MediaFlags, type ModelFlags } from "../model-options.js";
+import { openRuntime } from "../open-engine.js";
 import { formatBytes, table } from "../format.js";
 import { PhaseLine } from "../progress.js";
 import { withInterrupt } from "../interrupt.js";
@@ -31,15 +32,13 @@ export function noiseWarnings(stats: [string, Stat][]): string[] {
         );
 }
 
-interface BenchFlags extends ModelFlags {
+interface BenchFlags extends ModelFlags, MediaFlags {
     nPrompt: number;
     nGen: number;
     repetitions: number;
     json?: boolean;
     compareLlamaBench?: boolean;
     image?: string | boolean;
-    mmproj?: string;
-    imageMaxPixels: number;
     verbose?: boolean;
 }
 
@@ -70,8 +69,11 @@ function imageRows(r: ImageBenchResult, fmt: (x: number, d?: number) => string, 
 }
 
 export function benchCommand(): Command {
-    return addModelOptions(
-        new Command("bench").description("measure prompt processing and decode speed, time to first token, load time and memory"),
+    return addMediaOptions(
+        addModelOptions(
+            new Command("bench").description("measure prompt processing and decode speed, time to first token, load time and memory"),
+        ),
+        { mmproj: "the vision encoder for --image (default with the demo model: its own)", imagePixels: true },
     )
         .option("-p, --n-prompt <tokens>", "prompt tokens for prefill (llama-bench's -p)", positive("--n-prompt"), 512)
         .option("-n, --n-gen <tokens>", "tokens to decode (llama-bench's -n)", positive("--n-gen"), 128)
@@ -80,13 +82,6 @@ export function benchCommand(): Command {
         .option(
             "--image [file]",
             "also measure the phone-agent step: a screenshot (default: a built-in 1080x2400 one) with a system prompt of Open-AutoGLM's size, then the next step over the cached conversation",
-        )
-        .option("--mmproj <file>", "the vision encoder for --image (default with the demo model: its own)")
-        .option(
-            "--image-max-pixels <n>",
-            "scale larger screenshots down to this many pixels, as serve does",
-            numberOption("--image-max-pixels", { integer: true, positive: true }),
-            5_000_000,
         )
         .option("--json", "print the results as JSON")
         .option("--verbose", "show llama.cpp's and node-llama-cpp's own log lines")

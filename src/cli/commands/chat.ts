@@ -5,19 +5,28 @@
 import { createInterface } from "node:readline";
 import { Command } from "commander";
 import { ChatSession } from "../../engine/chat.js";
-import type { TurnResult, UserTurn } from "../../engine/runtime.js";
 import { DEFAULT_QUESTION } from "../../engine/media-policy.js";
-import { grammarFromJsonSchema, readGrammarFile, validateGrammar } from "../../engine/grammar.js";
-import type { Piece } from "../../engine/thinking.js";
+import { grammarFor, readGrammarFile, readJsonSchema } from "../../engine/grammar.js";
+import { Runtime } from "../../engine/runtime.js";
+import type { GrammarRequest, TurnEvent, TurnPart, TurnResult } from "../../engine/turn.js";
 import { UserError } from "../../core/errors.js";
+import { CancelledError } from "../../engine/errors.js";
 import { numberOption } from "../parse.js";
 import { openHistory } from "../chat-history.js";
 import { TerminalInput } from "../chat-input.js";
 import { dim, escapeControls } from "../terminal-text.js";
 import { setLibraryLogs } from "../../engine/library-log.js";
-import { addModelOptions, encoderFromFlags, openRuntime, speechModelFromFlags, type ModelFlags } from "../model-options.js";
+import {
+    addMediaOptions,
+    addModelOptions,
+    encoderFromFlags,
+    speechModelFromFlags,
+    type MediaFlags,
+    type ModelFlags,
+} from "../model-options.js";
+import { openEngine } from "../open-engine.js";
 
-interface ChatFlags extends ModelFlags {
+interface ChatFlags extends ModelFlags, MediaFlags {
     system?: string;
     think?: boolean;
     temp?: number;
@@ -35,12 +44,6 @@ interface ChatFlags extends ModelFlags {
     jsonSchema?: string;
     json?: boolean;
     stop: string[];
-    mmproj?: string;
-    asrModel?: string;
-    asrMmproj?: string;
-    maxImageTokens?: number;
-    imageMaxPixels: number;
-    encoderIdleUnload?: number;
     history: boolean;
     verbose?: boolean;
 }
@@ -65,26 +68,34 @@ function pathAndRest(arg: string, usage: string): [string, string] {
 }
 
 function statsLine(r: TurnResult): string {
-    const s = r.stats;
-    const tps = s.decodeMs > 0 ? ((s.tokens.length - 1) / s.decodeMs) * 1000 : 0;
-    return `[prompt: ${s.evaluatedTokens} new tokens, ${s.reusedTokens} reused, first token ${s.ttftMs.toFixed(1)} ms | answer: ${s.tokens.length} tokens, ${tps.toFixed(1)} tok/s, ${s.reason}${s.contextFull ? " (the context is full: /reset, or a larger --ctx-size)" : ""}]`;
+    const { usage: u, timings: t } = r;
+    const tps = t.decodeMs > 0 ? ((u.completionTokens - 1) / t.decodeMs) * 1000 : 0;
+    return `[prompt: ${u.promptTokens - u.cachedTokens} new tokens, ${u.cachedTokens} reused, first token ${t.firstTokenMs.toFixed(1)} ms | answer: ${u.completionTokens} tokens, ${tps.toFixed(1)} tok/s, ${r.finish}${r.contextFull ? " (the context is full: /reset, or a larger --ctx-size)" : ""}]`;
 }
 
 function jsonStats(r: TurnResult) {
-    const s = r.stats;
     return {
-        promptTokens: s.evaluatedTokens,
-        reusedTokens: s.reusedTokens,
-        answerTokens: s.tokens.length,
-        ttftMs: s.ttftMs,
-        decodeMs: s.decodeMs,
-        reason: s.reason,
+        promptTokens: r.usage.promptTokens - r.usage.cachedTokens,
+        reusedTokens: r.usage.cachedTokens,
+        answerTokens: r.usage.completionTokens,
+        ttftMs: r.timings.firstTokenMs,
+        decodeMs: r.timings.decodeMs,
+        reason: r.finish,
     };
 }
 
 export function chatCommand(): Command {
-    return addModelOptions(
-        new Command("chat").description("chat with a model in the terminal (one prompt per line when stdin is not a terminal)"),
+    return addMediaOptions(
+        addModelOptions(
+            new Command("chat").description("chat with a model in the terminal (one prompt per line when stdin is not a terminal)"),
+        ),
+        {
+            mmproj: "the model's encoder GGUF (vision and/or audio), loaded at the first /image or /audio",
+            speech: true,
+            imageTokens: true,
+            imagePixels: true,
+            idleUnload: true,
+        },
     )
         .option("-s, --system <text>", "system prompt")
         .option("--think", "let the model think first (GLM: enable_thinking)")
@@ -111,27 +122,7 @@ export function chatCommand(): Command {
         )
         .option("--grammar-file <file>", "constrain answers with a GBNF grammar")
         .option("--json-schema <schema>", "constrain answers to JSON matching a schema (JSON text or a .json file)")
-        .option("--mmproj <file>", "the model's encoder GGUF (vision and/or audio), loaded at the first /image or /audio")
-        .option("--asr-model <file>", "speech model for /audio when the chat model has no audio encoder (GLM-ASR)")
-        .option("--asr-mmproj <file>", "the speech model's audio encoder")
-        .option(
-            "--max-image-tokens <n>",
-            "scale images down to at most this many image tokens",
-            numberOption("--max-image-tokens", { integer: true, positive: true }),
-        )
-        .option(
-            "--image-max-pixels <n>",
-            "scale larger images down to this many pixels as vLLM's GLM-4.1V processor does (Open-AutoGLM: 5000000)",
-            numberOption("--image-max-pixels", { integer: true, positive: true }),
-            5_000_000,
-        )
-        .option(
-            "--encoder-idle-unload <seconds>",
-            "release encoders and the speech model after this long unused (0: keep)",
-            numberOption("--encoder-idle-unload"),
-            0,
-        )
-        .option("--stats", "print token counts and speed after each answer (stderr)")
+        .option("--stats", "print token counts and speed after each answer (stderr); in line mode, also a line as each answer begins")
         .option("--json", "line mode: print each answer as one JSON object per line ({content, reasoning, stats})")
         .option("--no-history", "do not read or write the prompt history ($XDG_STATE_HOME/autoglm/chat_history; also AUTOGLM_NO_HISTORY=1)")
         .option("--verbose", "show llama.cpp's, libmtmd's and node-llama-cpp's own log lines")
@@ -157,7 +148,7 @@ export function chatCommand(): Command {
                 repeatPenalty: f.repeatPenalty,
                 penaltyLastN: f.repeatLastN,
             };
-            const runtime = await openRuntime(
+            const engine = await openEngine(
                 f,
                 {
                     ...encoder,
@@ -172,22 +163,24 @@ export function chatCommand(): Command {
             );
             let chat: ChatSession;
             try {
-                const grammar = f.grammarFile
-                    ? readGrammarFile(f.grammarFile)
+                const grammar: GrammarRequest | undefined = f.grammarFile
+                    ? { gbnf: readGrammarFile(f.grammarFile) }
                     : f.jsonSchema
-                      ? await grammarFromJsonSchema(runtime.loaded.llama, f.jsonSchema)
+                      ? { jsonSchema: readJsonSchema(f.jsonSchema) }
                       : undefined;
-                if (grammar) await validateGrammar(runtime.loaded.llama, grammar, runtime.loaded.vocabSize);
-                chat = new ChatSession(runtime, runtime.pool.slots[0]!, {
+                // A local model checks the grammar now, not at the first answer.
+                if (grammar && engine instanceof Runtime) await grammarFor(engine.loaded.llama, engine.loaded.vocabSize, grammar);
+                chat = await ChatSession.open(engine, {
                     system: f.system,
                     enableThinking: f.think,
                     maxTokens: f.maxTokens,
-                    ignoreEog: f.ignoreEos,
-                    stopStrings: f.stop,
-                    sampling: runtime.sampling({ ...given, seed: f.seed, grammar }),
+                    ignoreEos: f.ignoreEos,
+                    stop: f.stop,
+                    sampling: { ...given, seed: f.seed },
+                    grammar,
                 });
             } catch (e) {
-                await runtime.dispose();
+                await engine.dispose();
                 throw e;
             }
             let current: AbortController | undefined;
@@ -201,30 +194,40 @@ export function chatCommand(): Command {
             process.on("SIGINT", onSigint);
             const write = (s: string) => process.stdout.write(s);
             let atLineStart = true;
-            const show = (p: Piece) => {
-                if (!tty || !p.text || (p.kind === "reasoning" && f.hideThinking)) return;
-                const text = escapeControls(p.text);
-                write(p.kind === "reasoning" ? dim(text) : text);
-                atLineStart = text.endsWith("\n");
-            };
-            /** The user turn for /audio: the model hears it, or the speech model's transcript is sent. */
-            const audioTurn = async (path: string, question: string, signal: AbortSignal): Promise<UserTurn> => {
-                const a = await runtime.media.audio(path, signal);
-                const q = question || DEFAULT_QUESTION.audio;
-                if (a.part.type === "text") {
-                    log(`transcript: ${tty ? escapeControls(a.transcript ?? "") : a.transcript}`);
-                    return { text: a.part.text + q };
+            const show = (e: TurnEvent) => {
+                if (
+                    e.type === "media" &&
+                    e.report.kind === "image" &&
+                    (e.report.width !== e.report.source.width || e.report.height !== e.report.source.height)
+                ) {
+                    const { width, height, tokens, source } = e.report;
+                    log(
+                        `[image scaled from ${source.width}x${source.height} (${source.tokens} tokens) to ${width}x${height} (${tokens} tokens)]`,
+                    );
+                } else if (e.type === "media" && e.report.kind === "audio" && e.report.transcript !== undefined) {
+                    log(`transcript: ${tty ? escapeControls(e.report.transcript) : e.report.transcript}`);
+                } else if (e.type === "prompt" && f.stats && !tty) {
+                    // Nothing streams in line mode: a script (or a test) sees the answer has begun.
+                    log(`[answering: ${e.total - e.cached} prompt tokens to evaluate, ${e.cached} from the cache]`);
+                } else if ((e.type === "text" || e.type === "reasoning") && tty && e.text && !(e.type === "reasoning" && f.hideThinking)) {
+                    const text = escapeControls(e.text);
+                    write(e.type === "reasoning" ? dim(text) : text);
+                    atLineStart = text.endsWith("\n");
                 }
-                return { text: q, media: [a.part] };
             };
-            const ask = async (turn: UserTurn | ((signal: AbortSignal) => Promise<UserTurn>)) => {
+            const ask = async (content: string | TurnPart[]) => {
                 current = new AbortController();
                 const controller = current;
                 const stopWatching = input?.duringAnswer(() => controller.abort());
                 let r: TurnResult;
                 try {
                     atLineStart = true;
-                    r = await chat.send(typeof turn === "function" ? await turn(controller.signal) : turn, show, controller.signal);
+                    r = await chat.send(content, show, controller.signal);
+                } catch (e) {
+                    // Stopped before it answered (reading an image, transcribing a clip, waiting): the turn did not happen.
+                    if (!(e instanceof CancelledError)) throw e;
+                    log("[stopped]");
+                    return;
                 } finally {
                     stopWatching?.();
                     current = undefined;
@@ -233,16 +236,16 @@ export function chatCommand(): Command {
                     if (!atLineStart) write("\n");
                 } else if (f.json) write(`${JSON.stringify({ content: r.content, reasoning: r.reasoning, stats: jsonStats(r) })}\n`);
                 else write(`${r.content}\n`);
-                if (r.stats.reason === "aborted") log("[stopped]");
+                if (r.finish === "aborted") log("[stopped]");
                 else if (tty && !r.content.trim() && !r.reasoning.trim())
-                    log(`[the answer is empty: ${r.stats.tokens.length} tokens, none of them text]`);
+                    log(`[the answer is empty: ${r.usage.completionTokens} tokens, none of them text]`);
                 if (f.stats) log(statsLine(r));
             };
             /** One turn or /command; "exit" ends the chat. */
             const handle = async (line: string): Promise<"exit" | undefined> => {
                 try {
                     if (!line.startsWith("/")) {
-                        await ask({ text: line });
+                        await ask(line);
                         return undefined;
                     }
                     const [cmd, ...rest] = line.split(/\s+/);
@@ -262,15 +265,17 @@ export function chatCommand(): Command {
                         log(`loaded ${arg} (${chat.history.length} messages)`);
                     } else if (cmd === "/image") {
                         const [path, question] = pathAndRest(arg, "/image FILE [question]");
-                        const image = await runtime.media.image(path);
-                        if (image.scaledFrom)
-                            log(
-                                `[image scaled from ${image.scaledFrom.width}x${image.scaledFrom.height} (${image.scaledFrom.tokens} tokens) to ${image.image.width}x${image.image.height} (${image.tokens} tokens)]`,
-                            );
-                        await ask({ text: question || DEFAULT_QUESTION.image, media: [image.part] });
+                        await ask([
+                            { type: "image", source: { path } },
+                            { type: "text", text: question || DEFAULT_QUESTION.image },
+                        ]);
                     } else if (cmd === "/audio") {
+                        // Heard by the model's own encoder, or transcribed by the speech model (the transcript is shown).
                         const [path, question] = pathAndRest(arg, "/audio FILE [question]");
-                        await ask((signal) => audioTurn(path, question, signal));
+                        await ask([
+                            { type: "audio", source: { path } },
+                            { type: "text", text: question || DEFAULT_QUESTION.audio },
+                        ]);
                     } else throw new UserError(`unknown command ${cmd} (/help lists them)`);
                 } catch (e) {
                     if (!(e instanceof UserError)) throw e;
@@ -304,7 +309,8 @@ export function chatCommand(): Command {
                 closing = true;
                 process.off("SIGINT", onSigint);
                 input?.close();
-                await runtime.dispose();
+                chat.close();
+                await engine.dispose();
             }
         });
 }

@@ -2,18 +2,17 @@
 
 import { Command } from "commander";
 import { DEFAULT_QUESTION } from "../../engine/media-policy.js";
+import type { MediaReport } from "../../engine/turn.js";
 import { UserError } from "../../core/errors.js";
-import { addModelOptions, encoderFromFlags, openRuntime, type ModelFlags } from "../model-options.js";
+import { addMediaOptions, addModelOptions, encoderFromFlags, type MediaFlags, type ModelFlags } from "../model-options.js";
+import { openEngine } from "../open-engine.js";
 import { numberOption } from "../parse.js";
 import { withInterrupt } from "../interrupt.js";
 import { escapeControls } from "../terminal-text.js";
 import { setLibraryLogs } from "../../engine/library-log.js";
 
-interface DescribeFlags extends ModelFlags {
-    mmproj?: string;
+interface DescribeFlags extends ModelFlags, MediaFlags {
     prompt: string;
-    maxImageTokens?: number;
-    imageMaxPixels: number;
     think?: boolean;
     json?: boolean;
     verbose?: boolean;
@@ -22,24 +21,15 @@ interface DescribeFlags extends ModelFlags {
     maxTokens: number;
 }
 
-const ENDED: Record<string, string> = { eog: "the end-of-answer token", length: "--max-tokens", stop: "a stop string" };
+const ENDED: Record<string, string> = { stop: "the end-of-answer token", length: "--max-tokens" };
 
 export function describeCommand(): Command {
-    return addModelOptions(new Command("describe").description("describe an image (or answer --prompt about it) with a vision model"))
+    return addMediaOptions(
+        addModelOptions(new Command("describe").description("describe an image (or answer --prompt about it) with a vision model")),
+        { mmproj: "the vision encoder GGUF (mmproj) that belongs to --model", imageTokens: true, imagePixels: true },
+    )
         .argument("<image>", "image file (JPEG, PNG, WebP, GIF, TIFF...)")
-        .option("--mmproj <file>", "the vision encoder GGUF (mmproj) that belongs to --model")
         .option("-p, --prompt <text>", "what to ask about the image", DEFAULT_QUESTION.image)
-        .option(
-            "--max-image-tokens <n>",
-            "scale the image down to at most this many image tokens",
-            numberOption("--max-image-tokens", { integer: true, positive: true }),
-        )
-        .option(
-            "--image-max-pixels <n>",
-            "scale larger images down to this many pixels as vLLM's GLM-4.1V processor does (Open-AutoGLM: 5000000)",
-            numberOption("--image-max-pixels", { integer: true, positive: true }),
-            5_000_000,
-        )
         .option("--think", "let the model think first (GLM: enable_thinking)")
         .option("--no-think", "answer without thinking")
         .option("--temp <t>", "temperature (0: greedy)", numberOption("--temp"), 0)
@@ -54,34 +44,44 @@ export function describeCommand(): Command {
                 throw new UserError("--mmproj is required with --model: give the vision encoder GGUF that belongs to the model");
             const encoder = await encoderFromFlags(f, "vision encoder");
             if (!encoder.encoderCaps?.vision) throw new UserError(`${encoder.mmproj} has no vision encoder`);
-            const runtime = await openRuntime(f, { ...encoder, maxImageTokens: f.maxImageTokens, imageMaxPixels: f.imageMaxPixels }, log, {
+            const engine = await openEngine(f, { ...encoder, maxImageTokens: f.maxImageTokens, imageMaxPixels: f.imageMaxPixels }, log, {
                 temperature: f.temp,
             });
             // On a terminal the answer streams (control bytes escaped); into a pipe or file it is
             // written whole at the end, so an interrupted run leaves nothing half-written there.
             const stream = Boolean(process.stdout.isTTY) && !f.json;
             let streamed = "";
+            let image: Extract<MediaReport, { kind: "image" }> | undefined;
             try {
-                const image = await runtime.media.image(imagePath);
-                const { width, height, sourceWidth, sourceHeight } = image.image;
-                if (image.scaledFrom)
-                    log(
-                        `image scaled from ${sourceWidth}x${sourceHeight} (${image.scaledFrom.tokens} image tokens) to ${width}x${height} (${image.tokens} image tokens) to fit --image-max-pixels ${f.imageMaxPixels}${f.maxImageTokens ? ` / --max-image-tokens ${f.maxImageTokens}` : ""}`,
-                    );
                 const r = await withInterrupt((signal) =>
-                    runtime.oneShot(
-                        { text: f.prompt, media: [image.part] },
+                    engine.turn(
                         {
+                            messages: [
+                                {
+                                    role: "user",
+                                    content: [
+                                        { type: "image", source: { path: imagePath } },
+                                        { type: "text", text: f.prompt },
+                                    ],
+                                },
+                            ],
                             maxTokens: f.maxTokens,
-                            sampling: runtime.sampling({ temperature: f.temp, seed: f.seed ?? 0 }),
+                            sampling: { temperature: f.temp, seed: f.seed ?? 0 },
                             enableThinking: f.think,
                             signal,
-                            onPiece: (p) => {
-                                if (p.kind === "content" && stream && p.text) {
-                                    streamed += p.text;
-                                    process.stdout.write(escapeControls(p.text));
-                                }
-                            },
+                        },
+                        (e) => {
+                            if (e.type === "media" && e.report.kind === "image") {
+                                image = e.report;
+                                const { width, height, tokens, source } = image;
+                                if (width !== source.width || height !== source.height)
+                                    log(
+                                        `image scaled from ${source.width}x${source.height} (${source.tokens} image tokens) to ${width}x${height} (${tokens} image tokens) to fit --image-max-pixels ${f.imageMaxPixels}${f.maxImageTokens ? ` / --max-image-tokens ${f.maxImageTokens}` : ""}`,
+                                    );
+                            } else if (e.type === "text" && stream && e.text) {
+                                streamed += e.text;
+                                process.stdout.write(escapeControls(e.text));
+                            }
                         },
                     ),
                 );
@@ -91,19 +91,19 @@ export function describeCommand(): Command {
                             content: r.content,
                             reasoning: r.reasoning,
                             // What the model saw: the evaluated size and its image tokens; source: the file's own size.
-                            image: {
-                                width,
-                                height,
-                                format: image.image.format,
+                            image: image && {
+                                width: image.width,
+                                height: image.height,
+                                format: image.format,
                                 tokens: image.tokens,
-                                source: { width: sourceWidth, height: sourceHeight },
+                                source: { width: image.source.width, height: image.source.height },
                             },
                             stats: {
-                                promptTokens: r.stats.promptTokens,
-                                answerTokens: r.stats.tokens.length,
-                                ttftMs: r.stats.ttftMs,
-                                decodeMs: r.stats.decodeMs,
-                                reason: r.stats.reason,
+                                promptTokens: r.usage.promptTokens - r.usage.cachedTokens,
+                                answerTokens: r.usage.completionTokens,
+                                ttftMs: r.timings.firstTokenMs,
+                                decodeMs: r.timings.decodeMs,
+                                reason: r.finish,
                             },
                         })}\n`,
                     );
@@ -112,16 +112,16 @@ export function describeCommand(): Command {
                 } else {
                     // The demo model's answers can be all special tokens, which detokenize to nothing.
                     if (streamed) process.stdout.write("\n");
-                    const n = r.stats.tokens.length;
+                    const n = r.usage.completionTokens;
                     log(
-                        `(the answer is empty: ${n} token${n === 1 ? "" : "s"}, ${r.reasoning.trim() ? "all of it thinking" : "none of them text"}; it ended at ${ENDED[r.stats.reason] ?? r.stats.reason})`,
+                        `(the answer is empty: ${n} token${n === 1 ? "" : "s"}, ${r.reasoning.trim() ? "all of it thinking" : "none of them text"}; it ended at ${ENDED[r.finish] ?? r.finish})`,
                     );
                 }
             } catch (e) {
                 if (streamed && !streamed.endsWith("\n")) process.stdout.write("\n"); // the error line starts on a line of its own
                 throw e;
             } finally {
-                await runtime.dispose();
+                await engine.dispose();
             }
         });
 }

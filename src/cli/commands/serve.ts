@@ -6,26 +6,25 @@ import { readFileSync } from "node:fs";
 import { Command, Option } from "commander";
 import { UserError } from "../../core/errors.js";
 import { readGguf } from "../../core/gguf/reader.js";
-import { ApiError } from "../../server/errors.js";
 import { formatAccess, type LogFormat } from "../../server/access-log.js";
 import { formatBytes } from "../format.js";
 import {
+    addMediaOptions,
     addModelOptions,
     encoderFromFlags,
     modelPath,
     settingsFrom,
     speechModelFromFlags,
     statusLine,
+    type MediaFlags,
     type ModelFlags,
 } from "../model-options.js";
-import { Runtime } from "../../engine/runtime.js";
+import { openLocalEngine } from "../../engine/local-engine.js";
+import type { Runtime } from "../../engine/runtime.js";
 import { samplingLines } from "../../engine/sampling-defaults.js";
 import { numberOption } from "../parse.js";
 
-interface ServeFlags extends ModelFlags {
-    mmproj?: string;
-    asrModel?: string;
-    asrMmproj?: string;
+interface ServeFlags extends ModelFlags, MediaFlags {
     host: string;
     port: number;
     apiKey?: string;
@@ -34,9 +33,6 @@ interface ServeFlags extends ModelFlags {
     queue: number;
     servedModelName: string;
     maxBodyMb: number;
-    maxImageTokens?: number;
-    imageMaxPixels: number;
-    encoderIdleUnload: number;
     allowRemoteMedia?: boolean;
     allowLocalMedia?: boolean;
     webui: boolean;
@@ -60,14 +56,20 @@ function apiKey(f: ServeFlags): string | undefined {
 }
 
 export function serveCommand(): Command {
-    return addModelOptions(
-        new Command("serve").description(
-            "serve the model over an OpenAI-compatible HTTP API (chat completions, completions, models, metrics)",
+    return addMediaOptions(
+        addModelOptions(
+            new Command("serve").description(
+                "serve the model over an OpenAI-compatible HTTP API (chat completions, completions, models, metrics)",
+            ),
         ),
+        {
+            mmproj: "the model's vision/audio encoder GGUF (loaded at the first image)",
+            speech: true,
+            imageTokens: true,
+            imagePixels: true,
+            idleUnload: true,
+        },
     )
-        .option("--mmproj <file>", "the model's vision/audio encoder GGUF (loaded at the first image)")
-        .option("--asr-model <file>", "speech model for audio input when the model cannot hear (GLM-ASR)")
-        .option("--asr-mmproj <file>", "the speech model's audio encoder")
         .option("--host <address>", "address to listen on", "127.0.0.1")
         .option("--port <n>", "port", numberOption("--port", { integer: true }), 8000)
         .option("--api-key <key>", "require this bearer key on /v1/* and /metrics")
@@ -85,23 +87,6 @@ export function serveCommand(): Command {
             "largest request body (base64 screenshots are large)",
             numberOption("--max-body-mb", { positive: true }),
             32,
-        )
-        .option(
-            "--max-image-tokens <n>",
-            "scale images down to at most this many image tokens",
-            numberOption("--max-image-tokens", { integer: true, positive: true }),
-        )
-        .option(
-            "--image-max-pixels <n>",
-            "scale larger images down to this many pixels as vLLM's GLM-4.1V processor does (Open-AutoGLM: 5000000)",
-            numberOption("--image-max-pixels", { integer: true, positive: true }),
-            5_000_000,
-        )
-        .option(
-            "--encoder-idle-unload <seconds>",
-            "release encoders and the speech model after this long unused (0: keep)",
-            numberOption("--encoder-idle-unload"),
-            0,
         )
         .addOption(
             new Option(
@@ -160,7 +145,7 @@ export function serveCommand(): Command {
             try {
                 const path = await modelPath(f, log);
                 log(`loading ${path}`);
-                runtime = await Runtime.open({
+                runtime = await openLocalEngine({
                     model: path,
                     load: { gpu: f.gpu, gpuLayers: f.gpuLayers },
                     context: settings,
@@ -184,7 +169,8 @@ export function serveCommand(): Command {
                 (n, t) => n + t.shape.reduce((a, b) => a * Number(b), 1),
                 0,
             );
-            server.attach({ runtime, parameters });
+            const { modelMeta } = await import("../../server/routes/models.js");
+            server.attach({ engine: runtime, meta: modelMeta(runtime, parameters), gauges: () => runtime.gauges() });
             const images = encoder.encoderCaps?.vision
                 ? ` | images via ${encoder.mmproj} (loaded on first use; up to ${f.imageMaxPixels} px, ${runtime.imageMaxTokens} tokens)`
                 : "";
@@ -195,7 +181,6 @@ export function serveCommand(): Command {
             await new Promise<void>((resolve) => {
                 const stop = (sig: string) => {
                     log(`${sig}: stopping (running requests are cancelled)`);
-                    runtime.pool.drain(new ApiError(503, "the server is shutting down", "shutting_down"));
                     server.cancelAll();
                     resolve();
                 };

@@ -1,21 +1,20 @@
 // `autoglm transcribe-and-answer <audio.wav>`: a speech model (GLM-ASR, converted by autoglm)
 // transcribes, then the chat model answers; when the chat model has an audio mmproj of its own,
-// that one model hears and answers. Both routes are the runtime's media policy.
+// that one model hears and answers. Both routes are one turn: the runtime's media policy decides.
 
 import { Command } from "commander";
 import { readMmproj } from "../../engine/encoders.js";
 import { DEFAULT_QUESTION } from "../../engine/media-policy.js";
-import { addModelOptions, openRuntime, speechModelFromFlags, type ModelFlags } from "../model-options.js";
+import type { MediaReport } from "../../engine/turn.js";
+import { addMediaOptions, addModelOptions, speechModelFromFlags, type MediaFlags, type ModelFlags } from "../model-options.js";
+import { openEngine } from "../open-engine.js";
 import { numberOption } from "../parse.js";
 import { withInterrupt } from "../interrupt.js";
 import { escapeControls } from "../terminal-text.js";
 import { setLibraryLogs } from "../../engine/library-log.js";
 
-interface Flags extends ModelFlags {
+interface Flags extends ModelFlags, MediaFlags {
     prompt?: string;
-    asrModel?: string;
-    asrMmproj?: string;
-    mmproj?: string;
     json?: boolean;
     temp: number;
     maxTokens: number;
@@ -23,16 +22,16 @@ interface Flags extends ModelFlags {
 }
 
 export function transcribeCommand(): Command {
-    return addModelOptions(
-        new Command("transcribe-and-answer").description(
-            "transcribe a WAV recording with a speech model, then answer it with the chat model",
+    return addMediaOptions(
+        addModelOptions(
+            new Command("transcribe-and-answer").description(
+                "transcribe a WAV recording with a speech model, then answer it with the chat model",
+            ),
         ),
+        { mmproj: "an audio mmproj of the chat model itself: then one model hears and answers", speech: true },
     )
         .argument("<audio>", "WAV file (8/16/24/32-bit PCM or float, any rate, mono or stereo)")
         .option("-p, --prompt <text>", "a question about the recording, as describe's --prompt (default: answer what was said)")
-        .option("--asr-model <file>", "speech model GGUF (GLM-ASR converted by autoglm convert)")
-        .option("--asr-mmproj <file>", "its audio encoder mmproj")
-        .option("--mmproj <file>", "an audio mmproj of the chat model itself: then one model hears and answers")
         .option("--temp <t>", "temperature (0: greedy)", numberOption("--temp"), 0)
         .option("-n, --max-tokens <n>", "longest answer, in tokens", numberOption("--max-tokens", { integer: true, positive: true }), 512)
         .option("--json", "print {transcript, answer, seconds, stats} as JSON")
@@ -42,7 +41,7 @@ export function transcribeCommand(): Command {
             const log = (line: string) => process.stderr.write(`${line}\n`);
             const encoderCaps = f.mmproj ? await readMmproj(f.mmproj, "audio encoder") : undefined;
             const speech = encoderCaps?.audio ? undefined : await speechModelFromFlags(f, log);
-            const runtime = await openRuntime(
+            const engine = await openEngine(
                 f,
                 {
                     mmproj: f.mmproj,
@@ -60,32 +59,47 @@ export function transcribeCommand(): Command {
             );
             try {
                 const out = await withInterrupt(async (signal) => {
-                    const audio = await runtime.media.audio(audioPath, signal);
-                    const question = f.prompt ?? DEFAULT_QUESTION.audio;
-                    const turn =
-                        audio.part.type === "text" ? { text: audio.part.text + question } : { text: question, media: [audio.part] };
-                    const r = await runtime.oneShot(turn, {
-                        maxTokens: f.maxTokens,
-                        sampling: runtime.sampling({ temperature: f.temp, seed: 0 }),
-                        signal,
-                    });
-                    const t = audio.transcription;
+                    let audio: Extract<MediaReport, { kind: "audio" }> | undefined;
+                    const r = await engine.turn(
+                        {
+                            messages: [
+                                {
+                                    role: "user",
+                                    content: [
+                                        { type: "audio", source: { path: audioPath } },
+                                        { type: "text", text: f.prompt ?? DEFAULT_QUESTION.audio },
+                                    ],
+                                },
+                            ],
+                            maxTokens: f.maxTokens,
+                            sampling: { temperature: f.temp, seed: 0 },
+                            signal,
+                        },
+                        (e) => {
+                            if (e.type === "media" && e.report.kind === "audio") audio = e.report;
+                        },
+                    );
+                    const t = audio?.transcription;
                     return {
-                        transcript: audio.transcript,
+                        transcript: audio?.transcript,
                         answer: r.content,
-                        seconds: audio.seconds,
+                        seconds: audio?.seconds,
                         stats: {
                             ...(t
                                 ? {
                                       transcript: {
                                           promptTokens: t.promptTokens,
-                                          tokens: t.tokens.length,
-                                          ttftMs: t.ttftMs,
-                                          audioSeconds: audio.seconds,
+                                          tokens: t.tokens,
+                                          ttftMs: t.firstTokenMs,
+                                          audioSeconds: audio?.seconds,
                                       },
                                   }
                                 : {}),
-                            answer: { promptTokens: r.stats.promptTokens, answerTokens: r.stats.tokens.length, ttftMs: r.stats.ttftMs },
+                            answer: {
+                                promptTokens: r.usage.promptTokens - r.usage.cachedTokens,
+                                answerTokens: r.usage.completionTokens,
+                                ttftMs: r.timings.firstTokenMs,
+                            },
                         },
                     };
                 });
@@ -97,7 +111,7 @@ export function transcribeCommand(): Command {
                         `${out.transcript !== undefined ? `transcript: ${shown(out.transcript)}\n` : ""}answer: ${shown(out.answer)}\n`,
                     );
             } finally {
-                await runtime.dispose();
+                await engine.dispose();
             }
         });
 }

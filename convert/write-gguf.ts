@@ -6,7 +6,7 @@ import type { GgmlType } from "../src/core/gguf/constants.js";
 import type { Metadata } from "../src/core/gguf/metadata.js";
 import { GgufWriter, type TensorInfo } from "./gguf/writer.js";
 import type { EncodePool } from "./quant/pool.js";
-import { SOURCE_BYTES } from "./quant/codec.js";
+import { type Encoded, SOURCE_BYTES } from "./quant/codec.js";
 import type { TensorSource } from "./tensor-source.js";
 
 export interface TensorPlan extends TensorInfo {
@@ -47,6 +47,18 @@ export function prepareGguf(plan: GgufPlan): GgufWriter {
     return new GgufWriter(plan.path, plan.metadata, plan.tensors); // throws if a row does not fit its type's blocks
 }
 
+/** Every tensor's row chunks in file order. */
+function* chunksOf(tensors: TensorPlan[]): Generator<{ tensor: number; row: number; count: number; last: boolean }> {
+    for (const [tensor, t] of tensors.entries()) {
+        const src = t.source;
+        const rowsPerChunk = Math.max(1, Math.floor(CHUNK_SOURCE_BYTES / (src.rowLength * SOURCE_BYTES[src.dtype])));
+        for (let row = 0; row < src.rows; row += rowsPerChunk) {
+            const count = Math.min(rowsPerChunk, src.rows - row);
+            yield { tensor, row, count, last: row + count === src.rows };
+        }
+    }
+}
+
 export async function writeGguf(
     plan: GgufPlan,
     pool: EncodePool,
@@ -56,31 +68,34 @@ export async function writeGguf(
 ): Promise<number> {
     const total = sourceBytesOf(plan);
     let done = 0;
+    // Up to `window` chunks read ahead and encoding, across tensor boundaries (the workers never wait
+    // for a tensor's last chunk to be written); results are written in order.
     const window = Math.max(2, pool.threads * 2);
+    const inFlight: { tensor: number; last: boolean; encoded: Promise<Encoded> }[] = [];
+    const nonFinite = new Map<number, number>();
     try {
         await writer.open();
-        for (const t of plan.tensors) {
-            const src = t.source;
-            const srcRowBytes = src.rowLength * SOURCE_BYTES[src.dtype];
-            const rowsPerChunk = Math.max(1, Math.floor(CHUNK_SOURCE_BYTES / srcRowBytes));
-            const inFlight: Promise<Uint8Array>[] = [];
-            for (let row = 0; row < src.rows || inFlight.length; ) {
-                // Keep the pool busy: read ahead up to `window` chunks, then write the oldest.
-                while (row < src.rows && inFlight.length < window) {
-                    const count = Math.min(rowsPerChunk, src.rows - row);
-                    const bytes = await src.readRows(row, count);
-                    done += bytes.length; // before encode(): handing the buffer to a worker detaches it
-                    const encoded = pool.encode(src.dtype, t.type as GgmlType, src.rowLength, bytes);
-                    encoded.catch(() => {}); // awaited below; avoid an unhandled rejection meanwhile
-                    inFlight.push(encoded);
-                    row += count;
-                }
-                if (signal?.aborted) throw signal.reason ?? new Error("aborted");
-                await writer.writeTensorData(await inFlight.shift()!);
-                progress.onBytes?.(done, total);
+        const chunks = chunksOf(plan.tensors);
+        let next = chunks.next();
+        while (!next.done || inFlight.length) {
+            while (!next.done && inFlight.length < window) {
+                const { tensor, row, count, last } = next.value;
+                const { source, type } = plan.tensors[tensor];
+                const bytes = await source.readRows(row, count);
+                done += bytes.length; // before encode(): handing the buffer to a worker detaches it
+                const encoded = pool.encode(source.dtype, type as GgmlType, source.rowLength, bytes);
+                encoded.catch(() => {}); // awaited below; avoid an unhandled rejection meanwhile
+                inFlight.push({ tensor, last, encoded });
+                next = chunks.next();
             }
-            const nonFinite = pool.takeNonFinite();
-            if (nonFinite) progress.onNonFinite?.(t.name, nonFinite);
+            if (signal?.aborted) throw signal.reason ?? new Error("aborted");
+            const chunk = inFlight.shift()!;
+            const { bytes, nonFinite: bad } = await chunk.encoded;
+            await writer.writeTensorData(bytes);
+            progress.onBytes?.(done, total);
+            if (bad) nonFinite.set(chunk.tensor, (nonFinite.get(chunk.tensor) ?? 0) + bad);
+            if (chunk.last && nonFinite.has(chunk.tensor))
+                progress.onNonFinite?.(plan.tensors[chunk.tensor].name, nonFinite.get(chunk.tensor)!);
         }
         await writer.finish();
         if (!progress.deferCommit) await writer.commit();

@@ -66,19 +66,19 @@ export async function startServer(cmd, argv, port) {
 }
 
 let shots = 0;
-/** A screenshot-like 1080x2400 PNG data URL (bands of colour), different on every call so no server answers from a cached image. */
-export async function screenshot() {
+/** A screenshot-like PNG data URL (bands of colour; 1080x2400 unless given), different on every call so no server answers from a cached image. */
+export async function screenshot(width = 1080, height = 2400) {
     const salt = ++shots;
-    const rgb = Buffer.alloc(1080 * 2400 * 3);
-    for (let y = 0; y < 2400; y++)
-        for (let x = 0; x < 1080; x++) {
-            const i = (y * 1080 + x) * 3;
+    const rgb = Buffer.alloc(width * height * 3);
+    for (let y = 0; y < height; y++)
+        for (let x = 0; x < width; x++) {
+            const i = (y * width + x) * 3;
             rgb[i] = ((y >> 4) * 13 + salt * 31) & 255;
             rgb[i + 1] = (x >> 3) * 7;
             rgb[i + 2] = ((x ^ y) >> 5) * 29;
         }
     return `data:image/png;base64,${(
-        await sharp(rgb, { raw: { width: 1080, height: 2400, channels: 3 } })
+        await sharp(rgb, { raw: { width, height, channels: 3 } })
             .png()
             .toBuffer()
     ).toString("base64")}`;

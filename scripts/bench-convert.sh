@@ -1,56 +1,100 @@
 #!/usr/bin/env bash
-# Conversion benchmark (not a test): a 9B-shape BF16 checkpoint to Q4_0, autoglm in one step, next
-# to llama.cpp's path where it runs here. Prints a markdown table of wall time and peak RSS.
-#   scripts/bench-convert.sh [checkpoint-dir]
-# Without an argument it writes the random-weight AutoGLM-Phone-9B-shape checkpoint (20.6 GB) into
-# $AUTOGLM_BENCH_DIR (default /tmp/autoglm-bench) first. Needs about 3x the checkpoint size free.
-# OUTTYPE=q4_k_m (or any --outtype) benchmarks that type; INTERMEDIATE=f16 makes llama.cpp's route go
-# through an F16 file instead of BF16.
-# llama.cpp's first step, convert_hf_to_gguf.py, needs PyTorch; where python3 cannot import torch,
-# autoglm's bit-compatible BF16 conversion stands in for it and only llama-quantize is timed.
+# Conversion benchmark (not a test): a BF16 safetensors checkpoint to quantized GGUF, autoglm in one
+# step (`autoglm convert --outtype TYPE`) against llama.cpp's two steps back to back (`autoglm convert
+# --outtype f16`, the stand-in for convert_hf_to_gguf.py, which needs PyTorch, then `llama-quantize`),
+# interleaved round by round (the order alternates), on the same machine and threads. Prints a markdown
+# table: medians of wall time, the ratio one step / two steps, peak RSS, the 1-minute load average.
+#   scripts/bench-convert.sh [--shape bench|full] [--types q4_k_m,q4_0] [--rounds 3] [--threads N] [checkpoint-dir]
+# --shape bench: `autoglm synthesize glm4 --shape bench` (~200M parameters, 378 MB of BF16);
+# --shape full: `autoglm synthesize glm4v --shape full` (the AutoGLM-Phone-9B shape: 20.6 GB of BF16,
+# text and vision; both routes then also write the F16 vision mmproj, and llama-quantize quantizes
+# the text file). Checkpoints and outputs go to $AUTOGLM_BENCH_DIR (default /tmp/autoglm-bench); each
+# output is deleted once measured, so the full shape needs about 50 GB free.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
+shape=bench types=q4_k_m,q4_0 rounds=3 threads=$(nproc) ckpt=""
+while [ $# -gt 0 ]; do
+    case "$1" in
+        --shape) shape=$2; shift 2 ;;
+        --types) types=$2; shift 2 ;;
+        --rounds) rounds=$2; shift 2 ;;
+        --threads) threads=$2; shift 2 ;;
+        -*) echo "bench-convert: unknown option $1" >&2; exit 2 ;;
+        *) ckpt=$1; shift ;;
+    esac
+done
+case "$shape" in
+    bench) arch=glm4 ;;
+    full) arch=glm4v ;;
+    *) echo "bench-convert: --shape is bench or full" >&2; exit 2 ;;
+esac
 work="${AUTOGLM_BENCH_DIR:-/tmp/autoglm-bench}"
-ckpt="${1:-$work/autoglm-9b-random}"
+ckpt="${ckpt:-$work/$arch-$shape}"
 out="$work/out"
-outtype="${OUTTYPE:-q4_0}"
-mid="${INTERMEDIATE:-bf16}"
-MID=$(echo "$mid" | tr a-z A-Z)
 mkdir -p "$work" "$out"
 autoglm() { node "$root/bin/autoglm.js" "$@"; }
-
-if [ ! -f "$ckpt/config.json" ]; then
-    autoglm synthesize glm4v "$ckpt" --shape full --force
-fi
+[ -f "$ckpt/config.json" ] || autoglm synthesize "$arch" "$ckpt" --shape "$shape" --force >&2
 tools=$(bash "$root/scripts/build-llama-tools.sh")
-
-# Runs a command under GNU time; prints "seconds peak_rss_kib".
-measure() {
-    local log; log=$(mktemp)
-    /usr/bin/time -v "$@" >"$log.out" 2>"$log" || { cat "$log" "$log.out" >&2; exit 1; }
-    local wall rss
-    wall=$(grep "Elapsed (wall clock)" "$log" | awk '{print $NF}' | awk -F: '{ if (NF==3) print $1*3600+$2*60+$3; else print $1*60+$2 }')
-    rss=$(grep "Maximum resident set size" "$log" | awk '{print $NF}')
-    rm -f "$log" "$log.out"
-    echo "$wall $rss"
-}
-row() { printf '| %s | %.1f s | %.0f MiB |\n' "$1" "$2" "$(echo "$3 / 1024" | bc -l)"; }
-
-sync
-read -r a_s a_rss < <(measure node "$root/bin/autoglm.js" convert "$ckpt" --out "$out/autoglm" --outtype "$outtype" --force)
-read -r b_s b_rss < <(measure node "$root/bin/autoglm.js" convert "$ckpt" --out "$out/$mid" --outtype "$mid" --force)
 name=$(basename "$ckpt")
-read -r q_s q_rss < <(measure "$tools/llama-quantize" "$out/$mid/$name-$MID.gguf" "$out/llama-quantize-$outtype.gguf" "$outtype" "$(nproc)")
-if python3 -c "import torch" 2>/dev/null; then
-    src=$(dirname "$tools")/../src
-    read -r c_s c_rss < <(measure python3 "$src/convert_hf_to_gguf.py" "$ckpt" --outtype "$mid" --outfile "$out/llama-$mid.gguf")
-fi
 
-echo "| step | wall time | peak RSS |"
-echo "| --- | --- | --- |"
-row "autoglm convert --outtype $outtype (text + mmproj if any, one step)" "$a_s" "$a_rss"
-row "autoglm convert --outtype $mid (text + mmproj if any)" "$b_s" "$b_rss"
-if [ -n "${c_s:-}" ]; then row "llama.cpp convert_hf_to_gguf.py --outtype $mid (text only)" "$c_s" "$c_rss"; fi
-row "llama.cpp llama-quantize $MID -> $outtype (text only, $(nproc) threads)" "$q_s" "$q_rss"
+load() { cut -d' ' -f1 /proc/loadavg; }
+# Runs a command under GNU time; prints "seconds peak_rss_kib load_before cpu_seconds".
+measure() {
+    local log l wall rss user sys
+    log=$(mktemp)
+    l=$(load)
+    /usr/bin/time -f "%e %M %U %S" -o "$log" "$@" >"$log.out" 2>&1 || { cat "$log.out" "$log" >&2; exit 1; }
+    read -r wall rss user sys <"$log"
+    echo "$wall $rss $l $(echo "$user + $sys" | bc -l)"
+    rm -f "$log" "$log.out"
+}
+median() { sort -g | awk '{ a[NR] = $1 } END { print (NR % 2) ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2 }'; }
+max() { sort -g | tail -n1; }
+
+results=$(mktemp)
+one_step() { # type -> "one s rss load"
+    local r
+    r=$(measure node "$root/bin/autoglm.js" convert "$ckpt" --out "$out/one" --outtype "$1" --threads "$threads" --force)
+    echo "one $1 $r" >>"$results"
+    rm -rf "$out/one"
+}
+two_steps() {
+    local a b
+    a=$(measure node "$root/bin/autoglm.js" convert "$ckpt" --out "$out/f16" --outtype f16 --threads "$threads" --force)
+    b=$(measure "$tools/llama-quantize" "$out/f16/$name-F16.gguf" "$out/llama-quantize.gguf" "$1" "$threads")
+    echo "f16 $1 $a" >>"$results"
+    echo "lq $1 $b" >>"$results"
+    rm -rf "$out/f16" "$out/llama-quantize.gguf"
+}
+sync
+for ((round = 1; round <= rounds; round++)); do
+    for type in ${types//,/ }; do
+        echo "bench-convert: round $round, $type (load $(load))" >&2
+        if ((round % 2)); then one_step "$type"; two_steps "$type"; else two_steps "$type"; one_step "$type"; fi
+    done
+done
+
+pick() { awk -v s="$1" -v t="$2" -v c="$3" '$1 == s && $2 == t { print $c }' "$results"; }
+echo "| $name -> | autoglm, one step | peak RSS | autoglm --outtype f16 | llama-quantize ($threads threads) | two steps | peak RSS | one / two | CPU one / two | load (1 min) |"
+echo "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |"
+for type in ${types//,/ }; do
+    one=$(pick one "$type" 3 | median)
+    f16=$(pick f16 "$type" 3 | median)
+    lq=$(pick lq "$type" 3 | median)
+    # Per-round sums, so the two-step median is of whole runs.
+    two=$(paste <(pick f16 "$type" 3) <(pick lq "$type" 3) | awk '{ print $1 + $2 }' | median)
+    rss1=$( (pick one "$type" 4) | max)
+    rss2=$( (pick f16 "$type" 4; pick lq "$type" 4) | max)
+    loads=$(awk -v t="$type" '$2 == t { print $5 }' "$results" | sort -g | sed -n '1p;$p' | paste -sd- -)
+    # CPU seconds (user + system), the figure the other jobs on a shared machine disturb least.
+    cpu1=$(pick one "$type" 6 | median)
+    cpu2=$(paste <(pick f16 "$type" 6) <(pick lq "$type" 6) | awk '{ print $1 + $2 }' | median)
+    printf '| %s | %.1f s | %d MiB | %.1f s | %.1f s | %.1f s | %d MiB | %.2f | %.1f / %.1f s = %.2f | %s |\n' \
+        "$type" "$one" $((rss1 / 1024)) "$f16" "$lq" "$two" $((rss2 / 1024)) "$(echo "$one / $two" | bc -l)" \
+        "$cpu1" "$cpu2" "$(echo "$cpu1 / $cpu2" | bc -l)" "$loads"
+done
 echo
-echo "machine: $(nproc) cores, $(free -g | awk '/Mem:/{print $2}') GiB; checkpoint: $ckpt ($(du -sh "$ckpt" | cut -f1))"
+echo "medians of $rounds round(s), interleaved; peak RSS: the largest of any run (two steps: of either step);"
+echo "machine: $(nproc) cores ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs)), $(free -g | awk '/Mem:/{print $2}') GiB;" \
+    "checkpoint: $ckpt ($(du -sh "$ckpt" | cut -f1)); $(date -u +%Y-%m-%d)"
+rm -f "$results"

@@ -1,8 +1,9 @@
-// Encoder throughput benchmark (not a test): autoglm's TypeScript block encoders (`encodeRows`, the
-// function the conversion workers run) against ggml's C reference quantizers (`ggml_quantize_chunk`
-// in node-llama-cpp's libggml-base.so, through FFI), on one core, in the same process, interleaved
-// round by round so both see the same machine load. Prints a markdown table of M elements/s and the
-// ratio, medians over the rounds.
+// Encoder throughput benchmark (not a test): autoglm's encoder (`encodeRows`, the function the
+// conversion workers run: the native addon decodes BF16 and calls ggml_quantize_chunk) against
+// ggml_quantize_chunk called directly in node-llama-cpp's libggml-base.so through FFI on float32, on
+// one core, in the same process, interleaved round by round so both see the same machine load: the
+// ratio is the cost of autoglm's plumbing. Prints a markdown table of M elements/s and the ratio,
+// medians over the rounds.
 //   node scripts/bench-encode.mjs [--types q4_K,q5_K,q6_K,q4_0,q8_0] [--rounds 5] [--rows 256] [--row 4096]
 // Input: BF16 rows of random normal weights (the conversion case), decoded to float32 for ggml
 // (autoglm decodes inside encodeRows, so its figure includes the BF16 decode).
@@ -55,7 +56,7 @@ function timeIt(fn) {
     return Number(process.hrtime.bigint() - t0) / 1e9;
 }
 
-console.log(`| type | autoglm (TS) M elem/s | ggml (C, FFI) M elem/s | autoglm / ggml |`);
+console.log(`| type | autoglm (addon) M elem/s | ggml (FFI) M elem/s | autoglm / ggml |`);
 console.log(`| --- | --- | --- | --- |`);
 for (const type of types) {
     const out = new Uint8Array(Number(rowSize(type, rowLength)) * rows);

@@ -5,14 +5,21 @@
 // as <think>/<answer>, a new screenshot), as the client sees them. autoglm serve against llama-server
 // on the same GGUF, mmproj, threads and requests; rounds alternate between the tools.
 //
-//   node scripts/bench-phone-step.mjs [--model M --mmproj P] [--rounds N] [--threads N]
-// Without --model it uses autoglm's demo pair (tiny GLM-4.1V layout, random weights).
+//   node scripts/bench-phone-step.mjs [--model M --mmproj P] [--rounds N] [--threads N] [--gpu auto|cuda|...] [--gpu-layers N|max]
+//                                     [--screenshot 1080x2400]
+// Without --model it uses autoglm's demo pair (tiny GLM-4.1V layout, random weights). --gpu picks
+// autoglm's backend (llama-server's is the one AUTOGLM_VARIANT builds its tools for, default the CPU);
+// --gpu-layers goes to both (max: llama-server's -ngl 999).
 import { availableParallelism } from "node:os";
 import { join } from "node:path";
 import { bin, flag, median, referenceTools, screenshot, sseEvents, startServer, visionPair } from "./bench-common.mjs";
 
 const rounds = Number(flag("--rounds", "3"));
 const threads = flag("--threads", String(availableParallelism()));
+const gpu = flag("--gpu", "auto");
+const layers = flag("--gpu-layers");
+const [width, height] = flag("--screenshot", "1080x2400").split("x").map(Number);
+const shot = () => screenshot(width, height);
 const { model, mmproj } = await visionPair();
 const tools = referenceTools();
 
@@ -51,8 +58,8 @@ async function round(start) {
                 { type: "image_url", image_url: { url } },
             ],
         });
-        await step(srv.url, [{ role: "system", content: "warm-up" }, task(await screenshot())]); // encoder loaded, graphs built
-        const history = [{ role: "system", content: SYSTEM }, task(await screenshot())];
+        await step(srv.url, [{ role: "system", content: "warm-up" }, task(await shot())]); // encoder loaded, graphs built
+        const history = [{ role: "system", content: SYSTEM }, task(await shot())];
         const one = await step(srv.url, history);
         history[1] = { role: "user", content: [history[1].content[0]] };
         history.push({
@@ -63,7 +70,7 @@ async function round(start) {
             role: "user",
             content: [
                 { type: "text", text: '** Screen Info **\n{"current_app": "Settings"}' },
-                { type: "image_url", image_url: { url: await screenshot() } },
+                { type: "image_url", image_url: { url: await shot() } },
             ],
         });
         const two = await step(srv.url, history);
@@ -74,7 +81,27 @@ async function round(start) {
 }
 
 const ours = () =>
-    startServer(process.execPath, [bin, "serve", "-m", model, "--mmproj", mmproj, "--port", "18451", "-c", "25480", "-t", threads], 18451);
+    startServer(
+        process.execPath,
+        [
+            bin,
+            "serve",
+            "-m",
+            model,
+            "--mmproj",
+            mmproj,
+            "--port",
+            "18451",
+            "-c",
+            "25480",
+            "-t",
+            threads,
+            "--gpu",
+            gpu,
+            ...(layers ? ["--gpu-layers", layers] : []),
+        ],
+        18451,
+    );
 const theirs = () =>
     startServer(
         join(tools, "llama-server"),
@@ -96,6 +123,7 @@ const theirs = () =>
             "-ub",
             "512",
             "--jinja",
+            ...(layers ? ["-ngl", layers === "max" ? "999" : layers] : []),
         ],
         18452,
     );
@@ -109,7 +137,7 @@ for (let i = 0; i < rounds; i++) {
 }
 const m = (k, f) => median(rows[k].map((r) => r[f]));
 console.log(
-    `| phone-agent step, 1080x2400 screenshot, ${threads} threads, ${rounds} rounds (median) | autoglm serve | llama-server | ratio |`,
+    `| phone-agent step, ${width}x${height} screenshot, ${threads} threads, ${rounds} rounds (median) | autoglm serve | llama-server | ratio |`,
 );
 console.log("| --- | --- | --- | --- |");
 console.log(

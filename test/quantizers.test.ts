@@ -1,8 +1,12 @@
-// autoglm's quantizers against ggml's reference (ggml_quantize_chunk in libggml-base.so).
+// autoglm's encoder (encodeRows: the native addon's quantizeRows, which decodes the source in C and
+// calls ggml_quantize_chunk) against ggml_quantize_chunk called directly in libggml-base.so through
+// FFI, and against gguf-py's numpy quantizers: the plumbing (decoding, slabs, offsets, counts) must
+// not change a byte.
 import { describe, expect, it } from "vitest";
 import { GgmlType, TYPE_LAYOUT, TYPE_NAMES } from "../src/core/gguf/constants.js";
 import { encodeRows } from "../convert/quant/codec.js";
-import { ggmlQuantize } from "./helpers/ggml-reference.js";
+import { ggmlQuantizer } from "../convert/quant/ggml.js";
+import { ggmlDequantizeF16, ggmlQuantize } from "./helpers/ggml-reference.js";
 import { ggufPyAvailable, ggufPyQuantize } from "./helpers/gguf-py.js";
 import { mulberry32 } from "../models/synthetic/random.js";
 
@@ -30,7 +34,7 @@ function gaussian(n: number, seed: number, scale = 1): Float32Array {
 }
 
 function ours(type: GgmlType, src: Float32Array, rowLength: number): Uint8Array {
-    return encodeRows("F32", type, rowLength, new Uint8Array(src.buffer.slice(0)));
+    return encodeRows("F32", type, rowLength, new Uint8Array(src.buffer.slice(0))).bytes;
 }
 
 /** Awkward inputs of `n` values (two K super-blocks for n = 512, 16 small blocks). */
@@ -89,17 +93,77 @@ describe("quantizers are bit-identical to ggml_quantize_chunk", () => {
             }
         });
     }
-    it("16-bit sources (decoded in slabs) encode as their float32 values do", () => {
-        const src = gaussian(256 * 40, 21, 0.05);
+    it("16-bit sources (decoded in C, in slabs of whole rows) encode as their float32 values do", () => {
+        // 200 rows of 768: slabs of 85 rows, so the rows cross slab boundaries at odd places.
+        const src = gaussian(768 * 200, 21, 0.05);
         const bf16 = new Uint16Array(src.length);
         const u = new Uint32Array(src.buffer);
         for (let i = 0; i < src.length; i++) bf16[i] = u[i] >>> 16; // truncation: any bf16 values will do
-        const asF32 = new Float32Array(src.length);
-        new Uint32Array(asF32.buffer).set(Array.from(bf16, (h) => h << 16));
-        for (const type of [GgmlType.Q4_K, GgmlType.Q5_K, GgmlType.Q6_K, GgmlType.Q5_0, GgmlType.Q5_1]) {
-            const viaSlabs = encodeRows("BF16", type, 256 * 4, new Uint8Array(bf16.buffer.slice(0)));
-            expect(Buffer.from(viaSlabs).equals(Buffer.from(ggmlQuantize(type, asF32, 256 * 4))), TYPE_NAMES[type]).toBe(true);
+        const fromBf16 = new Float32Array(new Uint32Array(Array.from(bf16, (h) => h << 16)).buffer);
+        const f16 = new Uint16Array(ggmlQuantize(GgmlType.F16, src, 768).buffer);
+        const fromF16 = new Float32Array(src.length);
+        ggmlDequantizeF16(f16, fromF16);
+        for (const type of [
+            GgmlType.Q4_K,
+            GgmlType.Q5_K,
+            GgmlType.Q6_K,
+            GgmlType.Q4_0,
+            GgmlType.Q5_0,
+            GgmlType.Q5_1,
+            GgmlType.Q8_0,
+            GgmlType.F32,
+        ]) {
+            const viaBf16 = encodeRows("BF16", type, 768, new Uint8Array(bf16.buffer.slice(0))).bytes;
+            expect(Buffer.from(viaBf16).equals(Buffer.from(ggmlQuantize(type, fromBf16, 768))), `BF16 -> ${TYPE_NAMES[type]}`).toBe(true);
+            const viaF16 = encodeRows("F16", type, 768, new Uint8Array(f16.buffer.slice(0))).bytes;
+            expect(Buffer.from(viaF16).equals(Buffer.from(ggmlQuantize(type, fromF16, 768))), `F16 -> ${TYPE_NAMES[type]}`).toBe(true);
         }
+    });
+    it("a view into a larger buffer (an unaligned offset) encodes its own bytes", () => {
+        const src = gaussian(256 * 8, 22, 0.1);
+        const padded = new Uint8Array(src.byteLength + 3);
+        padded.set(new Uint8Array(src.buffer), 1);
+        const view = padded.subarray(1, 1 + src.byteLength);
+        expect(
+            Buffer.from(encodeRows("F32", GgmlType.Q4_K, 256, view).bytes).equals(Buffer.from(ggmlQuantize(GgmlType.Q4_K, src, 256))),
+        ).toBe(true);
+    });
+});
+
+describe("the encoder's other duties", () => {
+    it("counts NaN and infinite source values in every source type, and writes them as they are", () => {
+        const f32 = new Float32Array(64).fill(0.5);
+        f32[3] = Number.NaN;
+        f32[10] = Number.POSITIVE_INFINITY;
+        f32[50] = Number.NEGATIVE_INFINITY;
+        const asBytes = (a: ArrayBufferView) => new Uint8Array(a.buffer.slice(0));
+        expect(encodeRows("F32", GgmlType.F16, 32, asBytes(f32)).nonFinite).toBe(3);
+        // bf16 and f16 bit patterns: 0x7fc0 / 0x7e00 NaN, 0xff80 / 0xfc00 -inf, beside finite values.
+        const bf16 = new Uint16Array(64).fill(0x3f00);
+        bf16.set([0x7fc0, 0xff80, 0x7f80], 7);
+        expect(encodeRows("BF16", GgmlType.Q8_0, 32, asBytes(bf16)).nonFinite).toBe(3);
+        const f16 = new Uint16Array(64).fill(0x3800);
+        f16.set([0x7e00, 0xfc00], 40);
+        expect(encodeRows("F16", GgmlType.Q4_0, 32, asBytes(f16)).nonFinite).toBe(2);
+        // The same type is a copy, NaN payloads included.
+        const same = encodeRows("F16", GgmlType.F16, 32, asBytes(f16));
+        expect(Buffer.from(same.bytes).equals(Buffer.from(f16.buffer))).toBe(true);
+        expect(same.nonFinite).toBe(2);
+    });
+    it("refuses what ggml would assert on with an error, not an abort", () => {
+        const q = ggmlQuantizer();
+        const rows = new Uint8Array(new Float32Array(512).buffer);
+        expect(() => q.quantizeRows("F32", GgmlType.Q4_K, 128, rows, new Uint8Array(4 * 144))).toThrow(/block size/);
+        expect(() => q.quantizeRows("F32", GgmlType.Q8_0, 32, rows, new Uint8Array(10))).toThrow(/target must hold/);
+        expect(() => q.quantizeRows("F32", GgmlType.Q8_0, 33, rows, new Uint8Array(10))).toThrow(/block size/);
+        expect(() => q.quantizeRows("F32", 16 as GgmlType, 256, rows, new Uint8Array(10))).toThrow(/not a type autoglm writes/);
+        expect(() => q.quantizeRows("F8" as "F32", GgmlType.Q8_0, 32, rows, new Uint8Array(16 * 34))).toThrow(/sourceType/);
+        expect(() => q.quantizeRows("F32", GgmlType.Q8_0, 32, rows.subarray(4), new Uint8Array(16 * 34))).toThrow(/whole rows/);
+        const shared = new Uint8Array(4096);
+        expect(() => q.quantizeRows("F16", GgmlType.F16, 32, shared.subarray(0, 2048), shared.subarray(1024, 3072))).toThrow(/overlap/);
+        expect(() => q.quantizeRows("F32", GgmlType.Q8_0, 32, Array.from(rows) as unknown as Uint8Array, new Uint8Array(16 * 34))).toThrow(
+            /source must be a Uint8Array/,
+        );
     });
 });
 

@@ -1,17 +1,18 @@
-// A fixed pool of worker threads that encode row chunks. Jobs are handed to the least busy
-// worker; buffers move by transfer, not copy. With zero threads (or when running from TypeScript
-// source, where no compiled worker exists) encoding happens on the calling thread. Its workers are
-// leased from the process's thread budget (src/core/threads.ts) and given back on close().
+// A fixed pool of worker threads that encode row chunks through ggml (codec.ts). Jobs are handed to
+// the least busy worker; buffers move by transfer, not copy. With zero threads (or when running from
+// TypeScript source, where no compiled worker exists) encoding happens on the calling thread. Its
+// workers are leased from the process's thread budget (src/core/threads.ts) and given back on close().
 
 import { existsSync } from "node:fs";
 import { threadBudget, type ThreadLease } from "../../src/core/threads.js";
 import { fileURLToPath } from "node:url";
 import { Worker } from "node:worker_threads";
 import type { GgmlType } from "../../src/core/gguf/constants.js";
-import { countNonFinite, encodeRows, type SourceDtype } from "./codec.js";
+import { type Encoded, encodeRows, type SourceDtype } from "./codec.js";
+import { quantizerAddonPath } from "./ggml.js";
 
 interface Pending {
-    resolve: (b: Uint8Array) => void;
+    resolve: (e: Encoded) => void;
     reject: (e: Error) => void;
 }
 
@@ -21,13 +22,12 @@ export class EncodePool {
     private nextId = 0;
     private failure?: Error;
     private closing = false;
-    /** NaN/Inf source values seen since the last takeNonFinite(). */
-    private nonFinite = 0;
 
     private lease?: ThreadLease;
 
     /** `threads`: the most workers wanted (default: the whole budget); the budget may grant fewer. */
     constructor(threads = defaultThreads()) {
+        quantizerAddonPath(); // a missing addon is one clear error here, not one per worker
         const url = new URL("./worker.js", import.meta.url);
         if (threads <= 0 || !existsSync(fileURLToPath(url))) return;
         this.lease = threadBudget.lease(threads);
@@ -36,12 +36,11 @@ export class EncodePool {
             const slot = { worker, busy: 0 };
             worker.on("message", (msg: { id: number; bytes?: Uint8Array; nonFinite?: number; error?: string }) => {
                 slot.busy--;
-                this.nonFinite += msg.nonFinite ?? 0;
                 const p = this.pending.get(msg.id);
                 if (!p) return; // already rejected when a worker failed
                 this.pending.delete(msg.id);
                 if (msg.error !== undefined) p.reject(new Error(msg.error));
-                else p.resolve(msg.bytes!);
+                else p.resolve({ bytes: msg.bytes!, nonFinite: msg.nonFinite! });
             });
             // A worker that dies (out of memory, say) fails the whole job: every pending and later
             // encode rejects, instead of waiting forever on a worker that will never answer.
@@ -62,11 +61,11 @@ export class EncodePool {
         return this.workers.length;
     }
 
-    encode(dtype: SourceDtype, type: GgmlType, rowLength: number, bytes: Uint8Array): Promise<Uint8Array> {
+    /** The rows in `bytes` as `type`, with the count of NaN/infinite values among them. */
+    encode(dtype: SourceDtype, type: GgmlType, rowLength: number, bytes: Uint8Array): Promise<Encoded> {
         if (this.failure) return Promise.reject(this.failure);
         if (this.workers.length === 0) {
             try {
-                this.nonFinite += countNonFinite(dtype, bytes);
                 return Promise.resolve(encodeRows(dtype, type, rowLength, bytes));
             } catch (e) {
                 return Promise.reject(e);
@@ -80,13 +79,6 @@ export class EncodePool {
             const owned = bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength ? bytes : bytes.slice();
             slot.worker.postMessage({ id, dtype, type, rowLength, bytes: owned }, [owned.buffer as ArrayBuffer]);
         });
-    }
-
-    /** NaN/Inf values in the sources encoded since the last call (every encode awaited), and resets the count. */
-    takeNonFinite(): number {
-        const n = this.nonFinite;
-        this.nonFinite = 0;
-        return n;
     }
 
     async close(): Promise<void> {

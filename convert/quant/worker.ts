@@ -1,6 +1,6 @@
-// Worker thread body: encodes row chunks posted by EncodePool.
+// Worker thread body: encodes row chunks posted by EncodePool, through this thread's own instance of the addon.
 import { parentPort } from "node:worker_threads";
-import { countNonFinite, encodeRows, type SourceDtype } from "./codec.js";
+import { encodeRows, type SourceDtype } from "./codec.js";
 import type { GgmlType } from "../../src/core/gguf/constants.js";
 
 export interface EncodeJob {
@@ -13,11 +13,9 @@ export interface EncodeJob {
 
 parentPort!.on("message", (job: EncodeJob) => {
     try {
-        const nonFinite = countNonFinite(job.dtype, job.bytes);
-        const out = encodeRows(job.dtype, job.type, job.rowLength, job.bytes);
-        // Transfer the result's buffer back instead of copying it.
-        const owned = out.byteOffset === 0 && out.byteLength === out.buffer.byteLength ? out : out.slice();
-        parentPort!.postMessage({ id: job.id, bytes: owned, nonFinite }, [owned.buffer as ArrayBuffer]);
+        const { bytes, nonFinite } = encodeRows(job.dtype, job.type, job.rowLength, job.bytes);
+        // Transfer the result's buffer back instead of copying it (encodeRows allocates it whole).
+        parentPort!.postMessage({ id: job.id, bytes, nonFinite }, [bytes.buffer as ArrayBuffer]);
     } catch (e) {
         parentPort!.postMessage({ id: job.id, error: String((e as Error)?.message ?? e) });
     }

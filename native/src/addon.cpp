@@ -4,6 +4,7 @@
 #include "llama.h"
 #include "native-context.h"
 #include "native-media.h"
+#include "quantize.h"
 #include "thread-budget.h"
 
 namespace {
@@ -35,6 +36,7 @@ static Napi::Object Init(Napi::Env env, Napi::Object exports) {
     exports.Set("setMediaLogWarnings", Napi::Function::New(env, SetMediaLogWarnings, "setMediaLogWarnings"));
     exports.Set("setThreadBudget", Napi::Function::New(env, SetThreadBudget, "setThreadBudget"));
     exports.Set("threadBudget", Napi::Function::New(env, ThreadBudgetState, "threadBudget"));
+    exports.Set("quantizeRows", Napi::Function::New(env, QuantizeRows, "quantizeRows"));
     return exports;
 }
 

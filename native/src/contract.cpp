@@ -124,6 +124,12 @@ std::vector<llama_token> tokens(Napi::Env env, const Napi::Value & v, const char
     return std::vector<llama_token>(a.Data(), a.Data() + a.ElementLength());
 }
 
+Bytes bytes(Napi::Env env, const Napi::Value & v, const char * what) {
+    if (!v.IsTypedArray() || v.As<Napi::TypedArray>().TypedArrayType() != napi_uint8_array) wrongType(env, what, "a Uint8Array");
+    Napi::Uint8Array a = v.As<Napi::Uint8Array>();
+    return {a.Data(), a.ByteLength()};
+}
+
 llama_context_params contextParams(Napi::Env env, const Napi::Value & options) {
     Napi::Object o = object(env, options, "context options");
     llama_context_params p = llama_context_default_params();

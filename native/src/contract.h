@@ -47,6 +47,12 @@ bool boolean(Napi::Env env, const Napi::Value & v, const char * what);
 std::string string(Napi::Env env, const Napi::Value & v, const char * what);
 Napi::Object object(Napi::Env env, const Napi::Value & v, const char * what);
 Napi::Array array(Napi::Env env, const Napi::Value & v, const char * what);
+/** A Uint8Array's own bytes (its view of the buffer). */
+struct Bytes {
+    uint8_t * data;
+    size_t size;
+};
+Bytes bytes(Napi::Env env, const Napi::Value & v, const char * what);
 std::vector<llama_token> tokens(Napi::Env env, const Napi::Value & v, const char * what);
 
 } // namespace contract

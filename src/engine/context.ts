@@ -42,13 +42,18 @@ export function contextSettings(partial: Partial<ContextSettings> = {}): Context
 }
 
 /**
- * What --flash-attn auto means for the text model on `backend`. Off on Vulkan: there, the text model's
- * flash attention crashed Mesa's lavapipe (SIGSEGV in its worker thread) in the image turn of a
- * continued chat, 5 of 11 runs, never with it off (14 runs) nor with the encoder's alone on; the cause
- * is not found (docs/architecture.md). `on` is kept.
+ * What --flash-attn auto means for the text model on `backend` and its `devices`. Off on Mesa's
+ * lavapipe (a Vulkan device named llvmpipe): lavapipe 22.3 keeps a destroyed storage buffer bound in
+ * its queue's state, and ggml-vulkan's flash attention destroys one when it grows a scratch buffer
+ * mid-graph, which crashed the image turn of a continued chat (llama-mtmd-cli too; the report and the
+ * reproduction: docs/vulkan-lavapipe-crash.md). Elsewhere llama.cpp's own auto; `on` is kept everywhere.
  */
-export function flashAttentionFor(backend: string, mode: ContextSettings["flashAttention"]): ContextSettings["flashAttention"] {
-    return mode === "auto" && backend === "vulkan" ? "off" : mode;
+export function flashAttentionFor(
+    backend: string,
+    mode: ContextSettings["flashAttention"],
+    devices: readonly string[] = [],
+): ContextSettings["flashAttention"] {
+    return mode === "auto" && backend === "vulkan" && devices.some((d) => /llvmpipe/i.test(d)) ? "off" : mode;
 }
 
 /** A context of `settings.sequences` sequences of `settings.contextSize` cells each. */

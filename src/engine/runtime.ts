@@ -111,7 +111,7 @@ export class Runtime implements Engine {
                 contextSize: chosen?.size ?? o.context?.contextSize,
                 sequences: o.slots ?? 1,
             });
-            settings.flashAttention = flashAttentionFor(loaded.backend, settings.flashAttention); // the text model's; the encoder keeps the mode asked for
+            settings.flashAttention = flashAttentionFor(loaded.backend, settings.flashAttention, loaded.devices); // the text model's; the encoder keeps the mode asked for
             rt = new Runtime(loaded, settings, { ...o, encoderCaps });
             if (chosen) rt.contextNote = chosen.why;
         } catch (e) {

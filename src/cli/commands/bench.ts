@@ -17,6 +17,8 @@ import { formatBytes, table } from "../format.js";
 import { PhaseLine } from "../progress.js";
 import { withInterrupt } from "../interrupt.js";
 import { setLibraryLogs } from "../../engine/library-log.js";
+import { addRemoteOptions, checkRemoteFlags } from "../remote-options.js";
+import { benchRemote, concurrencyList, REMOTE_ONLY, type RemoteBenchFlags } from "./bench-remote.js";
 
 /** Four significant digits, without exponents for large values. */
 const figure = (x: number) => (Math.abs(x) >= 1000 ? x.toFixed(0) : x.toPrecision(4));
@@ -31,7 +33,7 @@ export function noiseWarnings(stats: [string, Stat][]): string[] {
         );
 }
 
-interface BenchFlags extends ModelFlags {
+interface BenchFlags extends ModelFlags, Omit<RemoteBenchFlags, "model"> {
     nPrompt: number;
     nGen: number;
     repetitions: number;
@@ -70,8 +72,12 @@ function imageRows(r: ImageBenchResult, fmt: (x: number, d?: number) => string, 
 }
 
 export function benchCommand(): Command {
-    return addModelOptions(
-        new Command("bench").description("measure prompt processing and decode speed, time to first token, load time and memory"),
+    return addRemoteOptions(
+        addModelOptions(
+            new Command("bench").description(
+                "measure prompt processing and decode speed, time to first token, load time and memory; with --url, a remote engine under phone-agent load",
+            ),
+        ),
     )
         .option("-p, --n-prompt <tokens>", "prompt tokens for prefill (llama-bench's -p)", positive("--n-prompt"), 512)
         .option("-n, --n-gen <tokens>", "tokens to decode (llama-bench's -n)", positive("--n-gen"), 128)
@@ -88,9 +94,26 @@ export function benchCommand(): Command {
             numberOption("--image-max-pixels", { integer: true, positive: true }),
             5_000_000,
         )
+        .option(
+            "--concurrency <list>",
+            "with --url: phone agents at once, one load level each (default: 1,2,4 and on up to the server's slots)",
+            (v: string) => concurrencyList(v),
+        )
+        .option(
+            "--step-tokens <n>",
+            "with --url: tokens of each phone step's answer (default 100; ignore_eos, so every server generates as many)",
+            positive("--step-tokens"),
+        )
+        .option(
+            "--step-budget <seconds>",
+            "with --url: also say how many agents at once keep the p90 step within this many seconds",
+            numberOption("--step-budget", { positive: true }),
+        )
         .option("--json", "print the results as JSON")
         .option("--verbose", "show llama.cpp's and node-llama-cpp's own log lines")
-        .action(async (f: BenchFlags) => {
+        .action(async (f: BenchFlags, cmd: Command) => {
+            if (f.url) return benchRemote(f, cmd);
+            checkRemoteFlags(cmd, f, [], REMOTE_ONLY);
             setLibraryLogs(f.verbose ? "verbose" : "quiet");
             const log = (line: string) => process.stderr.write(`${line}\n`);
             settingsFrom(f); // the flags as given are checked even though the context is sized for the run

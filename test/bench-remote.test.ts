@@ -145,6 +145,11 @@ describe("autoglm bench --url", () => {
             await runCli(["bench", "--url", `${llama.url}/v1`, "--model", "autoglm-phone-9b", ...SMALL]),
             `${llama.url}/v1 serves ${demo.text}, not "autoglm-phone-9b" (--model)`,
         );
+        // A GGUF path kept in AUTOGLM_MODEL for local runs is named as such.
+        oneLineError(
+            await runCli(["bench", "--url", llama.url, ...SMALL], { env: { AUTOGLM_MODEL: "/models/a.gguf" } }),
+            `${llama.url} serves ${demo.text}, not "/models/a.gguf" (AUTOGLM_MODEL)`,
+        );
     });
 
     it("a dead endpoint (nothing listening) and one that never answers: one line and exit 1", async () => {

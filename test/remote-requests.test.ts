@@ -338,7 +338,7 @@ describe("capabilities", () => {
     it("the model: the only one served by default; --model must be one served (aliases count); several need --model; no /v1/models needs --model", async () => {
         standIn.script.models = { data: [{ id: "a" }, { id: "b", aliases: ["bee"] }] };
         await expect(RemoteEngine.open({ url: standIn.url })).rejects.toThrow(
-            `${standIn.url} serves several models (a, b): choose one with --model`,
+            `${standIn.url} serves several models (a, b): choose one with --model (or AUTOGLM_MODEL)`,
         );
         await expect(RemoteEngine.open({ url: standIn.url, model: "c" })).rejects.toThrow(`${standIn.url} serves a, b, not "c" (--model)`);
         const bee = await RemoteEngine.open({ url: standIn.url, model: "bee" });

@@ -32,7 +32,7 @@ export function checkRemoteFlags(cmd: Command, f: RemoteFlags, localOnly: string
         const local = localOnly.find(given);
         if (local) throw new UserError(`${flag(local)} applies to a local model; with --url the server at ${f.url} decides it`);
     } else {
-        const remote = remoteOnly.find((n) => cmd.getOptionValue(n) !== undefined && cmd.getOptionValueSource(n) !== "default");
+        const remote = remoteOnly.find(given); // AUTOGLM_API_KEY set for `serve` does not stop a local bench
         if (remote) throw new UserError(`${flag(remote)} applies to a remote engine: give --url (or AUTOGLM_URL)`);
     }
 }
@@ -52,9 +52,10 @@ export function remoteStatusLine(engine: RemoteEngine): string {
 }
 
 /** Opens the engine --url names (Ctrl-C stops the discovery) and logs its status line. */
-export async function openRemote(f: RemoteFlags, log: (line: string) => void): Promise<RemoteEngine> {
+export async function openRemote(f: RemoteFlags, cmd: Command, log: (line: string) => void): Promise<RemoteEngine> {
     const { RemoteEngine } = await import("../remote/remote-engine.js"); // undici loads only with --url
-    const engine = await withInterrupt((signal) => RemoteEngine.open({ url: f.url!, apiKey: f.apiKey, model: f.model, signal }));
+    const modelFlag = cmd.getOptionValueSource("model") === "env" ? "AUTOGLM_MODEL" : "--model";
+    const engine = await withInterrupt((signal) => RemoteEngine.open({ url: f.url!, apiKey: f.apiKey, model: f.model, modelFlag, signal }));
     log(remoteStatusLine(engine));
     return engine;
 }

@@ -27,10 +27,10 @@ export interface Capabilities {
 type Json = Record<string, unknown>;
 const obj = (x: unknown): Json | undefined => (x && typeof x === "object" && !Array.isArray(x) ? (x as Json) : undefined);
 const positive = (x: unknown): number | undefined => (typeof x === "number" && Number.isFinite(x) && x > 0 ? x : undefined);
-const flag = (x: unknown): boolean | undefined => (typeof x === "boolean" ? x : undefined);
+const bool = (x: unknown): boolean | undefined => (typeof x === "boolean" ? x : undefined);
 
 /** Reads the server's model list (and llama-server's /props) and settles which model requests name. */
-export async function discover(endpoint: Endpoint, requested?: string, signal?: AbortSignal): Promise<Capabilities> {
+export async function discover(endpoint: Endpoint, requested?: string, signal?: AbortSignal, modelFlag = "--model"): Promise<Capabilities> {
     // With --model given, a server (or router) without a model list is still usable.
     const list = await endpoint.getJson("/v1/models", { optional: requested !== undefined, signal });
     if (list === undefined) return { model: requested!, models: [], server: "" };
@@ -45,11 +45,11 @@ export async function discover(endpoint: Endpoint, requested?: string, signal?: 
         entry = entries.find((m) => names(m).includes(requested));
         if (!entry)
             throw new UserError(
-                `${endpoint.shown} serves ${models.length ? models.join(", ") : "no model"}, not ${JSON.stringify(requested)} (--model)`,
+                `${endpoint.shown} serves ${models.length ? models.join(", ") : "no model"}, not ${JSON.stringify(requested)} (${modelFlag})`,
             );
     } else if (entries.length === 1) entry = entries[0];
     else if (entries.length === 0) throw new UserError(`${endpoint.shown} serves no model (GET /v1/models is empty)`);
-    else throw new UserError(`${endpoint.shown} serves several models (${models.join(", ")}): choose one with --model`);
+    else throw new UserError(`${endpoint.shown} serves several models (${models.join(", ")}): choose one with --model (or AUTOGLM_MODEL)`);
     const e = entry!;
     const meta = obj(e.meta);
     const caps: Capabilities = {
@@ -61,8 +61,8 @@ export async function discover(endpoint: Endpoint, requested?: string, signal?: 
     const modalities = obj(meta?.modalities);
     if (modalities) {
         // autoglm serve: its meta says what it takes (audio: its own encoder or a speech model).
-        caps.vision = flag(modalities.vision);
-        caps.audio = flag(modalities.audio);
+        caps.vision = bool(modalities.vision);
+        caps.audio = bool(modalities.audio);
         caps.slots = positive(meta?.n_slots);
         caps.source = "GET /v1/models";
     }
@@ -70,8 +70,8 @@ export async function discover(endpoint: Endpoint, requested?: string, signal?: 
         const props = obj(await endpoint.getJson("/props", { optional: true, signal }));
         const m = obj(props?.modalities);
         if (m) {
-            caps.vision = flag(m.vision);
-            caps.audio = flag(m.audio);
+            caps.vision = bool(m.vision);
+            caps.audio = bool(m.audio);
             caps.source = "GET /props";
         }
         caps.slots = positive(props?.total_slots) ?? caps.slots;

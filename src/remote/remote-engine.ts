@@ -19,6 +19,8 @@ export interface RemoteOptions {
     apiKey?: string;
     /** The served model's name (default: the only one it lists). */
     model?: string;
+    /** How the user gave `model`, for messages (default --model). */
+    modelFlag?: string;
     /** Cancels the discovery requests. */
     signal?: AbortSignal;
 }
@@ -44,7 +46,7 @@ export class RemoteEngine implements Engine {
     static async open(o: RemoteOptions): Promise<RemoteEngine> {
         const endpoint = new Endpoint(o.url, o.apiKey);
         try {
-            return new RemoteEngine(endpoint, await discover(endpoint, o.model, o.signal));
+            return new RemoteEngine(endpoint, await discover(endpoint, o.model, o.signal, o.modelFlag));
         } catch (e) {
             await endpoint.close();
             throw e;

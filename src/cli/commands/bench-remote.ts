@@ -61,7 +61,7 @@ export function concurrencyList(value: string): number[] {
 export async function benchRemote(f: RemoteBenchFlags, cmd: Command): Promise<void> {
     checkRemoteFlags(cmd, f, LOCAL_ONLY, []);
     const log = (line: string) => process.stderr.write(`${line}\n`);
-    const engine = await openRemote(f, log);
+    const engine = await openRemote(f, cmd, log);
     const concurrency = f.concurrency ?? defaultConcurrency(engine.capabilities.slots);
     const stepTokens = f.stepTokens ?? 100;
     const file = typeof f.image === "string" ? f.image : undefined;

@@ -17,6 +17,8 @@ import { writeTestPng, writeToneWav } from "./helpers/media.js";
 import { sse, startStandIn, type StandIn } from "./helpers/openai-stand-in.js";
 import { tempDir } from "./helpers/tmp.js";
 import { createHash } from "node:crypto";
+import { concurrencyList, defaultConcurrency } from "../src/cli/commands/bench-remote.js";
+import { percentiles } from "../src/engine/stats.js";
 
 const root = tempDir("remote-requests");
 const MODELS = { object: "list", data: [{ id: "autoglm-phone-9b", object: "model", owned_by: "vllm", max_model_len: 25480 }] };
@@ -383,4 +385,18 @@ describe("endpoints that do not answer", () => {
         await expect(RemoteEngine.open({ url: "ftp://example.com" })).rejects.toThrow(/--url must be an http:\/\/ or https:\/\/ address/);
         await expect(RemoteEngine.open({ url: "localhost:8000" })).rejects.toThrow(/--url must be an http:\/\/ or https:\/\/ address/);
     }, 60_000);
+});
+
+describe("bench --url's load levels", () => {
+    it("default levels double up to the slots a server publishes (at least 1, 2, 4); lists are checked; percentiles are nearest-rank samples", () => {
+        expect(defaultConcurrency(undefined)).toEqual([1, 2, 4]);
+        expect(defaultConcurrency(1)).toEqual([1, 2, 4]);
+        expect(defaultConcurrency(8)).toEqual([1, 2, 4, 8]);
+        expect(defaultConcurrency(12)).toEqual([1, 2, 4, 8]);
+        expect(concurrencyList("1, 2,16")).toEqual([1, 2, 16]);
+        for (const bad of ["", "0", "1,x", "2.5", "257", "1,,2"]) expect(() => concurrencyList(bad), bad).toThrow(UserError);
+        const p = percentiles([5, 1, 4, 2, 3, 10, 9, 8, 7, 6]);
+        expect([p.p50, p.p90, p.max]).toEqual([5, 9, 10]);
+        expect(percentiles([7])).toMatchObject({ p50: 7, p90: 7, max: 7 });
+    });
 });

@@ -311,7 +311,7 @@ describe("capabilities", () => {
             `the engine at ${standIn.url} (model m.gguf) takes no images (its GET /props says so): start it with a vision encoder (llama-server --mmproj) or leave the image out`,
         );
         await expect(run(engine, { messages: [{ role: "user", content: [{ type: "audio", source: unread }] }] })).rejects.toThrow(
-            /\(model m\.gguf\) takes no audio .*transcribe the recording locally/,
+            /\(model m\.gguf\) takes no audio .*transcribe the recording first/,
         );
         expect(posts()).toHaveLength(0);
         await engine.dispose();

@@ -69,7 +69,7 @@ export class RemoteEngine implements Engine {
             );
         if (kinds.has("audio") && c.audio === false)
             throw new UserError(
-                `${this.name} takes no audio${said}: start it with an audio encoder or speech model (${c.server === "llamacpp" ? "llama-server --mmproj of an audio model" : "autoglm serve --asr-model and --asr-mmproj"}), or transcribe the recording locally (autoglm transcribe) and send the text`,
+                `${this.name} takes no audio${said}: start it with an audio encoder or speech model (${c.server === "llamacpp" ? "llama-server --mmproj of an audio model" : "autoglm serve --asr-model and --asr-mmproj"}), or transcribe the recording first and send its text`,
             );
     }
 

@@ -27,7 +27,7 @@ export async function builtInScreenshot(salt = 0): Promise<Buffer> {
         for (let x = 0; x < w; x++) {
             const i = (y * w + x) * 3;
             rgb[i] = ((y >> 4) * 13 + salt * 31) & 255;
-            rgb[i + 1] = ((x >> 3) * 7) & 255;
+            rgb[i + 1] = ((x >> 3) * 7 + (salt >> 8) * 17) & 255; // past 256 salts the red band repeats: green shifts
             rgb[i + 2] = (((x ^ y) >> 5) * 29) & 255;
         }
     const { default: sharp } = await import("sharp"); // loaded when used, not at import (--help stays light)

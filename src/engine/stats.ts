@@ -20,3 +20,17 @@ export const NOISY_SPREAD = 1.1;
 export function spread(s: Stat): number {
     return s.samples.length > 1 && s.min > 0 ? s.max / s.min : 1;
 }
+
+/** Latency percentiles of a load test (nearest rank: each is one of the samples). */
+export interface Percentiles {
+    p50: number;
+    p90: number;
+    max: number;
+    samples: number[];
+}
+
+export function percentiles(samples: number[]): Percentiles {
+    const s = [...samples].sort((a, b) => a - b);
+    const rank = (q: number) => s[Math.max(0, Math.ceil(q * s.length) - 1)]!;
+    return { p50: rank(0.5), p90: rank(0.9), max: s[s.length - 1]!, samples };
+}

@@ -18,6 +18,8 @@ import { formatBytes, table } from "../format.js";
 import { PhaseLine } from "../progress.js";
 import { withInterrupt } from "../interrupt.js";
 import { setLibraryLogs } from "../../engine/library-log.js";
+import { addRemoteOptions, checkRemoteFlags } from "../remote-options.js";
+import { benchRemote, concurrencyList, REMOTE_ONLY, type RemoteBenchFlags } from "./bench-remote.js";
 
 /** Four significant digits, without exponents for large values. */
 const figure = (x: number) => (Math.abs(x) >= 1000 ? x.toFixed(0) : x.toPrecision(4));
@@ -40,7 +42,7 @@ function ppTgLegend(p: number, n: number): string {
     return `pp${p}: prompt processing, ${p} prompt tokens evaluated in batches; tg${n}: decoding, ${n} tokens generated one at a time (the names llama.cpp's benchmark uses)`;
 }
 
-interface BenchFlags extends ModelFlags, MediaFlags {
+interface BenchFlags extends ModelFlags, MediaFlags, Omit<RemoteBenchFlags, "model"> {
     nPrompt: number;
     nGen: number;
     repetitions: number;
@@ -78,14 +80,18 @@ function imageRows(r: ImageBenchResult, fmt: (x: number, d?: number) => string, 
 }
 
 export function benchCommand(): Command {
-    return addMediaOptions(
-        addModelOptions(
-            new Command("bench").description("measure prompt processing and decode speed, time to first token, load time and memory"),
+    return addRemoteOptions(
+        addMediaOptions(
+            addModelOptions(
+                new Command("bench").description(
+                    "measure prompt processing and decode speed, time to first token, load time and memory; with --url, a remote engine under phone-agent load",
+                ),
+            ),
+            {
+                mmproj: "the vision encoder for --image (default: the one recorded with -m's model; with the demo model: its own)",
+                imagePixels: true,
+            },
         ),
-        {
-            mmproj: "the vision encoder for --image (default: the one recorded with -m's model; with the demo model: its own)",
-            imagePixels: true,
-        },
     )
         .option("-p, --n-prompt <tokens>", "prompt tokens for prefill (llama-bench's -p)", positive("--n-prompt"), 512)
         .option("-n, --n-gen <tokens>", "tokens to decode (llama-bench's -n)", positive("--n-gen"), 128)
@@ -96,10 +102,27 @@ export function benchCommand(): Command {
             "also measure the phone-agent step: a screenshot (default: a built-in 1080x2400 one) with a system prompt of Open-AutoGLM's size, then the next step over the cached conversation",
         )
         .option("--text", "with --image: measure text prefill and decode too (without --image they always run)")
+        .option(
+            "--concurrency <list>",
+            "with --url: phone agents at once, one load level each (default: 1,2,4 and on up to the server's slots)",
+            (v: string) => concurrencyList(v),
+        )
+        .option(
+            "--step-tokens <n>",
+            "with --url: tokens of each phone step's answer (default 100; ignore_eos, so every server generates as many)",
+            positive("--step-tokens"),
+        )
+        .option(
+            "--step-budget <seconds>",
+            "with --url: also say how many agents at once keep the p90 step within this many seconds",
+            numberOption("--step-budget", { positive: true }),
+        )
         .option("--json", "print the results as JSON")
         .option("--verbose", "show llama.cpp's and node-llama-cpp's own log lines")
         .addHelpText("after", `\n${PP_TG_EXPLAINED}`)
-        .action(async (f: BenchFlags) => {
+        .action(async (f: BenchFlags, cmd: Command) => {
+            if (f.url) return benchRemote(f, cmd);
+            checkRemoteFlags(cmd, f, [], REMOTE_ONLY);
             setLibraryLogs(f.verbose ? "verbose" : "quiet");
             const log = (line: string) => process.stderr.write(`${line}\n`);
             settingsFrom(f); // the flags as given are checked even though the context is sized for the run

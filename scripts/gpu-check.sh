@@ -127,7 +127,7 @@ if ((dry)); then
         for (let i = 0; i < px.length; i++) px[i] = (i * 7 + Math.floor(i / (w * 3)) * 13) & 255;
         await sharp(px, { raw: { width: w, height: h, channels: 3 } }).png().toFile(process.argv[2]);' "$screen" "$work/screenshot.png"
 fi
-ok convert-q4_k_m && step bench-q4_k_m 60 "${autoglm[@]}" bench -m "$q4km" --mmproj "$mmproj" "${image[@]}" "${gpu[@]}" -p "$pp" -n "$tg" -r "$reps" --compare-llama-bench --json
+ok convert-q4_k_m && step bench-q4_k_m 60 "${autoglm[@]}" bench -m "$q4km" --mmproj "$mmproj" "${image[@]}" --text "${gpu[@]}" -p "$pp" -n "$tg" -r "$reps" --compare-llama-bench --json
 
 # 6: decode runs for joules per token: autoglm, then llama-bench with the arguments autoglm gave it.
 if ok bench-q4_k_m; then

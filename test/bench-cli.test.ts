@@ -4,7 +4,7 @@ import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
 import { runCli } from "./helpers/cli.js";
-import { noiseWarnings } from "../src/cli/commands/bench.js";
+import { noiseWarnings } from "../src/cli/noise.js";
 import { stat } from "../src/engine/stats.js";
 import { convert, synthesize } from "./helpers/models.js";
 import { tempDir } from "./helpers/tmp.js";

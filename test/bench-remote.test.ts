@@ -117,7 +117,7 @@ describe("autoglm bench --url", () => {
         expect(r.code, r.stderr).toBe(0);
         expect(r.stderr).toMatch(
             new RegExp(
-                `^engine ${ours.url} \\| model autoglm-phone-9b \\| served by autoglm \\| context 16384 tokens per request \\| images, no audio \\| 4 slot\\(s\\)`,
+                `^engine ${ours.url} \\| model autoglm-demo \\| served by autoglm \\| context 16384 tokens per request \\| images, no audio \\| 4 slot\\(s\\)`,
             ),
         );
         expect(r.stdout).toMatch(/^pp32 \(\d+ prompt tokens \/ first-token time\) +[\d.]+ tok\/s/m);

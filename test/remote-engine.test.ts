@@ -145,7 +145,7 @@ describe("against autoglm serve --parallel 4", () => {
 
     it("reads its meta (modalities, context, slots); answers and images arrive", async () => {
         const engine = await RemoteEngine.open({ url: `${ours.url}/v1` });
-        expect(engine.info).toMatchObject({ model: "autoglm-phone-9b", vision: true, audio: false, contextTokens: 8192 });
+        expect(engine.info).toMatchObject({ model: "autoglm-demo", vision: true, audio: false, contextTokens: 8192 });
         expect(engine.capabilities).toMatchObject({ server: "autoglm", slots: 4, source: "GET /v1/models" });
         const text = await run(engine, { ...greedy(5), messages: [{ role: "user", content: "Hello" }] });
         expect(text.result.usage.completionTokens).toBe(5);

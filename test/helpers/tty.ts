@@ -26,8 +26,9 @@ export function startTty(args: string[], env: Record<string, string> = {}): Tty 
     const envs = Object.entries(env)
         .map(([k, v]) => `${k}=${quote(v)}`)
         .join(" ");
-    // The pane stays after the CLI ends so that its last screen and exit code can be read.
-    const command = `cd ${quote(ROOT)} && env ${envs} ${quote(process.execPath)} ${quote(BIN)} ${args.map(quote).join(" ")}; echo "[exit $?]"; sleep 100000`;
+    // The pane stays after the CLI ends so that its last screen and exit code can be read. A person's
+    // terminal has no CI variable (CI turns colours off in the libraries that draw the spinner).
+    const command = `cd ${quote(ROOT)} && env -u CI ${envs} ${quote(process.execPath)} ${quote(BIN)} ${args.map(quote).join(" ")}; echo "[exit $?]"; sleep 100000`;
     tmux("-f", "/dev/null", "new-session", "-d", "-s", "t", "-x", "200", "-y", "50", command);
     tmux("set-option", "-t", "t", "history-limit", "10000");
     const screen = (opts: { escapes?: boolean } = {}) =>

@@ -11,7 +11,7 @@ import { table } from "../format.js";
 import { withInterrupt } from "../interrupt.js";
 import { PhaseLine } from "../progress.js";
 import { checkRemoteFlags, openRemote, type RemoteFlags } from "../remote-options.js";
-import { noiseWarnings } from "./bench.js";
+import { noiseWarnings } from "../noise.js";
 import { readFile } from "node:fs/promises";
 
 export interface RemoteBenchFlags extends RemoteFlags {

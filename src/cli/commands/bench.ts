@@ -8,7 +8,8 @@ import { dirname, join } from "node:path";
 import { Command } from "commander";
 import { benchContextSize, runBenchmark, type BenchResult } from "../../engine/benchmark.js";
 import { builtInScreenshot, runImageBenchmark, type ImageBenchResult } from "../../engine/image-benchmark.js";
-import { NOISY_SPREAD, spread, stat, type Stat } from "../../engine/stats.js";
+import { stat, type Stat } from "../../engine/stats.js";
+import { noiseWarnings } from "../noise.js";
 import { UserError } from "../../core/errors.js";
 import { runLlamaBench, runMtmdEncode, type ReferenceResult } from "../../engine/llama-bench.js";
 import { numberOption } from "../parse.js";
@@ -20,19 +21,6 @@ import { withInterrupt } from "../interrupt.js";
 import { setLibraryLogs } from "../../engine/library-log.js";
 import { addRemoteOptions, checkRemoteFlags } from "../remote-options.js";
 import { benchRemote, concurrencyList, REMOTE_ONLY, type RemoteBenchFlags } from "./bench-remote.js";
-
-/** Four significant digits, without exponents for large values. */
-const figure = (x: number) => (Math.abs(x) >= 1000 ? x.toFixed(0) : x.toPrecision(4));
-
-/** A warning for each measurement whose repetitions differ by more than 10 %. */
-export function noiseWarnings(stats: [string, Stat][]): string[] {
-    return stats
-        .filter(([, s]) => spread(s) > NOISY_SPREAD)
-        .map(
-            ([name, s]) =>
-                `${name} varied x${spread(s).toFixed(2)} between repetitions (${figure(s.min)} to ${figure(s.max)}): the machine is busy or its clock changes; the median is less certain (more -r, or an idle machine)`,
-        );
-}
 
 const PP_TG_EXPLAINED =
     "pp512 and tg128 are llama-bench's names: pp<N> is prompt processing (N prompt tokens evaluated in batches, tokens/s), tg<N> is text generation (N tokens decoded one at a time, tokens/s); -p and -n set N.";

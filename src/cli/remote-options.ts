@@ -15,6 +15,24 @@ export interface RemoteFlags {
     model?: string;
 }
 
+/** The flags that configure a model loaded here (refused with --url: the server decided them). */
+export const LOCAL_MODEL_FLAGS = [
+    "gpu",
+    "gpuLayers",
+    "threads",
+    "ctxSize",
+    "batchSize",
+    "flashAttn",
+    "cacheTypeK",
+    "cacheTypeV",
+    "mmproj",
+    "asrModel",
+    "asrMmproj",
+    "maxImageTokens",
+    "imageMaxPixels",
+    "encoderIdleUnload",
+];
+
 export function addRemoteOptions(cmd: Command): Command {
     return cmd
         .option(

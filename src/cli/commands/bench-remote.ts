@@ -10,7 +10,7 @@ import type { AgentLoad, TextBenchResult } from "../../remote/bench.js";
 import { table } from "../format.js";
 import { withInterrupt } from "../interrupt.js";
 import { PhaseLine } from "../progress.js";
-import { checkRemoteFlags, openRemote, type RemoteFlags } from "../remote-options.js";
+import { checkRemoteFlags, LOCAL_MODEL_FLAGS, openRemote, type RemoteFlags } from "../remote-options.js";
 import { noiseWarnings } from "../noise.js";
 import { readFile } from "node:fs/promises";
 
@@ -25,20 +25,8 @@ export interface RemoteBenchFlags extends RemoteFlags {
     json?: boolean;
 }
 
-/** Flags that configure a local model (refused with --url), and those that only a remote bench takes. */
-export const LOCAL_ONLY = [
-    "gpu",
-    "gpuLayers",
-    "threads",
-    "ctxSize",
-    "batchSize",
-    "flashAttn",
-    "cacheTypeK",
-    "cacheTypeV",
-    "compareLlamaBench",
-    "mmproj",
-    "imageMaxPixels",
-];
+/** With --url, bench also refuses --compare-llama-bench (there is no local GGUF to give llama-bench); without it, these. */
+export const LOCAL_ONLY = [...LOCAL_MODEL_FLAGS, "compareLlamaBench"];
 export const REMOTE_ONLY = ["apiKey", "concurrency", "stepTokens", "stepBudget"];
 
 /** 1, 2, 4... up to the server's slots (at least 4): where a server's throughput levels off. */

@@ -23,6 +23,8 @@ export interface AgentOptions {
     confirm: Confirm;
     lang?: AgentLang;
     maxSteps?: number;
+    /** The longest answer per step (default upstream's 3000). */
+    maxTokens?: number;
     /** Constrain each answer with the action grammar (an engine that takes GBNF: the in-process Runtime). */
     strictActions?: boolean;
     timing?: ActionTiming;
@@ -83,6 +85,7 @@ export class Agent {
     private readonly device: Device;
     private readonly handler: ActionHandler;
     private readonly maxSteps: number;
+    private readonly maxTokens: number;
     private readonly strict: boolean;
     private readonly prompt: string;
     private readonly emit: (event: AgentEvent) => void;
@@ -94,6 +97,7 @@ export class Agent {
         this.engine = o.engine;
         this.device = o.device;
         this.maxSteps = o.maxSteps ?? DEFAULT_MAX_STEPS;
+        this.maxTokens = o.maxTokens ?? AGENT_MAX_TOKENS;
         this.strict = Boolean(o.strictActions);
         this.prompt = systemPrompt(o.lang ?? "cn", o.date ?? new Date());
         this.emit = o.onEvent ?? (() => {});
@@ -228,7 +232,7 @@ export class Agent {
                 {
                     messages,
                     sampling: AGENT_SAMPLING,
-                    maxTokens: AGENT_MAX_TOKENS,
+                    maxTokens: this.maxTokens,
                     // The agent splits the thinking itself, as upstream does, from the text as generated.
                     splitThinking: false,
                     session,

@@ -27,6 +27,8 @@ export interface RunOptions {
     devices: string[];
     lang: AgentLang;
     maxSteps: number;
+    /** Per step (upstream's max_tokens, 3000). */
+    maxTokens?: number;
     strictActions: boolean;
     yes: boolean;
     json: boolean;
@@ -79,6 +81,7 @@ export async function runAgent(o: RunOptions): Promise<RunOutcome> {
                     confirm,
                     lang: o.lang,
                     maxSteps: o.maxSteps,
+                    ...(o.maxTokens ? { maxTokens: o.maxTokens } : {}),
                     strictActions: o.strictActions,
                     timing: o.timing,
                     ...(o.date ? { date: o.date } : {}),

@@ -9,6 +9,3 @@ export const AGENT_SAMPLING: SamplingRequest = Object.freeze({ temperature: 0, t
 export const AGENT_MAX_TOKENS = 3000;
 
 export const DEFAULT_MAX_STEPS = 100;
-
-/** The served model name Open-AutoGLM asks for by default (--url). */
-export const DEFAULT_REMOTE_MODEL = "autoglm-phone-9b";

@@ -9,17 +9,17 @@ import { appTable, type DeviceType } from "../../agent/apps.js";
 import { checkTool, listDevices } from "../../agent/checks.js";
 import type { AgentLang } from "../../agent/prompts.js";
 import { runAgent } from "../../agent/run.js";
-import { DEFAULT_MAX_STEPS, DEFAULT_REMOTE_MODEL } from "../../agent/sampling.js";
+import { AGENT_MAX_TOKENS, AGENT_SAMPLING, DEFAULT_MAX_STEPS } from "../../agent/sampling.js";
 import { timingFromEnv } from "../../agent/timing.js";
 import { table } from "../format.js";
-import { addModelOptions, type ModelFlags } from "../model-options.js";
+import { addMediaOptions, addModelOptions, encoderFromFlags, type MediaFlags, type ModelFlags } from "../model-options.js";
+import { openRuntime } from "../open-engine.js";
+import { addRemoteOptions, checkRemoteFlags, LOCAL_MODEL_FLAGS, openRemote, type RemoteFlags } from "../remote-options.js";
 import { numberOption } from "../parse.js";
 import { colorEnabled } from "../terminal-text.js";
 
-export interface AgentFlags extends ModelFlags {
-    mmproj?: string;
-    url?: string;
-    apiKey?: string;
+export interface AgentFlags extends ModelFlags, MediaFlags, RemoteFlags {
+    maxTokens: number;
     device: string[];
     deviceType: DeviceType;
     lang: AgentLang;
@@ -32,29 +32,49 @@ export interface AgentFlags extends ModelFlags {
     listApps?: boolean;
 }
 
+/** Engines that take a GBNF grammar in a chat request (llama.cpp's `grammar` field). */
+const GBNF_SERVERS = new Set(["autoglm", "llamacpp"]);
+
 /**
- * The model engine the flags name: the in-process Runtime over -m/--mmproj (or the demo model), or
- * the OpenAI-compatible server at --url (--model: its served name, default autoglm-phone-9b).
+ * The model engine the flags name: the in-process Runtime over -m/--mmproj (or the demo model), one
+ * slot per phone; or the OpenAI-compatible server at --url (--model: its served name, default the
+ * only one it serves).
  */
-export async function openAgentEngine(f: AgentFlags): Promise<Engine> {
-    const which = f.url ? `the remote engine for --url ${f.url}` : "the in-process engine (the Runtime's turn)";
-    throw new UserError(
-        `autoglm agent is not wired to a model yet: ${which} lands with the Engine work; until then the agent can check the phone (its checks passed), --list-devices and --list-apps`,
-    );
+export async function openAgentEngine(f: AgentFlags, cmd: Command, log: (line: string) => void): Promise<Engine> {
+    if (f.url) {
+        const engine = await openRemote(f, cmd, log);
+        const server = engine.capabilities.server;
+        if (f.strictActions && !GBNF_SERVERS.has(server ?? "")) {
+            await engine.dispose();
+            throw new UserError(
+                `--strict-actions sends a GBNF grammar, which ${server ? `a ${server} server` : `the engine at ${f.url}`} does not take: leave --strict-actions out, or use autoglm serve or llama-server`,
+            );
+        }
+        return engine;
+    }
+    const encoder = await encoderFromFlags(f, "vision encoder");
+    if (!encoder.mmproj)
+        throw new UserError(
+            "--mmproj is required with --model: the agent sends screenshots, so give the vision encoder GGUF that belongs to the model",
+        );
+    if (!encoder.encoderCaps?.vision) throw new UserError(`${encoder.mmproj} has no vision encoder: the agent sends screenshots`);
+    return openRuntime(f, { ...encoder, imageMaxPixels: f.imageMaxPixels, slots: Math.max(1, f.device.length) }, log, AGENT_SAMPLING);
 }
 
 const collect = (value: string, previous: string[] | undefined) => [...(previous ?? []), value];
 
 export function agentCommand(): Command {
-    const cmd = addModelOptions(
-        new Command("agent").description(
-            "operate a phone with AutoGLM-Phone-9B: screenshot, think, act, until the task is done (Open-AutoGLM's loop; Android via adb, HarmonyOS via hdc)",
+    const cmd = addRemoteOptions(
+        addMediaOptions(
+            addModelOptions(
+                new Command("agent").description(
+                    "operate a phone with AutoGLM-Phone-9B: screenshot, think, act, until the task is done (Open-AutoGLM's loop; Android via adb, HarmonyOS via hdc)",
+                ),
+            ),
+            { mmproj: "the vision encoder GGUF (mmproj) that belongs to --model", imagePixels: true },
         ),
     )
         .argument("[task]", 'what to do, in words ("打开微信给文件传输助手发消息：你好", "Open Chrome and search for the weather")')
-        .option("--mmproj <file>", "the vision encoder GGUF (mmproj) that belongs to --model")
-        .option("--url <url>", "an OpenAI-compatible server to ask instead (autoglm serve, vLLM, llama-server): its /v1 base URL")
-        .option("--api-key <key>", "the bearer key for --url")
         .option(
             "--device <serial>",
             "the phone to use (adb devices / hdc list targets); repeat it to run the task on several phones at once",
@@ -68,6 +88,12 @@ export function agentCommand(): Command {
             "give up after this many steps",
             numberOption("--max-steps", { integer: true, positive: true }),
             DEFAULT_MAX_STEPS,
+        )
+        .option(
+            "-n, --max-tokens <n>",
+            "longest answer (thinking and action) per step, in tokens",
+            numberOption("--max-tokens", { integer: true, positive: true }),
+            AGENT_MAX_TOKENS,
         )
         .option(
             "--strict-actions",
@@ -115,13 +141,15 @@ Exit code: 0 when every task finished, 130 when stopped, 1 otherwise.`,
                 return;
             }
             if (!task?.trim()) throw new UserError('give the task: autoglm agent "open Settings and turn on Wi-Fi"');
-            if (f.url && f.mmproj) throw new UserError("--mmproj is for a model run here; with --url the server has its own encoder");
+            checkRemoteFlags(cmd, f, LOCAL_MODEL_FLAGS, ["apiKey"]);
+            const log = (line: string) => process.stderr.write(`${line}\n`);
             const outcome = await runAgent({
                 task,
                 deviceType: f.deviceType,
                 devices: f.device,
                 lang: f.lang,
                 maxSteps: f.maxSteps,
+                maxTokens: f.maxTokens,
                 strictActions: Boolean(f.strictActions),
                 yes: Boolean(f.yes),
                 json: Boolean(f.json),
@@ -131,13 +159,10 @@ Exit code: 0 when every task finished, 130 when stopped, 1 otherwise.`,
                 stdin: process.stdin,
                 stdout: out,
                 stderr: process.stderr,
-                openEngine: () => openAgentEngine(f),
+                openEngine: () => openAgentEngine(f, cmd, log),
             });
             for (const line of outcome.failures) process.stderr.write(`autoglm: ${line}\n`);
             process.exitCode = outcome.exitCode;
         });
-    // With --url, --model names the served model rather than a GGUF.
-    const model = cmd.options.find((o) => o.long === "--model");
-    if (model) model.description = `${model.description}; with --url: the served model name (default ${DEFAULT_REMOTE_MODEL})`;
     return cmd;
 }

@@ -1,6 +1,6 @@
 // `autoglm agent` as a person runs it (the built CLI as a child process, fake phones on PATH):
-// --list-apps and --list-devices, the checks' one-line failures, bad flags and variables, and the
-// engine that phase 2 wires (until then a clear one-line error after the checks pass).
+// --list-apps and --list-devices, the checks' one-line failures, bad flags and variables (a task run
+// end to end is in agent-e2e.test.ts).
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
@@ -68,16 +68,6 @@ describe("autoglm agent", () => {
         expect(noKeyboard.calls("K1").map((c) => c.slice(2).join(" "))).toEqual(["shell ime list -s", "shell ime list -a -s"]);
     });
 
-    it("with the checks passed, the model engine is not wired yet (phase 2): a clear error, exit 1", async () => {
-        const r = await agent(["open settings"], one);
-        expect(r.code).toBe(1);
-        expect(r.stderr).toMatch(/^autoglm: autoglm agent is not wired to a model yet: the in-process engine .*\n$/);
-        const remote = await agent(["open settings", "--url", "http://127.0.0.1:9/v1"], one);
-        expect(remote.stderr).toContain("the remote engine for --url http://127.0.0.1:9/v1");
-        // The phone was only checked, never touched.
-        expect(one.calls("R5CT1234").every((c) => c.slice(2, 4).join(" ") === "shell ime")).toBe(true);
-    });
-
     it("bad input: no task, a bad flag value, a bad delay variable, a record folder in use", async () => {
         expect((await agent([], one)).stderr).toBe('autoglm: give the task: autoglm agent "open Settings and turn on Wi-Fi"\n');
         const ios = await agent(["t", "--device-type", "ios"]);
@@ -93,7 +83,7 @@ describe("autoglm agent", () => {
             `autoglm: --record ${dir}: the folder is not empty (a record holds one run)\n`,
         );
         expect((await agent(["t", "--url", "http://x/v1", "--mmproj", "m.gguf"], one)).stderr).toBe(
-            "autoglm: --mmproj is for a model run here; with --url the server has its own encoder\n",
+            "autoglm: --mmproj applies to a local model; with --url the server at http://x/v1 decides it\n",
         );
     });
 

@@ -317,6 +317,27 @@ describe("in process (the demo model, no server)", () => {
         expect(strict.startsWith(text), JSON.stringify({ free, strict })).toBe(true);
         expect(actions(phones, "D1")).toEqual([]);
     }, 600_000);
+    it("two phones in process: one slot each, both tasks run to their (failed) end", async () => {
+        const two = await fakePhones([phone("E1"), phone("E2")]);
+        const r = await agent(
+            ["open settings", "--device", "E1", "--device", "E2", "--max-steps", "1", "--max-tokens", "8", "--json", "--threads", "2"],
+            two,
+            {},
+            300_000,
+        );
+        expect(r.code, r.stderr).toBe(1);
+        const results = jsonLines(r.stdout).filter((l) => l.type === "result");
+        expect(results.map((l) => [l.device, l.status]).sort()).toEqual([
+            ["E1", "failed"],
+            ["E2", "failed"],
+        ]);
+        // Each phone's two attempts: the second found its own first attempt's prompt in its slot.
+        for (const serial of ["E1", "E2"]) {
+            const steps = jsonLines(r.stdout).filter((l) => l.type === "step" && l.device === serial);
+            expect(steps.map((l) => l.attempt)).toEqual([1, 2]);
+            expect(steps[1].tokens.cached).toBeGreaterThan(1000);
+        }
+    }, 600_000);
 });
 
 describe("--url against autoglm serve (the demo model and its vision encoder)", () => {

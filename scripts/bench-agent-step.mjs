@@ -9,7 +9,9 @@
 // Same GGUF, mmproj, threads, context and a fixed answer length (--tokens, end-of-generation ignored)
 // so every engine does the same work. Rounds alternate between the three; each round starts the
 // engine afresh and warms it with one small request. Step time is the whole turn as the agent waits
-// for it; the breakdown (encode / prefill / decode) is the in-process engine's own.
+// for it, after the screenshot; between the steps, the action's 1 s wait, during which the agent in
+// process evaluates the history the next step starts with (TurnSession.prefill). The breakdown
+// (encode / prefill / decode) is the in-process engine's own.
 //
 //   node scripts/bench-agent-step.mjs [--model M --mmproj P] [--rounds N] [--threads N] [--tokens N] [--json FILE]
 // Without --model: autoglm's demo pair (tiny GLM-4.1V layout, random weights).
@@ -29,8 +31,9 @@ const { RemoteEngine } = await dist("src/remote/remote-engine.js");
 
 const rounds = Number(flag("--rounds", "3"));
 const threads = Number(flag("--threads", String(availableParallelism())));
-const tokens = Number(flag("--tokens", "32"));
+const tokens = Number(flag("--tokens", "96"));
 const ctx = 16384;
+const ACTION_MS = 1000;
 const { model, mmproj } = await visionPair();
 const tools = referenceTools();
 const prompt = systemPrompt("cn", new Date(2026, 11, 6));
@@ -83,7 +86,12 @@ async function twoSteps(engine, salt) {
                 prompt: r.usage.promptTokens,
                 cached: r.usage.cachedTokens,
             });
-            history.commit(text, "点击设置", 'do(action="Tap", element=[500,500])');
+            history.commit(text, r.content, 'do(action="Tap", element=[500,500])');
+            // The action and its wait (Open-AutoGLM's 1 s after a tap): the agent prefills the
+            // history meanwhile where the engine can (in process); a server sits idle.
+            const ahead = session.prefill?.([...history.messages]);
+            await new Promise((resolve) => setTimeout(resolve, ACTION_MS));
+            await ahead;
         }
         return out;
     } finally {

@@ -177,6 +177,8 @@ describe("a task from the first screenshot to finish", () => {
             expect(r.enableThinking).toBeUndefined();
         }
         expect(new Set(engine.requests.map((r) => r.session)).size).toBe(1);
+        // During each action but the last, the session prefilled what the next request starts with.
+        expect(engine.prefills).toEqual([r2!.messages!.slice(0, 3), r3!.messages!.slice(0, 5)]);
     });
 
     it("--strict-actions sends the action grammar with every turn", async () => {

@@ -157,6 +157,38 @@ describe("Runtime.turn", () => {
         expect(rt.pool.busy).toBe(0);
     });
 
+    it("a session's prefill evaluates the history ahead: the next turn evaluates only its new message and answers as without it", async () => {
+        // The agent's shape: the screenshot's turn, then its text alone and the answer, then a new screenshot.
+        const history: TurnMessage[] = [
+            { role: "system", content: "You operate a phone." },
+            { role: "user", content: "Open the settings." },
+            { role: "assistant", content: '<think>The home screen.</think><answer>do(action="Launch", app="Settings")</answer>' },
+        ];
+        const next = [...history, ...ask("** Screen Info **", [lazyImage().part])];
+        const answer = async (prefill: boolean) => {
+            const session = await rt.openSession();
+            try {
+                // What the session held before: the first step, with its image, as the agent's turn left it.
+                await rt.turn({ messages: [history[0]!, ...ask("Open the settings.", [lazyImage().part])], session, maxTokens: 2 });
+                const evaluated = prefill ? await session.prefill(history) : 0;
+                const r = await rt.turn({ messages: next, session, maxTokens: 6, ignoreEos: true, sampling: { temperature: 0 } });
+                return { evaluated, r };
+            } finally {
+                session.close();
+            }
+        };
+        const without = await answer(false);
+        const ahead = await answer(true);
+        expect(ahead.evaluated).toBeGreaterThan(20); // the user text and the answer, where the image was
+        expect(ahead.r.raw).toBe(without.r.raw);
+        expect(ahead.r.usage.promptTokens).toBe(without.r.usage.promptTokens);
+        // Cached: the system prompt in both; with the prefill, the user text and the answer too.
+        expect(ahead.r.usage.cachedTokens - without.r.usage.cachedTokens).toBe(ahead.evaluated);
+        const refused = await rt.openSession();
+        await expect(refused.prefill(next)).rejects.toThrow(/a prefill takes text-only messages/);
+        refused.close();
+    });
+
     it("a grammar constrains the answer; a raw prompt is continued through the same turn, as text events", async () => {
         const yes = await rt.turn({
             messages: ask("Well?"),

@@ -91,6 +91,8 @@ export class Agent {
     private readonly emit: (event: AgentEvent) => void;
     private readonly stopper = new AbortController();
     private turn: AbortController | undefined;
+    /** The prefill of the next step's history, running during the action. */
+    private ahead: AbortController | undefined;
     private conversation: History | undefined;
 
     constructor(o: AgentOptions) {
@@ -118,6 +120,7 @@ export class Agent {
         if (this.stopper.signal.aborted) return;
         this.stopper.abort();
         this.turn?.abort();
+        this.ahead?.abort();
     }
 
     get stopped(): boolean {
@@ -199,6 +202,7 @@ export class Agent {
                     }
                 }
                 history.commit(parsed.text, parsed.thinking, parsed.answer);
+                if (parsed.action.action !== "finish") this.prefillAhead(session, history);
                 const t1 = performance.now();
                 const outcome = await this.handler.execute(parsed.action, parsed.shot.width, parsed.shot.height, this.stopper.signal);
                 const report = { ...parsed.report, action: parsed.action, outcome };
@@ -215,8 +219,25 @@ export class Agent {
             if (e instanceof DeviceError) return end("error", e.message);
             throw e;
         } finally {
+            this.ahead?.abort();
             session.close();
         }
+    }
+
+    /**
+     * While the phone acts and waits, the engine evaluates the history the next step starts with
+     * (this step's text and the answer, rebuilt, where the screenshot was), when it can (a local
+     * runtime): the next turn then evaluates only the new screenshot and its text. A failure here
+     * is left to that turn, which evaluates the same text itself and reports it.
+     */
+    private prefillAhead(session: TurnSession, history: History): void {
+        if (!session.prefill) return;
+        const controller = new AbortController();
+        this.ahead = controller;
+        session.prefill([...history.messages], { signal: controller.signal }).then(
+            () => {},
+            () => {},
+        );
     }
 
     /** One model turn; a cancelled turn is "interrupted", an engine failure an "error" with its message. */

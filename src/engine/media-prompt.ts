@@ -18,7 +18,7 @@ export const MEDIA_MARKER = "<__media__>";
 export function mediaPromptText(
     template: ChatTemplate,
     messages: ChatMessage[],
-    opts: { enableThinking?: boolean; tools?: object[]; asText?: (text: string) => string },
+    opts: { enableThinking?: boolean; tools?: object[]; asText?: (text: string) => string; addGenerationPrompt?: boolean },
 ): string {
     const asText = opts.asText ?? ((t: string) => t);
     const flat = messages.map((m) => ({
@@ -30,7 +30,7 @@ export function mediaPromptText(
         ...(m.metadata !== undefined ? { metadata: asText(m.metadata) } : {}),
     }));
     const tools = opts.tools && opts.asText ? (stringsAsText(opts.tools, asText) as object[]) : opts.tools;
-    return template.render(flat, { addGenerationPrompt: true, enableThinking: opts.enableThinking, tools });
+    return template.render(flat, { addGenerationPrompt: opts.addGenerationPrompt ?? true, enableThinking: opts.enableThinking, tools });
 }
 
 /** A JSON value with `asText` applied to every string and object key in it (a template may print any of them). */

@@ -224,11 +224,16 @@ export class Runtime implements Engine {
      * The prompt text `messages` render to, media as libmtmd markers, control-token strings in message
      * text broken (`tools`: the template's tools variable).
      */
-    render(messages: ChatMessage[], enableThinking?: boolean, tools?: object[]): string {
+    render(messages: ChatMessage[], enableThinking?: boolean, tools?: object[], addGenerationPrompt = true): string {
         // The prompt holds every message's text: messages that cannot fit are refused before the
         // template renders them (its output is capped, which would misname the fault).
         this.requireTokenizable(textOf(messages));
-        return mediaPromptText(this.template, messages, { enableThinking, tools, asText: (t) => this.textTokens.asText(t) });
+        return mediaPromptText(this.template, messages, {
+            enableThinking,
+            tools,
+            asText: (t) => this.textTokens.asText(t),
+            addGenerationPrompt,
+        });
     }
 
     /** The tokens of a prompt `render` gave (no media): the template's markup as control tokens, message text as text. */
@@ -273,7 +278,41 @@ export class Runtime implements Engine {
     async openSession(signal?: AbortSignal): Promise<LocalSession> {
         if (this.disposed) throw new ShuttingDownError();
         const slot = await this.pool.acquire("", signal);
-        return new LocalSession(this, slot, (s) => this.pool.release(s));
+        return new LocalSession(
+            this,
+            slot,
+            (s) => this.pool.release(s),
+            (session, messages, o) => this.prefill(session, messages, o),
+        );
+    }
+
+    /**
+     * TurnSession.prefill: the conversation rendered without a generation prompt, evaluated on the
+     * session's slot (the cached prefix reused) with nothing generated, and recorded, so that the
+     * next turn's prompt, which extends it, tokenizes and evaluates only the rest.
+     */
+    private async prefill(
+        session: LocalSession,
+        messages: TurnMessage[],
+        o: { enableThinking?: boolean; signal?: AbortSignal } = {},
+    ): Promise<number> {
+        if (this.disposed) throw new ShuttingDownError();
+        if (messages.some((m) => typeof m.content !== "string" && m.content.some((p) => p.type !== "text")))
+            throw new InvalidRequestError("a prefill takes text-only messages");
+        // Rendered as a turn renders its messages (the same conversion and tool rendering), so that turn's prompt extends it.
+        const media = new TurnMediaStage(messages, this.media, session.decoded);
+        media.admit();
+        await media.decode(() => {}, o.signal);
+        const planned = await planTools(this.template, this.loaded.llama, media.messages(), undefined);
+        const text = this.render(planned.rendered.messages, o.enableThinking, planned.rendered.tools, false);
+        this.requireFits(text, []);
+        const seq = session.slot.sequence;
+        const { items, suffix } = seq.continuation(text);
+        const prompt = [...items, ...this.tokenize(suffix)];
+        if (prompt.length === 0) return 0;
+        const r = await seq.generate(prompt, { maxTokens: 0, signal: o.signal });
+        if (r.promptComplete) seq.remember(text);
+        return r.evaluatedTokens;
     }
 
     /** One turn, in the order the file's header gives; events stream in order, then the result. */

@@ -99,6 +99,8 @@ export interface DecodedMedia {
 }
 
 /** A session whose cache can be saved with its conversation (a local runtime's). */
+export type PrefillOptions = { enableThinking?: boolean; signal?: AbortSignal };
+
 export interface SavableSession extends TurnSession {
     save(path: string, messages: readonly TurnMessage[]): void;
     load(path: string): TurnMessage[];
@@ -116,7 +118,13 @@ export class LocalSession implements SavableSession {
         readonly owner: object,
         readonly slot: Slot,
         private readonly giveBack: (slot: Slot) => void,
+        private readonly evaluate: (session: LocalSession, messages: TurnMessage[], o?: PrefillOptions) => Promise<number>,
     ) {}
+
+    /** TurnSession.prefill, queued with the session's turns. */
+    prefill(messages: TurnMessage[], o?: PrefillOptions): Promise<number> {
+        return this.run(() => this.evaluate(this, messages, o));
+    }
 
     reset(): void {
         // The KV cache itself is trimmed by the next job on this sequence (from its start position).

@@ -209,6 +209,13 @@ export interface TurnSession {
     reset(): void;
     /** Give the slot back. */
     close(): void;
+    /**
+     * Evaluates a conversation the next turn will start with (text only, ending with the last answer)
+     * into the session's cache now, while the caller does something else (the phone agent: during
+     * the action and its wait); that turn then evaluates only what follows. Only an engine that holds
+     * the cache has it (a local runtime); turns queue behind it. Resolves to the tokens evaluated.
+     */
+    prefill?(messages: TurnMessage[], o?: { enableThinking?: boolean; signal?: AbortSignal }): Promise<number>;
 }
 
 export interface EngineInfo {

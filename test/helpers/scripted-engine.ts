@@ -2,7 +2,8 @@
 // the next scripted raw model output (streamed as text events, in small pieces), records every
 // TurnRequest it was given, and keeps count of sessions. Given one script per session, the n-th
 // session opened answers from the n-th script (phones running concurrently each get their own). Open-AutoGLM's model check ("Hi", 5
-// tokens) is answered without taking a scripted answer and recorded apart.
+// tokens) is answered without taking a scripted answer and recorded apart. Its sessions record what
+// they are asked to prefill, as a local runtime's sessions evaluate it.
 import { InternalError } from "../../src/core/errors.js";
 import type { Engine, EngineInfo, FinishReason, TurnEvent, TurnRequest, TurnResult, TurnSession } from "../../src/engine/turn.js";
 
@@ -25,6 +26,8 @@ export class ScriptedEngine implements Engine {
     readonly checks: TurnRequest[] = [];
     /** The session (by opening order) each request in `requests` came with. */
     readonly requestSessions: number[] = [];
+    /** Every session prefill, in order (the messages copied), and whether a turn started before it ended. */
+    readonly prefills: TurnRequest["messages"][] = [];
     sessionsOpened = 0;
     sessionsClosed = 0;
     disposed = false;
@@ -86,6 +89,10 @@ export class ScriptedEngine implements Engine {
     async openSession(): Promise<TurnSession> {
         let closed = false;
         const session: TurnSession = {
+            prefill: async (messages) => {
+                this.prefills.push([...messages]);
+                return messages.length;
+            },
             reset: () => {},
             close: () => {
                 if (!closed) this.sessionsClosed++;

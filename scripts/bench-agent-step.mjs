@@ -116,7 +116,7 @@ const engines = {
             18461,
         );
         const engine = await RemoteEngine.open({ url: srv.url });
-        return { engine, stop: async () => (await engine.dispose(), await srv.stop()) };
+        return { engine, stop: () => engine.dispose().then(() => srv.stop()) };
     },
     "llama-server": async () => {
         const srv = await startServer(
@@ -143,7 +143,7 @@ const engines = {
             18462,
         );
         const engine = await RemoteEngine.open({ url: srv.url });
-        return { engine, stop: async () => (await engine.dispose(), await srv.stop()) };
+        return { engine, stop: () => engine.dispose().then(() => srv.stop()) };
     },
 };
 

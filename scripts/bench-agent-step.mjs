@@ -14,17 +14,19 @@
 // (encode / prefill / decode) is the in-process engine's own.
 //
 //   node scripts/bench-agent-step.mjs [--model M --mmproj P] [--rounds N] [--threads N] [--tokens N] [--json FILE]
+//                                     [--gpu auto|cuda|...] [--gpu-layers N|max] [--screenshot 1080x2400]
+// --gpu picks autoglm's backend (llama-server's is the one AUTOGLM_VARIANT builds its tools for,
+// default the CPU); --gpu-layers goes to all three (max: llama-server's -ngl 999).
 // Without --model: autoglm's demo pair (tiny GLM-4.1V layout, random weights).
 import { writeFileSync } from "node:fs";
 import { availableParallelism } from "node:os";
 import { join } from "node:path";
-import { bin, flag, median, referenceTools, root, startServer, visionPair } from "./bench-common.mjs";
+import { bin, flag, median, referenceTools, root, screenshot, startServer, visionPair } from "./bench-common.mjs";
 
 const dist = (p) => import(join(root, "dist", p));
 const { systemPrompt } = await dist("src/agent/prompts.js");
 const { History, userText } = await dist("src/agent/history.js");
 const { AGENT_SAMPLING } = await dist("src/agent/sampling.js");
-const { builtInScreenshot } = await dist("src/engine/image-benchmark.js");
 const { openLocalEngine } = await dist("src/engine/local-engine.js");
 const { readMmproj } = await dist("src/engine/encoders.js");
 const { RemoteEngine } = await dist("src/remote/remote-engine.js");
@@ -34,19 +36,24 @@ const threads = Number(flag("--threads", String(availableParallelism())));
 const tokens = Number(flag("--tokens", "96"));
 const ctx = 16384;
 const ACTION_MS = 1000;
+const gpu = flag("--gpu", "auto");
+const layers = flag("--gpu-layers");
+const [width, height] = flag("--screenshot", "1080x2400").split("x").map(Number);
+/** A new screenshot-like PNG each call (no engine answers from a cached image). */
+const shot = async () => Buffer.from((await screenshot(width, height)).split(",")[1], "base64");
 const { model, mmproj } = await visionPair();
 const tools = referenceTools();
 const prompt = systemPrompt("cn", new Date(2026, 11, 6));
 
 /** Two agent steps on `engine`; the whole-turn time of each, and the in-process breakdown. */
-async function twoSteps(engine, salt) {
+async function twoSteps(engine) {
     // Warm-up: the encoder loaded, the graphs built (another image, another prompt).
     await engine.turn({
         messages: [
             {
                 role: "user",
                 content: [
-                    { type: "image", source: { bytes: await builtInScreenshot(9000 + salt) } },
+                    { type: "image", source: { bytes: await shot() } },
                     { type: "text", text: "hi" },
                 ],
             },
@@ -64,10 +71,10 @@ async function twoSteps(engine, salt) {
             [2, "Settings"],
         ]) {
             const text = userText(app, i === 1 ? "打开设置" : undefined);
-            const shot = await builtInScreenshot(salt * 2 + i);
+            const png = await shot();
             const t0 = performance.now();
             const r = await engine.turn({
-                messages: history.request(shot, text),
+                messages: history.request(png, text),
                 sampling: AGENT_SAMPLING,
                 maxTokens: tokens,
                 ignoreEos: true,
@@ -106,13 +113,30 @@ const engines = {
             mmproj,
             encoderCaps: await readMmproj(mmproj, "vision encoder"),
             context: { contextSize: ctx, threads },
+            load: { gpu, ...(layers ? { gpuLayers: layers === "max" ? "max" : Number(layers) } : {}) },
         });
         return { engine, stop: () => engine.dispose() };
     },
     "autoglm serve": async () => {
         const srv = await startServer(
             process.execPath,
-            [bin, "serve", "-m", model, "--mmproj", mmproj, "--port", "18461", "-c", String(ctx), "-t", String(threads)],
+            [
+                bin,
+                "serve",
+                "-m",
+                model,
+                "--mmproj",
+                mmproj,
+                "--port",
+                "18461",
+                "-c",
+                String(ctx),
+                "-t",
+                String(threads),
+                "--gpu",
+                gpu,
+                ...(layers ? ["--gpu-layers", layers] : []),
+            ],
             18461,
         );
         const engine = await RemoteEngine.open({ url: srv.url });
@@ -139,6 +163,7 @@ const engines = {
                 "-ub",
                 "512",
                 "--jinja",
+                ...(layers ? ["-ngl", layers === "max" ? "999" : layers] : []),
             ],
             18462,
         );
@@ -152,7 +177,7 @@ for (let i = 0; i < rounds; i++) {
     for (const [name, start] of Object.entries(engines)) {
         const { engine, stop } = await start();
         try {
-            rows[name].push(await twoSteps(engine, i));
+            rows[name].push(await twoSteps(engine));
         } finally {
             await stop();
         }
@@ -164,7 +189,7 @@ for (let i = 0; i < rounds; i++) {
 const med = (name, step, key) => median(rows[name].map((r) => r[step][key]));
 const f0 = (x) => x.toFixed(0);
 const lines = [
-    `| agent step (${tokens} answer tokens), ${threads} threads, ${rounds} rounds, median ms | in process | autoglm serve | llama-server | in process / llama-server | autoglm serve / llama-server |`,
+    `| agent step (${width}x${height} screenshot, ${tokens} answer tokens), ${threads} threads, ${rounds} rounds, median ms | in process | autoglm serve | llama-server | in process / llama-server | autoglm serve / llama-server |`,
     "|---|---|---|---|---|---|",
 ];
 for (const [step, label] of [

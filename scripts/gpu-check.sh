@@ -6,7 +6,8 @@
 #   3. converts it to Q4_0 and Q4_K_M (text) with the F16 vision mmproj, timed, with peak RSS,
 #   4. `autoglm bench --compare-llama-bench` (pp512, tg128) on both files, the Q4_K_M one with the
 #      phone-agent step (`--image`, beside llama-mtmd-cli's encode), 5. the phone-agent step through
-#      `autoglm serve` against llama-server (scripts/bench-phone-step.mjs), 6. board power and VRAM
+#      `autoglm serve` against llama-server (scripts/bench-phone-step.mjs), 5b. two `autoglm agent` steps in
+#      process against the same messages through both servers (scripts/bench-agent-step.mjs), 6. board power and VRAM
 #      sampled from nvidia-smi throughout, and joules per generated token from a decode run of each.
 #
 #   scripts/gpu-check.sh [--dry-run] [--out DIR] [--budget SECONDS] [--work DIR]
@@ -145,6 +146,9 @@ fi
 # 5: the phone-agent step through the servers.
 ok convert-q4_k_m && step phone-step 90 env AUTOGLM_VARIANT="$variant" node scripts/bench-phone-step.mjs --model "$q4km" --mmproj "$mmproj" \
     --rounds "$rounds" --gpu "${gpu[1]}" "${layers[@]}" --screenshot "$screen"
+# 5b: two agent steps in process against the same messages through autoglm serve and llama-server.
+ok convert-q4_k_m && step agent-step 90 env AUTOGLM_VARIANT="$variant" node scripts/bench-agent-step.mjs --model "$q4km" --mmproj "$mmproj" \
+    --rounds "$rounds" --gpu "${gpu[1]}" "${layers[@]}" --screenshot "$screen"
 
 [ -n "$sampler" ] && kill "$sampler" 2>/dev/null && wait "$sampler" 2>/dev/null || true
 sampler=""
@@ -261,6 +265,12 @@ if (steps.get("phone-step")?.rc === 0) {
     p("## Phone-agent step through the servers (scripts/bench-phone-step.mjs): autoglm serve against llama-server");
     p();
     p(read("phone-step.out").trim());
+}
+if (steps.get("agent-step")?.rc === 0) {
+    p();
+    p("## Agent step (scripts/bench-agent-step.mjs): in process against autoglm serve and llama-server");
+    p();
+    p(read("agent-step.out").trim());
 }
 p();
 p("## Energy: board power while decoding, joules per generated token (nvidia-smi, 200 ms samples)");

@@ -61,6 +61,7 @@ describe("scripts/gpu-check.sh", () => {
             "energy-autoglm",
             "energy-llama-bench",
             "phone-step",
+            "agent-step",
         ]) {
             expect(steps[name], name).toBe("ok");
         }
@@ -80,6 +81,9 @@ describe("scripts/gpu-check.sh", () => {
             near(num(row[6]), num(row[4]) / num(row[5]));
         }
 
+        const agent = table(md, "## Agent step (scripts/bench-agent-step.mjs)");
+        expect(agent.map((row) => row[0])).toEqual(["step 1 (system prompt + screenshot)", "step 2 (history cached + new screenshot)"]);
+        for (const row of agent) near(num(row[4]), num(row[1]) / num(row[3])); // in process / llama-server, as printed
         const phone = table(md, "## Phone-agent step (`autoglm bench --image`");
         expect(phone.map((row) => row[0])).toContain("vision encode");
         expect(num(phone.find((row) => row[0] === "vision encode")![2])).toBeGreaterThan(0); // llama-mtmd-cli's

@@ -93,7 +93,9 @@ const llamaStatus = () =>
         `^engine ${llama.url} \\| model ${demo.text.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")} \\| served by llamacpp \\| context \\d+ tokens per request \\| images, no audio \\| 2 slot\\(s\\)$`,
     );
 const oursStatus = () =>
-    new RegExp(`^engine ${ours.url} \\| model autoglm-demo \\| served by autoglm \\| context 4096 tokens per request \\| images, audio \\| 1 slot\\(s\\)$`);
+    new RegExp(
+        `^engine ${ours.url} \\| model autoglm-demo \\| served by autoglm \\| context 4096 tokens per request \\| images, audio \\| 1 slot\\(s\\)$`,
+    );
 
 function describeJson(r: CliResult) {
     expect(r.code, r.stderr).toBe(0);
@@ -175,10 +177,7 @@ describe("describe --url", () => {
         );
         expect(standIn.requests.filter((q) => q.method === "POST")).toHaveLength(0);
         standIn.requests.length = 0;
-        oneLineError(
-            await runCli(["describe", join(root, "missing.png"), "--url", standIn.url]),
-            /^autoglm: .*missing\.png/,
-        );
+        oneLineError(await runCli(["describe", join(root, "missing.png"), "--url", standIn.url]), /^autoglm: .*missing\.png/);
         expect(standIn.requests).toHaveLength(0); // not even the model list
     });
 });
@@ -222,7 +221,10 @@ describe("chat --url", () => {
             input: `hello\n/image ${shot} what is this?\n/save ${saved}\n/load ${saved}\nand now?\n`,
         });
         expect(r.code, r.stderr).toBe(1); // a /command that failed in line mode
-        const answers = r.stdout.trim().split("\n").map((l) => JSON.parse(l));
+        const answers = r.stdout
+            .trim()
+            .split("\n")
+            .map((l) => JSON.parse(l));
         expect(answers).toHaveLength(3);
         for (const a of answers) {
             expect(typeof a.content).toBe("string");
@@ -278,7 +280,10 @@ describe("chat --url", () => {
         child.stdin.end("/help\n"); // the chat goes on after the stop (another turn would be 30000 tokens)
         expect(await done, stderr).toBe(0);
         expect(stderr.slice(stderr.indexOf("[stopped]"))).toMatch(/^\[stopped\]\ncommands:\n/);
-        const answers = stdout.trim().split("\n").map((l) => JSON.parse(l));
+        const answers = stdout
+            .trim()
+            .split("\n")
+            .map((l) => JSON.parse(l));
         expect(answers.map((a) => a.stats.reason)).toEqual(["aborted"]);
         expect(answers[0].stats.answerTokens).toBeLessThan(30000);
     }, 300_000);
@@ -297,11 +302,13 @@ describe("chat --url", () => {
         const t = startTty(["chat", "--url", standIn.url, "--no-history"], { XDG_STATE_HOME: join(root, "state") });
         try {
             await t.waitFor(/type a message/);
-            expect(t.screen()).toMatch(/^engine .* \| model glm \| served by vllm \| context 8192 tokens per request \| images unknown, audio unknown$/m);
+            expect(t.screen()).toMatch(
+                /^engine .* \| model glm \| served by vllm \| context 8192 tokens per request \| images unknown, audio unknown$/m,
+            );
             t.send("what is it?", { literal: true });
             t.send("Enter");
             await t.waitFor(/the answer is 42/);
-            expect(t.screen({ escapes: true })).toMatch(/\x1b\[2mpondering/); // thinking dimmed
+            expect(t.screen({ escapes: true })).toContain("\x1b[2mpondering"); // thinking dimmed
             t.send(`/save ${join(root, "tty-save")}`, { literal: true });
             t.send("Enter");
             await t.waitFor(/autoglm: \/save and \/load need a local model: the engine at \S+ keeps no KV cache/);
@@ -323,8 +330,14 @@ describe("endpoints and flags", () => {
     });
 
     it("a refusing endpoint (a wrong --api-key, none at all) is one line and exit 1", async () => {
-        oneLineError(await runCli(["describe", shot, "--url", ours.url, "--api-key", "wrong"]), /the key given with --api-key is not accepted$/);
-        oneLineError(await runCli(["chat", "--url", ours.url, "--api-key", "wrong"], { input: "hello\n" }), /the key given with --api-key is not accepted$/);
+        oneLineError(
+            await runCli(["describe", shot, "--url", ours.url, "--api-key", "wrong"]),
+            /the key given with --api-key is not accepted$/,
+        );
+        oneLineError(
+            await runCli(["chat", "--url", ours.url, "--api-key", "wrong"], { input: "hello\n" }),
+            /the key given with --api-key is not accepted$/,
+        );
         oneLineError(
             await runCli(["transcribe-and-answer", wav, "--url", ours.url]),
             `${ours.url} refused the request (401: invalid or missing API key (Authorization: Bearer KEY)): give its key with --api-key (or AUTOGLM_API_KEY)`,

@@ -1,14 +1,17 @@
-// How a command gets its engine: the one place the CLI opens one. Today that is a local runtime over
-// the flags' model (with a spinner on a terminal, then one status line and the sampling settings in
-// effect); a remote engine (--url) slots in beside it here.
+// How a command gets its engine: the one place the CLI opens one. With --url (AUTOGLM_URL) that is
+// the remote OpenAI-compatible engine there (one status line; no model, encoder or speech model is
+// read or loaded here); otherwise a local runtime over the flags' model (with a spinner on a
+// terminal, then one status line and the sampling settings in effect).
 
 import { openLocalEngine, type LocalEngineOptions } from "../engine/local-engine.js";
 import type { SamplingOptions } from "../engine/native.js";
 import type { Runtime } from "../engine/runtime.js";
 import { samplingLines } from "../engine/sampling-defaults.js";
 import type { Engine } from "../engine/turn.js";
+import type { Command } from "commander";
 import { withInterrupt } from "./interrupt.js";
 import { modelPath, settingsFrom, statusLine, type ModelFlags } from "./model-options.js";
+import { openRemote, type RemoteFlags } from "./remote-options.js";
 import { colorEnabled } from "./terminal-text.js";
 
 export type EngineOptions = Omit<LocalEngineOptions, "model" | "load" | "context">;
@@ -49,12 +52,19 @@ export async function openRuntime(
     }
 }
 
-/** The engine a command's turns go to. `given`: the sampling fields the command's flags set (shown with the defaults). */
-export function openEngine(
-    f: ModelFlags,
-    o: EngineOptions,
+/**
+ * The engine a command's turns go to: with --url the remote engine there, else a local runtime over
+ * the flags' model. `local` gives the local runtime's options (encoders, speech model): it is called
+ * only without --url, so a remote run reads no model file. `given`: the sampling fields the
+ * command's flags set (shown with the local model's defaults).
+ */
+export async function openEngine(
+    f: ModelFlags & RemoteFlags,
+    cmd: Command,
+    local: () => EngineOptions | Promise<EngineOptions>,
     log: (line: string) => void,
     given: Partial<SamplingOptions> = {},
 ): Promise<Engine> {
-    return openRuntime(f, o, log, given);
+    if (f.url) return openRemote(f, cmd, log);
+    return openRuntime(f, await local(), log, given);
 }

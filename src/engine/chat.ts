@@ -92,8 +92,14 @@ export class ChatSession {
         this.session.close();
     }
 
+    /** The session's cache, where the engine's session can save one (TurnSession: a remote engine keeps nothing per conversation). */
     private local(): SavableSession {
-        if (!savable(this.session)) throw new UserError("saving a conversation needs a local model (its KV cache is saved with it)");
-        return this.session;
+        if (savable(this.session)) return this.session;
+        const { where } = this.engine.info;
+        throw new UserError(
+            where === "local"
+                ? "saving a conversation needs a local model (its KV cache is saved with it)"
+                : `/save and /load need a local model: the engine at ${where} keeps no KV cache this client can save or restore; a chat with a local model can be saved`,
+        );
     }
 }

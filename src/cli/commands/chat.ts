@@ -1,6 +1,7 @@
 // `autoglm chat`: a terminal REPL with streamed answers, multi-turn with KV-cache reuse, thinking
 // shown dimmed (or hidden) and /commands. With stdin not a terminal it reads one prompt per line
-// and prints plain answers, which is how scripts and tests drive it.
+// and prints plain answers, which is how scripts and tests drive it. With --url the turns go to a
+// remote engine (the same REPL; /save and /load are refused: no KV cache here to save).
 
 import { createInterface } from "node:readline";
 import { Command } from "commander";
@@ -26,8 +27,18 @@ import {
     type ModelFlags,
 } from "../model-options.js";
 import { openEngine } from "../open-engine.js";
+import { addRemoteOptions, checkRemoteFlags, LOCAL_MODEL_FLAGS, type RemoteFlags } from "../remote-options.js";
 
-interface ChatFlags extends ModelFlags, MediaFlags {
+/**
+ * chat's own flags besides the model's that a remote engine cannot honour: none. Sampling, --seed,
+ * --stop, --ignore-eos and --think go in the request under the names llama-server, vLLM, SGLang
+ * and autoglm read; --grammar-file as `grammar` (llama-server's and autoglm's extension; another
+ * server refuses or ignores it, its answer says which) and --json-schema as response_format;
+ * --stats shows the usage and timings the server reports; --verbose has no library to show.
+ */
+const CHAT_LOCAL_ONLY: string[] = [];
+
+interface ChatFlags extends ModelFlags, MediaFlags, RemoteFlags {
     system?: string;
     think?: boolean;
     temp?: number;
@@ -50,12 +61,12 @@ interface ChatFlags extends ModelFlags, MediaFlags {
 }
 
 const HELP = `commands:
-  /image FILE [question]   ask about an image (needs --mmproj; the demo model has one)
+  /image FILE [question]   ask about an image (needs --mmproj, or a --url engine that takes images; the demo model has one)
   /audio FILE [question]   a WAV recording: heard by the model's own audio encoder, or transcribed
                            by the speech model (--asr-model) and answered
   /reset        forget the conversation
-  /save FILE    save the conversation and its KV cache (FILE and FILE.json)
-  /load FILE    restore a saved conversation
+  /save FILE    save the conversation and its KV cache (FILE and FILE.json; a local model only)
+  /load FILE    restore a saved conversation (a local model only)
   /help         this text
   /exit         quit (also Ctrl-D, or Ctrl-C twice at an empty prompt)
 Ctrl-C stops the current answer and keeps what was said so far; at the prompt it clears the line.
@@ -86,17 +97,21 @@ function jsonStats(r: TurnResult) {
 }
 
 export function chatCommand(): Command {
-    return addMediaOptions(
-        addModelOptions(
-            new Command("chat").description("chat with a model in the terminal (one prompt per line when stdin is not a terminal)"),
+    return addRemoteOptions(
+        addMediaOptions(
+            addModelOptions(
+                new Command("chat").description(
+                    "chat with a model in the terminal (one prompt per line when stdin is not a terminal); with --url, with a remote engine",
+                ),
+            ),
+            {
+                mmproj: "the model's encoder GGUF (vision and/or audio), loaded at the first /image or /audio",
+                speech: true,
+                imageTokens: true,
+                imagePixels: true,
+                idleUnload: true,
+            },
         ),
-        {
-            mmproj: "the model's encoder GGUF (vision and/or audio), loaded at the first /image or /audio",
-            speech: true,
-            imageTokens: true,
-            imagePixels: true,
-            idleUnload: true,
-        },
     )
         .option("-s, --system <text>", "system prompt")
         .option("--think", "let the model think first (GLM: enable_thinking)")
@@ -127,14 +142,13 @@ export function chatCommand(): Command {
         .option("--json", "line mode: print each answer as one JSON object per line ({content, reasoning, stats})")
         .option("--no-history", "do not read or write the prompt history ($XDG_STATE_HOME/autoglm/chat_history; also AUTOGLM_NO_HISTORY=1)")
         .option("--verbose", "show llama.cpp's, libmtmd's and node-llama-cpp's own log lines")
-        .action(async (f: ChatFlags) => {
+        .action(async (f: ChatFlags, cmd: Command) => {
+            checkRemoteFlags(cmd, f, [...LOCAL_MODEL_FLAGS, ...CHAT_LOCAL_ONLY], ["apiKey"]);
             setLibraryLogs(f.verbose ? "verbose" : "quiet");
             const tty = Boolean(process.stdin.isTTY && process.stdout.isTTY);
             let input: TerminalInput | undefined;
             let closing = false;
             const log = (line: string) => process.stderr.write(`${line}\n`);
-            // Read from the header: /audio knows whether the model hears without loading the encoder.
-            const encoder = await encoderFromFlags(f);
             const note = (what: string, e: "loaded" | "released") => {
                 if (closing) return; // released because the chat ends: nothing the user waits for
                 const line = `[${what} ${e}${e === "loaded" ? "" : " after idle"} | RAM ${(process.memoryUsage().rss / 2 ** 20).toFixed(0)} MiB]`;
@@ -151,14 +165,16 @@ export function chatCommand(): Command {
             };
             const engine = await openEngine(
                 f,
-                {
-                    ...encoder,
+                cmd,
+                async () => ({
+                    // Read from the header: /audio knows whether the model hears without loading the encoder.
+                    ...(await encoderFromFlags(f)),
                     maxImageTokens: f.maxImageTokens,
                     imageMaxPixels: f.imageMaxPixels,
                     idleSeconds: f.encoderIdleUnload || undefined,
                     speech: () => speechModelFromFlags(f, log),
                     onResource: note,
-                },
+                }),
                 log,
                 given,
             );

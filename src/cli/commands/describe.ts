@@ -1,4 +1,5 @@
-// `autoglm describe <image>`: streams a description of an image, or the answer to --prompt about it.
+// `autoglm describe <image>`: streams a description of an image, or the answer to --prompt about it;
+// with --url a remote engine answers (the image, checked here first, goes as a data: URL).
 
 import { Command } from "commander";
 import { DEFAULT_QUESTION } from "../../engine/media-policy.js";
@@ -12,8 +13,16 @@ import { escapeControls } from "../terminal-text.js";
 import { setLibraryLogs } from "../../engine/library-log.js";
 import { checkImageFile } from "../input-checks.js";
 import { DEMO_DESCRIBE_TOKENS, demoAnswerNote } from "../demo-limits.js";
+import { addRemoteOptions, checkRemoteFlags, LOCAL_MODEL_FLAGS, type RemoteFlags } from "../remote-options.js";
 
-interface DescribeFlags extends ModelFlags, MediaFlags {
+/**
+ * describe's own flags are all the request's (--prompt, --think, --temp, --seed, --max-tokens,
+ * --json), so with --url only the model's are refused: --mmproj, --image-max-pixels and
+ * --max-image-tokens among them (the server scales images under its own limits).
+ */
+const DESCRIBE_LOCAL_ONLY: string[] = [];
+
+interface DescribeFlags extends ModelFlags, MediaFlags, RemoteFlags {
     prompt: string;
     think?: boolean;
     json?: boolean;
@@ -26,9 +35,15 @@ interface DescribeFlags extends ModelFlags, MediaFlags {
 const ENDED: Record<string, string> = { stop: "the end-of-answer token", length: "--max-tokens" };
 
 export function describeCommand(): Command {
-    return addMediaOptions(
-        addModelOptions(new Command("describe").description("describe an image (or answer --prompt about it) with a vision model")),
-        { mmproj: "the vision encoder GGUF (mmproj) that belongs to --model", imageTokens: true, imagePixels: true },
+    return addRemoteOptions(
+        addMediaOptions(
+            addModelOptions(
+                new Command("describe").description(
+                    "describe an image (or answer --prompt about it) with a vision model, here or at --url",
+                ),
+            ),
+            { mmproj: "the vision encoder GGUF (mmproj) that belongs to --model", imageTokens: true, imagePixels: true },
+        ),
     )
         .argument("<image>", "image file (JPEG, PNG, WebP, GIF, TIFF...)")
         .option("-p, --prompt <text>", "what to ask about the image", DEFAULT_QUESTION.image)
@@ -41,23 +56,32 @@ export function describeCommand(): Command {
             `longest answer in tokens (default: 1024; ${DEMO_DESCRIBE_TOKENS} with the built-in demo model, whose answers are noise)`,
             numberOption("--max-tokens", { integer: true, positive: true }),
         )
-        .option("--json", "print {content, reasoning, image, stats} as JSON")
+        .option("--json", "print {content, reasoning, image, stats} as JSON (with --url no image: the server scales it)")
         .option("--verbose", "show llama.cpp's, libmtmd's and node-llama-cpp's own log lines")
-        .action(async (imagePath: string, f: DescribeFlags) => {
+        .action(async (imagePath: string, f: DescribeFlags, cmd: Command) => {
+            checkRemoteFlags(cmd, f, [...LOCAL_MODEL_FLAGS, ...DESCRIBE_LOCAL_ONLY], ["apiKey"]);
             setLibraryLogs(f.verbose ? "verbose" : "quiet");
             const log = (line: string) => process.stderr.write(`${line}\n`);
-            await checkImageFile(imagePath, f.imageMaxPixels); // before anything loads
-            const encoder = await encoderFromFlags(f, "vision encoder");
-            if (!encoder.mmproj)
-                throw new UserError(
-                    "--mmproj is required with --model: give the vision encoder GGUF that belongs to the model (none is recorded with it in the models folder)",
-                );
-            const maxTokens = f.maxTokens ?? (f.model ? 1024 : DEMO_DESCRIBE_TOKENS);
-            if (!encoder.encoderCaps?.vision) throw new UserError(`${encoder.mmproj} has no vision encoder`);
-            const engine = await openEngine(f, { ...encoder, maxImageTokens: f.maxImageTokens, imageMaxPixels: f.imageMaxPixels }, log, {
-                temperature: f.temp,
-            });
-            if (!f.model && f.maxTokens === undefined) log(demoAnswerNote(maxTokens));
+            await checkImageFile(imagePath, f.imageMaxPixels); // before anything loads or is sent
+            const demo = !f.url && !f.model;
+            const maxTokens = f.maxTokens ?? (demo ? DEMO_DESCRIBE_TOKENS : 1024);
+            // A remote engine that takes no images refuses the turn before the image is read (one line).
+            const engine = await openEngine(
+                f,
+                cmd,
+                async () => {
+                    const encoder = await encoderFromFlags(f, "vision encoder");
+                    if (!encoder.mmproj)
+                        throw new UserError(
+                            "--mmproj is required with --model: give the vision encoder GGUF that belongs to the model (none is recorded with it in the models folder)",
+                        );
+                    if (!encoder.encoderCaps?.vision) throw new UserError(`${encoder.mmproj} has no vision encoder`);
+                    return { ...encoder, maxImageTokens: f.maxImageTokens, imageMaxPixels: f.imageMaxPixels };
+                },
+                log,
+                { temperature: f.temp },
+            );
+            if (demo && f.maxTokens === undefined) log(demoAnswerNote(maxTokens));
             // On a terminal the answer streams (control bytes escaped); into a pipe or file it is
             // written whole at the end, so an interrupted run leaves nothing half-written there.
             const stream = Boolean(process.stdout.isTTY) && !f.json;

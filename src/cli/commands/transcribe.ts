@@ -2,6 +2,8 @@
 // transcribes, then the chat model answers; when the chat model has an audio mmproj of its own,
 // that one model hears and answers. Both routes are one turn: the runtime's media policy decides.
 // The input file is checked before anything loads; what the command waits for is one line on stderr.
+// With --url the recording goes to a remote engine as input_audio (no speech model loads here); an
+// engine that says it takes no audio is one line naming what to do instead.
 
 import { Command } from "commander";
 import { readMmproj } from "../../engine/encoders.js";
@@ -15,8 +17,17 @@ import { numberOption } from "../parse.js";
 import { withInterrupt } from "../interrupt.js";
 import { escapeControls } from "../terminal-text.js";
 import { setLibraryLogs } from "../../engine/library-log.js";
+import { UserError } from "../../core/errors.js";
+import { addRemoteOptions, checkRemoteFlags, LOCAL_MODEL_FLAGS, type RemoteFlags } from "../remote-options.js";
 
-interface Flags extends ModelFlags, MediaFlags {
+/**
+ * The command's own flags are all the request's (--prompt, --temp, --max-tokens, --json); the
+ * speech model's (--asr-model, --asr-mmproj) and --mmproj are among the model's, refused with --url:
+ * the server hears the recording with its own audio encoder or speech model.
+ */
+const TRANSCRIBE_LOCAL_ONLY: string[] = [];
+
+interface Flags extends ModelFlags, MediaFlags, RemoteFlags {
     prompt?: string;
     json?: boolean;
     temp: number;
@@ -25,13 +36,15 @@ interface Flags extends ModelFlags, MediaFlags {
 }
 
 export function transcribeCommand(): Command {
-    return addMediaOptions(
-        addModelOptions(
-            new Command("transcribe-and-answer").description(
-                "transcribe a WAV recording with a speech model, then answer it with the chat model",
+    return addRemoteOptions(
+        addMediaOptions(
+            addModelOptions(
+                new Command("transcribe-and-answer").description(
+                    "transcribe a WAV recording with a speech model, then answer it with the chat model (with --url: a remote engine that takes audio)",
+                ),
             ),
+            { mmproj: "an audio mmproj of the chat model itself: then one model hears and answers", speech: true },
         ),
-        { mmproj: "an audio mmproj of the chat model itself: then one model hears and answers", speech: true },
     )
         .argument("<audio>", "WAV file (8/16/24/32-bit PCM or float, any rate, mono or stereo)")
         .option("-p, --prompt <text>", "a question about the recording, as describe's --prompt (default: answer what was said)")
@@ -39,13 +52,12 @@ export function transcribeCommand(): Command {
         .option("-n, --max-tokens <n>", "longest answer, in tokens", numberOption("--max-tokens", { integer: true, positive: true }), 512)
         .option("--json", "print {transcript, answer, seconds, stats} as JSON")
         .option("--verbose", "show llama.cpp's, libmtmd's and node-llama-cpp's own log lines")
-        .action(async (audioPath: string, f: Flags) => {
+        .action(async (audioPath: string, f: Flags, cmd: Command) => {
+            checkRemoteFlags(cmd, f, [...LOCAL_MODEL_FLAGS, ...TRANSCRIBE_LOCAL_ONLY], ["apiKey"]);
             setLibraryLogs(f.verbose ? "verbose" : "quiet");
             const log = (line: string) => process.stderr.write(`${line}\n`);
-            const seconds = await checkWavFile(audioPath); // before anything loads
-            const mmproj = givenMmproj(f);
-            const encoderCaps = mmproj ? await readMmproj(mmproj, "audio encoder") : undefined;
-            const speech = encoderCaps?.audio ? undefined : await speechModelFromFlags(f, log);
+            const seconds = await checkWavFile(audioPath); // before anything loads or is sent
+            let speech: { model: string; mmproj: string } | undefined;
             // What the command waits for, on stderr (a line rewritten in place on a terminal).
             const phase = new PhaseLine();
             let phaseText = "";
@@ -55,29 +67,44 @@ export function transcribeCommand(): Command {
             };
             const engine = await openEngine(
                 f,
-                {
-                    mmproj,
-                    encoderCaps,
-                    speech: speech && (async () => speech),
-                    onResource: (what, e, m) => {
-                        if (what === "speech model" && e === "loaded" && m) {
-                            phase.done();
-                            log(
-                                `speech model ${m.path} | ${m.architecture} | backend ${m.backend} | loaded in ${(m.loadMs / 1000).toFixed(1)} s`,
-                            );
-                            if (phaseText) say(`transcribing ${seconds.toFixed(1)} s of audio with the speech model...`);
-                        }
-                    },
+                cmd,
+                async () => {
+                    const mmproj = givenMmproj(f);
+                    const encoderCaps = mmproj ? await readMmproj(mmproj, "audio encoder") : undefined;
+                    speech = encoderCaps?.audio ? undefined : await speechModelFromFlags(f, log);
+                    const loaded = speech;
+                    return {
+                        mmproj,
+                        encoderCaps,
+                        speech: loaded && (async () => loaded),
+                        onResource: (what, e, m) => {
+                            if (what === "speech model" && e === "loaded" && m) {
+                                phase.done();
+                                log(
+                                    `speech model ${m.path} | ${m.architecture} | backend ${m.backend} | loaded in ${(m.loadMs / 1000).toFixed(1)} s`,
+                                );
+                                if (phaseText) say(`transcribing ${seconds.toFixed(1)} s of audio with the speech model...`);
+                            }
+                        },
+                    };
                 },
                 log,
                 { temperature: f.temp },
             );
             try {
+                // A remote engine that says it takes no audio (llama-server with a vision-only mmproj,
+                // autoglm serve without a speech model): one line, before the recording is read.
+                if (f.url && !engine.info.audio)
+                    throw new UserError(
+                        `the engine at ${engine.info.where} (model ${engine.info.model}) takes no audio: run transcribe-and-answer without --url (a speech model transcribes here), or start the server with a speech model (autoglm serve --asr-model and --asr-mmproj) or an audio encoder (llama-server --mmproj of an audio model)`,
+                    );
                 const out = await withInterrupt(async (signal) => {
                     say(
-                        speech
-                            ? `loading the speech model, then transcribing ${seconds.toFixed(1)} s of audio...`
-                            : `hearing ${seconds.toFixed(1)} s of audio with the model's audio encoder...`,
+                        f.url
+                            ? `sending ${seconds.toFixed(1)} s of audio to ${engine.info.where}...`
+                            : speech
+                              ? `loading the speech model, then transcribing ${seconds.toFixed(1)} s of audio...`
+                              : `hearing ${seconds.toFixed(1)} s of audio with the model's audio encoder...`,
                     );
                     let audio: Extract<MediaReport, { kind: "audio" }> | undefined;
                     const r = await engine.turn(

@@ -79,10 +79,11 @@ function pathAndRest(arg: string, usage: string): [string, string] {
     return [word.path, word.rest];
 }
 
-function statsLine(r: TurnResult): string {
+/** `remote`: the context is the server's (--url), not --ctx-size. */
+function statsLine(r: TurnResult, remote: boolean): string {
     const { usage: u, timings: t } = r;
     const tps = t.decodeMs > 0 ? ((u.completionTokens - 1) / t.decodeMs) * 1000 : 0;
-    return `[prompt: ${u.promptTokens - u.cachedTokens} new tokens, ${u.cachedTokens} reused, first token ${t.firstTokenMs.toFixed(1)} ms | answer: ${u.completionTokens} tokens, ${tps.toFixed(1)} tok/s, ${r.finish}${r.contextFull ? " (the context is full: /reset, or a larger --ctx-size)" : ""}]`;
+    return `[prompt: ${u.promptTokens - u.cachedTokens} new tokens, ${u.cachedTokens} reused, first token ${t.firstTokenMs.toFixed(1)} ms | answer: ${u.completionTokens} tokens, ${tps.toFixed(1)} tok/s, ${r.finish}${r.contextFull ? " (the context is full: /reset, or ${remote ? "a server with a larger context" : "a larger --ctx-size"})" : ""}]`;
 }
 
 function jsonStats(r: TurnResult) {
@@ -256,7 +257,7 @@ export function chatCommand(): Command {
                 if (r.finish === "aborted") log("[stopped]");
                 else if (tty && !r.content.trim() && !r.reasoning.trim())
                     log(`[the answer is empty: ${r.usage.completionTokens} tokens, none of them text]`);
-                if (f.stats) log(statsLine(r));
+                if (f.stats) log(statsLine(r, Boolean(f.url)));
             };
             /** One turn or /command; "exit" ends the chat. */
             const handle = async (line: string): Promise<"exit" | undefined> => {

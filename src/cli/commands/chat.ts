@@ -83,7 +83,7 @@ function pathAndRest(arg: string, usage: string): [string, string] {
 function statsLine(r: TurnResult, remote: boolean): string {
     const { usage: u, timings: t } = r;
     const tps = t.decodeMs > 0 ? ((u.completionTokens - 1) / t.decodeMs) * 1000 : 0;
-    return `[prompt: ${u.promptTokens - u.cachedTokens} new tokens, ${u.cachedTokens} reused, first token ${t.firstTokenMs.toFixed(1)} ms | answer: ${u.completionTokens} tokens, ${tps.toFixed(1)} tok/s, ${r.finish}${r.contextFull ? " (the context is full: /reset, or ${remote ? "a server with a larger context" : "a larger --ctx-size"})" : ""}]`;
+    return `[prompt: ${u.promptTokens - u.cachedTokens} new tokens, ${u.cachedTokens} reused, first token ${t.firstTokenMs.toFixed(1)} ms | answer: ${u.completionTokens} tokens, ${tps.toFixed(1)} tok/s, ${r.finish}${r.contextFull ? ` (the context is full: /reset, or ${remote ? "a server with a larger context" : "a larger --ctx-size"})` : ""}]`;
 }
 
 function jsonStats(r: TurnResult) {

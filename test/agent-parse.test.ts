@@ -146,6 +146,8 @@ describe("garbage is an error, never a finish", () => {
         ['finish(message="a") and more', /unexpected text after/],
         ['do(action="Tap\\", element=[1,2])', /not closed/],
         ['do(action="Ta(p", element=[1,2])', /not an action name/],
+        // A hostile server's answer: nesting deep enough to overflow a recursive reader's stack.
+        [`do(action="Tap", element=${"[".repeat(100_000)}`, /lists nested more than 4 deep/],
     ];
     for (const [text, reason] of garbage)
         it(JSON.stringify(text.slice(0, 40)), () => {

@@ -9,8 +9,10 @@ import { join } from "node:path";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { UserError } from "../src/core/errors.js";
 import type { TurnEvent, TurnMessage } from "../src/engine/turn.js";
+import { checkModel } from "../src/agent/checks.js";
 import { screenInfo, userText } from "../src/agent/history.js";
 import { systemPrompt } from "../src/agent/prompts.js";
+import { CancelledError } from "../src/engine/errors.js";
 import { RemoteEngine } from "../src/remote/remote-engine.js";
 import { SseParser } from "../src/remote/sse.js";
 import { audioFormat, imageMime } from "../src/remote/media.js";
@@ -121,7 +123,10 @@ describe("requests as the caller shaped them", () => {
             stream_options: { include_usage: true },
         });
         expect(posts()[0]!.headers.authorization).toBeUndefined();
-        await run(engine, {
+        // llama.cpp's grammar field goes only to a server that takes it (llama-server, autoglm serve).
+        standIn.script.models = { object: "list", data: [{ id: "autoglm-phone-9b", object: "model", owned_by: "llamacpp" }] };
+        const llama = await RemoteEngine.open({ url: standIn.url });
+        await run(llama, {
             messages: [{ role: "user", content: "hi" }],
             sampling: {
                 temperature: 0.7,
@@ -167,6 +172,7 @@ describe("requests as the caller shaped them", () => {
         expect(posts()[3]).toMatchObject({ path: "/v1/completions", body: { prompt: "Once upon", max_tokens: 3 } });
         expect(raw.result.content).toBe("xyz");
         await engine.dispose();
+        await llama.dispose();
     });
 
     it("images and audio: the type from the bytes (not the name), media read from files, WAV and MP3 as input_audio", async () => {
@@ -312,7 +318,7 @@ describe("capabilities", () => {
             `the engine at ${standIn.url} (model m.gguf) takes no images (its GET /props says so): start it with a vision encoder (llama-server --mmproj) or leave the image out`,
         );
         await expect(run(engine, { messages: [{ role: "user", content: [{ type: "audio", source: unread }] }] })).rejects.toThrow(
-            /\(model m\.gguf\) takes no audio .*transcribe the recording first/,
+            /\(model m\.gguf\) takes no audio .*run the command without --url \(a speech model transcribes here\)/,
         );
         expect(posts()).toHaveLength(0);
         await engine.dispose();
@@ -386,6 +392,93 @@ describe("endpoints that do not answer", () => {
         await expect(RemoteEngine.open({ url: "ftp://example.com" })).rejects.toThrow(/--url must be an http:\/\/ or https:\/\/ address/);
         await expect(RemoteEngine.open({ url: "localhost:8000" })).rejects.toThrow(/--url must be an http:\/\/ or https:\/\/ address/);
     }, 60_000);
+});
+
+describe("servers that misbehave: one line, never a hang or a crash", () => {
+    const hi = { messages: [{ role: "user" as const, content: "Hi" }], maxTokens: 5 };
+    const ok = [sse({ role: "assistant", content: "" }), sse({ content: "ok" }, "stop")];
+
+    it("a stream kept open after [DONE] ends the turn at [DONE]", async () => {
+        const engine = await RemoteEngine.open({ url: standIn.url });
+        standIn.script.completion = () => ({ chunks: [...ok, DONE, ": still here\n\n"], keepOpen: true });
+        expect((await run(engine, hi)).result.content).toBe("ok");
+        await engine.dispose();
+    });
+
+    it("a stream that goes on past max_tokens is cut off", async () => {
+        const engine = await RemoteEngine.open({ url: standIn.url });
+        standIn.script.completion = () => ({ chunks: Array.from({ length: 200 }, () => sse({ content: "x" })), keepOpen: true });
+        await expect(engine.turn(hi)).rejects.toThrow(/kept streaming past max_tokens \(5\): the answer was cut off/);
+        await engine.dispose();
+    });
+
+    it("a line or an event of more than 8 MiB is refused as it arrives", () => {
+        const line = new SseParser();
+        expect(() => {
+            for (let i = 0; i < 9; i++) line.push(Buffer.alloc(2 ** 20, "a"));
+        }).toThrow(/a line of more than 8388608 characters/);
+        const event = new SseParser();
+        const piece = Buffer.from(`data: ${"b".repeat(2 ** 16)}\n`);
+        expect(() => {
+            for (let i = 0; i < 140; i++) event.push(piece);
+        }).toThrow(/an event of more than 8388608 characters/);
+    });
+
+    it("a page instead of a stream, a huge error body, and error: null in a good chunk", async () => {
+        const engine = await RemoteEngine.open({ url: standIn.url });
+        standIn.script.completion = () => ({ chunks: ["<html><body>Bad gateway</body></html>"], contentType: "text/html" });
+        await expect(engine.turn(hi)).rejects.toThrow(
+            `${standIn.url}: /v1/chat/completions answered text/html, not an event stream (is it an OpenAI-compatible server?): <html><body>Bad gateway</body></html>`,
+        );
+        standIn.script.completion = () => ({ status: 500, body: { error: { message: `out of memory ${"z".repeat(2 ** 20)}` } } });
+        await expect(engine.turn(hi)).rejects.toThrow(/answered 500: .{300}\.\.\.$/);
+        standIn.script.completion = () => [
+            sse({ role: "assistant", content: "" }),
+            sse({ content: "fine" }, "stop").replace("{", '{"error":null,'),
+            DONE,
+        ];
+        expect((await run(engine, hi)).result.content).toBe("fine");
+        await engine.dispose();
+    });
+
+    it("a llama-server whose /props is a page still opens, its modalities unknown", async () => {
+        const llama = await startStandIn({
+            models: { object: "list", data: [{ id: "m", object: "model", owned_by: "llamacpp" }] },
+            props: { status: 502, body: "<html>proxy error</html>" },
+        });
+        const engine = await RemoteEngine.open({ url: llama.url });
+        expect(engine.capabilities).toMatchObject({ server: "llamacpp", model: "m" });
+        expect(engine.capabilities.vision).toBeUndefined();
+        await engine.dispose();
+        await llama.close();
+    });
+
+    it("cancelled before the answer began (no headers yet): a CancelledError, which a chat survives", async () => {
+        const engine = await RemoteEngine.open({ url: standIn.url });
+        standIn.script.completion = () => ({ chunks: [], keepOpen: true });
+        const controller = new AbortController();
+        const turn = engine.turn({ ...hi, signal: controller.signal });
+        while (posts().length === 0) await new Promise((r) => setTimeout(r, 10));
+        controller.abort();
+        await expect(turn).rejects.toBeInstanceOf(CancelledError);
+        await engine.dispose();
+    });
+
+    it("the agent's model check gives up on a server that never answers", async () => {
+        const engine = await RemoteEngine.open({ url: standIn.url });
+        standIn.script.completion = () => ({ chunks: [], keepOpen: true });
+        expect(await checkModel(engine, 300)).toBe(`the model does not answer (${standIn.url}): no answer within 0.3 s`);
+        await engine.dispose();
+    });
+
+    it("a GBNF grammar for a server that does not say it takes one is refused before anything is sent", async () => {
+        const engine = await RemoteEngine.open({ url: standIn.url }); // owned_by vllm
+        await expect(engine.turn({ ...hi, grammar: { gbnf: 'root ::= "a"' } })).rejects.toThrow(
+            /does not take a GBNF grammar \(a vllm server; autoglm serve and llama-server do\): leave the grammar out/,
+        );
+        expect(posts()).toHaveLength(0);
+        await engine.dispose();
+    });
 });
 
 describe("bench --url's load levels", () => {

@@ -91,8 +91,9 @@ export class Agent {
     private readonly emit: (event: AgentEvent) => void;
     private readonly stopper = new AbortController();
     private turn: AbortController | undefined;
-    /** The prefill of the next step's history, running during the action. */
+    /** The prefill of the next step's history, running during the action, and its end. */
     private ahead: AbortController | undefined;
+    private aheadDone: Promise<void> = Promise.resolve();
     private conversation: History | undefined;
 
     constructor(o: AgentOptions) {
@@ -202,7 +203,7 @@ export class Agent {
                     }
                 }
                 history.commit(parsed.text, parsed.thinking, parsed.answer);
-                if (parsed.action.action !== "finish") this.prefillAhead(session, history);
+                if (parsed.action.action !== "finish" && step < this.maxSteps) this.prefillAhead(session, history);
                 const t1 = performance.now();
                 const outcome = await this.handler.execute(parsed.action, parsed.shot.width, parsed.shot.height, this.stopper.signal);
                 const report = { ...parsed.report, action: parsed.action, outcome };
@@ -219,7 +220,9 @@ export class Agent {
             if (e instanceof DeviceError) return end("error", e.message);
             throw e;
         } finally {
+            // Nothing runs on the session once its task ends: a prefill under way is stopped and waited for.
             this.ahead?.abort();
+            await this.aheadDone;
             session.close();
         }
     }
@@ -234,7 +237,7 @@ export class Agent {
         if (!session.prefill) return;
         const controller = new AbortController();
         this.ahead = controller;
-        session.prefill([...history.messages], { signal: controller.signal }).then(
+        this.aheadDone = session.prefill([...history.messages], { signal: controller.signal }).then(
             () => {},
             () => {},
         );

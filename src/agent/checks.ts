@@ -93,12 +93,18 @@ export async function checkDevices(type: DeviceType, wanted: string[]): Promise<
     return keyboard.length ? { serials: [], failures: keyboard } : chosen;
 }
 
-/** Open-AutoGLM's check_model_api: "Hi", at most 5 tokens, temperature 0; any answer will do. */
-export async function checkModel(engine: Engine): Promise<string | undefined> {
+/** How long the model check waits (a busy server may queue it behind other phones' steps). */
+export const CHECK_MODEL_MS = 120_000;
+
+/** Open-AutoGLM's check_model_api: "Hi", at most 5 tokens, temperature 0; any answer will do, within CHECK_MODEL_MS. */
+export async function checkModel(engine: Engine, timeoutMs = CHECK_MODEL_MS): Promise<string | undefined> {
+    const signal = AbortSignal.timeout(timeoutMs);
     try {
-        await engine.turn({ messages: [{ role: "user", content: "Hi" }], maxTokens: 5, sampling: { temperature: 0 } });
+        const r = await engine.turn({ messages: [{ role: "user", content: "Hi" }], maxTokens: 5, sampling: { temperature: 0 }, signal });
+        if (r.finish === "aborted") throw new Error("cancelled");
         return undefined;
     } catch (e) {
-        return `the model does not answer (${engine.info.where}): ${(e as Error).message}`;
+        const why = signal.aborted ? `no answer within ${timeoutMs / 1000} s` : (e as Error).message;
+        return `the model does not answer (${engine.info.where}): ${why}`;
     }
 }

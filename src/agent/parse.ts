@@ -125,11 +125,15 @@ function readNumber(r: Reader): number {
     return Number(m[0]);
 }
 
-function readValue(r: Reader, lenient = true): Value {
+/** Lists in the action language are flat (a point); nesting deeper than this is not an action. */
+const MAX_DEPTH = 4;
+
+function readValue(r: Reader, lenient = true, depth = 0): Value {
     r.ws();
     const c = r.peek();
     if (c in QUOTES) return readString(r, lenient);
     if (oneOf(LBRACKET, c)) {
+        if (depth >= MAX_DEPTH) throw new ActionParseError(`lists nested more than ${MAX_DEPTH} deep at ${r.where()}`);
         r.i++;
         const items: Value[] = [];
         r.ws();
@@ -138,7 +142,7 @@ function readValue(r: Reader, lenient = true): Value {
             return items;
         }
         for (;;) {
-            items.push(readValue(r));
+            items.push(readValue(r, lenient, depth + 1));
             r.ws();
             const d = r.peek();
             r.i++;

@@ -7,6 +7,7 @@ import { Command, CommanderError, type Option } from "commander";
 import { InternalError, UserError } from "../core/errors.js";
 import { threadBudget } from "../core/threads.js";
 import { packageVersion } from "./version.js";
+import { escapeControls } from "./terminal-text.js";
 import { convertCommand } from "./commands/convert.js";
 import { quantizeCommand } from "./commands/quantize.js";
 import { infoCommand } from "./commands/info.js";
@@ -141,7 +142,8 @@ export async function main(argv: string[]): Promise<number> {
             return e.exitCode === 0 || e.code === "commander.helpDisplayed" || e.code === "commander.version" ? 0 : 2;
         }
         if (e instanceof UserError) {
-            process.stderr.write(`autoglm: ${e.message}\n`);
+            // Messages can carry what a server or a file said: no escape sequence reaches the terminal.
+            process.stderr.write(`autoglm: ${escapeControls(e.message)}\n`);
             return 1;
         }
         const err = e as NodeJS.ErrnoException;

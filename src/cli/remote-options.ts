@@ -6,6 +6,7 @@
 import type { Command } from "commander";
 import { UserError } from "../core/errors.js";
 import { withInterrupt } from "./interrupt.js";
+import { escapeControls } from "./terminal-text.js";
 import type { RemoteEngine } from "../remote/remote-engine.js";
 
 export interface RemoteFlags {
@@ -59,14 +60,17 @@ export function checkRemoteFlags(cmd: Command, f: RemoteFlags, localOnly: string
 export function remoteStatusLine(engine: RemoteEngine): string {
     const c = engine.capabilities;
     const takes = (v: boolean | undefined, what: string) => (v === undefined ? `${what} unknown` : v ? what : `no ${what}`);
-    return [
-        `engine ${engine.info.where}`,
-        `model ${c.model}`,
-        ...(c.server ? [`served by ${c.server}`] : []),
-        c.contextTokens ? `context ${c.contextTokens} tokens per request` : "context not published",
-        `${takes(c.vision, "images")}, ${takes(c.audio, "audio")}`,
-        ...(c.slots ? [`${c.slots} slot(s)`] : []),
-    ].join(" | ");
+    // The model's name and the server's come from the server: no escape sequence reaches the terminal.
+    return escapeControls(
+        [
+            `engine ${engine.info.where}`,
+            `model ${c.model}`,
+            ...(c.server ? [`served by ${c.server}`] : []),
+            c.contextTokens ? `context ${c.contextTokens} tokens per request` : "context not published",
+            `${takes(c.vision, "images")}, ${takes(c.audio, "audio")}`,
+            ...(c.slots ? [`${c.slots} slot(s)`] : []),
+        ].join(" | "),
+    );
 }
 
 /** Opens the engine --url names (Ctrl-C stops the discovery) and logs its status line. */

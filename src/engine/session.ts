@@ -98,9 +98,10 @@ export interface DecodedMedia {
     report: MediaReport;
 }
 
-/** A session whose cache can be saved with its conversation (a local runtime's). */
+/** TurnSession.prefill's options. */
 export type PrefillOptions = { enableThinking?: boolean; signal?: AbortSignal };
 
+/** A session whose cache can be saved with its conversation (a local runtime's). */
 export interface SavableSession extends TurnSession {
     save(path: string, messages: readonly TurnMessage[]): void;
     load(path: string): TurnMessage[];

@@ -49,7 +49,7 @@ export class AnswerStream {
 
     /** One `data:` event's JSON; throws the server's error event as one line. */
     chunk(data: Chunk): void {
-        if (data.error !== undefined || data.object === "error") {
+        if ((data.error !== undefined && data.error !== null) || data.object === "error") {
             const e = (data.error ?? data) as { message?: unknown; code?: unknown };
             const message = typeof e === "string" ? e : typeof e?.message === "string" ? e.message : JSON.stringify(e);
             throw new RemoteError(

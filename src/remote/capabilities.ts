@@ -24,6 +24,14 @@ export interface Capabilities {
     source?: string;
 }
 
+/** Servers whose chat requests take a GBNF `grammar` field (others, vLLM and SGLang among them, ignore it). */
+const GBNF_SERVERS = new Set(["autoglm", "llamacpp"]);
+
+/** Whether the server takes a GBNF grammar: known only for the servers that say who they are. */
+export function takesGbnf(c: Capabilities): boolean {
+    return GBNF_SERVERS.has(c.server);
+}
+
 type Json = Record<string, unknown>;
 const obj = (x: unknown): Json | undefined => (x && typeof x === "object" && !Array.isArray(x) ? (x as Json) : undefined);
 const positive = (x: unknown): number | undefined => (typeof x === "number" && Number.isFinite(x) && x > 0 ? x : undefined);
@@ -67,7 +75,13 @@ export async function discover(endpoint: Endpoint, requested?: string, signal?: 
         caps.source = "GET /v1/models";
     }
     if (caps.server === "llamacpp") {
-        const props = obj(await endpoint.getJson("/props", { optional: true, signal }));
+        // Optional: a front end that answers /props with a page or an error leaves the capabilities unknown.
+        const props = obj(
+            await endpoint.getJson("/props", { optional: true, signal }).catch((e) => {
+                if (signal?.aborted) throw e;
+                return undefined;
+            }),
+        );
         const m = obj(props?.modalities);
         if (m) {
             caps.vision = bool(m.vision);

@@ -1,13 +1,24 @@
 // One remote OpenAI-compatible server as HTTP: its address (given with or without /v1), the API key,
 // undici's connection pool, and every way a request to it fails turned into one line that says
 // what to do. Short questions (model lists) time out in seconds; an answer may take minutes before
-// its first byte (a screenshot on a CPU server), so streamed requests wait until cancelled.
+// its first byte (a screenshot on a CPU server), so a streamed request waits up to STALL_TIMEOUT_MS
+// for its headers and between two pieces of its body: a server that hangs is one line, not a hang.
+// What a server sends is read only as far as a client needs it: bodies are capped.
 
 import { Agent, type Dispatcher, errors, request } from "undici";
 import { UserError } from "../core/errors.js";
 
 /** A dead or hung server is one line within this (connection, and short GETs). */
 export const QUICK_TIMEOUT_MS = 10_000;
+
+/** The longest a streamed request waits for its headers, or for the next piece of its body. */
+export const STALL_TIMEOUT_MS = 30 * 60_000;
+
+/** An error body is read this far (its message is one line). */
+const ERROR_BODY_BYTES = 64 * 1024;
+
+/** A JSON answer to a GET (a model list, llama-server's props) is refused past this. */
+const JSON_BODY_BYTES = 16 * 2 ** 20;
 
 /** A server's refusal of a request (an HTTP error status, or an error event in a stream). */
 export class RemoteError extends UserError {
@@ -34,7 +45,26 @@ export function errorMessage(text: string): string {
 
 export interface Response {
     status: number;
+    headers: Dispatcher.ResponseData["headers"];
     body: Dispatcher.ResponseData["body"];
+}
+
+/**
+ * A body's text up to `max` bytes. Past that: its first `max` bytes when `truncate` (an error's
+ * message), else undefined; either way the rest is not read (the connection closes).
+ */
+export async function readCapped(body: Response["body"], max: number, truncate = false): Promise<string | undefined> {
+    const parts: Buffer[] = [];
+    let n = 0;
+    for await (const chunk of body) {
+        parts.push(chunk as Buffer);
+        n += (chunk as Buffer).length;
+        if (n > max) {
+            discard(body);
+            return truncate ? Buffer.concat(parts).subarray(0, max).toString("utf8") : undefined;
+        }
+    }
+    return Buffer.concat(parts).toString("utf8");
 }
 
 /** Stops reading a response (its connection closes: a streaming server sees its client go). */
@@ -46,7 +76,11 @@ export function discard(body: Response["body"]): void {
 export class Endpoint {
     /** The server's root (no /v1), without a trailing slash. */
     readonly root: string;
-    private readonly agent = new Agent({ connect: { timeout: QUICK_TIMEOUT_MS }, headersTimeout: 0, bodyTimeout: 0 });
+    private readonly agent = new Agent({
+        connect: { timeout: QUICK_TIMEOUT_MS },
+        headersTimeout: STALL_TIMEOUT_MS,
+        bodyTimeout: STALL_TIMEOUT_MS,
+    });
 
     constructor(
         /** The address as the user gave it (for messages). */
@@ -76,7 +110,7 @@ export class Endpoint {
 
     private async send(path: string, o: { method: "GET" | "POST"; headers: Record<string, string>; body?: string; signal?: AbortSignal }) {
         const r = await request(this.root + path, { ...o, dispatcher: this.agent });
-        return { status: r.statusCode, body: r.body } satisfies Response;
+        return { status: r.statusCode, headers: r.headers, body: r.body } satisfies Response;
     }
 
     /** GET a JSON document within QUICK_TIMEOUT_MS; a 404 gives undefined when `optional`. */
@@ -87,11 +121,12 @@ export class Endpoint {
         try {
             res = await this.send(path, { method: "GET", headers: this.headers(true), signal });
             if (res.status === 404 && opts.optional) {
-                await res.body.text().catch(() => "");
+                discard(res.body);
                 return undefined;
             }
             if (res.status !== 200) throw await this.refusal(path, res);
-            const text = await res.body.text();
+            const text = await readCapped(res.body, JSON_BODY_BYTES);
+            if (text === undefined) throw new UserError(`${this.shown}: GET ${path} answered more than ${JSON_BODY_BYTES / 2 ** 20} MiB`);
             try {
                 return JSON.parse(text);
             } catch {
@@ -113,12 +148,20 @@ export class Endpoint {
             throw this.failure(e, signal);
         }
         if (res.status !== 200) throw await this.refusal(path, res);
+        const type = String(res.headers["content-type"] ?? "");
+        if (!type.startsWith("text/event-stream")) {
+            // A page from a proxy, or an answer that was not streamed: what it says, and what was expected.
+            const text = (await readCapped(res.body, ERROR_BODY_BYTES, true).catch(() => "")) ?? "";
+            throw new UserError(
+                `${this.shown}: ${path} answered ${type || "without a content type"}, not an event stream (is it an OpenAI-compatible server?): ${errorMessage(text)}`,
+            );
+        }
         return res;
     }
 
     /** A status other than 200, with the server's own message. */
     private async refusal(path: string, res: Response): Promise<RemoteError> {
-        const message = errorMessage(await res.body.text().catch(() => ""));
+        const message = errorMessage((await readCapped(res.body, ERROR_BODY_BYTES, true).catch(() => "")) ?? "");
         if (res.status === 401 || res.status === 403)
             return new RemoteError(
                 `${this.shown} refused the request (${res.status}: ${message}): ${
@@ -138,26 +181,27 @@ export class Endpoint {
     failure(e: unknown, signal?: AbortSignal): Error {
         if (signal?.aborted) return signal.reason instanceof Error ? signal.reason : abortError();
         if (e instanceof UserError) return e;
-        const code = (e as { code?: string; cause?: { code?: string } })?.code ?? (e as { cause?: { code?: string } })?.cause?.code;
-        const why =
-            code === "ECONNREFUSED"
-                ? "connection refused (is the server running there?)"
-                : code === "ENOTFOUND" || code === "EAI_AGAIN"
-                  ? "no such host"
-                  : e instanceof errors.ConnectTimeoutError || code === "UND_ERR_CONNECT_TIMEOUT"
-                    ? `no connection within ${QUICK_TIMEOUT_MS / 1000} s`
-                    : code === "ECONNRESET" || e instanceof errors.SocketError
-                      ? "the server closed the connection"
-                      : code === "EHOSTUNREACH" || code === "ENETUNREACH"
-                        ? "host unreachable"
-                        : ((e as Error)?.message ?? String(e));
-        return new UserError(`cannot reach ${this.shown}: ${why}`);
+        return new UserError(`cannot reach ${this.shown}: ${unreachable(e)}`);
     }
 
     /** Ends every connection (a cancelled stream's included): nothing waits on a server that no longer answers. */
     async close(): Promise<void> {
         await this.agent.destroy();
     }
+}
+
+/** Why a request got no answer, in words. */
+function unreachable(e: unknown): string {
+    const code = (e as { code?: string; cause?: { code?: string } })?.code ?? (e as { cause?: { code?: string } })?.cause?.code;
+    if (code === "ECONNREFUSED") return "connection refused (is the server running there?)";
+    if (code === "ENOTFOUND" || code === "EAI_AGAIN") return "no such host";
+    if (e instanceof errors.ConnectTimeoutError || code === "UND_ERR_CONNECT_TIMEOUT")
+        return `no connection within ${QUICK_TIMEOUT_MS / 1000} s`;
+    if (e instanceof errors.HeadersTimeoutError || e instanceof errors.BodyTimeoutError)
+        return `no answer for ${STALL_TIMEOUT_MS / 60_000} minutes (the server hangs)`;
+    if (code === "ECONNRESET" || e instanceof errors.SocketError) return "the server closed the connection";
+    if (code === "EHOSTUNREACH" || code === "ENETUNREACH") return "host unreachable";
+    return (e as Error)?.message ?? String(e);
 }
 
 export function abortError(): Error {

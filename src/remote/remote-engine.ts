@@ -5,9 +5,10 @@
 // learns that its client went away (they stop generating and free the slot).
 
 import { InternalError, UserError } from "../core/errors.js";
+import { CancelledError } from "../engine/errors.js";
 import type { Engine, EngineInfo, TurnEvent, TurnMessage, TurnRequest, TurnResult, TurnSession } from "../engine/turn.js";
 import { AnswerStream, type Chunk } from "./answer-stream.js";
-import { discover, type Capabilities } from "./capabilities.js";
+import { discover, takesGbnf, type Capabilities } from "./capabilities.js";
 import { discard, Endpoint } from "./endpoint.js";
 import { openAiMessages, requestBody } from "./request-body.js";
 import { SseParser } from "./sse.js";
@@ -69,7 +70,7 @@ export class RemoteEngine implements Engine {
             );
         if (kinds.has("audio") && c.audio === false)
             throw new UserError(
-                `${this.name} takes no audio${said}: start it with an audio encoder or speech model (${c.server === "llamacpp" ? "llama-server --mmproj of an audio model" : "autoglm serve --asr-model and --asr-mmproj"}), or transcribe the recording first and send its text`,
+                `${this.name} takes no audio${said}: start it with an audio encoder or speech model (${c.server === "llamacpp" ? "llama-server --mmproj of an audio model" : "autoglm serve --asr-model and --asr-mmproj"}), or run the command without --url (a speech model transcribes here)`,
             );
     }
 
@@ -78,21 +79,46 @@ export class RemoteEngine implements Engine {
         if ((request.messages === undefined) === (request.prompt === undefined))
             throw new InternalError("a turn takes exactly one of messages and prompt");
         if (request.messages) this.refuseMedia(request.messages);
-        signal?.throwIfAborted();
-        const input = request.messages ? { messages: await openAiMessages(request.messages, signal) } : { prompt: request.prompt! };
+        if (request.grammar && "gbnf" in request.grammar && !takesGbnf(this.capabilities))
+            throw new UserError(
+                `${this.name} does not take a GBNF grammar (${this.capabilities.server ? `a ${this.capabilities.server} server` : "it does not say what it is"}; autoglm serve and llama-server do): leave the grammar out`,
+            );
+        // Cancelled before the answer began (reading media, waiting for the headers): as a local turn
+        // cancelled in its queue, a CancelledError, which a chat survives.
+        const cancelled = () => {
+            if (signal?.aborted) throw new CancelledError();
+        };
+        cancelled();
+        let res: Awaited<ReturnType<Endpoint["post"]>>;
+        let input: { messages: Awaited<ReturnType<typeof openAiMessages>> } | { prompt: string };
+        let sentAt: number;
         const path = request.messages ? "/v1/chat/completions" : "/v1/completions";
-        const sentAt = performance.now();
-        const res = await this.endpoint.post(path, requestBody(this.capabilities.model, input, request), signal);
+        try {
+            input = request.messages ? { messages: await openAiMessages(request.messages, signal) } : { prompt: request.prompt! };
+            sentAt = performance.now();
+            res = await this.endpoint.post(path, requestBody(this.capabilities.model, input, request), signal);
+        } catch (e) {
+            cancelled();
+            throw e;
+        }
         const answer = new AnswerStream(sentAt, Boolean(request.messages) && request.splitThinking !== false, onEvent, this.endpoint.shown);
         const sse = new SseParser();
+        // A server that streams on past max_tokens (a chunk carries one token or more) is cut off.
+        const chunkLimit = request.maxTokens === undefined ? Number.POSITIVE_INFINITY : 2 * request.maxTokens + 64;
+        let chunks = 0;
         let done = false;
         try {
-            for await (const bytes of res.body) {
+            read: for await (const bytes of res.body) {
                 for (const ev of sse.push(bytes)) {
                     if (ev.data === "[DONE]") {
                         done = true;
-                        continue;
+                        discard(res.body); // the answer is complete; a connection kept open is not waited on
+                        break read;
                     }
+                    if (++chunks > chunkLimit)
+                        throw new UserError(
+                            `${this.endpoint.shown} kept streaming past max_tokens (${request.maxTokens}): the answer was cut off`,
+                        );
                     let data: unknown;
                     try {
                         data = JSON.parse(ev.data);

@@ -15,8 +15,18 @@ export interface StandInScript {
     /** GET /v1/models: a body (200), or a status with a body. */
     models?: unknown | { status: number; body: unknown };
     props?: unknown | { status: number; body: unknown };
-    /** POST .../completions: the raw chunks of an SSE stream (written one by one), or a status with a body. */
-    completion?: (body: unknown) => string[] | { status: number; body: unknown };
+    /**
+     * POST .../completions: the raw chunks of an SSE stream (written one by one), or a status with a
+     * body, or a stream with its own content type that may stay open after its chunks (a hostile or
+     * broken server; with no chunks it never sends its headers).
+     */
+    completion?: (body: unknown) => string[] | { status: number; body: unknown } | OpenStream;
+}
+
+export interface OpenStream {
+    chunks: string[];
+    keepOpen?: boolean;
+    contentType?: string;
 }
 
 export interface StandIn {
@@ -46,19 +56,26 @@ export async function startStandIn(script: StandInScript): Promise<StandIn> {
         if (req.method === "GET" && req.url === "/props" && s.props !== undefined) return json(res, s.props);
         if (req.method === "POST" && req.url?.endsWith("completions") && s.completion) {
             const answer = s.completion(rec.body);
-            if (!Array.isArray(answer)) return json(res, answer);
-            res.writeHead(200, { "content-type": "text/event-stream" });
-            for (const chunk of answer) {
+            if (!Array.isArray(answer) && isStatus(answer)) return json(res, answer);
+            const stream: OpenStream = Array.isArray(answer) ? { chunks: answer } : answer;
+            res.writeHead(200, { "content-type": stream.contentType ?? "text/event-stream" });
+            for (const chunk of stream.chunks) {
                 // Each piece goes out on its own (the client must not depend on how bytes are grouped).
+                if (res.destroyed) return;
                 await new Promise<void>((resolve) => res.write(chunk, () => resolve()));
             }
-            return res.end();
+            if (!stream.keepOpen) res.end(); // kept open: until the client goes (close() ends it too)
+            return;
         }
         json(res, { status: 404, body: { error: { message: `no route ${req.method} ${req.url}`, code: 404 } } });
     });
     await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
     state.url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-    state.close = () => new Promise<void>((resolve) => server.close(() => resolve()));
+    state.close = () =>
+        new Promise<void>((resolve) => {
+            server.closeAllConnections();
+            server.close(() => resolve());
+        });
     return state;
 }
 

@@ -9,6 +9,7 @@ import { appTable, type DeviceType } from "../../agent/apps.js";
 import { checkTool, listDevices } from "../../agent/checks.js";
 import type { AgentLang } from "../../agent/prompts.js";
 import { runAgent } from "../../agent/run.js";
+import { takesGbnf } from "../../remote/capabilities.js";
 import { AGENT_MAX_TOKENS, AGENT_SAMPLING, DEFAULT_MAX_STEPS } from "../../agent/sampling.js";
 import { timingFromEnv } from "../../agent/timing.js";
 import { table } from "../format.js";
@@ -16,7 +17,7 @@ import { addMediaOptions, addModelOptions, encoderFromFlags, type MediaFlags, ty
 import { openRuntime } from "../open-engine.js";
 import { addRemoteOptions, checkRemoteFlags, LOCAL_MODEL_FLAGS, openRemote, type RemoteFlags } from "../remote-options.js";
 import { numberOption } from "../parse.js";
-import { colorEnabled } from "../terminal-text.js";
+import { colorEnabled, escapeControls } from "../terminal-text.js";
 
 export interface AgentFlags extends ModelFlags, MediaFlags, RemoteFlags {
     maxTokens: number;
@@ -32,9 +33,6 @@ export interface AgentFlags extends ModelFlags, MediaFlags, RemoteFlags {
     listApps?: boolean;
 }
 
-/** Engines that take a GBNF grammar in a chat request (llama.cpp's `grammar` field). */
-const GBNF_SERVERS = new Set(["autoglm", "llamacpp"]);
-
 /**
  * The model engine the flags name: the in-process Runtime over -m/--mmproj (or the demo model), one
  * slot per phone; or the OpenAI-compatible server at --url (--model: its served name, default the
@@ -44,7 +42,8 @@ export async function openAgentEngine(f: AgentFlags, cmd: Command, log: (line: s
     if (f.url) {
         const engine = await openRemote(f, cmd, log);
         const server = engine.capabilities.server;
-        if (f.strictActions && !GBNF_SERVERS.has(server ?? "")) {
+        // Refused before the first step (a turn would refuse it too, after the phone was checked).
+        if (f.strictActions && !takesGbnf(engine.capabilities)) {
             await engine.dispose();
             throw new UserError(
                 `--strict-actions sends a GBNF grammar, which ${server ? `a ${server} server` : `the engine at ${f.url}`} does not take: leave --strict-actions out, or use autoglm serve or llama-server`,
@@ -161,7 +160,7 @@ Exit code: 0 when every task finished, 130 when stopped, 1 otherwise.`,
                 stderr: process.stderr,
                 openEngine: () => openAgentEngine(f, cmd, log),
             });
-            for (const line of outcome.failures) process.stderr.write(`autoglm: ${line}\n`);
+            for (const line of outcome.failures) process.stderr.write(`autoglm: ${escapeControls(line)}\n`);
             process.exitCode = outcome.exitCode;
         });
     return cmd;

@@ -17,7 +17,6 @@ import { numberOption } from "../parse.js";
 import { withInterrupt } from "../interrupt.js";
 import { escapeControls } from "../terminal-text.js";
 import { setLibraryLogs } from "../../engine/library-log.js";
-import { UserError } from "../../core/errors.js";
 import { addRemoteOptions, checkRemoteFlags, LOCAL_MODEL_FLAGS, type RemoteFlags } from "../remote-options.js";
 
 /**
@@ -92,12 +91,8 @@ export function transcribeCommand(): Command {
                 { temperature: f.temp },
             );
             try {
-                // A remote engine that says it takes no audio (llama-server with a vision-only mmproj,
-                // autoglm serve without a speech model): one line, before the recording is read.
-                if (f.url && !engine.info.audio)
-                    throw new UserError(
-                        `the engine at ${engine.info.where} (model ${engine.info.model}) takes no audio: run transcribe-and-answer without --url (a speech model transcribes here), or start the server with a speech model (autoglm serve --asr-model and --asr-mmproj) or an audio encoder (llama-server --mmproj of an audio model)`,
-                    );
+                // A remote engine that says it takes no audio refuses the turn itself (RemoteEngine's
+                // media check): one line, before the recording is read.
                 const out = await withInterrupt(async (signal) => {
                     say(
                         f.url

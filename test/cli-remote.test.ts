@@ -206,7 +206,7 @@ describe("transcribe-and-answer --url", () => {
         expect(lines, r.stderr).toHaveLength(2);
         expect(lines[0]).toMatch(llamaStatus());
         expect(lines[1]).toBe(
-            `autoglm: the engine at ${llama.url} (model ${demo.text}) takes no audio: run transcribe-and-answer without --url (a speech model transcribes here), or start the server with a speech model (autoglm serve --asr-model and --asr-mmproj) or an audio encoder (llama-server --mmproj of an audio model)`,
+            `autoglm: the engine at ${llama.url} (model ${demo.text}) takes no audio (its GET /props says so): start it with an audio encoder or speech model (llama-server --mmproj of an audio model), or run the command without --url (a speech model transcribes here)`,
         );
         expect(r.stdout).toBe("");
         noLocalModel(r);

@@ -127,7 +127,7 @@ describe("against llama.cpp's llama-server", () => {
         const wav = { load: async () => expect.unreachable("the audio was read") as never };
         const engine = await RemoteEngine.open({ url: llama.url });
         await expect(engine.turn({ messages: [{ role: "user", content: [{ type: "audio", source: wav }] }] })).rejects.toThrow(
-            `the engine at ${llama.url} (model ${demo.text}) takes no audio (its GET /props says so): start it with an audio encoder or speech model (llama-server --mmproj of an audio model), or transcribe the recording first and send its text`,
+            `the engine at ${llama.url} (model ${demo.text}) takes no audio (its GET /props says so): start it with an audio encoder or speech model (llama-server --mmproj of an audio model), or run the command without --url (a speech model transcribes here)`,
         );
         await engine.dispose();
         const blind = await RemoteEngine.open({ url: textOnly.url });

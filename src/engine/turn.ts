@@ -234,6 +234,12 @@ export interface Engine {
     readonly info: EngineInfo;
     /** Runs one turn; events stream in order, then the result. Errors are UserError (the request's fault) or InternalError. */
     turn(request: TurnRequest, onEvent?: (event: TurnEvent) => void): Promise<TurnResult>;
+    /**
+     * Throws the one-line refusal a turn with these media would meet, before anything is read or
+     * sent (a remote engine that says it takes no images or no audio); a command calls it before it
+     * says what it is about to do.
+     */
+    checkMedia?(kinds: ReadonlyArray<"image" | "audio">): void;
     /** A conversation that keeps its cache between turns (a local runtime holds one slot for it until close). */
     openSession(): Promise<TurnSession>;
     dispose(): Promise<void>;

@@ -61,7 +61,13 @@ export class RemoteEngine implements Engine {
 
     /** Media this engine is known not to take: one line naming it and what to do, before anything is read. */
     private refuseMedia(messages: TurnMessage[]): void {
-        const kinds = new Set(messages.flatMap((m) => (typeof m.content === "string" ? [] : m.content.map((p) => p.type))));
+        this.checkMedia(
+            messages.flatMap((m) => (typeof m.content === "string" ? [] : m.content.flatMap((p) => (p.type === "text" ? [] : [p.type])))),
+        );
+    }
+
+    checkMedia(media: ReadonlyArray<"image" | "audio">): void {
+        const kinds = new Set(media);
         const c = this.capabilities;
         const said = c.source ? ` (its ${c.source} says so)` : "";
         if (kinds.has("image") && c.vision === false)

@@ -91,8 +91,8 @@ export function transcribeCommand(): Command {
                 { temperature: f.temp },
             );
             try {
-                // A remote engine that says it takes no audio refuses the turn itself (RemoteEngine's
-                // media check): one line, before the recording is read.
+                // A remote engine that says it takes no audio: its one line, before anything is sent or said.
+                engine.checkMedia?.(["audio"]);
                 const out = await withInterrupt(async (signal) => {
                     say(
                         f.url

@@ -464,6 +464,24 @@ describe("servers that misbehave: one line, never a hang or a crash", () => {
         await engine.dispose();
     });
 
+    it("the context is full only when the server's own count says the answer stopped short of max_tokens", async () => {
+        const engine = await RemoteEngine.open({ url: standIn.url });
+        const cut = (usage?: object) => [
+            sse({ role: "assistant", content: "" }),
+            sse({ content: "two tokens" }),
+            sse({ content: "and two" }, "length"),
+            ...(usage ? [`data: ${JSON.stringify({ choices: [], usage })}\n\n`] : []),
+            DONE,
+        ];
+        standIn.script.completion = () => cut(); // no usage: 2 chunks, 4 tokens; max_tokens was the cut
+        expect((await run(engine, hi)).result).toMatchObject({ finish: "length", contextFull: false });
+        standIn.script.completion = () => cut({ prompt_tokens: 9, completion_tokens: 3 });
+        expect((await run(engine, hi)).result).toMatchObject({ finish: "length", contextFull: true });
+        standIn.script.completion = () => cut({ prompt_tokens: 9, completion_tokens: 5 });
+        expect((await run(engine, hi)).result).toMatchObject({ finish: "length", contextFull: false });
+        await engine.dispose();
+    });
+
     it("the agent's model check gives up on a server that never answers", async () => {
         const engine = await RemoteEngine.open({ url: standIn.url });
         standIn.script.completion = () => ({ chunks: [], keepOpen: true });

@@ -96,7 +96,9 @@ export class AnswerStream {
         const finish: FinishReason = aborted ? "aborted" : this.finish === "length" ? "length" : "stop";
         const u = this.usage ?? {},
             t = this.timings ?? {};
-        const completionTokens = num(u.completion_tokens) ?? num(t.predicted_n) ?? this.chunksWithText;
+        const counted = num(u.completion_tokens) ?? num(t.predicted_n);
+        // Without the server's count, chunks stand in (a chunk may carry several tokens).
+        const completionTokens = counted ?? this.chunksWithText;
         const evaluated = num(t.prompt_n);
         const firstTokenMs = this.firstAt !== undefined ? this.firstAt - this.sentAt : 0;
         return {
@@ -104,8 +106,8 @@ export class AnswerStream {
             reasoning: this.reasoning,
             raw: this.raw,
             finish,
-            // Cut by the server's limit, not by the caller's max_tokens.
-            contextFull: finish === "length" && (maxTokens === undefined || completionTokens < maxTokens),
+            // Cut by the server's limit, not by the caller's max_tokens: known only from the server's count.
+            contextFull: finish === "length" && counted !== undefined && (maxTokens === undefined || counted < maxTokens),
             usage: {
                 promptTokens: num(u.prompt_tokens) ?? (evaluated !== undefined ? evaluated + (num(t.cache_n) ?? 0) : 0),
                 cachedTokens: num(u.prompt_tokens_details?.cached_tokens) ?? num(t.cache_n) ?? 0,

@@ -4,13 +4,12 @@
 // log never sees node-llama-cpp; no model status line), AUTOGLM_URL works as every AUTOGLM_<FLAG>
 // does, dead and refusing endpoints are one line and exit 1, and Ctrl-C cancels the request in
 // flight (llama-server logs the cancelled task; autoglm's slot frees long before the answer's end).
-import { spawn } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { defaultModel } from "../models/default-model.js";
-import { BIN, ROOT, runCli, type CliResult } from "./helpers/cli.js";
+import { runCli, startCli, type CliResult } from "./helpers/cli.js";
 import { startLlamaServer, type RunningLlamaServer } from "./helpers/llama-server.js";
 import { writeTestPng } from "./helpers/media.js";
 import { startServer, type RunningServer } from "./helpers/server.js";
@@ -44,31 +43,15 @@ function oneLineError(r: CliResult, pattern: RegExp | string) {
     else expect(lines[0]).toMatch(pattern);
 }
 
-/** The CLI with the module-load log (test/helpers/module-log.mjs): which packages the process resolved. */
-function runLogged(args: string[], log: string, env: NodeJS.ProcessEnv = {}): Promise<CliResult> {
-    return new Promise((resolve) => {
-        const child = spawn(process.execPath, ["--import", join(ROOT, "test/helpers/module-log.mjs"), BIN, ...args], {
-            cwd: ROOT,
-            env: { ...process.env, AUTOGLM_MODULE_LOG: log, ...env },
-        });
-        let stdout = "",
-            stderr = "";
-        child.stdout.on("data", (d) => {
-            stdout += d;
-        });
-        child.stderr.on("data", (d) => {
-            stderr += d;
-        });
-        child.on("close", (code, signal) => resolve({ code, signal, stdout, stderr }));
-    });
-}
-
 const SMALL = ["-p", "32", "-n", "8", "-r", "1", "--step-tokens", "4"];
 
 describe("autoglm bench --url", () => {
     it("against llama-server -np 4: text figures and phone-agent levels as JSON; no local model is loaded", async () => {
         const log = join(root, "modules-llama.txt");
-        const r = await runLogged(["bench", "--url", `${llama.url}/v1`, ...SMALL, "--concurrency", "1,2", "--image", shot, "--json"], log);
+        const r = await runCli(["bench", "--url", `${llama.url}/v1`, ...SMALL, "--concurrency", "1,2", "--image", shot, "--json"], {
+            moduleLog: log,
+            timeoutMs: 600_000,
+        });
         expect(r.code, r.stderr).toBe(0);
         const j = JSON.parse(r.stdout);
         expect(j.model).toBe(demo.text);
@@ -202,19 +185,10 @@ describe("autoglm bench --url", () => {
 describe("Ctrl-C", () => {
     /** Starts the bench; resolves once `ready` holds, then sends SIGINT; the CLI's result. */
     async function interrupt(args: string[], env: NodeJS.ProcessEnv, ready: (stderr: string) => Promise<boolean>): Promise<CliResult> {
-        const child = spawn(process.execPath, [BIN, ...args], { cwd: ROOT, env: { ...process.env, ...env } });
-        let stdout = "",
-            stderr = "";
-        child.stdout.on("data", (d) => {
-            stdout += d;
-        });
-        child.stderr.on("data", (d) => {
-            stderr += d;
-        });
-        const done = new Promise<CliResult>((resolve) => child.on("close", (code, signal) => resolve({ code, signal, stdout, stderr })));
-        await expect.poll(() => ready(stderr), { timeout: 300_000, interval: 50 }).toBe(true);
-        child.kill("SIGINT");
-        return done;
+        const cli = startCli(args, "", env);
+        await expect.poll(() => ready(cli.stderr()), { timeout: 300_000, interval: 50 }).toBe(true);
+        cli.child.kill("SIGINT");
+        return cli.done;
     }
 
     it("cancels the phone step in flight: exit 130, one line, llama-server cancels the task", async () => {

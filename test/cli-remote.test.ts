@@ -6,12 +6,11 @@
 // exit 1, /save and /load are refused, flags of a local model are refused, and a SIGINT cancels the
 // request in flight (llama-server logs the cancelled task). A scripted stand-in (no model) plays an
 // engine without vision and one that streams thinking, for the REPL at a terminal.
-import { spawn } from "node:child_process";
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { defaultAsrModel, defaultModel } from "../models/default-model.js";
-import { BIN, ROOT, runCli, type CliResult } from "./helpers/cli.js";
+import { runCli, startCli, type CliResult } from "./helpers/cli.js";
 import { startLlamaServer, type RunningLlamaServer } from "./helpers/llama-server.js";
 import { writeTestPng, writeToneWav } from "./helpers/media.js";
 import { sse, startStandIn, type StandIn } from "./helpers/openai-stand-in.js";
@@ -48,26 +47,6 @@ afterAll(async () => {
 });
 
 const withKey = { AUTOGLM_API_KEY: KEY };
-
-/** The CLI with the module-load log (test/helpers/module-log.mjs): which packages the process resolved. */
-function runLogged(args: string[], log: string, opts: { input?: string; env?: NodeJS.ProcessEnv } = {}): Promise<CliResult> {
-    return new Promise((resolve) => {
-        const child = spawn(process.execPath, ["--import", join(ROOT, "test/helpers/module-log.mjs"), BIN, ...args], {
-            cwd: ROOT,
-            env: { ...process.env, AUTOGLM_MODULE_LOG: log, ...opts.env },
-        });
-        let stdout = "",
-            stderr = "";
-        child.stdout.on("data", (d) => {
-            stdout += d;
-        });
-        child.stderr.on("data", (d) => {
-            stderr += d;
-        });
-        child.stdin.end(opts.input ?? "");
-        child.on("close", (code, signal) => resolve({ code, signal, stdout, stderr }));
-    });
-}
 
 /** No model, encoder or speech model was loaded here: no status line of one, node-llama-cpp never resolved. */
 function noLocalModel(r: CliResult, moduleLog?: string) {
@@ -115,7 +94,7 @@ function describeJson(r: CliResult) {
 describe("describe --url", () => {
     it("against llama-server: the answer as JSON with the server's usage; the engine's status line, no local model", async () => {
         const log = join(root, "modules-describe.txt");
-        const r = await runLogged(["describe", shot, "--url", llama.url, "-n", "8", "--json"], log);
+        const r = await runCli(["describe", shot, "--url", llama.url, "-n", "8", "--json"], { moduleLog: log });
         describeJson(r);
         expect(r.stderr.trim().split("\n"), r.stderr).toHaveLength(1);
         expect(r.stderr.trim()).toMatch(llamaStatus());
@@ -185,7 +164,7 @@ describe("describe --url", () => {
 describe("transcribe-and-answer --url", () => {
     it("against autoglm serve with its speech model: the recording goes as input_audio and the answer arrives", async () => {
         const log = join(root, "modules-transcribe.txt");
-        const r = await runLogged(["transcribe-and-answer", wav, "--url", ours.url, "-n", "8", "--json"], log, { env: withKey });
+        const r = await runCli(["transcribe-and-answer", wav, "--url", ours.url, "-n", "8", "--json"], { moduleLog: log, env: withKey });
         expect(r.code, r.stderr).toBe(0);
         const j = JSON.parse(r.stdout);
         expect(typeof j.answer).toBe("string");
@@ -217,7 +196,8 @@ describe("chat --url", () => {
     it("line mode against llama-server: --json answers for text and /image in order; /save and /load refused in one line each", async () => {
         const log = join(root, "modules-chat.txt");
         const saved = join(root, "saved-chat");
-        const r = await runLogged(["chat", "--url", llama.url, "-n", "8", "--json", "--no-history"], log, {
+        const r = await runCli(["chat", "--url", llama.url, "-n", "8", "--json", "--no-history"], {
+            moduleLog: log,
             input: `hello\n/image ${shot} what is this?\n/save ${saved}\n/load ${saved}\nand now?\n`,
         });
         expect(r.code, r.stderr).toBe(1); // a /command that failed in line mode
@@ -260,25 +240,15 @@ describe("chat --url", () => {
         const tasks = () => (llama.log().match(/processing task/g) ?? []).length;
         const cancels = () => (llama.log().match(/cancel task/g) ?? []).length;
         const before = { tasks: tasks(), cancels: cancels() };
-        const child = spawn(process.execPath, [BIN, "chat", "--url", llama.url, "-n", "30000", "--ignore-eos", "--json", "--no-history"], {
-            cwd: ROOT,
-        });
-        let stdout = "",
-            stderr = "";
-        child.stdout.on("data", (d) => {
-            stdout += d;
-        });
-        child.stderr.on("data", (d) => {
-            stderr += d;
-        });
-        const done = new Promise<number | null>((resolve) => child.on("close", (code) => resolve(code)));
-        child.stdin.write("tell me a long story\n");
+        const cli = startCli(["chat", "--url", llama.url, "-n", "30000", "--ignore-eos", "--json", "--no-history"], null);
+        cli.child.stdin.write("tell me a long story\n");
         await expect.poll(tasks, { timeout: 120_000, interval: 50 }).toBeGreaterThan(before.tasks);
-        child.kill("SIGINT");
-        await expect.poll(() => stderr, { timeout: 60_000, interval: 50 }).toMatch(/\[stopped\]/);
+        cli.child.kill("SIGINT");
+        await expect.poll(cli.stderr, { timeout: 60_000, interval: 50 }).toMatch(/\[stopped\]/);
         await expect.poll(cancels, { timeout: 60_000 }).toBeGreaterThan(before.cancels);
-        child.stdin.end("/help\n"); // the chat goes on after the stop (another turn would be 30000 tokens)
-        expect(await done, stderr).toBe(0);
+        cli.child.stdin.end("/help\n"); // the chat goes on after the stop (another turn would be 30000 tokens)
+        const { code, stdout, stderr } = await cli.done;
+        expect(code, stderr).toBe(0);
         expect(stderr.slice(stderr.indexOf("[stopped]"))).toMatch(/^\[stopped\]\ncommands:\n/);
         const answers = stdout
             .trim()

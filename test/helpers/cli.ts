@@ -14,12 +14,14 @@ export interface CliResult {
 
 export function runCli(
     args: string[],
-    opts: { input?: string; timeoutMs?: number; onSpawn?: (pid: number) => void; env?: NodeJS.ProcessEnv } = {},
+    opts: { input?: string; timeoutMs?: number; onSpawn?: (pid: number) => void; env?: NodeJS.ProcessEnv; moduleLog?: string } = {},
 ): Promise<CliResult> {
+    // moduleLog: the file test/helpers/module-log.mjs writes every module the process resolved to.
+    const logged = opts.moduleLog ? ["--import", fileURLToPath(new URL("./module-log.mjs", import.meta.url))] : [];
     return new Promise((resolve, reject) => {
-        const child = spawn(process.execPath, [BIN, ...args], {
+        const child = spawn(process.execPath, [...logged, BIN, ...args], {
             cwd: ROOT,
-            env: { ...process.env, ...opts.env },
+            env: { ...process.env, ...(opts.moduleLog ? { AUTOGLM_MODULE_LOG: opts.moduleLog } : {}), ...opts.env },
             stdio: ["pipe", "pipe", "pipe"],
         });
         let stdout = "",
@@ -41,9 +43,12 @@ export function runCli(
     });
 }
 
-/** Starts the CLI and returns the child, for tests that signal it mid-run. */
-export function startCli(args: string[], input: string) {
-    const child = spawn(process.execPath, [BIN, ...args], { cwd: ROOT, stdio: ["pipe", "pipe", "pipe"] });
+/**
+ * Starts the CLI and returns the child, for tests that signal it mid-run. `input` is all of stdin
+ * (null: stdin stays open for the test to write).
+ */
+export function startCli(args: string[], input: string | null, env: NodeJS.ProcessEnv = {}) {
+    const child = spawn(process.execPath, [BIN, ...args], { cwd: ROOT, env: { ...process.env, ...env }, stdio: ["pipe", "pipe", "pipe"] });
     let stdout = "",
         stderr = "";
     child.stdout.on("data", (d) => {
@@ -52,7 +57,7 @@ export function startCli(args: string[], input: string) {
     child.stderr.on("data", (d) => {
         stderr += d;
     });
-    child.stdin.end(input);
+    if (input !== null) child.stdin.end(input);
     const done = new Promise<CliResult>((resolve) => child.on("close", (code, signal) => resolve({ code, signal, stdout, stderr })));
-    return { child, done, stderr: () => stderr };
+    return { child, done, stdout: () => stdout, stderr: () => stderr };
 }

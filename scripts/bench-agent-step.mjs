@@ -21,7 +21,7 @@
 import { writeFileSync } from "node:fs";
 import { availableParallelism } from "node:os";
 import { join } from "node:path";
-import { bin, flag, median, referenceTools, root, screenshot, startServer, visionPair } from "./bench-common.mjs";
+import { flag, median, referenceTools, root, screenshot, startServers, visionPair } from "./bench-common.mjs";
 
 const dist = (p) => import(join(root, "dist", p));
 const { systemPrompt } = await dist("src/agent/prompts.js");
@@ -117,59 +117,16 @@ const engines = {
         });
         return { engine, stop: () => engine.dispose() };
     },
-    "autoglm serve": async () => {
-        const srv = await startServer(
-            process.execPath,
-            [
-                bin,
-                "serve",
-                "-m",
-                model,
-                "--mmproj",
-                mmproj,
-                "--port",
-                "18461",
-                "-c",
-                String(ctx),
-                "-t",
-                String(threads),
-                "--gpu",
-                gpu,
-                ...(layers ? ["--gpu-layers", layers] : []),
-            ],
-            18461,
-        );
-        const engine = await RemoteEngine.open({ url: srv.url });
-        return { engine, stop: () => engine.dispose().then(() => srv.stop()) };
-    },
-    "llama-server": async () => {
-        const srv = await startServer(
-            join(tools, "llama-server"),
-            [
-                "-m",
-                model,
-                "--mmproj",
-                mmproj,
-                "--port",
-                "18462",
-                "-np",
-                "1",
-                "-c",
-                String(ctx),
-                "-t",
-                String(threads),
-                "-b",
-                "512",
-                "-ub",
-                "512",
-                "--jinja",
-                ...(layers ? ["-ngl", layers === "max" ? "999" : layers] : []),
-            ],
-            18462,
-        );
-        const engine = await RemoteEngine.open({ url: srv.url });
-        return { engine, stop: () => engine.dispose().then(() => srv.stop()) };
-    },
+    ...Object.fromEntries(
+        Object.entries(startServers(tools, { model, mmproj, ctx, threads, layers, extra: ["--gpu", gpu] })).map(([name, start], k) => [
+            name,
+            async () => {
+                const srv = await start(18461 + k);
+                const engine = await RemoteEngine.open({ url: srv.url });
+                return { engine, stop: () => engine.dispose().then(() => srv.stop()) };
+            },
+        ]),
+    ),
 };
 
 const rows = Object.fromEntries(Object.keys(engines).map((k) => [k, []]));

@@ -36,6 +36,67 @@ export async function visionPair() {
     return { model: demo.text, mmproj: demo.vision };
 }
 
+/** `-ngl` for --gpu-layers N|max. */
+const nglArgs = (layers) => (layers ? ["-ngl", layers === "max" ? "999" : String(layers)] : []);
+
+/**
+ * autoglm serve and llama-server over the same pair and settings: `slots` slots of `ctx` tokens each
+ * (llama-server's -c is the total), `threads`, `layers` offloaded (--gpu-layers N|max); llama-server
+ * with autoglm's batch (-b/-ub 512) and its Jinja templates; `extra`: autoglm's own flags (--gpu).
+ */
+export function startServers(tools, { model, mmproj, ctx, threads, slots = 1, layers, extra = [] }) {
+    return {
+        "autoglm serve": (port) =>
+            startServer(
+                process.execPath,
+                [
+                    bin,
+                    "serve",
+                    "-m",
+                    model,
+                    "--mmproj",
+                    mmproj,
+                    "--port",
+                    String(port),
+                    "--parallel",
+                    String(slots),
+                    "-c",
+                    String(ctx),
+                    "-t",
+                    String(threads),
+                    ...extra,
+                    ...(layers ? ["--gpu-layers", String(layers)] : []),
+                ],
+                port,
+            ),
+        "llama-server": (port) =>
+            startServer(
+                join(tools, "llama-server"),
+                [
+                    "-m",
+                    model,
+                    "--mmproj",
+                    mmproj,
+                    "--port",
+                    String(port),
+                    "-np",
+                    String(slots),
+                    "-c",
+                    String(ctx * slots),
+                    "-t",
+                    String(threads),
+                    "-b",
+                    "512",
+                    "-ub",
+                    "512",
+                    "--jinja",
+                    ...nglArgs(layers),
+                ],
+                port,
+            ),
+    };
+}
+
 /** Starts a server process and waits for /health; returns { url, stop }. */
 export async function startServer(cmd, argv, port) {
     const child = spawn(cmd, argv, { stdio: ["ignore", "ignore", "pipe"] });

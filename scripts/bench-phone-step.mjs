@@ -11,8 +11,7 @@
 // autoglm's backend (llama-server's is the one AUTOGLM_VARIANT builds its tools for, default the CPU);
 // --gpu-layers goes to both (max: llama-server's -ngl 999).
 import { availableParallelism } from "node:os";
-import { join } from "node:path";
-import { bin, flag, median, referenceTools, screenshot, sseEvents, startServer, visionPair } from "./bench-common.mjs";
+import { flag, median, referenceTools, screenshot, sseEvents, startServers, visionPair } from "./bench-common.mjs";
 
 const rounds = Number(flag("--rounds", "3"));
 const threads = flag("--threads", String(availableParallelism()));
@@ -80,53 +79,9 @@ async function round(start) {
     }
 }
 
-const ours = () =>
-    startServer(
-        process.execPath,
-        [
-            bin,
-            "serve",
-            "-m",
-            model,
-            "--mmproj",
-            mmproj,
-            "--port",
-            "18451",
-            "-c",
-            "25480",
-            "-t",
-            threads,
-            "--gpu",
-            gpu,
-            ...(layers ? ["--gpu-layers", layers] : []),
-        ],
-        18451,
-    );
-const theirs = () =>
-    startServer(
-        join(tools, "llama-server"),
-        [
-            "-m",
-            model,
-            "--mmproj",
-            mmproj,
-            "--port",
-            "18452",
-            "-np",
-            "1",
-            "-c",
-            "25480",
-            "-t",
-            threads,
-            "-b",
-            "512",
-            "-ub",
-            "512",
-            "--jinja",
-            ...(layers ? ["-ngl", layers === "max" ? "999" : layers] : []),
-        ],
-        18452,
-    );
+const servers = startServers(tools, { model, mmproj, ctx: 25480, threads, layers, extra: ["--gpu", gpu] });
+const ours = () => servers["autoglm serve"](18451);
+const theirs = () => servers["llama-server"](18452);
 const rows = { ours: [], theirs: [] };
 for (let i = 0; i < rounds; i++) {
     rows.ours.push(await round(ours));

@@ -11,8 +11,7 @@
 import { execFile } from "node:child_process";
 import { promisify } from "node:util";
 import { availableParallelism, loadavg } from "node:os";
-import { join } from "node:path";
-import { bin, flag, referenceTools, startServer, visionPair } from "./bench-common.mjs";
+import { bin, flag, referenceTools, startServers, visionPair } from "./bench-common.mjs";
 
 const rounds = Number(flag("--rounds", "2"));
 const threads = flag("--threads", String(availableParallelism()));
@@ -23,42 +22,9 @@ const stepTokens = flag("--step-tokens", "100");
 const ctx = Number(flag("--ctx", "25480")); // per slot, as Open-AutoGLM's vLLM --max-model-len
 const { model, mmproj } = await visionPair();
 const tools = referenceTools();
-const gpu = ngl ? ["--gpu-layers", ngl] : [];
 
-const servers = {
-    "autoglm serve": () =>
-        startServer(
-            process.execPath,
-            [bin, "serve", "-m", model, "--mmproj", mmproj, "--port", "18461", "--parallel", "4", "-c", String(ctx), "-t", threads, ...gpu],
-            18461,
-        ),
-    "llama-server": () =>
-        startServer(
-            join(tools, "llama-server"),
-            // -c is the total, split between the slots; -b/-ub as autoglm's batch.
-            [
-                "-m",
-                model,
-                "--mmproj",
-                mmproj,
-                "--port",
-                "18462",
-                "-np",
-                "4",
-                "-c",
-                String(ctx * 4),
-                "-t",
-                threads,
-                "-b",
-                "512",
-                "-ub",
-                "512",
-                "--jinja",
-                ...(ngl ? ["-ngl", ngl] : []),
-            ],
-            18462,
-        ),
-};
+const servers = startServers(tools, { model, mmproj, ctx, threads, slots: 4, layers: ngl });
+const ports = { "autoglm serve": 18461, "llama-server": 18462 };
 
 /** The bench's JSON (asynchronously: the servers' logs keep draining while it runs). */
 async function bench(url) {
@@ -81,7 +47,7 @@ console.log(`|${" --- |".repeat(7 + concurrency.split(",").length)}`);
 for (let r = 1; r <= rounds; r++) {
     for (const [name, start] of Object.entries(servers)) {
         const load = loadavg()[0].toFixed(2);
-        const srv = await start();
+        const srv = await start(ports[name]);
         let j;
         try {
             j = await bench(srv.url);

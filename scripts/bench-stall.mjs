@@ -10,8 +10,7 @@
 //   node scripts/bench-stall.mjs [--model M --mmproj P] [--rounds N] [--threads N]
 // Without --model it uses autoglm's demo pair (tiny GLM-4.1V layout, random weights).
 import { availableParallelism } from "node:os";
-import { join } from "node:path";
-import { bin, flag, median, referenceTools, screenshot, sleep, sseEvents, startServer, visionPair } from "./bench-common.mjs";
+import { flag, median, referenceTools, screenshot, sleep, sseEvents, startServers, visionPair } from "./bench-common.mjs";
 
 const rounds = Number(flag("--rounds", "3"));
 const threads = flag("--threads", String(availableParallelism()));
@@ -91,36 +90,9 @@ async function round(start) {
     }
 }
 
-const ours = () =>
-    startServer(
-        process.execPath,
-        [bin, "serve", "-m", model, "--mmproj", mmproj, "--port", "18441", "--parallel", "4", "-c", "8192", "-t", threads],
-        18441,
-    );
-const theirs = () =>
-    startServer(
-        join(tools, "llama-server"),
-        [
-            "-m",
-            model,
-            "--mmproj",
-            mmproj,
-            "--port",
-            "18442",
-            "-np",
-            "4",
-            "-c",
-            String(4 * 8192),
-            "-t",
-            threads,
-            "-b",
-            "512",
-            "-ub",
-            "512",
-            "--jinja",
-        ],
-        18442,
-    );
+const servers = startServers(tools, { model, mmproj, ctx: 8192, threads, slots: 4 });
+const ours = () => servers["autoglm serve"](18441);
+const theirs = () => servers["llama-server"](18442);
 const rows = { ours: [], theirs: [] };
 for (let i = 0; i < rounds; i++) {
     rows.ours.push(await round(ours));

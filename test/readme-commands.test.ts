@@ -21,7 +21,7 @@ const execFileAsync = promisify(execFile);
 const SKIP: [RegExp, string][] = [
     [/^npm install/, "CI has just run npm install (and npm ci); the demo it chains runs below"],
     [/^npm test/, "this is the test suite itself"],
-    [/^autoglm agent (?!--list-apps)/, "needs a phone on adb (test/agent-*.test.ts stand one in); a task needs phase 2's engines"],
+    [/^autoglm agent (?!--list-apps)/, "needs a phone on adb: test/agent-e2e.test.ts runs these with fake phones"],
 ];
 
 /** The README's sh blocks as commands: a synopsis's indented continuation lines joined, comments cut. */

@@ -9,7 +9,7 @@ import { createServer } from "node:net";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { defaultModel } from "../models/default-model.js";
-import { runCli, startCli, type CliResult } from "./helpers/cli.js";
+import { expectOneLineError, runCli, startCli, type CliResult } from "./helpers/cli.js";
 import { startLlamaServer, type RunningLlamaServer } from "./helpers/llama-server.js";
 import { writeTestPng } from "./helpers/media.js";
 import { startServer, type RunningServer } from "./helpers/server.js";
@@ -34,14 +34,6 @@ afterAll(async () => {
     await llama?.stop();
     if (ours) expect(await ours.stop()).toBe(0);
 });
-
-function oneLineError(r: CliResult, pattern: RegExp | string) {
-    expect(r.code, r.stderr).toBe(1);
-    const lines = r.stderr.trim().split("\n");
-    expect(lines, r.stderr).toHaveLength(1);
-    if (typeof pattern === "string") expect(lines[0]).toBe(`autoglm: ${pattern}`);
-    else expect(lines[0]).toMatch(pattern);
-}
 
 const SMALL = ["-p", "32", "-n", "8", "-r", "1", "--step-tokens", "4"];
 
@@ -116,20 +108,20 @@ describe("autoglm bench --url", () => {
     }, 600_000);
 
     it("a refusing endpoint is one line and exit 1: no key (401), a wrong key, a model it does not serve", async () => {
-        oneLineError(
+        expectOneLineError(
             await runCli(["bench", "--url", ours.url, ...SMALL]),
             `${ours.url} refused the request (401: invalid or missing API key (Authorization: Bearer KEY)): give its key with --api-key (or AUTOGLM_API_KEY)`,
         );
-        oneLineError(
+        expectOneLineError(
             await runCli(["bench", "--url", ours.url, "--api-key", "wrong", ...SMALL]),
             /the key given with --api-key is not accepted$/,
         );
-        oneLineError(
+        expectOneLineError(
             await runCli(["bench", "--url", `${llama.url}/v1`, "--model", "autoglm-phone-9b", ...SMALL]),
             `${llama.url}/v1 serves ${demo.text}, not "autoglm-phone-9b" (--model)`,
         );
         // A GGUF path kept in AUTOGLM_MODEL for local runs is named as such.
-        oneLineError(
+        expectOneLineError(
             await runCli(["bench", "--url", llama.url, ...SMALL], { env: { AUTOGLM_MODEL: "/models/a.gguf" } }),
             `${llama.url} serves ${demo.text}, not "/models/a.gguf" (AUTOGLM_MODEL)`,
         );
@@ -140,7 +132,7 @@ describe("autoglm bench --url", () => {
         await new Promise<void>((resolve) => probe.listen(0, "127.0.0.1", resolve));
         const port = (probe.address() as { port: number }).port;
         await new Promise<void>((resolve) => probe.close(() => resolve()));
-        oneLineError(
+        expectOneLineError(
             await runCli(["bench", "--url", `http://127.0.0.1:${port}`, ...SMALL]),
             `cannot reach http://127.0.0.1:${port}: connection refused (is the server running there?)`,
         );
@@ -148,7 +140,7 @@ describe("autoglm bench --url", () => {
         await new Promise<void>((resolve) => silent.listen(0, "127.0.0.1", resolve));
         const url = `http://127.0.0.1:${(silent.address() as { port: number }).port}`;
         try {
-            oneLineError(
+            expectOneLineError(
                 await runCli(["bench", "--url", url, ...SMALL], { timeoutMs: 60_000 }),
                 `${url} did not answer GET /v1/models within 10 s`,
             );
@@ -159,23 +151,23 @@ describe("autoglm bench --url", () => {
     }, 120_000);
 
     it("flags of a local model are refused with --url, and --url's own without it", async () => {
-        oneLineError(
+        expectOneLineError(
             await runCli(["bench", "--url", llama.url, "--gpu-layers", "2"]),
             `--gpu-layers applies to a local model; with --url the server at ${llama.url} decides it`,
         );
-        oneLineError(
+        expectOneLineError(
             await runCli(["bench", "--url", llama.url, "--compare-llama-bench"]),
             /--compare-llama-bench applies to a local model/,
         );
-        oneLineError(
+        expectOneLineError(
             await runCli(["bench", "--concurrency", "1,2"]),
             "--concurrency applies to a remote engine: give --url (or AUTOGLM_URL)",
         );
-        oneLineError(
+        expectOneLineError(
             await runCli(["bench", "--url", llama.url, "--concurrency", "1,,4"]),
             '--concurrency takes agents at once as a list such as 1,2,4 (each 1 to 256), got "1,,4"',
         );
-        oneLineError(
+        expectOneLineError(
             await runCli(["bench", "--url", "localhost:8000"]),
             '--url must be an http:// or https:// address, got "localhost:8000"',
         );

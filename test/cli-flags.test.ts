@@ -6,7 +6,7 @@ import { copyFileSync, existsSync, mkdirSync, readFileSync, readdirSync, statSyn
 import { join } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
 import { defaultModel } from "../models/default-model.js";
-import { BIN, ROOT, runCli } from "./helpers/cli.js";
+import { expectOneLineError, BIN, ROOT, runCli } from "./helpers/cli.js";
 import { tempDir } from "./helpers/tmp.js";
 
 const root = tempDir("flags");
@@ -15,12 +15,6 @@ let demo: { text: string; vision: string };
 beforeAll(async () => {
     demo = await defaultModel();
 }, 300_000);
-
-function oneLineError(r: { code: number | null; stderr: string }, pattern: RegExp, code = 1) {
-    expect(r.code, r.stderr).toBe(code);
-    expect(r.stderr.trim().split("\n")).toHaveLength(1);
-    expect(r.stderr).toMatch(pattern);
-}
 
 /** The token counts of a chat --json run's answers. */
 const answerTokens = (stdout: string) =>
@@ -44,8 +38,11 @@ describe("llama.cpp's flag names", () => {
         );
         expect(spelled.code, spelled.stderr).toBe(0);
         expect(answerTokens(spelled.stdout)).toEqual([2]);
-        oneLineError(await runCli(["chat", "-ngl", "lots"]), /--gpu-layers must be a number of layers >= 0, max, all or auto, got "lots"/);
-        oneLineError(await runCli(["chat", "-c", "-5"]), /--ctx-size must be a number of tokens \(0: the model's trained context\)/);
+        expectOneLineError(
+            await runCli(["chat", "-ngl", "lots"]),
+            /--gpu-layers must be a number of layers >= 0, max, all or auto, got "lots"/,
+        );
+        expectOneLineError(await runCli(["chat", "-c", "-5"]), /--ctx-size must be a number of tokens \(0: the model's trained context\)/);
     }, 300_000);
 
     it("each command's help lists the spellings it takes and every flag's variable", async () => {
@@ -70,7 +67,7 @@ describe("llama.cpp's flag names", () => {
             expect(h.stdout, cmd).toMatch(/--question = --prompt/);
         }
         // The alias reaches the command: a missing recording is reported, not an unknown option.
-        oneLineError(
+        expectOneLineError(
             await runCli(["transcribe-and-answer", join(root, "missing.wav"), "-q", "what?", "--asr-model", demo.text]),
             /audio not found: .*missing\.wav/, // checked before anything else loads
         );
@@ -90,11 +87,11 @@ describe("environment variables", () => {
         const off = await runCli(["chat"], { input: "Hello\n", env: { ...env, AUTOGLM_JSON: "0" } });
         expect(off.code, off.stderr).toBe(0);
         expect(() => JSON.parse(off.stdout.trim().split("\n")[0]!)).toThrow();
-        oneLineError(
+        expectOneLineError(
             await runCli(["chat"], { env: { AUTOGLM_GPU: "quantum" } }),
             /AUTOGLM_GPU="quantum": Allowed choices are auto, cuda, vulkan, metal, cpu/,
         );
-        oneLineError(
+        expectOneLineError(
             await runCli(["chat"], { env: { AUTOGLM_MAX_TOKENS: "many" } }),
             /AUTOGLM_MAX_TOKENS="many": --max-tokens must be a positive integer/,
         );
@@ -161,7 +158,7 @@ describe("devices and GPU choice", () => {
             const du = () => execFileSync("du", ["-sb", join(ROOT, "node_modules/")], { encoding: "utf8" }).split("\t")[0];
             const size = du();
             const r = await runCli(["chat", "-m", demo.text, "--gpu", "cuda"], { input: "Hello\n", timeoutMs: 120_000 });
-            oneLineError(r, /--gpu cuda: this machine cannot run node-llama-cpp's cuda backend/);
+            expectOneLineError(r, /--gpu cuda: this machine cannot run node-llama-cpp's cuda backend/);
             expect(snapshot(pkg)).toBe(before);
             expect(du()).toBe(size);
         },
@@ -203,15 +200,18 @@ describe("one-line errors for paths", () => {
         mkdirSync(hf);
         writeFileSync(join(hf, "config.json"), "{}");
         writeFileSync(join(hf, "model.safetensors"), "x");
-        oneLineError(await runCli(["info", join(root, "nope.gguf")]), /^autoglm: file not found: /);
-        oneLineError(await runCli(["info", root]), /is a folder, not a GGUF file/);
-        oneLineError(
+        expectOneLineError(await runCli(["info", join(root, "nope.gguf")]), /^autoglm: file not found: /);
+        expectOneLineError(await runCli(["info", root]), /is a folder, not a GGUF file/);
+        expectOneLineError(
             await runCli(["info", hf]),
             /is a Hugging Face checkpoint folder, not a GGUF file: convert it first with `autoglm convert /,
         );
-        oneLineError(await runCli(["chat", "-m", hf]), /Hugging Face checkpoint folder.*autoglm convert/);
-        oneLineError(await runCli(["chat", "-m", join(hf, "model.safetensors")]), /safetensors file, not GGUF: convert .*autoglm convert/);
-        oneLineError(await runCli(["chat", "-m", demo.text, "--mmproj", hf]), /Hugging Face checkpoint folder/);
+        expectOneLineError(await runCli(["chat", "-m", hf]), /Hugging Face checkpoint folder.*autoglm convert/);
+        expectOneLineError(
+            await runCli(["chat", "-m", join(hf, "model.safetensors")]),
+            /safetensors file, not GGUF: convert .*autoglm convert/,
+        );
+        expectOneLineError(await runCli(["chat", "-m", demo.text, "--mmproj", hf]), /Hugging Face checkpoint folder/);
     });
 
     it("/audio with a missing file or a folder says so in one line, as /image does", async () => {
@@ -252,6 +252,6 @@ describe("shell completion", () => {
     });
 
     it("an unknown shell is one line", async () => {
-        oneLineError(await runCli(["completion", "fish"]), /no script for "fish" \(bash or zsh\)/);
+        expectOneLineError(await runCli(["completion", "fish"]), /no script for "fish" \(bash or zsh\)/);
     });
 });

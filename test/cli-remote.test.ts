@@ -10,7 +10,7 @@ import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { defaultAsrModel, defaultModel } from "../models/default-model.js";
-import { runCli, startCli, type CliResult } from "./helpers/cli.js";
+import { expectOneLineError, runCli, startCli, type CliResult } from "./helpers/cli.js";
 import { startLlamaServer, type RunningLlamaServer } from "./helpers/llama-server.js";
 import { writeTestPng, writeToneWav } from "./helpers/media.js";
 import { sse, startStandIn, type StandIn } from "./helpers/openai-stand-in.js";
@@ -57,14 +57,6 @@ function noLocalModel(r: CliResult, moduleLog?: string) {
         expect(loaded).toMatch(/dist\/src\/remote\/remote-engine\.js/);
         expect(loaded).not.toMatch(/node_modules\/node-llama-cpp\//);
     }
-}
-
-function oneLineError(r: CliResult, pattern: RegExp | string) {
-    expect(r.code, r.stderr).toBe(1);
-    const lines = r.stderr.trim().split("\n");
-    expect(lines, r.stderr).toHaveLength(1);
-    if (typeof pattern === "string") expect(lines[0]).toBe(`autoglm: ${pattern}`);
-    else expect(lines[0]).toMatch(pattern);
 }
 
 const llamaStatus = () =>
@@ -156,7 +148,7 @@ describe("describe --url", () => {
         );
         expect(standIn.requests.filter((q) => q.method === "POST")).toHaveLength(0);
         standIn.requests.length = 0;
-        oneLineError(await runCli(["describe", join(root, "missing.png"), "--url", standIn.url]), /^autoglm: .*missing\.png/);
+        expectOneLineError(await runCli(["describe", join(root, "missing.png"), "--url", standIn.url]), /^autoglm: .*missing\.png/);
         expect(standIn.requests).toHaveLength(0); // not even the model list
     });
 });
@@ -294,40 +286,40 @@ describe("chat --url", () => {
 describe("endpoints and flags", () => {
     it("a dead endpoint is one line and exit 1 for each command", async () => {
         const line = `cannot reach ${DEAD}: connection refused (is the server running there?)`;
-        oneLineError(await runCli(["describe", shot, "--url", DEAD]), line);
-        oneLineError(await runCli(["transcribe-and-answer", wav, "--url", DEAD]), line);
-        oneLineError(await runCli(["chat", "--url", DEAD], { input: "hello\n" }), line);
+        expectOneLineError(await runCli(["describe", shot, "--url", DEAD]), line);
+        expectOneLineError(await runCli(["transcribe-and-answer", wav, "--url", DEAD]), line);
+        expectOneLineError(await runCli(["chat", "--url", DEAD], { input: "hello\n" }), line);
     });
 
     it("a refusing endpoint (a wrong --api-key, none at all) is one line and exit 1", async () => {
-        oneLineError(
+        expectOneLineError(
             await runCli(["describe", shot, "--url", ours.url, "--api-key", "wrong"]),
             /the key given with --api-key is not accepted$/,
         );
-        oneLineError(
+        expectOneLineError(
             await runCli(["chat", "--url", ours.url, "--api-key", "wrong"], { input: "hello\n" }),
             /the key given with --api-key is not accepted$/,
         );
-        oneLineError(
+        expectOneLineError(
             await runCli(["transcribe-and-answer", wav, "--url", ours.url]),
             `${ours.url} refused the request (401: invalid or missing API key (Authorization: Bearer KEY)): give its key with --api-key (or AUTOGLM_API_KEY)`,
         );
     });
 
     it("flags of a local model are refused with --url; --api-key without --url", async () => {
-        oneLineError(
+        expectOneLineError(
             await runCli(["describe", shot, "--url", llama.url, "--mmproj", demo.vision]),
             `--mmproj applies to a local model; with --url the server at ${llama.url} decides it`,
         );
-        oneLineError(
+        expectOneLineError(
             await runCli(["transcribe-and-answer", wav, "--url", llama.url, "--asr-model", demo.text]),
             `--asr-model applies to a local model; with --url the server at ${llama.url} decides it`,
         );
-        oneLineError(
+        expectOneLineError(
             await runCli(["chat", "--url", llama.url, "--ctx-size", "2048"], { input: "" }),
             `--ctx-size applies to a local model; with --url the server at ${llama.url} decides it`,
         );
-        oneLineError(
+        expectOneLineError(
             await runCli(["chat", "--api-key", "x"], { input: "" }),
             "--api-key applies to a remote engine: give --url (or AUTOGLM_URL)",
         );

@@ -10,7 +10,7 @@ import { randomBytes } from "node:crypto";
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from "vitest";
 import { nodeLlamaCppLogging, setLibraryLogs } from "../src/engine/library-log.js";
 import { defaultModel } from "../models/default-model.js";
-import { BIN, ROOT, runCli } from "./helpers/cli.js";
+import { expectOneLineError, BIN, ROOT, runCli } from "./helpers/cli.js";
 import { writeTestPng, writeToneWav } from "./helpers/media.js";
 import { startServer, type RunningServer } from "./helpers/server.js";
 import { tempDir } from "./helpers/tmp.js";
@@ -31,12 +31,6 @@ afterEach(() => {
     for (const t of open) t.close();
     open = [];
 });
-
-function oneLine(r: { code: number | null; stderr: string }, pattern: RegExp) {
-    expect(r.code, r.stderr).toBe(1);
-    expect(r.stderr.trim().split("\n"), r.stderr).toHaveLength(1);
-    expect(r.stderr.trim()).toMatch(pattern);
-}
 
 beforeAll(async () => {
     demo = await defaultModel();
@@ -114,7 +108,7 @@ describe("inputs are checked before any model loads", () => {
         ] as const) {
             for (const model of [[], ["-m", demo.text, "--mmproj", demo.vision]]) {
                 const r = await runCli(["describe", file, ...model, ...CPU], { env: HOLD, timeoutMs: 120_000 });
-                oneLine(r, pattern);
+                expectOneLineError(r, pattern);
             }
         }
     });
@@ -122,8 +116,11 @@ describe("inputs are checked before any model loads", () => {
     it("transcribe-and-answer: a text file named .wav, a missing file: one line, no load", async () => {
         const txt = join(root, "voice.wav");
         writeFileSync(txt, "hello, this is text");
-        oneLine(await runCli(["transcribe-and-answer", txt, ...CPU], { env: HOLD, timeoutMs: 120_000 }), /voice\.wav is not a WAV file/);
-        oneLine(
+        expectOneLineError(
+            await runCli(["transcribe-and-answer", txt, ...CPU], { env: HOLD, timeoutMs: 120_000 }),
+            /voice\.wav is not a WAV file/,
+        );
+        expectOneLineError(
             await runCli(["transcribe-and-answer", join(root, "none.wav"), ...CPU], { env: HOLD, timeoutMs: 120_000 }),
             /^autoglm: audio not found/,
         );

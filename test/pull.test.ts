@@ -8,7 +8,7 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSy
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { generateCheckpoint } from "../models/synthetic/generate.js";
-import { BIN, ROOT, runCli } from "./helpers/cli.js";
+import { expectOneLineError, BIN, ROOT, runCli } from "./helpers/cli.js";
 import { HubStandIn, repoFromFolder } from "./helpers/hub.js";
 import { writeTestPng, writeToneWav } from "./helpers/media.js";
 import { convert } from "./helpers/models.js";
@@ -47,12 +47,6 @@ function place(extra: Record<string, string> = {}) {
         ...extra,
     };
     return { dir, env, models: join(dir, "models"), cache: join(dir, "hf-cache") };
-}
-
-function oneLine(r: { code: number | null; stderr: string }, pattern: RegExp) {
-    expect(r.code, r.stderr).toBe(1);
-    expect(r.stderr.trim().split("\n"), r.stderr).toHaveLength(1);
-    expect(r.stderr.trim()).toMatch(pattern);
 }
 
 /** A port nothing listens on (one the system just gave and took back). */
@@ -168,7 +162,7 @@ describe("autoglm pull: a safetensors repository", () => {
         expect(rm.code, rm.stderr).toBe(0);
         expect(rm.stdout).toMatch(/^removed zai-org\/AutoGLM-Phone-9B:Q4_K_M \(/);
         expect(files(p.models)).toEqual([]);
-        oneLine(await runCli(["rm", "AutoGLM-Phone-9B"], { env: p.env }), /^autoglm: no model AutoGLM-Phone-9B in /);
+        expectOneLineError(await runCli(["rm", "AutoGLM-Phone-9B"], { env: p.env }), /^autoglm: no model AutoGLM-Phone-9B in /);
     }, 600_000);
 
     it("a tag or --outtype picks the type; --keep-download keeps the checkpoint; HF_HUB_OFFLINE then converts from the cache without a request", async () => {
@@ -185,12 +179,12 @@ describe("autoglm pull: a safetensors repository", () => {
         expect(existsSync(join(pulled(p.models, PHONE, "F16"), "AutoGLM-Phone-9B-F16.gguf"))).toBe(true);
         // Two types pulled: the short name is ambiguous, the full one is not.
         const amb = await runCli(["chat", "-m", "AutoGLM-Phone-9B"], { env: p.env });
-        oneLine(amb, /AutoGLM-Phone-9B could mean zai-org\/AutoGLM-Phone-9B:F16 or zai-org\/AutoGLM-Phone-9B:Q8_0/);
-        oneLine(
+        expectOneLineError(amb, /AutoGLM-Phone-9B could mean zai-org\/AutoGLM-Phone-9B:F16 or zai-org\/AutoGLM-Phone-9B:Q8_0/);
+        expectOneLineError(
             await runCli(["pull", "zai-org/GLM-ASR-Nano-2512"], { env: { ...p.env, HF_HUB_OFFLINE: "1" } }),
             /HF_HUB_OFFLINE is set and zai-org\/GLM-ASR-Nano-2512 is not in the Hugging Face cache/,
         );
-        oneLine(await runCli(["pull", `${PHONE}:Q4_K_M`, "--outtype", "q8_0"], { env: p.env }), /disagree/);
+        expectOneLineError(await runCli(["pull", `${PHONE}:Q4_K_M`, "--outtype", "q8_0"], { env: p.env }), /disagree/);
     }, 600_000);
 
     it("the speech model: its audio encoder is recorded, and --asr-model NAME finds both", async () => {
@@ -234,7 +228,7 @@ describe("autoglm pull: a GGUF repository", () => {
         const plain = await runCli(["pull", repo], { env: p.env });
         expect(plain.code, plain.stderr).toBe(0);
         expect(existsSync(join(pulled(p.models, repo, "Q4_K_M"), "AutoGLM-Phone-9B-Q4_K_M.gguf"))).toBe(true);
-        oneLine(await runCli(["pull", `${repo}:Q2_K`], { env: p.env }), /has no Q2_K GGUF: name one of Q4_K_M, Q8_0/);
+        expectOneLineError(await runCli(["pull", `${repo}:Q2_K`], { env: p.env }), /has no Q2_K GGUF: name one of Q4_K_M, Q8_0/);
         const d = await runCli(["describe", join(root, "screen.png"), "-m", `${repo}:Q8_0`, "-n", "2", "--gpu", "cpu"], { env: p.env });
         expect(d.code, d.stderr).toBe(0);
     }, 600_000);
@@ -329,7 +323,7 @@ describe("autoglm pull: interruptions and faults", () => {
         huge.files.get("model-00002-of-00003.safetensors")!.claimedSize = 2 ** 50; // a petabyte
         hub.add(huge);
         const before = hub.log.length;
-        oneLine(
+        expectOneLineError(
             await runCli(["pull", "big/too-big"], { env: p.env }),
             /^autoglm: not enough free space: the download \(\d+ file\(s\)\) needs 1024 TiB in \S+ and the converted Q4_K_M model \(estimated\) needs \d+ TiB in \S+, and .* is free there; nothing was downloaded$/,
         );
@@ -343,13 +337,13 @@ describe("autoglm pull: access", () => {
     it("a private repository: without a token one line and nothing left; HF_TOKEN (or the saved token file, or a mirror's token) pulls it; a wrong token is refused", async () => {
         const p = place();
         const none = await runCli(["pull", "team/private-phone"], { env: p.env });
-        oneLine(
+        expectOneLineError(
             none,
             /^autoglm: team\/private-phone: no such model on http:\/\/127\.0\.0\.1:\d+, or it is private or gated and no token was given \(set HF_TOKEN\)$/,
         );
         expect(existsSync(p.models)).toBe(false);
         expect(existsSync(p.cache)).toBe(false);
-        oneLine(
+        expectOneLineError(
             await runCli(["pull", "team/private-phone"], { env: { ...p.env, HF_TOKEN: "hf_wrong" } }),
             /^autoglm: http:\/\/127\.0\.0\.1:\d+ refused the token from HF_TOKEN \(invalid credentials\): check HF_TOKEN$/,
         );
@@ -372,15 +366,21 @@ describe("autoglm pull: access", () => {
 
     it("an unknown repository, a malformed name and an unreachable Hub are one line each and leave nothing behind", async () => {
         const p = place();
-        oneLine(await runCli(["pull", "nobody/nothing-here"], { env: p.env }), /^autoglm: nobody\/nothing-here: no such model on /);
-        oneLine(await runCli(["pull", "just-a-name"], { env: p.env }), /is not a Hugging Face model: give owner\/name/);
-        oneLine(await runCli(["pull", "../../etc/passwd"], { env: p.env }), /is not a Hugging Face model/);
+        expectOneLineError(
+            await runCli(["pull", "nobody/nothing-here"], { env: p.env }),
+            /^autoglm: nobody\/nothing-here: no such model on /,
+        );
+        expectOneLineError(await runCli(["pull", "just-a-name"], { env: p.env }), /is not a Hugging Face model: give owner\/name/);
+        expectOneLineError(await runCli(["pull", "../../etc/passwd"], { env: p.env }), /is not a Hugging Face model/);
         const closed = await closedPort();
-        oneLine(
+        expectOneLineError(
             await runCli(["pull", PHONE], { env: { ...p.env, HF_ENDPOINT: `http://127.0.0.1:${closed}` } }),
             new RegExp(`^autoglm: cannot reach http://127\\.0\\.0\\.1:${closed} \\(ECONNREFUSED\\)`),
         );
-        oneLine(await runCli(["pull", PHONE], { env: { ...p.env, HF_ENDPOINT: "not a url" } }), /HF_ENDPOINT="not a url" is not a URL/);
+        expectOneLineError(
+            await runCli(["pull", PHONE], { env: { ...p.env, HF_ENDPOINT: "not a url" } }),
+            /HF_ENDPOINT="not a url" is not a URL/,
+        );
         expect(existsSync(p.models)).toBe(false);
         expect(existsSync(p.cache)).toBe(false);
     });

@@ -1,6 +1,7 @@
 // Runs the real CLI (bin/autoglm.js, compiled) as a child process.
 import { spawn } from "node:child_process";
 import { fileURLToPath } from "node:url";
+import { expect } from "vitest";
 
 export const ROOT = fileURLToPath(new URL("../..", import.meta.url));
 export const BIN = fileURLToPath(new URL("../../bin/autoglm.js", import.meta.url));
@@ -60,4 +61,16 @@ export function startCli(args: string[], input: string | null, env: NodeJS.Proce
     if (input !== null) child.stdin.end(input);
     const done = new Promise<CliResult>((resolve) => child.on("close", (code, signal) => resolve({ code, signal, stdout, stderr })));
     return { child, done, stdout: () => stdout, stderr: () => stderr };
+}
+
+/**
+ * The CLI failed with exit `code` and exactly one line on stderr: `autoglm: ${pattern}` when it is a
+ * string, else a line matching it.
+ */
+export function expectOneLineError(r: { code: number | null; stderr: string }, pattern: RegExp | string, code = 1): void {
+    expect(r.code, r.stderr).toBe(code);
+    const lines = r.stderr.trim().split("\n");
+    expect(lines, r.stderr).toHaveLength(1);
+    if (typeof pattern === "string") expect(lines[0]).toBe(`autoglm: ${pattern}`);
+    else expect(lines[0]).toMatch(pattern);
 }

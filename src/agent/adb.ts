@@ -5,7 +5,7 @@
 
 import { ANDROID_TABLE } from "./apps.js";
 import type { Device, DeviceInfo, Screenshot } from "./device.js";
-import { blackPng, FALLBACK_HEIGHT, FALLBACK_WIDTH, isPng, pngSize } from "./screenshot-image.js";
+import { fallbackScreenshot, isPng, pngSize } from "./screenshot-image.js";
 import { checkResult, DeviceError, DeviceGoneError, firstLine, looksGone, runTool } from "./tool.js";
 
 export const ADB_KEYBOARD = "com.android.adbkeyboard/.AdbIME";
@@ -55,20 +55,13 @@ export class AdbDevice implements Device {
     async screenshot(): Promise<Screenshot> {
         const args = ["-s", this.serial, "exec-out", "screencap", "-p"];
         const r = await runTool("adb", args, 10_000);
-        const fallback = async (why: string, sensitive: boolean): Promise<Screenshot> => ({
-            png: await blackPng(),
-            width: FALLBACK_WIDTH,
-            height: FALLBACK_HEIGHT,
-            sensitive,
-            fallback: why,
-        });
         if (r.code === 0 && isPng(r.stdout)) return { png: r.stdout, ...pngSize(r.stdout), sensitive: false };
         // exec-out merges the device's stderr into the stream: a secure window's refusal arrives as text.
         const text = `${r.stderr}\n${r.stdout.subarray(0, 4096).toString("utf8")}`;
         if (looksGone(text)) throw new DeviceGoneError(`device ${this.serial} is no longer connected (adb: ${firstLine(text)})`);
         if (text.includes("Status: -1") || text.includes("Failed"))
-            return fallback("the screen refused to be captured (a secure window such as a payment or password page)", true);
-        return fallback(`screencap gave no image (${firstLine(text) || `exit code ${r.code}`})`, false);
+            return fallbackScreenshot("the screen refused to be captured (a secure window such as a payment or password page)", true);
+        return fallbackScreenshot(`screencap gave no image (${firstLine(text) || `exit code ${r.code}`})`, false);
     }
 
     async currentApp(): Promise<string> {

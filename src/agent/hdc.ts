@@ -8,7 +8,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { harmonyAbility, HARMONYOS_TABLE } from "./apps.js";
 import type { Device, DeviceInfo, Screenshot } from "./device.js";
-import { blackPng, FALLBACK_HEIGHT, FALLBACK_WIDTH, toPng } from "./screenshot-image.js";
+import { fallbackScreenshot, toPng } from "./screenshot-image.js";
 import { checkResult, DeviceGoneError, firstLine, looksGone, runTool } from "./tool.js";
 
 const REMOTE_SHOT = "/data/local/tmp/tmp_screenshot.jpeg";
@@ -55,13 +55,6 @@ export class HdcDevice implements Device {
     }
 
     async screenshot(): Promise<Screenshot> {
-        const fallback = async (why: string, sensitive: boolean): Promise<Screenshot> => ({
-            png: await blackPng(),
-            width: FALLBACK_WIDTH,
-            height: FALLBACK_HEIGHT,
-            sensitive,
-            fallback: why,
-        });
         // As upstream: the output, not the exit code, says whether the capture worked.
         const capture = async (args: string[]) => {
             const text = this.text(await runTool("hdc", ["-t", this.serial, "shell", ...args], 10_000));
@@ -71,7 +64,7 @@ export class HdcDevice implements Device {
         let out = await capture(["screenshot", REMOTE_SHOT]);
         if (/fail|error|not found/i.test(out)) {
             out = await capture(["snapshot_display", "-f", REMOTE_SHOT]);
-            if (/fail|error/i.test(out)) return fallback(`the screen refused to be captured (${firstLine(out)})`, true);
+            if (/fail|error/i.test(out)) return fallbackScreenshot(`the screen refused to be captured (${firstLine(out)})`, true);
         }
         const local = join(tmpdir(), `autoglm-screenshot-${randomUUID()}.jpeg`);
         try {
@@ -80,7 +73,7 @@ export class HdcDevice implements Device {
             try {
                 bytes = await readFile(local);
             } catch {
-                return fallback("hdc file recv brought no screenshot", false);
+                return fallbackScreenshot("hdc file recv brought no screenshot", false);
             }
             return { ...(await toPng(bytes)), sensitive: false };
         } finally {

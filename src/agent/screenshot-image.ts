@@ -1,6 +1,7 @@
 // Screenshot bytes: the size a PNG declares (read from its header, no decode), the black stand-in
 // Open-AutoGLM sends when a screen cannot be captured, and HarmonyOS's JPEG turned into PNG.
 
+import type { Screenshot } from "./device.js";
 import { DeviceError } from "./tool.js";
 
 const PNG_SIGNATURE = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
@@ -33,6 +34,11 @@ export function blackPng(): Promise<Buffer> {
             .toBuffer(),
     );
     return black;
+}
+
+/** Upstream's stand-in for a screen that could not be captured: the black image, and why. */
+export async function fallbackScreenshot(why: string, sensitive: boolean): Promise<Screenshot> {
+    return { png: await blackPng(), width: FALLBACK_WIDTH, height: FALLBACK_HEIGHT, sensitive, fallback: why };
 }
 
 /** Any image sharp reads (HarmonyOS screenshots are JPEG) as PNG, with its size. */

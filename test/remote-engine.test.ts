@@ -9,6 +9,7 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { defaultModel } from "../models/default-model.js";
 import type { TurnEvent, TurnRequest } from "../src/engine/turn.js";
+import { CancelledError } from "../src/engine/errors.js";
 import { RemoteEngine } from "../src/remote/remote-engine.js";
 import { startLlamaServer, type RunningLlamaServer } from "./helpers/llama-server.js";
 import { writeTestPng } from "./helpers/media.js";
@@ -116,10 +117,12 @@ describe("against llama.cpp's llama-server", () => {
         await expect.poll(() => (llama.log().match(/cancel task/g) ?? []).length, { timeout: 60_000 }).toBeGreaterThan(before);
         // The slot is free again: the next turn is answered.
         expect((await run(engine, { ...greedy(2), messages: [{ role: "user", content: "Again" }] })).result.usage.completionTokens).toBe(2);
-        // Cancelled before it was sent: nothing is sent, the signal's reason is thrown.
+        // Cancelled before it was sent: nothing is sent, a CancelledError (as a local turn cancelled in its queue).
         const early = new AbortController();
         early.abort();
-        await expect(engine.turn({ ...greedy(2), signal: early.signal, messages: [{ role: "user", content: "x" }] })).rejects.toThrow();
+        await expect(
+            engine.turn({ ...greedy(2), signal: early.signal, messages: [{ role: "user", content: "x" }] }),
+        ).rejects.toBeInstanceOf(CancelledError);
         await engine.dispose();
     });
 

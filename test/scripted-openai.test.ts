@@ -29,15 +29,16 @@ describe("scripted OpenAI-compatible server", () => {
             },
         ];
         // Exactly Open-AutoGLM's request (model/client.py).
-        const stream = await client.chat.completions.create({
+        const request = {
             messages,
             model: "autoglm-phone-9b",
             max_tokens: 3000,
             temperature: 0,
             top_p: 0.85,
             frequency_penalty: 0.2,
-            stream: true,
-        });
+            stream: true as const,
+        };
+        const stream = await client.chat.completions.create(request);
         const pieces: string[] = [];
         let finish: string | null = null;
         for await (const chunk of stream) {
@@ -48,15 +49,7 @@ describe("scripted OpenAI-compatible server", () => {
         expect(pieces.join("")).toBe(RAW);
         expect(pieces.length).toBeGreaterThan(10); // arrived in pieces, markers split across them
         expect(finish).toBe("stop");
-        expect(server.bodies[0]).toEqual({
-            messages,
-            model: "autoglm-phone-9b",
-            max_tokens: 3000,
-            temperature: 0,
-            top_p: 0.85,
-            frequency_penalty: 0.2,
-            stream: true,
-        });
+        expect(server.bodies[0]).toEqual(request);
         expect(server.headers[0]!.authorization).toBe("Bearer k");
 
         // A second turn with usage asked for; then the script is used up.

@@ -74,6 +74,10 @@ describe("autoglm agent", () => {
         expect(ios.code).toBe(2);
         expect(ios.stderr).toMatch(/Allowed choices are adb, hdc/);
         expect((await agent(["t", "--max-steps", "0"])).stderr).toMatch(/--max-steps must be a positive integer, got "0"/);
+        expect((await agent(["t", "--max-tokens", "lots"])).stderr).toMatch(/--max-tokens must be a positive integer, got "lots"/);
+        const url = await agent(["t", "--url", "file:///etc/passwd"], one);
+        expect(url.code).toBe(1);
+        expect(url.stderr).toBe('autoglm: --url must be an http:// or https:// address, got "file:///etc/passwd"\n');
         const delay = await agent(["t"], one, { PHONE_AGENT_TAP_DELAY: "fast" });
         expect(delay.code).toBe(1);
         expect(delay.stderr).toBe('autoglm: PHONE_AGENT_TAP_DELAY must be a number of seconds >= 0, got "fast"\n');

@@ -514,11 +514,16 @@ describe("numeric fields and limits", () => {
                 `${main.url}/v1/chat/completions`,
                 { method: "POST", headers: { "content-type": "application/json" }, agent: false },
                 (res) => {
+                    answered = true;
                     res.resume();
                     resolve(res.statusCode ?? 0);
                 },
             );
-            req.on("error", () => {}); // the server stops reading once it has answered
+            // After its answer the server may stop reading; before it, a reset means the answer was lost.
+            let answered = false;
+            req.on("error", (e) => {
+                if (!answered) reject(new Error(`the connection failed before the answer: ${e.message}`));
+            });
             req.setTimeout(HANG_MS, () => reject(new Error("no answer to the 400 MiB body")));
             const chunk = Buffer.alloc(1 << 20, 0x20);
             let sent = 0;

@@ -5,7 +5,7 @@
 import Fastify, { type FastifyInstance } from "fastify";
 import { accessLogHook } from "./access-log.js";
 import { apiKeyCheck } from "./auth.js";
-import { oversizedBodyHook } from "./body-limit.js";
+import { drainBody, oversizedBodyHook } from "./body-limit.js";
 import { ServerContext, type Backend, type ServerOptions } from "./context.js";
 import { ApiError, errorBody, toApiError } from "./errors.js";
 import { hostCheck } from "./host-check.js";
@@ -42,11 +42,13 @@ export function buildApp(opts: ServerOptions): Server {
         ...requestTimeoutOptions(opts.requestTimeoutSeconds),
     });
 
-    app.setErrorHandler((err, _req, reply) => {
+    app.setErrorHandler(async (err, req, reply) => {
         ctx.metrics.errors++;
         const e = toApiError(err, opts.bodyLimit);
+        // A body cut off at the limit is still arriving: its 413 goes after it (body-limit.ts).
+        if (e.code === "body_too_large") await drainBody(req.raw);
         if (reply.sent || reply.raw.headersSent) return;
-        void reply.code(e.status).send(errorBody(e));
+        return reply.code(e.status).send(errorBody(e));
     });
     app.setNotFoundHandler(
         (req, reply) => void reply.code(404).send(errorBody(new ApiError(404, `no route ${req.method} ${req.url}`, "not_found"))),
